@@ -1,0 +1,123 @@
+"""The `curate` command. User errors are caught here, once, and printed without a traceback."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from curate import __version__
+from curate.errors import CurateError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Build clean, balanced, documented multilingual fine-tuning datasets.")  # fmt: skip
+err = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"curate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version.")):
+    pass
+
+
+@app.command()
+def run(
+    recipe: Path = typer.Argument(..., help="the recipe YAML"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: the recipe's output.dir)"),
+    resume: bool = typer.Option(False, "--resume", help="continue an interrupted run where it stopped"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="read only the first N records"),
+    fresh: bool = typer.Option(False, "--fresh", help="ignore cached steps and recompute everything"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+) -> None:
+    """Run a recipe: read, apply the steps, write shards, rejects, manifest and card."""
+    from curate.engine import RunOptions, run_recipe
+    from curate.progress import Reporter
+    from curate.validate import load_and_check
+
+    recipe_obj, sources = load_and_check(recipe)
+    command = "curate run " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["run"] else ""
+    options = RunOptions(out=out_dir, resume=resume, limit=limit, fresh=fresh, command=command)
+    manifest = run_recipe(recipe_obj, sources, options, Reporter(err, quiet=quiet))
+    if manifest.get("_noop"):
+        return
+    acc = manifest["accounting"]
+    where = out_dir or recipe_obj.model.output.dir
+    err.print(f"wrote {where}: {acc['rows_out']:,} rows curated, {acc['rows_rejected']:,} rejected "
+              f"({acc['rows_read']:,} read; accounting {'holds' if acc['ok'] else 'FAILED'})", highlight=False)  # fmt: skip
+    if not acc["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(recipe: Path = typer.Argument(..., help="the recipe YAML")) -> None:
+    """Check a recipe (keys, types, steps, files, columns) without running it."""
+    from curate.validate import load_and_check
+
+    recipe_obj, sources = load_and_check(recipe)
+    files = sum(len(s.files) for s in sources)
+    out.print(f"{recipe}: OK ({len(sources)} sources, {files} files, {len(recipe_obj.steps)} steps)", highlight=False)
+
+
+@app.command()
+def steps(markdown: bool = typer.Option(False, "--markdown", help="print the README's step reference")) -> None:
+    """List every registered step with its parameters and defaults."""
+    from curate.docs import markdown as render_markdown
+    from curate.docs import step_reference
+
+    if markdown:
+        sys.stdout.write(render_markdown())
+        return
+    for step in step_reference():
+        table = Table(title=f"{step['name']}: {step['doc']}", title_justify="left", show_edge=False)
+        for col in ("parameter", "type", "default", "meaning"):
+            table.add_column(col)
+        for p in step["params"]:
+            table.add_row(p["name"], p["type"], p["default"], p["doc"])
+        out.print(table)
+        out.print()
+
+
+@app.command()
+def inspect(output: Path = typer.Argument(..., help="the output folder of a run")) -> None:
+    """Show what a run did: counts per step, drop reasons, splits, the accounting check."""
+    from curate.inspect_run import inspect_output
+
+    inspect_output(output, out)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except CurateError as exc:
+        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted; run again with --resume to continue")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

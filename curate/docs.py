@@ -1,0 +1,50 @@
+"""The step reference, generated from the registry and each step's pydantic config (never kept by hand)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from curate.registry import get_step, step_names
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    value: Any = info.default_factory() if info.default_factory is not None else info.default
+    if value is PydanticUndefined:
+        return "required"
+    return "—" if value is None else repr(value)
+
+
+def _type(info: FieldInfo) -> str:
+    text = str(info.annotation).replace("typing.", "")
+    for old, new in (("<class '", ""), ("'>", ""), ("NoneType", "None")):
+        text = text.replace(old, new)
+    return text
+
+
+def step_reference() -> list[dict[str, Any]]:
+    out = []
+    for name in step_names():
+        cls = get_step(name)
+        params = [
+            {"name": info.alias or key, "type": _type(info), "default": _default(info), "doc": info.description or ""}
+            for key, info in cls.Config.model_fields.items()
+        ]
+        out.append({"name": name, "doc": cls.summary(), "params": params})
+    return out
+
+
+def markdown() -> str:
+    parts = []
+    for step in step_reference():
+        parts.append(f"### `{step['name']}`\n\n{step['doc']}\n")
+        if step["params"]:
+            parts.append("| parameter | type | default | meaning |\n|---|---|---|---|")
+            for p in step["params"]:
+                parts.append(f"| `{p['name']}` | `{p['type']}` | `{p['default']}` | {p['doc']} |")
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"

