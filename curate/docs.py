@@ -45,6 +45,24 @@ def markdown() -> str:
         if step["params"]:
             parts.append("| parameter | type | default | meaning |\n|---|---|---|---|")
             for p in step["params"]:
-                parts.append(f"| `{p['name']}` | `{p['type']}` | `{p['default']}` | {p['doc']} |")
+                cells = (f"`{p['name']}`", f"`{p['type']}`", f"`{p['default']}`", p["doc"])
+                parts.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
+
+
+START, END = "<!-- steps:start -->\n", "<!-- steps:end -->"
+
+
+def update_readme(path: str = "README.md") -> None:
+    """Rewrite the step reference between the README's markers: `python -m curate.docs`."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(head + START + markdown() + END + tail)
+
+
+if __name__ == "__main__":
+    update_readme()

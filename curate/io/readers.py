@@ -140,18 +140,17 @@ class Canonicalizer:
 
 
 def _records_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
-    try:
-        return pl.from_dicts(records, infer_schema_length=None)
-    except Exception:  # mixed types in one field across records: keep them, as JSON text
-        keys = list(dict.fromkeys(k for r in records for k in r))
-        columns = {}
-        for key in keys:
-            values = [r.get(key) for r in records]
-            kinds = {type(v) for v in values if v is not None}
-            if len(kinds) > 1 or kinds & {dict, list}:
-                values = [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values]
-            columns[key] = values
-        return pl.DataFrame(columns, strict=False)
+    """Records parsed one by one into a frame. A field whose values mix kinds (a number here, an object there) is
+    kept as JSON text rather than nulled by type inference."""
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    columns = {}
+    for key in keys:
+        values = [r.get(key) for r in records]
+        kinds = {type(v) for v in values if v is not None}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            values = [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values]
+        columns[key] = values
+    return pl.DataFrame(columns, strict=False)
 
 
 class _LineChunks:

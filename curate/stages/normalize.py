@@ -15,8 +15,8 @@ from curate.stages.base import REASON, BatchStep, StepConfig, StepResult, first_
 # skipped without a Python call.
 _MAY_NEED_FTFY = r"[^\x20-\x7e\n]|&"
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u0080-\u009f]"
-_BLOCK_TAG = r"(?i)<\s*(?:br|/?p|/?div|/?li|/?tr|/?h[1-6]|/?ul|/?ol|/?table|/?blockquote)\b[^>]*>"
-_ANY_TAG = r"(?s)<!--.*?-->|<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?\s*>"
+_BLOCK_TAG = r"(?i)<(?:br|/?p|/?div|/?li|/?tr|/?h[1-6]|/?ul|/?ol|/?table|/?blockquote)\b[^>]*>"
+_ANY_TAG = r"(?s)<!--.*?-->|</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>"
 _SCRIPT_STYLE = r"(?is)<(script|style)\b[^>]*>.*?</(?:script|style)\s*>"
 
 

@@ -1,0 +1,222 @@
+"""End to end through the CLI: the accounting invariant, determinism, caching, resume, bad input."""
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import ROOT, write_jsonl, write_recipe
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def output_hashes(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): sha(p) for p in sorted(out.glob("*/*.parquet"))}
+
+
+def records_in_sample() -> int:
+    """Records in data/: non-blank JSONL lines plus CSV rows."""
+    lines = sum(1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip())
+    with open(ROOT / "data" / "wiki" / "paragraphs.csv", encoding="utf-8", newline="") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1
+    return lines + rows
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quickstart") / "out"
+    done = subprocess.run([sys.executable, "-m", "curate", "run", "recipes/quickstart.yaml", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_quickstart_accounts_for_every_row(quickstart):
+    out, _ = quickstart
+    manifest = json.loads((out / "manifest.json").read_text())
+    data = pl.read_parquet(out / "data" / "*.parquet")
+    rejects = pl.concat([pl.read_parquet(p).select("_id", "_step", "_reason") for p in sorted((out / "rejects").glob("*.parquet"))])
+    acc = manifest["accounting"]
+    assert acc["ok"] and acc["rows_read"] == records_in_sample() == data.height + rejects.height
+    assert acc["rows_out"] == data.height and acc["rows_rejected"] == rejects.height
+    assert data["_id"].n_unique() == data.height and set(data["_id"]).isdisjoint(rejects["_id"])
+    read = rejects.filter(pl.col("_step") == "read")["_reason"].value_counts().sort("_reason").rows()
+    # the planted bad records of data/MESS.md: 4 broken JSON lines + 1 invalid UTF-8, 3 missing src, 5 empty src
+    assert read == [("empty_field:text", 5), ("missing_field:text", 3), ("unparseable", 5)]
+    assert sum(s["rows_rejected"] for s in manifest["steps"]) == rejects.height
+
+
+def test_quickstart_output_layout_and_card(quickstart):
+    out, done = quickstart
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "test-00000-of-00001.parquet", "train-00000-of-00001.parquet", "validation-00000-of-00001.parquet"]  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["splits"]) == ["train", "validation", "test"]
+    assert manifest["recipe"]["steps"][0]["normalize"]["unicode"] == "NFC"
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert [s["name"] for s in manifest["steps"]][:3] == ["read", "normalize", "length"]
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "configs:" in card and "path: data/train-*.parquet" in card
+    assert "CC-BY-2.0-FR" in card and manifest["recipe_hash"] in card
+    assert "accounting holds" in done.stderr
+
+
+def test_shards_load_with_datasets(quickstart):
+    datasets = pytest.importorskip("datasets")
+    out, _ = quickstart
+    loaded = datasets.load_dataset("parquet", data_dir=str(out / "data"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {name: loaded[name].num_rows for name in loaded} == manifest["splits"]
+    assert {"_id", "_source", "_row", "text", "target"} <= set(loaded["train"].column_names)
+
+
+def test_splits_are_deterministic_and_follow_fractions(quickstart):
+    out, _ = quickstart
+    manifest = json.loads((out / "manifest.json").read_text())
+    total = sum(manifest["splits"].values())
+    assert 0.85 < manifest["splits"]["train"] / total < 0.95
+
+
+def small_project(tmp: Path, n: int = 300, steps: str = "  - normalize: {}\n  - length: {min_chars: 3}") -> Path:
+    records = [{"text": f"Sentence number {i}, with some words." if i % 10 else "ab", "lang": "eng"} for i in range(n)]
+    write_jsonl(tmp / "in" / "a.jsonl", records[: n // 2] + ["{broken"])
+    write_jsonl(tmp / "in" / "b.jsonl", records[n // 2 :])
+    return write_recipe(tmp / "r.yaml", f"""\
+name: small
+seed: 1
+sources:
+  - path: in/*.jsonl
+steps:
+{steps}
+output:
+  dir: out
+  splits: {{train: 0.5, validation: 0.25, test: 0.25}}
+  max_rows_per_shard: 50
+engine:
+  batch_rows: 40
+""")
+
+
+def test_byte_identical_runs_and_sharding(tmp_path, cli):
+    small_project(tmp_path)
+    assert cli("run", "r.yaml", "--out", "o1", cwd=tmp_path).code == 0
+    assert cli("run", "r.yaml", "--out", "o2", cwd=tmp_path).code == 0
+    first, second = output_hashes(tmp_path / "o1"), output_hashes(tmp_path / "o2")
+    assert first == second
+    train = sorted(p.name for p in (tmp_path / "o1" / "data").glob("train-*"))
+    assert train == ["train-00000-of-00003.parquet", "train-00001-of-00003.parquet", "train-00002-of-00003.parquet"]
+    assert [pl.read_parquet(tmp_path / "o1" / "data" / n).height for n in train][:2] == [50, 50]
+    rejects = pl.read_parquet(tmp_path / "o1" / "rejects" / "02-length.parquet")
+    assert rejects["_reason"].unique().to_list() == ["length:too_short"] and rejects.height == 30
+
+
+def test_rerun_is_a_noop_and_a_change_recomputes_only_later_steps(tmp_path, cli):
+    recipe = small_project(tmp_path)
+    assert cli("run", "r.yaml", cwd=tmp_path).code == 0
+    again = cli("run", "r.yaml", cwd=tmp_path)
+    assert again.code == 0 and "nothing to do: out is up to date" in again.err
+    recipe.write_text(recipe.read_text().replace("min_chars: 3", "min_chars: 40"))
+    changed = cli("run", "r.yaml", cwd=tmp_path)
+    assert changed.code == 0
+    steps = json.loads((tmp_path / "out" / "manifest.json").read_text())["steps"]
+    assert [(s["name"], s["cached"]) for s in steps] == [("read", True), ("normalize", True), ("length", False)]
+    assert steps[2]["reasons"] == {"length:too_short": 300}
+    assert "1. normalize: 300 rows in, 300 kept, 0 rejected (cached)" in changed.err
+    # an edited input invalidates everything
+    write_jsonl(tmp_path / "in" / "b.jsonl", [{"text": "A new file content."}])
+    assert cli("run", "r.yaml", cwd=tmp_path).code == 0
+    steps = json.loads((tmp_path / "out" / "manifest.json").read_text())["steps"]
+    assert [s["cached"] for s in steps] == [False, False, False] and steps[0]["rows_in"] == 152
+
+
+def test_limit_reads_the_first_records(tmp_path, cli):
+    small_project(tmp_path)
+    result = cli("run", "r.yaml", "--limit", "25", cwd=tmp_path)
+    assert result.code == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["accounting"]["rows_read"] == 25 and manifest["limit"] == 25
+    assert manifest["inputs"][0]["rows"] == 25 and manifest["inputs"][1]["rows"] == 0
+
+
+def test_on_bad_input_fail_names_file_and_line(tmp_path, cli):
+    recipe = small_project(tmp_path)
+    recipe.write_text(recipe.read_text().replace("seed: 1", "seed: 1\non_bad_input: fail"))
+    result = cli("run", "r.yaml", cwd=tmp_path)
+    assert result.code == 1
+    assert "in/a.jsonl, line 151: unparseable: broken JSON" in result.err and "Traceback" not in result.err
+
+
+def test_inspect_and_steps(tmp_path, cli):
+    small_project(tmp_path)
+    cli("run", "r.yaml", cwd=tmp_path)
+    shown = cli("inspect", "out", cwd=tmp_path)
+    assert shown.code == 0 and "length:too_short" in shown.out and "holds" in shown.out
+    missing = cli("inspect", "nowhere", cwd=tmp_path)
+    assert missing.code == 1 and "no manifest.json here" in missing.err
+    listed = cli("steps")
+    assert listed.code == 0 and "min_chars" in listed.out and "normalize" in listed.out
+
+
+def test_readme_step_reference_is_generated():
+    from curate.docs import markdown
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- steps:start -->\n", "<!-- steps:end -->"
+    assert start in readme, "README.md lacks the generated step reference"
+    current = readme.split(start, 1)[1].split(end, 1)[0]
+    assert current == markdown(), "README's step reference is stale: run `python -m curate.docs`"
+
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_point_then_resume_gives_identical_output(tmp_path):
+    """Kill the run at several moments (reading, each step, writing) and resume: the output equals an uninterrupted
+    run, byte for byte."""
+    n = 60_000
+    rows = [{"text": f"Ligne numéro {i} : une phrase « française » assez ordinaire, n° {i % 97}.", "k": i} for i in range(n)]
+    for i in range(0, n, 997):
+        rows[i] = "{not json"
+    write_jsonl(tmp_path / "in" / "big.jsonl", rows)
+    write_recipe(tmp_path / "r.yaml", """\
+name: big
+sources:
+  - path: in/*.jsonl
+steps:
+  - normalize: {}
+  - length: {min_chars: 10}
+  - filter: {column: k, ge: 100}
+output:
+  dir: out
+  splits: {train: 0.9, test: 0.1}
+  max_rows_per_shard: 20000
+engine:
+  batch_rows: 3000
+""")
+    command = [sys.executable, "-m", "curate", "run", "r.yaml", "--quiet"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    started = time.perf_counter()
+    subprocess.run(command + ["--out", "reference"], cwd=tmp_path, check=True, env=env)
+    duration = time.perf_counter() - started
+    reference = output_hashes(tmp_path / "reference")
+    for fraction in (0.15, 0.35, 0.55, 0.75, 0.9):
+        out = f"killed-{fraction}"
+        process = subprocess.Popen(command + ["--out", out], cwd=tmp_path, env=env)
+        time.sleep(duration * fraction)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        resumed = subprocess.run(command + ["--out", out, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert resumed.returncode == 0, resumed.stderr
+        assert output_hashes(tmp_path / out) == reference, f"output differs after a kill at {fraction:.0%}"
+        assert json.loads((tmp_path / out / "manifest.json").read_text())["accounting"]["ok"]
+        assert not list((tmp_path / out).rglob(".*.tmp-*"))

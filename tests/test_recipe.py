@@ -1,0 +1,138 @@
+"""Recipe validation: every user mistake is one clear line with file, line, what was expected; exit code 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from curate.errors import RecipeError
+from curate.recipe import load_recipe
+from curate.validate import load_and_check
+from tests.conftest import write_jsonl, write_recipe
+
+GOOD = """\
+name: t
+seed: 3
+sources:
+  - path: data/*.jsonl
+    columns: {text: src, target: tgt}
+    meta: {license: CC-BY-4.0}
+steps:
+  - normalize: {fields: [text, target]}
+  - length: {min_chars: 2}
+output:
+  dir: out
+  splits: {train: 0.8, test: 0.2}
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    write_jsonl(tmp_path / "data" / "a.jsonl", [{"src": "Hello there.", "tgt": "Bonjour."}])
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def problems_of(project, text: str) -> list[str]:
+    path = write_recipe(project / "r.yaml", text)
+    with pytest.raises(RecipeError) as info:
+        load_and_check(path)
+    return info.value.problems
+
+
+def test_good_recipe_loads_with_defaults(project):
+    recipe, sources = load_and_check(write_recipe(project / "r.yaml", GOOD))
+    assert [s.name for s in recipe.steps] == ["normalize", "length"]
+    assert recipe.steps[0].config.unicode == "NFC"
+    assert recipe.steps[1].line == 9
+    assert [f.key for f in sources[0].files] == ["data/a.jsonl"]
+    assert recipe.resolved()["steps"][1]["length"]["field"] == "text"
+
+
+def test_recipe_hash_changes_with_a_parameter_and_not_with_formatting(project):
+    a = load_recipe(write_recipe(project / "a.yaml", GOOD)).hash()
+    b = load_recipe(write_recipe(project / "b.yaml", GOOD.replace("{min_chars: 2}", "{ min_chars: 2 }  # comment"))).hash()
+    c = load_recipe(write_recipe(project / "c.yaml", GOOD.replace("min_chars: 2", "min_chars: 3"))).hash()
+    assert a == b != c
+
+
+def test_misspelt_key_names_line_and_suggests(project):
+    (problem,) = problems_of(project, GOOD.replace("columns:", "colums:"))
+    assert problem.startswith(f"{project / 'r.yaml'}:5:5: sources[0]: unknown key 'colums'; did you mean 'columns'?")
+    assert "(allowed: columns, encoding, format, hub, meta, path, split, txt_unit)" in problem
+
+
+def test_misspelt_step_parameter(project):
+    (problem,) = problems_of(project, GOOD.replace("min_chars: 2", "min_char: 2"))
+    assert ":9:14: steps[1].length: unknown key 'min_char'; did you mean 'min_chars'?" in problem
+    assert "allowed: field, max_chars, max_words, min_chars, min_words" in problem
+
+
+def test_unknown_step_lists_the_steps(project):
+    (problem,) = problems_of(project, GOOD.replace("- normalize:", "- normalise:"))
+    assert ":8:5: steps[0]: unknown step 'normalise'; did you mean 'normalize'? (steps: " in problem
+
+
+def test_wrong_type_and_bad_value(project):
+    problems = problems_of(project, GOOD.replace("seed: 3", "seed: three").replace("min_chars: 2", "min_chars: -1"))
+    assert any(":2:1: seed: Input should be a valid integer" in p and "(got 'three')" in p for p in problems)
+    assert any("steps[1].length.min_chars: Input should be greater than or equal to 0 (got -1)" in p for p in problems)
+
+
+def test_literal_suggests_the_closest_value(project):
+    (problem,) = problems_of(project, GOOD.replace("columns: {text", "format: jsnl\n    columns: {text"))
+    assert "sources[0].format: 'jsnl' is not allowed; did you mean 'jsonl'?" in problem
+
+
+def test_split_fractions_must_add_up(project):
+    (problem,) = problems_of(project, GOOD.replace("test: 0.2", "test: 0.3"))
+    assert "output.splits: split fractions must add up to 1 (they add up to 1.1)" in problem
+
+
+def test_missing_file_and_column(project):
+    problems = problems_of(project, GOOD.replace("CC-BY-4.0}", "CC-BY-4.0}\n  - path: nowhere/*.csv")
+                           .replace("target: tgt", "target: tgtt"))  # fmt: skip
+    assert any("sources[0].columns.target: column 'tgtt' not found in data/a.jsonl; did you mean 'tgt'?" in p
+               for p in problems)  # fmt: skip
+    assert any("sources[1].path: no file matches 'nowhere/*.csv'" in p for p in problems)
+
+
+def test_source_without_text_column(project):
+    (problem,) = problems_of(project, GOOD.replace("columns: {text: src, target: tgt}", "columns: {target: tgt}"))
+    assert "data/a.jsonl has no `text` column; map one with `columns: {text: <column>}` (columns: src, tgt)" in problem
+
+
+def test_step_needing_a_column_that_does_not_exist_yet(project):
+    (problem,) = problems_of(project, GOOD.replace("  - length: {min_chars: 2}", "  - filter: {column: text_lang, in: [eng]}"))
+    assert "steps[1].filter: column 'text_lang' does not exist at this point" in problem
+
+
+def test_duplicate_key_and_invalid_yaml(project):
+    (problem,) = problems_of(project, GOOD.replace("seed: 3", "seed: 3\nseed: 4"))
+    assert "key 'seed' given twice" in problem
+    (problem,) = problems_of(project, GOOD.replace("splits: {train: 0.8, test: 0.2}", "splits: {train: 0.8"))
+    assert "not valid YAML" in problem and f"{project / 'r.yaml'}:" in problem
+
+
+def test_recipe_cannot_construct_python_objects(project):
+    (problem,) = problems_of(project, GOOD.replace("name: t", "name: !!python/object/apply:os.system ['echo hi']"))
+    assert "not valid YAML" in problem
+
+
+def test_filter_regex_is_checked_when_validating(project):
+    (problem,) = problems_of(project, GOOD.replace("  - length: {min_chars: 2}", "  - filter: {column: text, matches: '(unclosed'}"))
+    assert "invalid regular expression '(unclosed'" in problem
+
+
+def test_cli_validate_exit_codes_and_no_traceback(project):
+    write_recipe(project / "bad.yaml", GOOD.replace("min_chars", "min_char"))
+    write_recipe(project / "good.yaml", GOOD)
+    bad = subprocess.run([sys.executable, "-m", "curate", "validate", "bad.yaml"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+    assert "bad.yaml:9:14: steps[1].length: unknown key 'min_char'" in bad.stderr
+    good = subprocess.run([sys.executable, "-m", "curate", "validate", "good.yaml"], capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert "good.yaml: OK (1 sources, 1 files, 2 steps)" in good.stdout
+    run = subprocess.run([sys.executable, "-m", "curate", "run", "bad.yaml"], capture_output=True, text=True)
+    assert run.returncode == 2 and "unknown key 'min_char'" in run.stderr and not (project / "out").exists()
