@@ -56,7 +56,7 @@ def render_card(manifest: dict[str, Any], recipe_text: str) -> str:
 
 # {manifest['name']}
 
-Built by [curate](https://pypi.org/project/curate/) {manifest['curate_version']} from the recipe `{manifest['recipe_file']}`
+Built by curate {manifest['curate_version']} from the recipe `{manifest['recipe_file']}`
 (sha256 `{manifest['recipe_hash']}`).
 
 ## Splits
@@ -69,8 +69,8 @@ Built by [curate](https://pypi.org/project/curate/) {manifest['curate_version']}
 
 ## Processing funnel
 
-Every row read is accounted for: {acc['rows_read']:,} rows read = {acc['rows_out'] - acc['synthetic_out']:,} curated +
-{acc['rows_rejected'] - acc['synthetic_rejected']:,} rejected (the check {check}). Rejected rows are in `rejects/`, each with
+Every row read is accounted for: {acc['rows_read']:,} rows read = {acc['curated_read']:,} curated +
+{acc['rejected_read']:,} rejected (the check {check}). Rejected rows are in `rejects/`, each with
 the step (`_step`) and the reason (`_reason`) that removed it.
 
 {funnel}

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from curate import __version__
@@ -28,8 +27,8 @@ from curate.progress import Reporter
 from curate.recipe import Recipe, canonical_json
 from curate.registry import get_step
 from curate.sources import InputFile, ResolvedSource, fingerprint
-from curate.splits import assign_splits
-from curate.stages.base import DETAIL, REASON, GlobalStep, Step, StepContext, StepResult
+from curate.splits import LINK_COLUMNS, plan_splits
+from curate.stages.base import ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepContext, StepResult, added_rows
 from curate.workdir import PartStats, StageDir, tidy, total
 
 WORK = ".curate"
@@ -134,6 +133,7 @@ class Run:
         with self.reporter.stage("read", len(self.files)) as progress:
             for f in self.files:
                 reader = open_reader(f.path, self.sources_by_index(f.source_index).source, f.key, options, f.file_index)
+                tick = time.perf_counter()  # parsing happens inside the reader: time from batch to batch
                 for batch in reader.batches():
                     if remaining is not None and remaining <= 0:
                         break
@@ -141,7 +141,6 @@ class Run:
                     if stage.is_done(part):
                         stats = stage.part_stats(part)
                     else:
-                        started = time.perf_counter()
                         rows, rejects = batch.rows, batch.rejects
                         if remaining is not None:
                             rows, rejects = _first_rows(rows, rejects, remaining)
@@ -149,7 +148,7 @@ class Run:
                             raise InputError(_bad_input_message(f, rejects))
                         rejects = rejects.with_columns(pl.lit("read").alias("_step"))
                         stats = PartStats(rows.height + rejects.height, rows.height, rejects.height,
-                                          time.perf_counter() - started,
+                                          time.perf_counter() - tick,
                                           Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
                         stage.write_part(part, rows, rejects, stats)
                     if remaining is not None:
@@ -157,6 +156,7 @@ class Run:
                     self.file_rows[f.key] += stats.rows_in
                     parts.append(part)
                     progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
+                    tick = time.perf_counter()
         stage.complete(parts)
         self._report(stage, "read", parts, cached=False)
         return parts
@@ -203,8 +203,7 @@ class Run:
     @staticmethod
     def _check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: float) -> PartStats:
         """A step may keep or reject rows (and add synthetic ones), never lose them."""
-        synthetic = lambda f: int(f["_synthetic"].fill_null(False).sum()) if "_synthetic" in f.columns else 0  # noqa: E731
-        made = synthetic(result.kept) + synthetic(result.rejected) - synthetic(frame)
+        made = added_rows(result.kept) + added_rows(result.rejected) - added_rows(frame)
         if result.kept.height + result.rejected.height != frame.height + made:
             raise CurateError(f"internal error: step '{name}' returned {result.kept.height} kept and "
                               f"{result.rejected.height} rejected rows for {frame.height} rows in")  # fmt: skip
@@ -241,22 +240,21 @@ class Run:
             for f in files:
                 langs.update(dict(pl.read_parquet(f, columns=["text_lang"])["text_lang"].value_counts().iter_rows()))
             self.languages = {str(k): int(v) for k, v in sorted(langs.items(), key=lambda kv: (-kv[1], str(kv[0])))}
-        assignments, counts = [], Counter()
-        for f in files:
-            frame = pl.read_parquet(f, columns=[c for c in ("_id", "dup_cluster", "_parent_id", output.split_by)
-                                                if c and c in schema])  # fmt: skip
-            which = assign_splits(frame, output.splits, self.recipe.model.seed, output.split_by)
-            codes = which.replace_strict(split_names, list(range(len(split_names))), return_dtype=pl.UInt8).to_numpy()
-            assignments.append(codes)
-            counts.update({split_names[i]: int(n) for i, n in zip(*np.unique(codes, return_counts=True))})
+        key_columns = ["_id", *[c for c in LINK_COLUMNS if c in schema],
+                       *[c for c in {output.stratify_by, output.split_by} if c and c in schema]]  # fmt: skip
+        keys = pl.concat([pl.read_parquet(f, columns=key_columns) for f in files], how="diagonal_relaxed") \
+            if files else pl.DataFrame(schema={"_id": pl.String})  # fmt: skip
+        plan = plan_splits(keys, output.splits, self.recipe.model.seed, output.stratify_by, output.split_by)
+        counts = Counter({split_names[code]: n for code, n in plan["_split"].value_counts().iter_rows()})
+        del keys
         written: list[Path] = []
         writers = {name: ShardWriter(data_dir, name, schema, counts[name], output.max_rows_per_shard)
                    for name in split_names}  # fmt: skip
         with self.reporter.stage("write", len(files)) as progress:
-            for f, codes in zip(files, assignments):
-                frame = pl.read_parquet(f)
+            for f in files:
+                frame = pl.read_parquet(f).join(plan, on="_id", how="left", maintain_order="left")
                 for i, name in enumerate(split_names):
-                    rows = frame.filter(pl.Series(codes == i))
+                    rows = frame.filter(pl.col("_split") == i).drop("_split")
                     if rows.height:
                         writers[name].write(rows)
                 progress.advance(frame.height, frame.height, 0)
@@ -287,23 +285,30 @@ class Run:
                  "sha256": file_sha256(p)} for p in sorted(written)]  # fmt: skip
 
     def _accounting(self, written: list[Path]) -> dict[str, Any]:
-        """Counted from the files written, not from the stats: the check must see what a user will load."""
+        """Counted from the files written, not from the stats: the check must see what a user will load. Rows a
+        step added (synthetic rows, repeats) are counted apart from the rows read."""
         counts = Counter()
         for p in written:
             kind = "out" if p.parent.name == "data" else "rejected"
-            counts[kind] += parquet_rows(p)
-            if "_synthetic" in pl.read_parquet_schema(p):
-                counts[f"synthetic_{kind}"] += int(pl.read_parquet(p, columns=["_synthetic"])["_synthetic"].fill_null(False).sum())
+            counts[f"rows_{kind}"] += parquet_rows(p)
+            columns = [c for c in ADDED_COLUMNS if c in pl.read_parquet_schema(p)]
+            if columns:
+                marks = pl.read_parquet(p, columns=columns)
+                counts[f"added_{kind}"] += added_rows(marks)
+                if "_synthetic" in columns:
+                    counts[f"synthetic_{kind}"] += int(marks["_synthetic"].fill_null(False).sum())
+                if "_repeat" in columns:
+                    counts[f"repeats_{kind}"] += int((marks["_repeat"].fill_null(0) > 0).sum())
         rows_read = self.reports[0].totals.rows_in
-        real_out = counts["out"] - counts["synthetic_out"]
-        real_rejected = counts["rejected"] - counts["synthetic_rejected"]
-        ok = rows_read == real_out + real_rejected
+        curated = counts["rows_out"] - counts["added_out"]
+        rejected = counts["rows_rejected"] - counts["added_rejected"]
+        ok = rows_read == curated + rejected
         if not ok:
-            self.reporter.warn(f"accounting check failed: {rows_read} rows read, {real_out} curated + "
-                               f"{real_rejected} rejected")  # fmt: skip
-        return {"rows_read": rows_read, "rows_out": counts["out"], "rows_rejected": counts["rejected"],
-                "synthetic_out": counts["synthetic_out"], "synthetic_rejected": counts["synthetic_rejected"],
-                "ok": ok}  # fmt: skip
+            self.reporter.warn(f"accounting check failed: {rows_read} rows read, {curated} curated + {rejected} rejected")
+        keys = ("rows_out", "rows_rejected", "added_out", "added_rejected", "synthetic_out", "synthetic_rejected",
+                "repeats_out", "repeats_rejected")  # fmt: skip
+        return {"rows_read": rows_read, "curated_read": curated, "rejected_read": rejected,
+                **{k: counts[k] for k in keys}, "ok": ok}  # fmt: skip
 
 
 def _first_rows(rows: pl.DataFrame, rejects: pl.DataFrame, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:

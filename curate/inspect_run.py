@@ -43,5 +43,5 @@ def inspect_output(out: Path, console: Console) -> None:
     splits = ", ".join(f"{k} {v:,}" for k, v in manifest["splits"].items())
     status = "[green]holds[/green]" if acc["ok"] else "[red]FAILED[/red]"
     console.print(f"splits: {splits}")
-    console.print(f"accounting: {acc['rows_read']:,} read = {acc['rows_out'] - acc['synthetic_out']:,} curated + "
-                  f"{acc['rows_rejected'] - acc['synthetic_rejected']:,} rejected: {status}")  # fmt: skip
+    console.print(f"accounting: {acc['rows_read']:,} read = {acc['curated_read']:,} curated + "
+                  f"{acc['rejected_read']:,} rejected: {status}")  # fmt: skip

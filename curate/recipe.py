@@ -65,9 +65,9 @@ class Source(_Section):
 class Output(_Section):
     dir: str = Field(..., description="output folder (overridden by `curate run --out`)")
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 1.0}, description="split name -> fraction")
-    split_by: str | None = Field(
-        None, description="column whose equal values stay in one split (default: dup_cluster, then _parent_id, _id)"
-    )
+    split_by: str | None = Field(None, description="column whose equal values stay in one split (besides near-duplicate "
+                                 "clusters, synthetic rows and their parents, repeats and their originals)")
+    stratify_by: str | None = Field(None, description="column (e.g. text_lang) whose every value gets its split shares")
     max_rows_per_shard: int = Field(200_000, gt=0, description="rows per parquet shard at most")
     keep_work: bool = Field(True, description="keep OUT/.curate (per-step caches for fast reruns and --resume)")
 

@@ -79,10 +79,11 @@ def check_recipe(recipe: Recipe) -> list[ResolvedSource]:
                     f"column '{column}' does not exist at this point{hint} (columns: {', '.join(sorted(available))})"
                 )
         available |= set(step.produces())
-    split_by = recipe.model.output.split_by
-    if split_by is not None and split_by not in available:
-        problems.append(f"{recipe.lines.where(('output', 'split_by'))}: output.split_by: no column '{split_by}' "
-                        f"(columns: {', '.join(sorted(available))})")  # fmt: skip
+    for key in ("split_by", "stratify_by"):
+        column = getattr(recipe.model.output, key)
+        if column is not None and column not in available:
+            problems.append(f"{recipe.lines.where(('output', key))}: output.{key}: no column '{column}' "
+                            f"(columns: {', '.join(sorted(available))})")  # fmt: skip
     if problems:
         raise RecipeError(problems)
     return resolved_sources

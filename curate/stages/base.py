@@ -119,6 +119,21 @@ def partition(frame: pl.DataFrame) -> StepResult:
     return StepResult(kept=kept, rejected=frame.filter(dropped))
 
 
+ADDED_COLUMNS = ("_synthetic", "_repeat")
+
+
+def added_rows(frame: pl.DataFrame) -> int:
+    """Rows a step made (synthetic rows, repeats), which the accounting counts apart from the rows read."""
+    marks = []
+    if "_synthetic" in frame.columns:
+        marks.append(pl.col("_synthetic").fill_null(False))
+    if "_repeat" in frame.columns:
+        marks.append(pl.col("_repeat").fill_null(0) > 0)
+    if not marks or frame.height == 0:
+        return 0
+    return int(frame.select(pl.any_horizontal(marks).sum()).item())
+
+
 def first_reason(*conditions: tuple[pl.Expr, str]) -> pl.Expr:
     """The reason of the first condition that holds, else null: several rules, one exact reason per row."""
     expr = pl.lit(None, dtype=pl.String)

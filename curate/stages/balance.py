@@ -1,0 +1,192 @@
+"""`balance`: per-group quotas (temperature sampling, caps, floors) so low-resource languages are not drowned.
+
+Which rows a group keeps is decided by a seeded hash of their `_id`, so the choice is deterministic and does not
+depend on batch boundaries: `fit` sees only the group, the hash and (for class weights) the label of every row,
+and `apply` keeps the rows under their group's hash threshold. Rows not selected are rejected as
+`balance:over_quota`; rows added to reach a quota are copies marked `_repeat` (1, 2, ...) with `_repeat_of`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Literal
+
+import numpy as np
+import polars as pl
+import xxhash
+from pydantic import Field, field_validator, model_validator
+
+from curate.io.writers import write_json_atomic
+from curate.registry import register
+from curate.stages.base import REASON, GlobalStep, StepConfig, StepResult
+
+OVER_QUOTA = "balance:over_quota"
+_NULL_GROUP = "<none>"
+
+
+class BalanceConfig(StepConfig):
+    by: list[str] = Field(default_factory=lambda: ["text_lang"], min_length=1, description="columns that form groups")
+    strategy: Literal["temperature", "cap", "floor"] = Field(
+        "temperature", description="temperature: shares ∝ n^alpha over `total` rows; cap: at most `cap` per group; "
+        "floor: at least `floor` per group"
+    )  # fmt: skip
+    alpha: float = Field(0.3, gt=0, le=1, description="temperature exponent (1 keeps the natural shares, 0 is uniform)")
+    total: int | None = Field(None, gt=0, description="rows after balancing (temperature; default: rows before)")
+    cap: int | None = Field(None, gt=0, description="at most this many rows per group (any strategy)")
+    floor: int | None = Field(None, gt=0, description="at least this many rows per group, by repetition (any strategy)")
+    repeat: bool = Field(True, description="repeat rows of groups below their quota (marked `_repeat`)")
+    prefer: Literal["original", "synthetic", "none"] = Field(
+        "original", description="when a group must shrink, keep original rows first, synthetic first, or neither"
+    )
+    weights_by: str | None = Field(None, description="label column: write class weights per group and label")
+
+    @field_validator("by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _strategy_needs(self) -> BalanceConfig:
+        if self.strategy == "cap" and self.cap is None:
+            raise ValueError("strategy `cap` needs `cap`")
+        if self.strategy == "floor" and self.floor is None:
+            raise ValueError("strategy `floor` needs `floor`")
+        if self.cap is not None and self.floor is not None and self.floor > self.cap:
+            raise ValueError(f"floor ({self.floor}) is larger than cap ({self.cap})")
+        return self
+
+
+def temperature_quotas(sizes: dict[str, int], alpha: float, total: int) -> dict[str, int]:
+    """Rows per group with shares proportional to n^alpha (XLM-R, mT5), rounded by largest remainder so they add up
+    to `total` exactly."""
+    names = sorted(sizes)
+    weights = np.array([sizes[n] ** alpha for n in names], dtype=np.float64)
+    exact = total * weights / weights.sum()
+    quotas = np.floor(exact).astype(np.int64)
+    order = np.lexsort((np.arange(len(names)), -(exact - quotas)))  # largest remainder first, ties by name
+    quotas[order[: total - int(quotas.sum())]] += 1
+    return {n: int(q) for n, q in zip(names, quotas)}
+
+
+def quotas_for(sizes: dict[str, int], config: BalanceConfig) -> dict[str, int]:
+    if config.strategy == "temperature":
+        quotas = temperature_quotas(sizes, config.alpha, config.total or sum(sizes.values()))
+    else:
+        quotas = dict(sizes)
+    if config.cap is not None:
+        quotas = {g: min(q, config.cap) for g, q in quotas.items()}
+    if config.floor is not None:
+        quotas = {g: max(q, config.floor) for g, q in quotas.items()}
+    if not config.repeat:
+        quotas = {g: min(q, sizes[g]) for g, q in quotas.items()}
+    return quotas
+
+
+def row_hash(ids: pl.Series, seed: int) -> np.ndarray:
+    seed &= (1 << 64) - 1
+    return np.fromiter((xxhash.xxh3_64_intdigest(i.encode(), seed=seed) for i in ids.to_list()), np.uint64, len(ids))
+
+
+@dataclass
+class BalancePlan:
+    """Per group: how many rows it keeps, and the rank cut-off in its seeded order."""
+
+    keep_below: dict[str, int] = field(default_factory=dict)  # rows with rank < this are kept
+    copies: dict[str, tuple[int, int]] = field(default_factory=dict)  # (every row's extra copies, +1 for rank < n)
+    ranks: pl.DataFrame | None = None  # _id -> rank within its group
+    quotas: dict[str, int] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+@register("balance")
+class Balance(GlobalStep):
+    """Balance groups (languages, domains, labels): temperature sampling, caps and floors, with class weights."""
+
+    Config = BalanceConfig
+    config: BalanceConfig
+
+    def requires(self) -> list[str]:
+        return list(self.config.by) + ([self.config.weights_by] if self.config.weights_by else [])
+
+    def produces(self) -> list[str]:
+        return ["_repeat", "_repeat_of"]
+
+    def fit_columns(self) -> list[str]:
+        return ["_id", *self.config.by] + ([self.config.weights_by] if self.config.weights_by else [])
+
+    def _group(self) -> pl.Expr:
+        parts = [pl.col(c).cast(pl.String).fill_null(_NULL_GROUP) for c in self.config.by]
+        return (parts[0] if len(parts) == 1 else pl.concat_str(parts, separator="/")).alias("_group")
+
+    def _priority(self, frame: pl.DataFrame) -> pl.Expr:
+        if self.config.prefer == "none" or "_synthetic" not in frame.columns:
+            return pl.lit(0)
+        synthetic = pl.col("_synthetic").fill_null(False).cast(pl.Int8)
+        return synthetic if self.config.prefer == "original" else 1 - synthetic
+
+    def fit(self, frames: Iterator[pl.DataFrame]) -> BalancePlan:
+        seed = self.context.seed
+        pieces = []
+        for frame in frames:
+            pieces.append(frame.select(
+                pl.col("_id"), self._group(), self._priority(frame).alias("_priority"),
+                pl.Series("_hash", row_hash(frame["_id"], seed)),
+                *([pl.col(self.config.weights_by).cast(pl.String).alias("_label")] if self.config.weights_by else []),
+            ))  # fmt: skip
+        rows = pl.concat(pieces) if pieces else pl.DataFrame(schema={"_id": pl.String, "_group": pl.String})
+        sizes = dict(rows.group_by("_group").len().iter_rows()) if rows.height else {}
+        quotas = quotas_for(sizes, self.config) if sizes else {}
+        ranked = rows.sort(["_group", "_priority", "_hash", "_id"]).with_columns(
+            pl.int_range(pl.len()).over("_group").alias("_rank")
+        )
+        plan = BalancePlan(quotas=quotas, sizes=sizes, ranks=ranked.select("_id", "_rank"))
+        for group, n in sizes.items():
+            q = quotas[group]
+            plan.keep_below[group] = min(q, n)
+            plan.copies[group] = divmod(q - n, n) if q > n else (0, 0)
+        if self.config.weights_by:
+            self._write_weights(ranked, plan)
+        return plan
+
+    def _write_weights(self, ranked: pl.DataFrame, plan: BalancePlan) -> None:
+        """sklearn's `balanced` weights (n / (k * n_label)) per group, over the rows the plan keeps."""
+        kept = ranked.with_columns(
+            pl.col("_group").replace_strict(plan.keep_below, return_dtype=pl.Int64).alias("_limit")
+        ).filter(pl.col("_rank") < pl.col("_limit"))
+        weights: dict[str, dict[str, float]] = {}
+        for (group,), rows in kept.group_by(["_group"], maintain_order=True):
+            counts = dict(rows["_label"].fill_null(_NULL_GROUP).value_counts().iter_rows())
+            total, k = sum(counts.values()), len(counts)
+            weights[group] = {label: round(total / (k * n), 6) for label, n in sorted(counts.items())}
+        self.weights = {"by": self.config.by, "label": self.config.weights_by, "weights": dict(sorted(weights.items()))}
+        if self.context.output_dir is not None:
+            write_json_atomic(self.context.output_dir / "weights.json", self.weights)
+
+    def apply(self, batch: pl.DataFrame, plan: BalancePlan) -> StepResult:
+        frame = batch.with_columns(self._group()).join(plan.ranks, on="_id", how="left", maintain_order="left")
+        limit = pl.col("_group").replace_strict(plan.keep_below, default=0, return_dtype=pl.Int64)
+        frame = frame.with_columns(pl.when(pl.col("_rank") < limit).then(None).otherwise(pl.lit(OVER_QUOTA)).alias(REASON))
+        kept = frame.filter(pl.col(REASON).is_null())
+        every = pl.col("_group").replace_strict({g: c[0] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64)
+        extra = pl.col("_group").replace_strict({g: c[1] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64)
+        kept = kept.with_columns((every + (pl.col("_rank") < extra).cast(pl.Int64)).alias("_copies"))
+        repeats = kept.filter(pl.col("_copies") > 0)
+        if repeats.height:
+            repeats = (
+                repeats.with_columns(pl.int_ranges(1, pl.col("_copies") + 1).alias("_repeat")).explode("_repeat")
+                .with_columns(pl.col("_id").alias("_repeat_of"),
+                              (pl.col("_id") + "~r" + pl.col("_repeat").cast(pl.String)).alias("_id"))
+            )  # fmt: skip
+        originals = kept.with_columns(pl.lit(0, pl.Int64).alias("_repeat"), pl.lit(None, pl.String).alias("_repeat_of"))
+        helper = ["_group", "_rank", "_copies", REASON]
+        out = pl.concat([originals, repeats], how="diagonal_relaxed") if repeats.height else originals
+        out = out.drop(helper, strict=False)
+        rejected = frame.filter(pl.col(REASON).is_not_null()).drop(["_group", "_rank"])
+        stats = {"repeated_rows": repeats.height} if repeats.height else {}
+        return StepResult(kept=out, rejected=rejected, stats=stats)
+
+
+def load_weights(out_dir) -> dict[str, Any] | None:
+    path = out_dir / "weights.json"
+    return json.loads(path.read_text()) if path.exists() else None
