@@ -1,4 +1,7 @@
-"""The dataset card (`OUT/README.md`, Hugging Face format), written from the manifest and nothing else."""
+"""The dataset card (`OUT/README.md`, Hugging Face format), written from the manifest and nothing else.
+
+No row content goes into the card: only counts, hashes and the recipe. PII appears as counts per kind.
+"""
 
 from __future__ import annotations
 
@@ -9,86 +12,178 @@ import yaml
 
 from curate.io.writers import write_text_atomic
 
+# Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
+_HUB_LICENSES = {
+    "apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "cc0-1.0", "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0",
+    "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-4.0", "odc-by",
+    "odbl", "pddl", "gpl-3.0", "lgpl-3.0", "agpl-3.0", "unknown", "other",
+}  # fmt: skip
+
 
 def size_category(rows: int) -> str:
     bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
               (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]  # fmt: skip
-    return next((label for bound, label in bounds if rows < bound), "n>1T" if rows >= 10**12 else "1B<n<10B")
+    return next((label for bound, label in bounds if rows < bound), "1B<n<10B")
+
+
+def hub_language(code: str) -> str:
+    """ISO 639-1 where the language has one (the Hub's preference), else the ISO 639-3 code as is."""
+    try:
+        import langcodes
+
+        return langcodes.Language.get(code).language or code
+    except Exception:
+        return code
 
 
 def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
-    licences = sorted({str(i["meta"].get("license")) for i in manifest["inputs"] if i["meta"].get("license")})
+    recipe = manifest["recipe"]
+    card = recipe.get("card") or {}
     header: dict[str, Any] = {}
-    if licences:
-        header["license"] = licences[0].lower() if len(licences) == 1 else "other"
+    if card.get("pretty_name"):
+        header["pretty_name"] = card["pretty_name"]
+    languages = [lang for lang in manifest.get("languages") or {} if lang not in ("und", "None", "")]
+    if languages:
+        header["language"] = sorted({hub_language(lang) for lang in languages})
+    given = sorted({str(i["meta"]["license"]) for i in manifest["inputs"] if i["meta"].get("license")})
+    known = [g.lower() for g in given if g.lower() in _HUB_LICENSES]
+    unknown = [g for g in given if g.lower() not in _HUB_LICENSES]
+    if given:
+        header["license"] = (known + (["other"] if unknown else [])) if len(given) > 1 else (known or ["other"])[0]
+        if unknown:
+            header["license_name"] = ", ".join(unknown)
     header["size_categories"] = [size_category(manifest["accounting"]["rows_out"])]
+    if card.get("task_categories"):
+        header["task_categories"] = card["task_categories"]
     header["tags"] = ["curate"]
-    data_files = [{"split": s, "path": f"data/{s}-*.parquet"} for s in manifest["splits"]]
-    header["configs"] = [{"config_name": "default", "data_files": data_files}]
+    header["configs"] = [{"config_name": "default",
+                          "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in manifest["splits"]]}]  # fmt: skip
     return header
 
 
 def _table(rows: list[list[Any]], head: list[str]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
+def _sources(m: dict[str, Any]) -> str:
+    rows = [[f"`{i['path']}`", i["format"], i["meta"].get("license", "not given"), i["meta"].get("origin", ""),
+             f"{i['rows']:,}", f"`{i['sha256']}`" if i["sha256"] else "—"] for i in m["inputs"]]  # fmt: skip
+    return _table(rows, ["file", "format", "licence", "origin", "rows read", "sha256"])
+
+
+def _funnel(m: dict[str, Any]) -> str:
+    acc = m["accounting"]
+    rows = [[s["index"], s["name"], f"{s['rows_in']:,}", f"{s['rows_out']:,}", f"{s['rows_rejected']:,}",
+             ", ".join(f"`{k}` {v:,}" for k, v in s["reasons"].items()), f"{s['seconds']:.2f}s"] for s in m["steps"]]  # fmt: skip
+    added = f" plus {acc['added_out']:,} rows added by steps (synthetic rows, repeats)" if acc["added_out"] else ""
+    return (
+        f"Every row read is accounted for: {acc['rows_read']:,} rows read = {acc['curated_read']:,} curated + "
+        f"{acc['rejected_read']:,} rejected (the check {'holds' if acc['ok'] else 'FAILED'}){added}. Rejected rows are "
+        "in `rejects/`, each with the step (`_step`) and reason (`_reason`) that removed it.\n\n"
+        + _table(rows, ["#", "step", "rows in", "kept", "rejected", "reasons", "time"])
+    )
+
+
+def _languages(m: dict[str, Any]) -> str | None:
+    after, before = m.get("languages") or {}, m.get("languages_before") or {}
+    if not after and not before:
+        return None
+    langs = sorted(set(after) | set(before), key=lambda k: (-after.get(k, 0), -before.get(k, 0), k))
+    total_b, total_a = sum(before.values()) or 1, sum(after.values()) or 1
+    rows = [[f"`{k}`", f"{before.get(k, 0):,}", f"{before.get(k, 0) / total_b:.1%}", f"{after.get(k, 0):,}",
+             f"{after.get(k, 0) / total_a:.1%}"] for k in langs]  # fmt: skip
+    return "Languages of `text` (ISO 639-3) when language ID tagged them, and in the curated output.\n\n" + _table(
+        rows, ["language", "before", "share", "after", "share"])
+
+
+def _stats_with(m: dict[str, Any], prefix: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for s in m["steps"]:
+        for key, value in s["stats"].items():
+            if key.startswith(prefix):
+                found[key] = found.get(key, 0) + value
+    return found
+
+
+def _step_stats(m: dict[str, Any], name: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for s in m["steps"]:
+        if s["name"] == name:
+            merged.update(s["stats"])
+            merged.update({f"rejected {k}": v for k, v in s["reasons"].items()})
+    return merged
+
+
+def _pii(m: dict[str, Any]) -> str | None:
+    counts = _stats_with(m, "pii:")
+    if not counts:
+        return None
+    rows = [[f"`{k.removeprefix('pii:')}`", f"{v:,}"] for k, v in sorted(counts.items())]
+    return "Personal data found (counts per kind only; no value is recorded anywhere).\n\n" + _table(rows, ["kind", "found"])
+
+
+def _named_step(m: dict[str, Any], name: str, intro: str) -> str | None:
+    stats = _step_stats(m, name)
+    if not stats:
+        return None
+    return intro + "\n\n" + _table([[f"`{k}`", f"{v:,}" if isinstance(v, int) else v] for k, v in stats.items()],
+                                   ["figure", "value"])  # fmt: skip
+
+
+def _synthetic(m: dict[str, Any]) -> str | None:
+    origins = m.get("synthetic") or {}
+    if not origins:
+        return None
+    total = m["accounting"]["rows_out"] or 1
+    rows = [[f"`{o}`", f"{v['kept']:,}", f"{v['kept'] / total:.1%}", f"{v['rejected']:,}", f"{v['pass_rate']:.1%}"]
+            for o, v in origins.items()]  # fmt: skip
+    return "Synthetic rows per origin (step and model), the share of the output they make, and how many passed " \
+           "validation.\n\n" + _table(rows, ["origin", "kept", "share of output", "rejected", "pass rate"])  # fmt: skip
+
+
+def _limitations(m: dict[str, Any]) -> str:
+    notes = list((m["recipe"].get("card") or {}).get("limitations", []))
+    after = m.get("languages") or {}
+    small = [k for k, v in after.items() if v < 100]
+    if small:
+        notes.append(f"Few rows (under 100) for: {', '.join(f'`{k}`' for k in small)}; figures for them are noisy.")
+    if m["accounting"]["repeats_out"]:
+        notes.append(f"{m['accounting']['repeats_out']:,} rows are repeats added by balancing (`_repeat` > 0); "
+                     "they stay in the split of their original.")  # fmt: skip
+    if m.get("languages"):
+        notes.append("Language labels come from automatic language identification and are wrong for some short or "
+                     "mixed-language texts.")  # fmt: skip
+    if not any(s["name"] == "pii" for s in m["steps"]):
+        notes.append("No PII step ran: personal data may remain.")
+    if m.get("limit"):
+        notes.append(f"Built from the first {m['limit']:,} records only (`--limit`).")
+    return "\n".join(f"- {n}" for n in notes) if notes else "- None recorded."
+
+
 def render_card(manifest: dict[str, Any], recipe_text: str) -> str:
-    acc = manifest["accounting"]
-    header = yaml.safe_dump(card_header(manifest), sort_keys=False, allow_unicode=True).strip()
-    sources = _table(
-        [[i["path"], i["format"], i["meta"].get("license", "not given"), i["meta"].get("origin", ""), i["rows"],
-          f"`{i['sha256'][:16]}…`" if i["sha256"] else ""] for i in manifest["inputs"]],  # fmt: skip
-        ["file", "format", "licence", "origin", "rows read", "sha256"],
-    )
-    funnel = _table(
-        [[s["index"], s["name"], s["rows_in"], s["rows_out"], s["rows_rejected"],
-          ", ".join(f"`{k}` {v}" for k, v in s["reasons"].items()) or "", f"{s['seconds']:.2f}s"]
-         for s in manifest["steps"]],  # fmt: skip
-        ["#", "step", "rows in", "kept", "rejected", "reasons", "time"],
-    )
-    splits = _table([[name, rows] for name, rows in manifest["splits"].items()], ["split", "rows"])
-    check = "holds" if acc["ok"] else "FAILED"
-    return f"""---
-{header}
----
-
-# {manifest['name']}
-
-Built by curate {manifest['curate_version']} from the recipe `{manifest['recipe_file']}`
-(sha256 `{manifest['recipe_hash']}`).
-
-## Splits
-
-{splits}
-
-## Sources
-
-{sources}
-
-## Processing funnel
-
-Every row read is accounted for: {acc['rows_read']:,} rows read = {acc['curated_read']:,} curated +
-{acc['rejected_read']:,} rejected (the check {check}). Rejected rows are in `rejects/`, each with
-the step (`_step`) and the reason (`_reason`) that removed it.
-
-{funnel}
-
-## Recipe
-
-```yaml
-{recipe_text.rstrip()}
-```
-
-## Reproduce
-
-```bash
-{manifest['command'] or 'curate run ' + manifest['recipe_file']}
-```
-
-Tool versions: {', '.join(f'{k} {v}' for k, v in manifest['versions'].items())}.
-"""
+    m = manifest
+    header = yaml.safe_dump(card_header(m), sort_keys=False, allow_unicode=True).strip()
+    sections = [
+        ("Splits", _table([[n, f"{r:,}"] for n, r in m["splits"].items()], ["split", "rows"])),
+        ("Sources", _sources(m)),
+        ("Processing funnel", _funnel(m)),
+        ("Languages", _languages(m)),
+        ("Personal data", _pii(m)),
+        ("Deduplication", _named_step(m, "dedup", "What the `dedup` step found.")),
+        ("Synthetic data", _synthetic(m)),
+        ("Human review", _named_step(m, "review", "Outcomes of the review in Argilla.")),
+        ("Class weights", "Written to `weights.json` for the trainer." if m.get("weights") else None),
+        ("Limitations", _limitations(m)),
+        ("Recipe", f"`{m['recipe_file']}`, sha256 `{m['recipe_hash']}`, curate {m['curate_version']}.\n\n"
+                   f"```yaml\n{recipe_text.rstrip()}\n```"),
+        ("Reproduce", f"```bash\n{m['command'] or 'curate run ' + m['recipe_file']}\n```\n\nTool versions: "
+                      + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + "."),
+    ]  # fmt: skip
+    description = m["recipe"].get("description") or ""
+    body = "\n\n".join(f"## {title}\n\n{text}" for title, text in sections if text)
+    return f"---\n{header}\n---\n\n# {m['recipe']['card'].get('pretty_name') or m['name']}\n\n{description}\n\n{body}\n"
 
 
 def write_card(out: Path, manifest: dict[str, Any], recipe_text: str) -> None:

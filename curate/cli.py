@@ -96,6 +96,35 @@ def inspect(output: Path = typer.Argument(..., help="the output folder of a run"
     inspect_output(output, out)
 
 
+@app.command()
+def report(output: Path = typer.Argument(..., help="the output folder of a run")) -> None:
+    """Write OUT/report.html: funnel, languages before/after, lengths, drop reasons (plots also as PNG)."""
+    from curate.report import build_report
+
+    out.print(f"wrote {build_report(output)}", highlight=False)
+
+
+@app.command()
+def trace(
+    output: Path = typer.Argument(..., help="the output folder of a run"),
+    row_id: str = typer.Argument(..., help="the row's _id"),
+) -> None:
+    """Show one row's lineage: its source line, what each step did to it, where it ended."""
+    from curate.trace import trace_row
+
+    lineage = trace_row(output, row_id)
+    out.print(f"[bold]{lineage['id']}[/bold]: {lineage['status']}" + (f" ({lineage['split']})" if lineage["split"] else ""))
+    out.print(f"source: {lineage['source']}, record {lineage['row']}" + (f" (line {lineage['row'] + 1})" if lineage["line"] else ""),
+              highlight=False, markup=False)  # fmt: skip
+    if lineage["line"]:
+        out.print(f"  {lineage['line']}", highlight=False, markup=False)
+    for key in ("parent", "repeat_of"):
+        if lineage[key]:
+            out.print(f"{key.replace('_', ' ')}: {lineage[key]}", highlight=False)
+    for step in lineage["steps"]:
+        out.print(f"- {step['step']}: " + "; ".join(step["what"]), highlight=False, markup=False)
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)

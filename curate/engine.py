@@ -21,13 +21,16 @@ from curate import __version__
 from curate.card import write_card
 from curate.errors import CurateError, InputError
 from curate.io.readers import META_COLUMNS, ReadOptions, open_reader
-from curate.io.writers import ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_json_atomic
+from curate.io.writers import (
+    ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_bytes_atomic, write_json_atomic,
+)
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.progress import Reporter
 from curate.recipe import Recipe, canonical_json
 from curate.registry import get_step
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits
+from curate.summary import languages_before, synthetic_by_origin, value_counts
 from curate.stages.base import ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepContext, StepResult, added_rows
 from curate.workdir import PartStats, StageDir, tidy, total
 
@@ -65,7 +68,8 @@ class Run:
         self.files: list[InputFile] = [f for s in sources for f in s.files]
         self.reports: list[StageReport] = []
         self.file_rows: Counter = Counter()
-        self.languages: dict[str, int] = {}  # rows per `text_lang` in the curated output, once language ID ran
+        self.stale_artifacts: list[str] = []
+        self.summary: dict[str, Any] = {}  # languages before/after, synthetic rows per origin: for the card
 
     # planning ---------------------------------------------------------------------------------------------------
     def plan(self) -> list[StageDir]:
@@ -99,6 +103,8 @@ class Run:
             self.reporter.info(f"nothing to do: {self.out} is up to date with this recipe and its inputs")
             previous["_noop"] = True
             return previous
+        if previous is not None:
+            self.stale_artifacts = [o["path"] for o in previous.get("outputs", []) if "/" not in o["path"]]
         (self.out / "manifest.json").unlink(missing_ok=True)
         remove_temp_files(self.out)
         if self.options.fresh and self.work.exists():
@@ -177,19 +183,23 @@ class Run:
         stage.path.mkdir(parents=True, exist_ok=True)
         step = self.make_step(spec, stage)
         step.setup()
+        # Sources may differ in columns (one maps `text_lang`, another does not): a step gets the columns it needs
+        # in every batch, null where a batch lacks them, typed as in the batches that have them.
+        schema = unified_schema(pl.read_parquet_schema(previous.data(p)) for p in parts)
+        needed = step.requires()
         state = None
         if isinstance(step, GlobalStep):
             state = stage.load_state()
             if state is None:
                 columns = step.fit_columns()
-                state = step.fit(pl.read_parquet(previous.data(p), columns=columns) for p in parts)
+                state = step.fit(self._read(previous.data(p), columns, schema, columns) for p in parts)
                 stage.save_state(state)
         with self.reporter.stage(label, len(parts)) as progress:
             for part in parts:
                 if stage.is_done(part):
                     stats = stage.part_stats(part)
                 else:
-                    frame = pl.read_parquet(previous.data(part))
+                    frame = self._read(previous.data(part), None, schema, needed)
                     started = time.perf_counter()
                     result = step.apply(frame, state) if isinstance(step, GlobalStep) else step.process(frame)
                     stats = self._check_result(spec.name, frame, result, time.perf_counter() - started)
@@ -199,6 +209,13 @@ class Run:
         stage.complete(parts)
         self._report(stage, label, parts, cached=False)
         return parts
+
+    @staticmethod
+    def _read(path: Path, columns: list[str] | None, schema: pl.Schema, needed: list[str]) -> pl.DataFrame:
+        present = pl.read_parquet_schema(path)
+        frame = pl.read_parquet(path, columns=[c for c in columns if c in present] if columns else None)
+        missing = [c for c in needed if c not in present]
+        return frame.with_columns([pl.lit(None, schema.get(c, pl.String)).alias(c) for c in missing]) if missing else frame
 
     @staticmethod
     def _check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: float) -> PartStats:
@@ -235,11 +252,6 @@ class Run:
         files = [last.data(p) for p in parts]
         schema = unified_schema((pl.read_parquet_schema(f) for f in files), front=META_COLUMNS + ["text", "target"])
         split_names = list(output.splits)
-        if "text_lang" in schema:
-            langs = Counter()
-            for f in files:
-                langs.update(dict(pl.read_parquet(f, columns=["text_lang"])["text_lang"].value_counts().iter_rows()))
-            self.languages = {str(k): int(v) for k, v in sorted(langs.items(), key=lambda kv: (-kv[1], str(kv[0])))}
         key_columns = ["_id", *[c for c in LINK_COLUMNS if c in schema],
                        *[c for c in {output.stratify_by, output.split_by} if c and c in schema]]  # fmt: skip
         keys = pl.concat([pl.read_parquet(f, columns=key_columns) for f in files], how="diagonal_relaxed") \
@@ -276,13 +288,34 @@ class Run:
                 for old in folder.glob("*.parquet"):
                     if old not in written:
                         old.unlink()
-        return self._describe_outputs(written), self._accounting(written)
+        written += self._copy_artifacts(stages)
+        data_files = [p for p in written if p.parent == data_dir]
+        reject_files = [p for p in written if p.parent == rejects_dir]
+        self.summary = {
+            "languages": value_counts(data_files, "text_lang"),
+            "languages_before": languages_before(stages, parts),
+            "synthetic": synthetic_by_origin(data_files, reject_files),
+        }
+        return self._describe_outputs(written), self._accounting(data_files + reject_files)
+
+    def _copy_artifacts(self, stages: list[StageDir]) -> list[Path]:
+        """Files steps left for OUT/ (class weights...), copied from their caches; stale ones of earlier runs go."""
+        copied = []
+        for stage in stages:
+            for source in sorted((stage.path / "artifacts").glob("*")) if (stage.path / "artifacts").exists() else []:
+                target = self.out / source.name
+                write_bytes_atomic(target, source.read_bytes())
+                copied.append(target)
+        for name in self.stale_artifacts:
+            if self.out / name not in copied:
+                (self.out / name).unlink(missing_ok=True)
+        return copied
 
     def _describe_outputs(self, written: list[Path]) -> list[dict]:
         from curate.io.writers import file_sha256
 
-        return [{"path": p.relative_to(self.out).as_posix(), "rows": parquet_rows(p), "bytes": p.stat().st_size,
-                 "sha256": file_sha256(p)} for p in sorted(written)]  # fmt: skip
+        return [{"path": p.relative_to(self.out).as_posix(), "rows": parquet_rows(p) if p.suffix == ".parquet" else None,
+                 "bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(written)]  # fmt: skip
 
     def _accounting(self, written: list[Path]) -> dict[str, Any]:
         """Counted from the files written, not from the stats: the check must see what a user will load. Rows a

@@ -51,6 +51,11 @@ def is_up_to_date(manifest: dict[str, Any], out: Path, run_key: str) -> bool:
     return True
 
 
+def _weights(out: Path) -> dict[str, Any] | None:
+    path = Path(out) / "weights.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
@@ -61,7 +66,8 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
     inputs = []
     for f in run.files:
         source = recipe.model.sources[f.source_index]
-        inputs.append({"source": f.source_index, "path": f.key, "format": f.format, "sha256": f.sha256,
+        inputs.append({"source": f.source_index, "path": f.key, "location": str(f.path.resolve()) if f.path else None,
+                       "format": f.format, "sha256": f.sha256,
                        "bytes": f.bytes, "rows": run.file_rows.get(f.key, 0), "meta": source.meta})  # fmt: skip
     steps = []
     for report, stage in zip(run.reports, stages):
@@ -96,5 +102,6 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
         "splits": splits,
         "outputs": outputs,
         "accounting": accounting,
-        "languages": run.languages,
+        **run.summary,
+        "weights": _weights(run.out) if any(o["path"] == "weights.json" for o in outputs) else None,
     }

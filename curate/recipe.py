@@ -91,6 +91,12 @@ class Engine(_Section):
     batch_bytes: int = Field(64 << 20, gt=0, description="bytes of input text per batch when reading text files")
 
 
+class Card(_Section):
+    pretty_name: str | None = Field(None, description="the dataset's display name on the Hub")
+    task_categories: list[str] = Field(default_factory=list, description="e.g. translation, summarization")
+    limitations: list[str] = Field(default_factory=list, description="known limitations, added to the generated ones")
+
+
 class RecipeModel(_Section):
     name: str
     description: str = ""
@@ -101,6 +107,7 @@ class RecipeModel(_Section):
     on_bad_input: Literal["reject", "fail"] = "reject"
     max_record_bytes: int = Field(4 << 20, gt=0, description="larger records are rejected as `too_large`")
     engine: Engine = Field(default_factory=Engine)
+    card: Card = Field(default_factory=Card)
 
 
 @dataclass
@@ -190,7 +197,8 @@ def _dotted(path: tuple) -> str:
     return out
 
 
-_SECTION_MODELS: dict[tuple, type[BaseModel]] = {(): RecipeModel, ("output",): Output, ("engine",): Engine}
+_SECTION_MODELS: dict[tuple, type[BaseModel]] = {(): RecipeModel, ("output",): Output, ("engine",): Engine,
+                                                  ("card",): Card}  # fmt: skip
 
 
 def _unknown_key(where: str, label: str, key: str, allowed: list[str]) -> str:

@@ -63,6 +63,11 @@ def check_recipe(recipe: Recipe) -> list[ResolvedSource]:
                 f"(looked in {Path.cwd()} and in {recipe.path.parent.resolve()})"
             )
             continue
+        for f in resolved.files:
+            other = next((r for r in resolved_sources for g in r.files if g.key == f.key), None)
+            if other is not None:
+                problems.append(f"{where}: sources[{i}]: {f.key} is also read by sources[{other.index}]; each file "
+                                "may be read once (its rows' ids would collide)")  # fmt: skip
         resolved_sources.append(resolved)
         available |= _check_columns(recipe, resolved, problems)
     producers: dict[str, str] = {}

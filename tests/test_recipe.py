@@ -136,3 +136,8 @@ def test_cli_validate_exit_codes_and_no_traceback(project):
     assert "good.yaml: OK (1 sources, 1 files, 2 steps)" in good.stdout
     run = subprocess.run([sys.executable, "-m", "curate", "run", "bad.yaml"], capture_output=True, text=True)
     assert run.returncode == 2 and "unknown key 'min_char'" in run.stderr and not (project / "out").exists()
+
+
+def test_a_file_read_by_two_sources(project):
+    (problem,) = problems_of(project, GOOD.replace("CC-BY-4.0}", "CC-BY-4.0}\n  - path: data/a.jsonl\n    columns: {text: src}"))
+    assert "sources[1]: data/a.jsonl is also read by sources[0]; each file may be read once" in problem

@@ -8,7 +8,6 @@ and `apply` keeps the rows under their group's hash threshold. Rows not selected
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Literal
 
@@ -160,8 +159,7 @@ class Balance(GlobalStep):
             total, k = sum(counts.values()), len(counts)
             weights[group] = {label: round(total / (k * n), 6) for label, n in sorted(counts.items())}
         self.weights = {"by": self.config.by, "label": self.config.weights_by, "weights": dict(sorted(weights.items()))}
-        if self.context.output_dir is not None:
-            write_json_atomic(self.context.output_dir / "weights.json", self.weights)
+        write_json_atomic(self.context.artifact("weights.json"), self.weights)
 
     def apply(self, batch: pl.DataFrame, plan: BalancePlan) -> StepResult:
         frame = batch.with_columns(self._group()).join(plan.ranks, on="_id", how="left", maintain_order="left")
@@ -186,7 +184,3 @@ class Balance(GlobalStep):
         stats = {"repeated_rows": repeats.height} if repeats.height else {}
         return StepResult(kept=out, rejected=rejected, stats=stats)
 
-
-def load_weights(out_dir) -> dict[str, Any] | None:
-    path = out_dir / "weights.json"
-    return json.loads(path.read_text()) if path.exists() else None

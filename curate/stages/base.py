@@ -36,6 +36,13 @@ class StepContext:
     index: int = 0  # position of the step in the recipe
     output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
 
+    def artifact(self, name: str) -> Path:
+        """Where a step writes a file for OUT/ (e.g. `weights.json`): kept with the step's cache and copied to OUT/
+        by the engine on every run, so it is there even when the step itself was cached."""
+        folder = (self.workdir or Path(".")) / "artifacts"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
 
 @dataclass
 class StepResult:
