@@ -1,7 +1,7 @@
 """The registry from recipe names to step classes.
 
 A recipe step `- langid: {...}` is looked up here by its key. Steps register themselves with `@register` when their
-module is imported; `curate.stages` imports every module in its package, so adding a step is adding a file.
+module is imported; the first lookup imports every module in `curate.stages`, so adding a step is adding a file.
 """
 
 from __future__ import annotations
@@ -28,8 +28,23 @@ def register(name: str):
     return wrap
 
 
+_loaded = False
+
+
 def _load_all() -> None:
-    import curate.stages  # noqa: F401  (imports every stage module, which registers it)
+    """Import every module of `curate.stages` (each registers its step). Adding a step is adding a file."""
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+    import pkgutil
+
+    import curate.stages
+
+    for module in pkgutil.iter_modules(curate.stages.__path__):
+        if not module.name.startswith("_") and module.name != "base":
+            importlib.import_module(f"curate.stages.{module.name}")
+    _loaded = True
 
 
 def step_names() -> list[str]:

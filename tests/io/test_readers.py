@@ -187,3 +187,13 @@ def test_datasets_folder(tmp_path):
     assert reasons(rejects) == {2: "empty_field:text"}
     rows, _ = read_all(folder, columns={"text": "sentence"}, split="test")
     assert rows["text"].to_list() == ["c"]
+
+
+def test_hub_dataset_offline_gives_a_clear_error(tmp_path):
+    pytest.importorskip("datasets")
+    from curate.errors import InputError
+
+    reader = open_reader(None, Source(hub="someone/not-cached"), "hub:someone/not-cached:train", ReadOptions(), 0)
+    with pytest.raises(InputError, match=r"could not load the hub dataset 'someone/not-cached' \(split 'train'\).*"
+                                         r"point `path:` at the saved copy"):  # fmt: skip
+        list(reader.batches())
