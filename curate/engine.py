@@ -182,52 +182,38 @@ class Run:
             return parts
         stage.path.mkdir(parents=True, exist_ok=True)
         step = self.make_step(spec, stage)
-        step.setup()
         # Sources may differ in columns (one maps `text_lang`, another does not): a step gets the columns it needs
         # in every batch, null where a batch lacks them, typed as in the batches that have them.
         schema = unified_schema(pl.read_parquet_schema(previous.data(p)) for p in parts)
-        needed = step.requires()
+        job = PartJob(spec.name, spec.config.model_dump(mode="json", by_alias=True), step.context, previous, stage,
+                      schema, step.requires())  # fmt: skip
         state = None
         if isinstance(step, GlobalStep):
             state = stage.load_state()
             if state is None:
-                columns = step.fit_columns()
-                state = step.fit(self._read(previous.data(p), columns, schema, columns) for p in parts)
+                state = self.fit(step, job, parts)
                 stage.save_state(state)
         with self.reporter.stage(label, len(parts)) as progress:
+            self.run_parts(step, state, job, [p for p in parts if not stage.is_done(p)])
             for part in parts:
-                if stage.is_done(part):
-                    stats = stage.part_stats(part)
-                else:
-                    frame = self._read(previous.data(part), None, schema, needed)
-                    started = time.perf_counter()
-                    result = step.apply(frame, state) if isinstance(step, GlobalStep) else step.process(frame)
-                    stats = self._check_result(spec.name, frame, result, time.perf_counter() - started)
-                    rejected = result.rejected.with_columns(pl.lit(spec.name).alias("_step"))
-                    stage.write_part(part, result.kept, rejected, stats)
+                stats = stage.part_stats(part)
                 progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
         stage.complete(parts)
         self._report(stage, label, parts, cached=False)
         return parts
 
-    @staticmethod
-    def _read(path: Path, columns: list[str] | None, schema: pl.Schema, needed: list[str]) -> pl.DataFrame:
-        present = pl.read_parquet_schema(path)
-        frame = pl.read_parquet(path, columns=[c for c in columns if c in present] if columns else None)
-        missing = [c for c in needed if c not in present]
-        return frame.with_columns([pl.lit(None, schema.get(c, pl.String)).alias(c) for c in missing]) if missing else frame
+    def fit(self, step: GlobalStep, job: PartJob, parts: list[str]) -> Any:
+        step.setup()
+        columns = step.fit_columns()
+        return step.fit_reduce(step.fit_map(read_part(job.source.data(p), columns, job.schema, columns)) for p in parts)
 
-    @staticmethod
-    def _check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: float) -> PartStats:
-        """A step may keep or reject rows (and add synthetic ones), never lose them."""
-        made = added_rows(result.kept) + added_rows(result.rejected) - added_rows(frame)
-        if result.kept.height + result.rejected.height != frame.height + made:
-            raise CurateError(f"internal error: step '{name}' returned {result.kept.height} kept and "
-                              f"{result.rejected.height} rejected rows for {frame.height} rows in")  # fmt: skip
-        if result.rejected.height and REASON not in result.rejected.columns:
-            raise CurateError(f"internal error: step '{name}' rejected rows without a `{REASON}`")
-        reasons = Counter(result.rejected[REASON].to_list()) if result.rejected.height else Counter()
-        return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats))
+    def run_parts(self, step: Step, state: Any, job: PartJob, todo: list[str]) -> None:
+        """Run a step on the parts not done yet; results and stats go to files (the Ray engine runs the same
+        `run_part` on its workers)."""
+        if todo:
+            step.setup()
+        for part in todo:
+            run_part(step, state, job, part)
 
     def _report(self, stage: StageDir, label: str, parts: list[str], cached: bool) -> None:
         totals = total([stage.part_stats(p) for p in parts])
@@ -342,6 +328,50 @@ class Run:
                 "repeats_out", "repeats_rejected")  # fmt: skip
         return {"rows_read": rows_read, "curated_read": curated, "rejected_read": rejected,
                 **{k: counts[k] for k in keys}, "ok": ok}  # fmt: skip
+
+
+@dataclass
+class PartJob:
+    """Everything a worker needs to run one step on parts of a stage (picklable, for Ray workers)."""
+
+    step: str
+    params: dict[str, Any]
+    context: StepContext
+    source: StageDir
+    target: StageDir
+    schema: pl.Schema
+    needed: list[str]
+
+    def make_step(self) -> Step:
+        return get_step(self.step).from_dict(self.params, self.context)
+
+
+def read_part(path: Path, columns: list[str] | None, schema: pl.Schema, needed: list[str]) -> pl.DataFrame:
+    present = pl.read_parquet_schema(path)
+    frame = pl.read_parquet(path, columns=[c for c in columns if c in present] if columns else None)
+    missing = [c for c in needed if c not in present]
+    return frame.with_columns([pl.lit(None, schema.get(c, pl.String)).alias(c) for c in missing]) if missing else frame
+
+
+def run_part(step: Step, state: Any, job: PartJob, part: str) -> PartStats:
+    frame = read_part(job.source.data(part), None, job.schema, job.needed)
+    started = time.perf_counter()
+    result = step.apply(frame, state) if isinstance(step, GlobalStep) else step.process(frame)
+    stats = check_result(job.step, frame, result, time.perf_counter() - started)
+    job.target.write_part(part, result.kept, result.rejected.with_columns(pl.lit(job.step).alias("_step")), stats)
+    return stats
+
+
+def check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: float) -> PartStats:
+    """A step may keep or reject rows (and add synthetic ones), never lose them."""
+    made = added_rows(result.kept) + added_rows(result.rejected) - added_rows(frame)
+    if result.kept.height + result.rejected.height != frame.height + made:
+        raise CurateError(f"internal error: step '{name}' returned {result.kept.height} kept and "
+                          f"{result.rejected.height} rejected rows for {frame.height} rows in")  # fmt: skip
+    if result.rejected.height and REASON not in result.rejected.columns:
+        raise CurateError(f"internal error: step '{name}' rejected rows without a `{REASON}`")
+    reasons = Counter(result.rejected[REASON].to_list()) if result.rejected.height else Counter()
+    return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats))
 
 
 def _first_rows(rows: pl.DataFrame, rejects: pl.DataFrame, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:

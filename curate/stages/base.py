@@ -115,6 +115,14 @@ class GlobalStep(Step):
         """Return a state that `apply` uses; it is pickled into the step's work folder for resume."""
         raise NotImplementedError
 
+    def fit_map(self, frame: pl.DataFrame) -> Any:
+        """The per-batch part of `fit` that can run in parallel (e.g. MinHash signatures); by default the batch."""
+        return frame
+
+    def fit_reduce(self, partials: Iterator[Any]) -> Any:
+        """Combine the `fit_map` results, in input order, into the state; by default `fit` over them."""
+        return self.fit(partials)
+
     def apply(self, batch: pl.DataFrame, state: Any) -> StepResult:
         raise NotImplementedError
 
