@@ -39,6 +39,9 @@ def run(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="read only the first N records"),
     fresh: bool = typer.Option(False, "--fresh", help="ignore cached steps and recompute everything"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+    engine: str = typer.Option("local", "--engine", help="local, or ray to spread the work over a Ray cluster"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local cluster)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers per step (default: the cluster's CPUs)"),
 ) -> None:
     """Run a recipe: read, apply the steps, write shards, rejects, manifest and card."""
     from curate.engine import RunOptions, run_recipe
@@ -47,7 +50,10 @@ def run(
 
     recipe_obj, sources = load_and_check(recipe)
     command = "curate run " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["run"] else ""
-    options = RunOptions(out=out_dir, resume=resume, limit=limit, fresh=fresh, command=command)
+    if engine not in ("local", "ray"):
+        raise CurateError(f"--engine must be `local` or `ray`, not {engine!r}")
+    options = RunOptions(out=out_dir, resume=resume, limit=limit, fresh=fresh, command=command, engine=engine,
+                         address=address, workers=workers)  # fmt: skip
     manifest = run_recipe(recipe_obj, sources, options, Reporter(err, quiet=quiet))
     if manifest.get("_noop"):
         return

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import polars as pl
 
@@ -26,7 +26,7 @@ from curate.io.writers import (
 )
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.progress import Reporter
-from curate.recipe import Recipe, canonical_json
+from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits
@@ -44,6 +44,9 @@ class RunOptions:
     limit: int | None = None
     fresh: bool = False
     command: str = ""
+    engine: str = "local"
+    address: str | None = None  # Ray cluster address (default: RAY_ADDRESS, else a local cluster)
+    workers: int | None = None
 
 
 @dataclass
@@ -127,8 +130,6 @@ class Run:
         return manifest
 
     def read_stage(self, stage: StageDir) -> list[str]:
-        model = self.recipe.model
-        options = ReadOptions(model.engine.batch_rows, model.engine.batch_bytes, model.max_record_bytes)
         if stage.is_complete():
             parts = stage.parts()
             self._report(stage, "read", parts, cached=True)
@@ -137,35 +138,22 @@ class Run:
         parts: list[str] = []
         remaining = self.options.limit
         with self.reporter.stage("read", len(self.files)) as progress:
-            for f in self.files:
-                reader = open_reader(f.path, self.sources_by_index(f.source_index).source, f.key, options, f.file_index)
-                tick = time.perf_counter()  # parsing happens inside the reader: time from batch to batch
-                for batch in reader.batches():
-                    if remaining is not None and remaining <= 0:
-                        break
-                    part = f"s{f.source_index:03d}-f{f.file_index:04d}-c{batch.chunk:05d}"
-                    if stage.is_done(part):
-                        stats = stage.part_stats(part)
-                    else:
-                        rows, rejects = batch.rows, batch.rejects
-                        if remaining is not None:
-                            rows, rejects = _first_rows(rows, rejects, remaining)
-                        if rejects.height and model.on_bad_input == "fail":
-                            raise InputError(_bad_input_message(f, rejects))
-                        rejects = rejects.with_columns(pl.lit("read").alias("_step"))
-                        stats = PartStats(rows.height + rejects.height, rows.height, rejects.height,
-                                          time.perf_counter() - tick,
-                                          Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
-                        stage.write_part(part, rows, rejects, stats)
+            for job in self.read_jobs(stage):
+                for part, stats in read_file(job, remaining):
                     if remaining is not None:
                         remaining -= stats.rows_in
-                    self.file_rows[f.key] += stats.rows_in
+                    self.file_rows[job.file.key] += stats.rows_in
                     parts.append(part)
                     progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
-                    tick = time.perf_counter()
         stage.complete(parts)
         self._report(stage, "read", parts, cached=False)
         return parts
+
+    def read_jobs(self, stage: StageDir) -> list[ReadJob]:
+        model = self.recipe.model
+        options = ReadOptions(model.engine.batch_rows, model.engine.batch_bytes, model.max_record_bytes)
+        return [ReadJob(f, self.sources_by_index(f.source_index).source, options, stage, model.on_bad_input)
+                for f in self.files]  # fmt: skip
 
     def sources_by_index(self, index: int) -> ResolvedSource:
         return next(s for s in self.sources if s.index == index)
@@ -331,6 +319,45 @@ class Run:
 
 
 @dataclass
+class ReadJob:
+    """Reading one input file into parts of the read stage (picklable, for Ray workers)."""
+
+    file: InputFile
+    source: Source
+    options: ReadOptions
+    stage: StageDir
+    on_bad_input: str
+
+
+def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, PartStats]]:
+    """Read one file into parts, skipping parts already done; yields (part, stats). With `limit`, stops after that
+    many records."""
+    f = job.file
+    reader = open_reader(f.path, job.source, f.key, job.options, f.file_index)
+    tick = time.perf_counter()  # parsing happens inside the reader: time from batch to batch
+    for batch in reader.batches():
+        if limit is not None and limit <= 0:
+            return
+        part = f"s{f.source_index:03d}-f{f.file_index:04d}-c{batch.chunk:05d}"
+        if job.stage.is_done(part):
+            stats = job.stage.part_stats(part)
+        else:
+            rows, rejects = batch.rows, batch.rejects
+            if limit is not None:
+                rows, rejects = _first_rows(rows, rejects, limit)
+            if rejects.height and job.on_bad_input == "fail":
+                raise InputError(_bad_input_message(f, rejects))
+            rejects = rejects.with_columns(pl.lit("read").alias("_step"))
+            stats = PartStats(rows.height + rejects.height, rows.height, rejects.height, time.perf_counter() - tick,
+                              Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
+            job.stage.write_part(part, rows, rejects, stats)
+        if limit is not None:
+            limit -= stats.rows_in
+        yield part, stats
+        tick = time.perf_counter()
+
+
+@dataclass
 class PartJob:
     """Everything a worker needs to run one step on parts of a stage (picklable, for Ray workers)."""
 
@@ -391,5 +418,10 @@ def _bad_input_message(f: InputFile, rejects: pl.DataFrame) -> str:
 
 
 def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:
-    return Run(recipe, sources, options, reporter or Reporter()).execute()
+    reporter = reporter or Reporter()
+    if options.engine == "ray":
+        from curate.ray_engine import RayRun
+
+        return RayRun(recipe, sources, options, reporter, address=options.address, workers=options.workers).execute()
+    return Run(recipe, sources, options, reporter).execute()
 

@@ -1,0 +1,125 @@
+"""The Ray engine: the same stages, files, ids and step code as the local engine, with the work spread over a Ray
+cluster.
+
+Files are read in parallel (one task per input file); steps run as Ray Data `map_batches` over the stage's parts,
+and each worker process builds a stage's step (and loads its models) once, for all the batches it gets; a global
+step's `fit_map`
+(e.g. MinHash signatures) runs on the workers and its `fit_reduce` on the driver. Every worker reads and writes the
+same part files as the local engine, so caching, `--resume`, the output and the accounting are the same code. The
+workers must see OUT (a shared filesystem, or one machine).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from curate.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
+from curate.errors import CurateError, MissingDependencyError
+from curate.stages.base import GlobalStep, Step
+from curate.workdir import StageDir
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("the Ray engine", "ray[data]", "ray") from None
+    return ray
+
+
+# Steps built on this worker process, by stage key: a step (and its models) is built once per worker, and later
+# batches of the same stage reuse it. Ray reuses worker processes across tasks.
+_BUILT: dict[str, tuple[Step, Any]] = {}
+
+
+def _run_batch(batch: dict, job: PartJob, state: Any) -> dict:
+    key = job.target.key
+    if key not in _BUILT:
+        ray = _ray()
+        step = job.make_step()
+        step.setup()
+        _BUILT.clear()  # one stage at a time: free the previous stage's models
+        _BUILT[key] = (step, ray.get(state) if isinstance(state, ray.ObjectRef) else state)
+    step, resolved = _BUILT[key]
+    for part in batch["part"]:
+        run_part(step, resolved, job, str(part))
+    return batch
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """A CurateError raised on a worker (bad input with `on_bad_input: fail`) reaches the user as itself."""
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, CurateError) else exc
+
+
+class RayRun(Run):
+    def __init__(self, *args, address: str | None = None, workers: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.address = address or os.environ.get("RAY_ADDRESS")
+        self.workers = workers
+
+    def execute(self) -> dict[str, Any]:
+        ray = _ray()
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                     num_cpus=self.workers if self.address is None else None)  # fmt: skip
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        for name in ("ray.data", "ray"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        self.pool = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        try:
+            return super().execute()
+        except ray.exceptions.RayError as exc:
+            raise _unwrap(exc) from None
+
+    def read_stage(self, stage: StageDir) -> list[str]:
+        if self.options.limit is not None or stage.is_complete():
+            return super().read_stage(stage)  # `--limit` reads in order, on the driver
+        ray = _ray()
+        stage.path.mkdir(parents=True, exist_ok=True)
+
+        @ray.remote
+        def read_one(job: ReadJob) -> list[tuple[str, Any]]:
+            return list(read_file(job))
+
+        jobs = self.read_jobs(stage)
+        parts = []
+        with self.reporter.stage("read", len(jobs)) as progress:
+            results = ray.get([read_one.remote(job) for job in jobs])
+            for job, done in zip(jobs, results):
+                for part, stats in done:
+                    self.file_rows[job.file.key] += stats.rows_in
+                    parts.append(part)
+                    progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
+        stage.complete(parts)
+        self._report(stage, "read", parts, cached=False)
+        return parts
+
+    def fit(self, step: GlobalStep, job: PartJob, parts: list[str]) -> Any:
+        ray = _ray()
+
+        @ray.remote
+        def fit_map(part: str) -> Any:
+            worker_step = job.make_step()
+            worker_step.setup()
+            columns = worker_step.fit_columns()
+            return worker_step.fit_map(read_part(job.source.data(part), columns, job.schema, columns))
+
+        partials = ray.get([fit_map.remote(p) for p in parts])
+        step.setup()
+        return step.fit_reduce(iter(partials))
+
+    def run_parts(self, step: Step, state: Any, job: PartJob, todo: list[str]) -> None:
+        if not todo:
+            return
+        ray = _ray()
+        dataset = ray.data.from_items([{"part": p} for p in todo], override_num_blocks=len(todo))
+        state_ref = ray.put(state) if state is not None else None
+        dataset.map_batches(
+            _run_batch, fn_kwargs={"job": job, "state": state_ref}, batch_size=1, batch_format="numpy",
+            concurrency=min(self.pool, len(todo)),
+        ).materialize()  # fmt: skip
