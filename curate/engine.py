@@ -136,18 +136,23 @@ class Run:
             return parts
         stage.path.mkdir(parents=True, exist_ok=True)
         parts: list[str] = []
-        remaining = self.options.limit
         with self.reporter.stage("read", len(self.files)) as progress:
-            for job in self.read_jobs(stage):
-                for part, stats in read_file(job, remaining):
-                    if remaining is not None:
-                        remaining -= stats.rows_in
-                    self.file_rows[job.file.key] += stats.rows_in
-                    parts.append(part)
-                    progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
+            for job, part, stats in self.read_parts(self.read_jobs(stage)):
+                self.file_rows[job.file.key] += stats.rows_in
+                parts.append(part)
+                progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
         stage.complete(parts)
         self._report(stage, "read", parts, cached=False)
         return parts
+
+    def read_parts(self, jobs: list[ReadJob]) -> Iterator[tuple[ReadJob, str, PartStats]]:
+        """Read the files in order into parts, stopping after `--limit` records."""
+        remaining = self.options.limit
+        for job in jobs:
+            for part, stats in read_file(job, remaining):
+                if remaining is not None:
+                    remaining -= stats.rows_in
+                yield job, part, stats
 
     def read_jobs(self, stage: StageDir) -> list[ReadJob]:
         model = self.recipe.model

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, Iterator
 
 from curate.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
 from curate.errors import CurateError, MissingDependencyError
 from curate.stages.base import GlobalStep, Step
-from curate.workdir import StageDir
+from curate.workdir import PartStats
 
 
 def _ray():
@@ -76,28 +76,15 @@ class RayRun(Run):
         except ray.exceptions.RayError as exc:
             raise _unwrap(exc) from None
 
-    def read_stage(self, stage: StageDir) -> list[str]:
-        if self.options.limit is not None or stage.is_complete():
-            return super().read_stage(stage)  # `--limit` reads in order, on the driver
+    def read_parts(self, jobs: list[ReadJob]) -> Iterator[tuple[ReadJob, str, PartStats]]:
+        if self.options.limit is not None:
+            yield from super().read_parts(jobs)  # `--limit` reads in order, on the driver
+            return
         ray = _ray()
-        stage.path.mkdir(parents=True, exist_ok=True)
-
-        @ray.remote
-        def read_one(job: ReadJob) -> list[tuple[str, Any]]:
-            return list(read_file(job))
-
-        jobs = self.read_jobs(stage)
-        parts = []
-        with self.reporter.stage("read", len(jobs)) as progress:
-            results = ray.get([read_one.remote(job) for job in jobs])
-            for job, done in zip(jobs, results):
-                for part, stats in done:
-                    self.file_rows[job.file.key] += stats.rows_in
-                    parts.append(part)
-                    progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
-        stage.complete(parts)
-        self._report(stage, "read", parts, cached=False)
-        return parts
+        read_one = ray.remote(lambda job: list(read_file(job)))
+        for job, done in zip(jobs, ray.get([read_one.remote(job) for job in jobs])):
+            for part, stats in done:
+                yield job, part, stats
 
     def fit(self, step: GlobalStep, job: PartJob, parts: list[str]) -> Any:
         ray = _ray()

@@ -1,0 +1,133 @@
+"""Language codes and stop words.
+
+Language codes from language ID (`fra`, `swh`, `cmn`, `zho_Hans`) and from recipes (`fr`, `fra`, `fre`) are brought to
+one key with `langcodes` (ISO 639-1 where there is one, individual languages folded into their macrolanguage: `swh` and
+`swa` are both `sw`). Stop words come from `stopwordsiso` (the stopwords-iso collection, 58 languages, keyed by ISO
+639-1). Space-delimited languages match stop words as whole tokens; Chinese, Japanese and the Southeast Asian scripts
+are written without spaces, so their stop words are counted as substrings (leftmost-longest Aho-Corasick matches,
+`str.extract_many`).
+"""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+
+import polars as pl
+
+from curate.errors import MissingDependencyError
+from curate.quality.tokens import single_tokens
+
+# Keys that stopwords-iso files under another code than langcodes gives (Bokmål/Nynorsk under Norwegian, Filipino
+# under Tagalog).
+FALLBACK = {"nb": "no", "nn": "no", "fil": "tl"}
+# Languages written without spaces between words: their stop words are found as substrings.
+SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})
+UNKNOWN = frozenset({"und", "zxx", "mul", "mis"})
+
+
+def _langcodes():
+    try:
+        import langcodes
+    except ImportError:  # pragma: no cover - langcodes comes with the quality extra
+        raise MissingDependencyError("the quality step's language handling", "langcodes", "quality") from None
+    return langcodes
+
+
+@lru_cache(maxsize=4096)
+def language_key(code: str | None) -> str | None:
+    """The language of a code as one key (`fra`, `fr`, `fre`, `fr-FR`, `fra_Latn` -> `fr`; `swh` -> `sw`); None for
+    a missing, undetermined or malformed code."""
+    if code is None or not str(code).strip():
+        return None
+    langcodes = _langcodes()
+    try:
+        tag = langcodes.standardize_tag(str(code).strip().replace("_", "-"), macro=True)
+        language = langcodes.Language.get(tag).language
+    except (ValueError, LookupError):
+        return None
+    if not language or language in UNKNOWN:
+        return None
+    return language
+
+
+def is_valid_language(code: str) -> bool:
+    """True for a code that names a real language (for checking recipe keys)."""
+    key = language_key(code)
+    return key is not None and _langcodes().Language.get(key).is_valid()
+
+
+def key_chain(key: str | None) -> tuple[str, ...]:
+    """The keys to try for a language, most specific first (`nb` -> `nb`, `no`)."""
+    if key is None:
+        return ()
+    return (key, FALLBACK[key]) if key in FALLBACK else (key,)
+
+
+def _stopwordsiso():
+    try:
+        import stopwordsiso
+    except ImportError:
+        raise MissingDependencyError("the quality step's stop-word rule", "stopwordsiso", "quality") from None
+    return stopwordsiso
+
+
+@cache
+def stop_words(key: str) -> tuple[str, ...]:
+    """Stop words of a language key (lower-cased, NFC, letters only), () if stopwords-iso has no list for it.
+
+    Space-delimited languages keep only the entries that are one token (multi-word entries can't match a token);
+    languages written without spaces keep every entry, matched as substrings."""
+    module = _stopwordsiso()
+    for candidate in key_chain(key):
+        if module.has_lang(candidate):
+            words = [w for w in module.stopwords(candidate) if any(ch.isalpha() for ch in w)]
+            series = pl.Series(words, dtype=pl.String).str.normalize("NFC").str.to_lowercase().str.strip_chars()
+            # stopwords-iso spells Thai SARA AM as NIKHAHIT + SARA AA; text uses the single character.
+            series = series.str.replace_all("\u0e4d\u0e32", "\u0e33", literal=True)
+            words = sorted(set(series.to_list()) - {""})
+            if key in SUBSTRING_LANGUAGES:
+                return tuple(sorted(words, key=lambda w: (-len(w), w)))  # longest first: leftmost-longest matches
+            return tuple(single_tokens(words))
+    return ()
+
+
+def stop_word_languages() -> list[str]:
+    """Language keys with a stop-word list."""
+    return sorted(_stopwordsiso().langs())
+
+
+def stop_word_counts(texts: pl.Series, keys: pl.Series, token_frame: pl.DataFrame) -> pl.Series:
+    """Stop words per row (null where the language is unknown or has no list).
+
+    `keys` are the rows' language keys; `token_frame` has one row per token: `row` (index into `texts`) and `tok`
+    (lower-cased)."""
+    present = [k for k in keys.drop_nulls().unique().sort().to_list() if stop_words(k)]
+    counts = pl.Series("stop_words", [None] * len(texts), dtype=pl.UInt32)
+    if not present:
+        return counts
+    spaced = [k for k in present if k not in SUBSTRING_LANGUAGES]
+    if spaced:
+        table = pl.DataFrame(
+            {"lang": [k for k in spaced for _ in stop_words(k)], "tok": [w for k in spaced for w in stop_words(k)]},
+            schema={"lang": pl.String, "tok": pl.String},
+        )
+        row_lang = pl.DataFrame({"row": pl.arange(0, len(texts), dtype=pl.UInt32, eager=True), "lang": keys})
+        hits = (
+            token_frame.select("row", "tok")
+            .join(row_lang, on="row", how="left")
+            .join(table, on=["lang", "tok"], how="semi")
+            .group_by("row")
+            .len()
+        )
+        counts = (
+            row_lang.join(hits, on="row", how="left", maintain_order="left")
+            .select(pl.when(pl.col("lang").is_in(spaced)).then(pl.col("len").fill_null(0)).cast(pl.UInt32))
+            .to_series()
+        )
+    frame = pl.DataFrame({"text": texts.str.to_lowercase(), "lang": keys, "counts": counts})
+    for key in (k for k in present if k in SUBSTRING_LANGUAGES):
+        found_here = pl.col("text").str.extract_many(list(stop_words(key)), leftmost=True).list.len()
+        frame = frame.with_columns(
+            pl.when(pl.col("lang") == key).then(found_here.cast(pl.UInt32)).otherwise(pl.col("counts")).alias("counts")
+        )
+    return frame["counts"].alias("stop_words")

@@ -1,0 +1,436 @@
+"""`quality`: Gopher / C4 / FineWeb heuristic filters, made to work for every script and tuned per language.
+
+Every rule has its own reason and a fixed place in the order below; a dropped row gets the reason of the first rule
+that fires (and the score and limit in `_detail`). With `action: tag` nothing is dropped: the scores are written
+as `{field}_quality_<metric>` columns with the list of reasons that would fire in `{field}_quality_flags`, so
+thresholds can be changed later with a `filter` step, without computing anything again.
+
+Order: short_doc, long_doc, mean_word_length, symbol_ratio, digit_ratio, duplicate_paragraphs, duplicate_lines,
+repetition, punctuation_endings, stop_words, bullets, ellipsis.
+
+Sentence pairs and documents both pass through: the rules that only mean something on a document (word length,
+repetition, stop words, line shares) apply only to texts of at least `doc_min_words` words (and `doc_min_lines`
+lines for the line shares); the character ratios apply from `ratio_min_chars`; the rest apply to every text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, Field, create_model, field_validator, model_validator
+
+from curate.quality import measures
+from curate.quality.stopwords import FALLBACK, is_valid_language, language_key, stop_word_counts
+from curate.registry import register
+from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, partition
+
+LANG = "__quality_lang"
+
+GOPHER_TOP_NGRAM = {2: 0.20, 3: 0.18, 4: 0.16}
+GOPHER_DUPLICATE_NGRAM = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+
+# Built-in per-language defaults, from how the languages are written (a recipe's `per_language` goes on top).
+# - Vietnamese writes every syllable as a word and Maori words are mostly one or two open syllables: their mean word
+#   length sits near 3.4, next to Gopher's lower bound of 3 (set for English).
+# - Chinese and Japanese tokens are characters and Vietnamese tokens are syllables, about half a word each: an n-gram
+#   of n tokens is held to Gopher's limit for n/2 words (Gopher's limits fall about 0.01-0.02 per word: 0.2 at 2
+#   words, 0.15 at 5, 0.1 at 10).
+SYLLABLE_TOP_NGRAM = {2: 0.22, 3: 0.21, 4: 0.20}
+SYLLABLE_DUPLICATE_NGRAM = {5: 0.19, 6: 0.18, 7: 0.17, 8: 0.16, 9: 0.155, 10: 0.15}
+_SYLLABLE_TOKENS = {"max_top_ngram": SYLLABLE_TOP_NGRAM, "max_duplicate_ngram": SYLLABLE_DUPLICATE_NGRAM}
+LANGUAGE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "vi": {"min_mean_word_length": 2.5, **_SYLLABLE_TOKENS},
+    "mi": {"min_mean_word_length": 2.5},
+    **{key: dict(_SYLLABLE_TOKENS) for key in ("zh", "ja", "yue", "wuu", "lzh")},
+}
+
+
+def _check_ngram_table(value: dict[int, float | None] | None) -> dict[int, float | None] | None:
+    """n-gram sizes from 2 to 20, limits from 0 to 1."""
+    bad = [n for n in (value or {}) if not 2 <= n <= 20]
+    if bad:
+        raise ValueError(f"n-gram sizes must be between 2 and 20, got {bad}")
+    bad = [v for v in (value or {}).values() if v is not None and not 0 <= v <= 1]
+    if bad:
+        raise ValueError(f"n-gram limits are shares between 0 and 1, got {bad}")
+    return value
+
+
+class _Target(StepConfig):
+    field: str = Field("text", description="text column to judge")
+    action: Literal["drop", "tag"] = Field(
+        "drop",
+        description="drop: reject rows with the first reason that fires (score and limit in `_detail`); tag: keep "
+        "every row and write the scores (`{field}_quality_<metric>`) and the reasons that would fire "
+        "(`{field}_quality_flags`)",
+    )
+    lang_column: str | None = Field(
+        None, description="column with each row's language (any ISO 639 code); default `{field}_lang` when present"
+    )
+
+
+class Thresholds(StepConfig):
+    """The limits of every rule; any of them can be set per language. `null` turns a rule off."""
+
+    doc_min_words: int = Field(
+        50, ge=0,
+        description="document rules (mean word length, repetition, stop words, line shares) apply only to texts with "
+        "at least this many words (Gopher's minimum document length): short sentences and sentence pairs are never "
+        "judged by measures that need a document to mean anything",
+    )  # fmt: skip
+    doc_min_lines: int = Field(
+        3, ge=1,
+        description="the line shares (punctuation endings, bullets, ellipsis) also need at least this many non-empty "
+        "lines: in a one-line paragraph they are all or nothing",
+    )  # fmt: skip
+    ratio_min_chars: int = Field(
+        20,
+        ge=0,
+        description="the symbol and digit ratios apply to texts with at least this many non-space characters",
+    )
+    min_words: int | None = Field(
+        None, ge=0,
+        description="fewer words: `quality:short_doc`. Off by default, as sentence pairs are short by nature; set 50 "
+        "(Gopher) for web documents. Words are counted for scripts without spaces too",
+    )  # fmt: skip
+    max_words: int | None = Field(100_000, ge=1, description="more words: `quality:long_doc` (Gopher: 100,000)")
+    min_mean_word_length: float | None = Field(
+        3.0, ge=0,
+        description="mean word length below this: `quality:mean_word_length` (Gopher: 3). Measured on the words of "
+        "space-delimited scripts, in characters (a Hangul block counts as its jamo), once a text has `doc_min_words` "
+        "of them. Built in: 2.5 for Vietnamese and Maori, whose words are syllables",
+    )  # fmt: skip
+    max_mean_word_length: float | None = Field(
+        10.0, ge=0, description="mean word length above this: `quality:mean_word_length` (Gopher: 10)"
+    )
+    max_symbol_ratio: float | None = Field(
+        0.15, ge=0, le=1,
+        description="share of non-space characters that are symbols (Unicode symbols and emoji, `# * | _ \\ { } [ ] "
+        "< > @ ~`) above this: `quality:symbol_ratio`. Prose has under 0.02, a sentence with an amount or a unit "
+        "under 0.1; markup, tables of symbols and emoji strings score higher",
+    )  # fmt: skip
+    max_digit_ratio: float | None = Field(
+        0.5, ge=0, le=1,
+        description="share of non-space characters that are digits above this: `quality:digit_ratio`. Set high because "
+        "Chinese and Japanese write a date in few characters (`2015年`): tables and lists of numbers score higher",
+    )  # fmt: skip
+    max_duplicate_lines: float | None = Field(
+        0.30, ge=0, le=1,
+        description="share of lines that repeat an earlier line above this: `quality:duplicate_lines` (Gopher: 0.3). "
+        "Applies to every text: a one-line text has no duplicate lines",
+    )  # fmt: skip
+    max_duplicate_line_chars: float | None = Field(
+        0.20,
+        ge=0,
+        le=1,
+        description="share of characters in repeated lines above this: `quality:duplicate_lines` (0.2)",
+    )
+    max_duplicate_paragraphs: float | None = Field(
+        0.30, ge=0, le=1,
+        description="share of paragraphs (separated by blank lines) that repeat an earlier one above this: "
+        "`quality:duplicate_paragraphs` (Gopher: 0.3)",
+    )  # fmt: skip
+    max_duplicate_paragraph_chars: float | None = Field(
+        0.20,
+        ge=0,
+        le=1,
+        description="share of characters in repeated paragraphs above this: `quality:duplicate_paragraphs` (0.2)",
+    )
+    max_top_ngram: dict[int, float | None] = Field(
+        default_factory=lambda: dict(GOPHER_TOP_NGRAM),
+        description="n -> limit on the share of the text's characters taken by the most frequent repeated n-gram: "
+        "`quality:repetition` (Gopher: 2: 0.2, 3: 0.18, 4: 0.16). Tokens are words, one Han/kana character each "
+        "in Chinese and Japanese, and space-separated phrases in Thai, Lao, Khmer, Myanmar",
+    )  # fmt: skip
+    max_duplicate_ngram: dict[int, float | None] = Field(
+        default_factory=lambda: dict(GOPHER_DUPLICATE_NGRAM),
+        description="n -> limit on the share of the text's characters inside n-grams that repeat an earlier one: "
+        "`quality:repetition` (Gopher: 5: 0.15 ... 10: 0.1). Built in for Chinese, Japanese and Vietnamese, whose "
+        "tokens are about half a word: Gopher's limit for n/2 words (2: 0.22 ... 4: 0.2; 5: 0.19 ... 10: 0.15)",
+    )  # fmt: skip
+    min_punctuation_endings: float | None = Field(
+        0.12, ge=0, le=1,
+        description="share of lines ending in sentence punctuation (of any script: . ! ? 。 । ؟ ။ ...; Thai and Lao "
+        "lines, which end without a mark, count as ended) below this: `quality:punctuation_endings` (FineWeb: 0.12)",
+    )  # fmt: skip
+    min_stop_words: int | None = Field(
+        2, ge=0,
+        description="fewer stop words of the row's language: `quality:stop_words` (Gopher: 2). Needs the language "
+        "(`{field}_lang`, from `langid`) and one of the 58 stop-word lists of stopwords-iso; skipped otherwise",
+    )  # fmt: skip
+    max_bullets: float | None = Field(
+        0.9, ge=0, le=1, description="share of lines starting with a bullet above this: `quality:bullets` (Gopher: 0.9)"
+    )
+    max_ellipsis: float | None = Field(
+        0.3, ge=0, le=1, description="share of lines ending in an ellipsis above this: `quality:ellipsis` (Gopher: 0.3)"
+    )
+
+    _ngram_tables = field_validator("max_top_ngram", "max_duplicate_ngram")(_check_ngram_table)
+
+
+def _optional(model: type[BaseModel], name: str) -> type[StepConfig]:
+    """`model` with every field optional and unset by default (only the fields a user sets override)."""
+    fields = {}
+    for key, info in model.model_fields.items():
+        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[key] = (annotation | None, Field(None, description=info.description))
+    validators = {"_ngram_tables": field_validator("max_top_ngram", "max_duplicate_ngram")(_check_ngram_table)}
+    return create_model(
+        name, __base__=StepConfig, __doc__="Thresholds for one language.", __validators__=validators, **fields
+    )
+
+
+LanguageThresholds = _optional(Thresholds, "LanguageThresholds")
+
+
+class QualityConfig(Thresholds, _Target):  # _Target's fields come first in the reference
+    per_language: dict[str, LanguageThresholds] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description="language -> thresholds that differ for it, e.g. `{fra: {min_stop_words: 3}, th: "
+        "{max_top_ngram: {2: 0.3}}}`; keys are ISO 639-1 or 639-3 codes (`fr`, `fra`, `swh`); n-gram maps merge "
+        "with the defaults; `null` turns a rule off for that language",
+    )  # fmt: skip
+
+    @field_validator("per_language")
+    @classmethod
+    def _language_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for code, thresholds in value.items():
+            if not is_valid_language(code):
+                raise ValueError(f"per_language: unknown language code {code!r} (use an ISO 639-1 or 639-3 code)")
+            key = language_key(code)
+            if key in out:
+                raise ValueError(f"per_language: {code!r} names the same language as another key ({key})")
+            out[key] = thresholds
+        return out
+
+    @model_validator(mode="after")
+    def _bounds(self) -> QualityConfig:
+        lo, hi = self.min_mean_word_length, self.max_mean_word_length
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"min_mean_word_length ({lo}) is larger than max_mean_word_length ({hi})")
+        return self
+
+
+# The rules in their fixed order: (reason, [(metric, limit name, "min"/"max", gate)]). Repeated paragraphs are
+# repeated lines too: the paragraph rule comes first so that the more telling reason is the one given (as datatrove).
+DOC, LINES, RATIO, ALWAYS, SPACED = "doc", "lines", "ratio", "always", "spaced"
+RULES: list[tuple[str, list[tuple[str, str, str, str]]]] = [
+    ("quality:short_doc", [("words", "min_words", "min", ALWAYS)]),
+    ("quality:long_doc", [("words", "max_words", "max", ALWAYS)]),
+    ("quality:mean_word_length", [("mean_word_length", "min_mean_word_length", "min", SPACED),
+                                  ("mean_word_length", "max_mean_word_length", "max", SPACED)]),
+    ("quality:symbol_ratio", [("symbol_ratio", "max_symbol_ratio", "max", RATIO)]),
+    ("quality:digit_ratio", [("digit_ratio", "max_digit_ratio", "max", RATIO)]),
+    ("quality:duplicate_paragraphs", [("duplicate_paragraphs", "max_duplicate_paragraphs", "max", ALWAYS),
+                                      ("duplicate_paragraph_chars", "max_duplicate_paragraph_chars", "max", ALWAYS)]),
+    ("quality:duplicate_lines", [("duplicate_lines", "max_duplicate_lines", "max", ALWAYS),
+                                 ("duplicate_line_chars", "max_duplicate_line_chars", "max", ALWAYS)]),
+    ("quality:repetition", []),  # filled per config: one limit per n-gram size
+    ("quality:punctuation_endings", [("punctuation_endings", "min_punctuation_endings", "min", LINES)]),
+    ("quality:stop_words", [("stop_words", "min_stop_words", "min", DOC)]),
+    ("quality:bullets", [("bullets", "max_bullets", "max", LINES)]),
+    ("quality:ellipsis", [("ellipsis", "max_ellipsis", "max", LINES)]),
+]  # fmt: skip
+REASONS = [reason for reason, _ in RULES]
+# Counts the rules are gated on: written with the scores so a gate can be changed later too.
+GATE_METRICS = ["words", "spaced_words", "chars", "lines"]
+
+
+@register("quality")
+class Quality(BatchStep):
+    """Gopher/C4/FineWeb heuristic filters for every script, with per-language thresholds: drop rows or tag scores.
+
+    Rules: length, word length, symbols, digits, duplicate lines and paragraphs, repeated n-grams, punctuation
+    endings, stop words, bullets, ellipsis."""
+
+    Config = QualityConfig
+    config: QualityConfig
+    version = "1"
+    _cached_overrides: dict[str, dict[str, Any]] | None = None
+
+    def requires(self) -> list[str]:
+        return [self.config.field] + ([self.config.lang_column] if self.config.lang_column else [])
+
+    def produces(self) -> list[str]:
+        if self.config.action != "tag":
+            return []
+        return [self._column(m) for m in self.metrics()] + [self._column("flags")]
+
+    def _column(self, metric: str) -> str:
+        return f"{self.config.field}_quality_{metric}"
+
+    # thresholds ---------------------------------------------------------------------------------------------------
+    def _overrides(self) -> dict[str, dict[str, Any]]:
+        """language key -> the limits set for it: the built-in defaults (for the limits the recipe leaves at their
+        default), then the recipe's `per_language`, then `nb`/`nn` rows get `no` settings (and `fil` `tl`)."""
+        if self._cached_overrides is not None:
+            return self._cached_overrides
+        chosen = self.config.model_fields_set
+        out = {
+            key: {name: value for name, value in values.items() if name not in chosen}
+            for key, values in LANGUAGE_DEFAULTS.items()
+        }
+        for key, thresholds in self.config.per_language.items():
+            given = {name: getattr(thresholds, name) for name in thresholds.model_fields_set}
+            merged = out.setdefault(key, {})
+            for name in ("max_top_ngram", "max_duplicate_ngram"):
+                if name in given and given[name] is not None:
+                    given[name] = {**merged.get(name, getattr(self.config, name)), **given[name]}
+            merged.update(given)
+        for specific, general in FALLBACK.items():  # `nor` settings also hold for `nob` rows
+            if general in out and specific not in out:
+                out[specific] = out[general]
+        self._cached_overrides = {key: values for key, values in out.items() if values}
+        return self._cached_overrides
+
+    def _limit_value(self, name: str, overrides: dict[str, Any]) -> Any:
+        """A limit by name (`max_top_ngram:3` for one n-gram size) under `overrides`, else the recipe's."""
+        field, _, n = name.partition(":")
+        value = overrides[field] if field in overrides else getattr(self.config, field)
+        if n:
+            return None if value is None else value.get(int(n))
+        return value
+
+    def limit(self, name: str) -> pl.Expr:
+        """The limit `name` for each row: its language's when set, else the recipe's (null: the rule is off)."""
+        base = self._limit_value(name, {})
+        per_language = {key: self._limit_value(name, o) for key, o in self._overrides().items()}
+        per_language = {k: v for k, v in per_language.items() if v != base}
+        default = pl.lit(base, dtype=pl.Float64)
+        if not per_language:
+            return default
+        return pl.col(LANG).replace_strict(
+            list(per_language), list(per_language.values()), default=default, return_dtype=pl.Float64
+        )
+
+    def ngram_sizes(self) -> tuple[list[int], list[int]]:
+        """The n-gram sizes some language has a limit for (top, duplicate)."""
+        tables = [{}] + list(self._overrides().values())
+        sizes = []
+        for field in ("max_top_ngram", "max_duplicate_ngram"):
+            limits = [self._limit_value(field, t) or {} for t in tables]
+            sizes.append(sorted({n for table in limits for n, v in table.items() if v is not None}))
+        return sizes[0], sizes[1]
+
+    def rules(self) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+        top, dup = self.ngram_sizes()
+        ngrams = [(f"top_{n}gram", f"max_top_ngram:{n}", "max", DOC) for n in top]
+        ngrams += [(f"duplicate_{n}gram", f"max_duplicate_ngram:{n}", "max", DOC) for n in dup]
+        return [(reason, ngrams if reason == "quality:repetition" else limits) for reason, limits in RULES]
+
+    def metrics(self) -> list[str]:
+        seen = dict.fromkeys(GATE_METRICS)
+        for _, limits in self.rules():
+            seen.update(dict.fromkeys(metric for metric, *_ in limits))
+        return list(seen)
+
+    # measuring ----------------------------------------------------------------------------------------------------
+    def _language_keys(self, batch: pl.DataFrame) -> pl.Series:
+        column = self.config.lang_column or f"{self.config.field}_lang"
+        if column not in batch.columns:
+            return pl.Series(LANG, [None] * batch.height, dtype=pl.String)
+        values = batch[column].cast(pl.String)
+        codes = values.drop_nulls().unique().to_list()
+        mapping = {code: language_key(code) for code in codes}
+        return values.replace_strict(mapping, default=None, return_dtype=pl.String).alias(LANG)
+
+    def measure(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Every score of every row (one row per input row, in order), with the language key in `LANG`."""
+        field = self.config.field
+        # A source without the column (a sentence-pair file next to a paragraph file) has no text to judge here.
+        text = (
+            batch[field].cast(pl.String)
+            if field in batch.columns
+            else pl.Series([None] * batch.height, dtype=pl.String)
+        )
+        wanted = set(self.metrics())
+        frame = pl.LazyFrame({"text": text}).select(**measures.row_measures("text")).collect()
+        for unit, name in (("line", "duplicate_lines"), ("paragraph", "duplicate_paragraphs")):
+            if name in wanted:
+                parts = measures.duplicate_parts(text, unit)
+                frame = frame.with_columns(parts["frac"].alias(name), parts["char_frac"].alias(name[:-1] + "_chars"))
+        keys = self._language_keys(batch)
+        top, dup = self.ngram_sizes()
+        stop_limits = [self._limit_value("min_stop_words", o) for o in [{}, *self._overrides().values()]]
+        need_stop = any(v is not None for v in stop_limits) and keys.null_count() < len(keys)
+        if top or dup or need_stop:
+            toks = measures.token_frame(text)
+            frame = frame.with_columns(**measures.ngram_repetition(text.fill_null("").str.len_chars(), toks, top, dup))
+            if need_stop:
+                frame = frame.with_columns(stop_word_counts(text, keys, toks))
+        if "stop_words" not in frame.columns:
+            frame = frame.with_columns(stop_words=pl.lit(None, dtype=pl.UInt32))
+        present = pl.lit(text.is_not_null())  # a missing text has no scores, and no rule fires on it
+        return frame.select([pl.when(present).then(pl.col(m)).alias(m) for m in self.metrics()]).with_columns(keys)
+
+    # deciding -----------------------------------------------------------------------------------------------------
+    def _limits(self, scores: pl.DataFrame) -> pl.DataFrame:
+        """Every limit (and gate) for every row, resolved once: `limit()` maps the row's language for each."""
+        names = ["doc_min_words", "doc_min_lines", "ratio_min_chars"]
+        names += [limit for _, limits in self.rules() for _, limit, _, _ in limits]
+        return scores.select(**{name: self.limit(name) for name in dict.fromkeys(names)})
+
+    @staticmethod
+    def _gate(gate: str) -> pl.Expr:
+        doc = pl.col("words") >= pl.col("limit:doc_min_words")
+        return {
+            ALWAYS: pl.lit(True),
+            DOC: doc,
+            SPACED: pl.col("spaced_words") >= pl.col("limit:doc_min_words"),
+            LINES: doc & (pl.col("lines") >= pl.col("limit:doc_min_lines")),
+            RATIO: pl.col("chars") >= pl.col("limit:ratio_min_chars"),
+        }[gate]
+
+    @classmethod
+    def _fires(cls, metric: str, limit: str, side: str, gate: str) -> pl.Expr:
+        value, bound = pl.col(metric), pl.col(f"limit:{limit}")
+        broken = value < bound if side == "min" else value > bound
+        return (cls._gate(gate) & broken).fill_null(False)
+
+    def decide(self, scores: pl.DataFrame) -> pl.DataFrame:
+        """`_reason` (first rule that fires), `_detail` and `flags` (every rule that fires) for each row."""
+        limits = self._limits(scores).rename(lambda c: f"limit:{c}")
+        frame = pl.concat([scores.select(self.metrics()), limits], how="horizontal")
+        checks = [(name, *check) for name, rules in self.rules() for check in rules]
+        frame = frame.with_columns(self._fires(*check[1:]).alias(f"fires:{i}") for i, check in enumerate(checks))
+        reason, detail = pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.String)
+        for i, (name, metric, limit, side, _) in reversed(list(enumerate(checks))):
+            score = pl.format("{}={} ({} {})", pl.lit(metric), pl.col(metric).round(4), pl.lit(side),
+                              pl.col(f"limit:{limit}"))  # fmt: skip
+            reason = pl.when(pl.col(f"fires:{i}")).then(pl.lit(name)).otherwise(reason)
+            detail = pl.when(pl.col(f"fires:{i}")).then(score).otherwise(detail)
+        flags = [
+            pl.when(pl.any_horizontal(f"fires:{i}" for i, check in enumerate(checks) if check[0] == name)).then(
+                pl.lit(name)
+            )
+            for name in dict.fromkeys(check[0] for check in checks)
+        ]
+        flag_list = pl.concat_list(flags).list.drop_nulls() if flags else pl.lit([], dtype=pl.List(pl.String))
+        return frame.select(reason.alias(REASON), detail.alias(DETAIL), flag_list.alias("flags"))
+
+    def process(self, batch: pl.DataFrame) -> StepResult:
+        scores = self.measure(batch)
+        decided = self.decide(scores)
+        stats = Counter(
+            {
+                f"flagged:{reason}": int(n)
+                for reason, n in decided["flags"].explode().drop_nulls().value_counts().iter_rows()
+            }
+        )
+        if self.config.action == "tag":
+            columns = [scores[m].alias(self._column(m)) for m in self.metrics()]
+            tagged = batch.with_columns(*columns, decided["flags"].alias(self._column("flags")))
+            return StepResult(kept=tagged, rejected=tagged.clear().with_columns(pl.lit(None, pl.String).alias(REASON)),
+                              stats=stats)  # fmt: skip
+        result = partition(batch.with_columns(decided[REASON], decided[DETAIL]))
+        result.kept = result.kept.drop(DETAIL)
+        result.stats.update(stats)
+        return result
+
+
+def reasons() -> list[str]:
+    """Every reason the step can give, in the order the rules are tried."""
+    return list(REASONS)
