@@ -15,10 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+import importlib.util
 
-from scale import RECIPE, make_corpus, quickstart_steps  # noqa: E402
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# This file is named ray.py: keep its folder off the path so `import ray` finds the real package.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+_spec = importlib.util.spec_from_file_location("bench_scale", HERE / "scale.py")
+_scale = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_scale)
+RECIPE, make_corpus, quickstart_steps = _scale.RECIPE, _scale.make_corpus, _scale.quickstart_steps
 
 
 def run(recipe: Path, out: Path, engine: str, workers: int | None) -> float:

@@ -11,7 +11,7 @@ import hashlib
 import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -56,7 +56,6 @@ class StageReport:
     label: str
     totals: PartStats
     cached: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _hash(value: Any) -> str:
@@ -119,8 +118,8 @@ class Run:
         tidy(self.work, stages, keep_partial=self.options.resume)
 
         parts = self.read_stage(stages[0])
-        for stage, spec in zip(stages[1:], self.recipe.steps):
-            parts = self.step_stage(stage, spec, stages[stages.index(stage) - 1], parts)
+        for previous_stage, stage, spec in zip(stages, stages[1:], self.recipe.steps):
+            parts = self.step_stage(stage, spec, previous_stage, parts)
         outputs, accounting = self.write_outputs(stages, parts)
         manifest = build_manifest(self, stages, run_key, outputs, accounting, started)
         write_card(self.out, manifest, self.recipe.text)
@@ -232,7 +231,7 @@ class Run:
         schema = unified_schema((pl.read_parquet_schema(f) for f in files), front=META_COLUMNS + ["text", "target"])
         split_names = list(output.splits)
         key_columns = ["_id", *[c for c in LINK_COLUMNS if c in schema],
-                       *[c for c in {output.stratify_by, output.split_by} if c and c in schema]]  # fmt: skip
+                       *[c for c in dict.fromkeys((output.stratify_by, output.split_by)) if c and c in schema]]  # fmt: skip
         keys = pl.concat([pl.read_parquet(f, columns=key_columns) for f in files], how="diagonal_relaxed") \
             if files else pl.DataFrame(schema={"_id": pl.String})  # fmt: skip
         plan = plan_splits(keys, output.splits, self.recipe.model.seed, output.stratify_by, output.split_by)
@@ -252,7 +251,7 @@ class Run:
         for writer in writers.values():
             written += writer.close()
         for stage in stages:
-            reject_files = stage.reject_files(parts if stage.index else stage.parts())
+            reject_files = stage.reject_files(parts)  # every stage has the same part names
             if not reject_files:
                 continue
             reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),
