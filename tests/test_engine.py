@@ -57,6 +57,19 @@ def test_quickstart_accounts_for_every_row(quickstart):
     assert sum(s["rows_rejected"] for s in manifest["steps"]) == rejects.height
 
 
+def test_quickstart_scrubs_the_planted_pii(quickstart):
+    out, _ = quickstart
+    manifest = json.loads((out / "manifest.json").read_text())
+    pii = next(s for s in manifest["steps"] if s["name"] == "pii")["stats"]
+    # data/MESS.md plants 3 emails, 3 phone numbers, 2 cards, 2 IBANs and 2 IP addresses
+    assert {k: v for k, v in pii.items() if k.startswith("pii:")} == {
+        "pii:credit_card": 2, "pii:email": 3, "pii:iban": 2, "pii:ip": 2, "pii:phone": 3}  # fmt: skip
+    text = " ".join(pl.read_parquet(out / "data" / "*.parquet")["text"].to_list())
+    for planted in ("jane.doe@example.org", "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32"):
+        assert planted not in text
+    assert "<EMAIL>" in text and "| `email` | 3 |" in (out / "README.md").read_text()
+
+
 def test_quickstart_output_layout_and_card(quickstart):
     out, done = quickstart
     assert sorted(p.name for p in (out / "data").iterdir()) == [

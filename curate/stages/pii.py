@@ -1,0 +1,286 @@
+"""`pii`: find personal data (emails, phones, cards, IBANs, IPs, URLs, national IDs, crypto addresses, and names
+and addresses with an optional NER model) and tag, mask, pseudonymize it, or drop the row.
+
+Fast path: polars runs one cheap regex per kind over the whole batch to find the few rows that may hold PII; only
+those rows are validated in Python (checksums, `ipaddress`, libphonenumber). Offsets in `{field}_pii` are Python
+character offsets into the field as this step writes it. Counts per kind go to the manifest; values never do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from functools import lru_cache
+
+import polars as pl
+from pydantic import Field, field_validator, model_validator
+
+from curate.errors import CurateError
+from curate.pii import BUILTIN, BY_KIND, GROUPS, Hints, Scanner, Span
+from curate.pii.actions import Action, replacer, rewrite
+from curate.pii.ner import NerBackend, NerConfig, load_backend
+from curate.pii.phones import regions_of_country, regions_of_language
+from curate.pii.scan import resolve
+from curate.registry import register
+from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult
+
+DEFAULT_FIELDS = ("text", "target")
+TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))
+_ALL_KINDS = ", ".join([d.kind for d in BUILTIN] + list(GROUPS))
+
+
+def tag_column(values: pl.Series, rows: list[int], tags: list[list[Span]]) -> pl.Series:
+    """`{field}_pii`: the spans given for `rows`, an empty list elsewhere, null where the text is null (built from
+    flat columns and a join, not a Python object per row)."""
+    flat = [(row, s.kind, s.start, s.end) for row, spans in zip(rows, tags) for s in spans]
+    frame = pl.DataFrame({"v": values}).with_row_index("_i")
+    if flat:
+        columns = list(zip(*flat))
+        found = (
+            pl.DataFrame(
+                {"_i": columns[0], "kind": columns[1], "start": columns[2], "end": columns[3]},
+                schema={"_i": pl.UInt32, "kind": pl.String, "start": pl.Int64, "end": pl.Int64},
+            )
+            .group_by("_i", maintain_order=True)
+            .agg(pl.struct("kind", "start", "end").alias("t"))
+        )
+        frame = frame.join(found, on="_i", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=TAG_DTYPE).alias("t"))
+    empty = pl.lit([], dtype=TAG_DTYPE)
+    return frame.select(pl.when(pl.col("v").is_null()).then(None).otherwise(pl.coalesce("t", empty)).alias("t"))["t"]
+
+
+def _expand(names: list[str]) -> list[str]:
+    """Kind names with groups (`national_id`) replaced by their members, in order, without repeats."""
+    out: list[str] = []
+    for name in names:
+        out.extend(GROUPS.get(name, [name]))
+    return list(dict.fromkeys(out))
+
+
+class PiiConfig(StepConfig):
+    fields: list[str] | None = Field(
+        None, min_length=1, description="text columns to scan (default: `text` and `target`, those the rows have)"
+    )
+    kinds: list[str] | None = Field(
+        None,
+        min_length=1,
+        description=f"kinds to find (default: all built-in ones, plus the NER kinds when `ner` is set): {_ALL_KINDS}",
+    )
+    action: Action = Field(
+        "mask",
+        description="what to do with PII: `tag` (only list it in `{field}_pii`), `mask` (`<EMAIL>`...), "
+        "`pseudonymize` (`<EMAIL_3f2a...>`, a keyed hash: the same value gives the same token), "
+        "`drop` (reject the row as `pii:<kind>`)",
+    )
+    actions: dict[str, Action] = Field(
+        default_factory=dict, description="per-kind actions that override `action`, e.g. {phone: tag, iban: drop}"
+    )
+    region_column: str | None = Field(
+        None, description="column with each row's country (ISO 3166-1 alpha-2 such as FR, or a locale such as fr_CA)"
+    )
+    language_column: str | None = Field(
+        None,
+        description="column with each row's language (ISO 639-1/639-3), used for phone regions when there is no "
+        "country; default `{field}_lang` when the rows have it",
+    )
+    default_region: str | None = Field(
+        "US", description="region for national-format phone numbers in rows with no hint (null: only +numbers)"
+    )
+    pseudonymize_key_env: str = Field(
+        "CURATE_PII_KEY", description="environment variable holding the secret key for `pseudonymize`"
+    )
+    ner: NerConfig | None = Field(
+        None,
+        description="names and addresses with a local NER model: {backend: spacy|gliner, model: ..., labels: "
+        "{model label: kind}}; needs `pip install 'curate[pii-ner]'`",
+    )
+    redact_rejects: bool = Field(
+        True, description="mask every PII span in the rows this step rejects, so rejects/ holds no PII either"
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import phonenumbers
+
+        code = value.upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}: give an ISO 3166-1 alpha-2 code such as US, FR, DE, IN")
+        return code
+
+    @model_validator(mode="after")
+    def _known_kinds(self) -> PiiConfig:
+        ner_kinds = self.ner.kinds() if self.ner else []
+        allowed = [d.kind for d in BUILTIN] + list(GROUPS) + ner_kinds
+        for name in (self.kinds or []) + list(self.actions):
+            if name not in allowed:
+                hint = " (names and addresses need `ner: {backend: spacy|gliner, model: ...}`)" if name in (
+                    "person", "address", "name") else ""  # fmt: skip
+                raise ValueError(f"unknown PII kind {name!r}{hint}; allowed: {', '.join(allowed)}")
+        chosen = set(self.kind_list())
+        for name in self.actions:
+            if not set(_expand([name])) & chosen:
+                raise ValueError(f"`actions` names {name!r}, which is not among the kinds searched")
+        return self
+
+    def kind_list(self) -> list[str]:
+        """The kinds searched, groups expanded, in the order that settles overlaps."""
+        ner_kinds = self.ner.kinds() if self.ner else []
+        wanted = set(_expand(self.kinds)) if self.kinds else {d.kind for d in BUILTIN} | set(ner_kinds)
+        return [d.kind for d in BUILTIN if d.kind in wanted] + [k for k in ner_kinds if k in wanted]
+
+    def action_of(self) -> dict[str, str]:
+        out = {kind: self.action for kind in self.kind_list()}
+        for name, action in self.actions.items():  # a group first, then single kinds override it
+            if name in GROUPS:
+                out.update({k: action for k in GROUPS[name] if k in out})
+        out.update({k: a for k, a in self.actions.items() if k not in GROUPS})
+        return out
+
+
+@register("pii")
+class Pii(BatchStep):
+    """Find PII (emails, phones, cards, IBANs, IPs, URLs, national IDs, crypto, names): mask, pseudonymize, tag or drop.
+
+    `{field}_pii` lists `{kind, start, end}` (character offsets into the field as written by this step); the
+    manifest gets counts per kind (`pii:<kind>`), never values.
+    """
+
+    Config = PiiConfig
+    config: PiiConfig
+    version = "1"
+
+    def __init__(self, config: PiiConfig, context=None):
+        super().__init__(config, context)
+        self.kinds = config.kind_list()
+        self.actions = config.action_of()
+        self.scanner = Scanner([BY_KIND[k] for k in self.kinds if k in BY_KIND])
+        self.ner_rank = {k: 1e6 + i for i, k in enumerate(self.kinds) if k not in BY_KIND}  # after every pattern
+        self._secret: bytes | None = None
+        self._ner: NerBackend | None = None
+        self._ready = False
+
+    def requires(self) -> list[str]:
+        c = self.config
+        return list(c.fields or []) + [col for col in (c.region_column, c.language_column) if col]
+
+    def produces(self) -> list[str]:
+        return [f"{f}_pii" for f in (self.config.fields or ["text"])]
+
+    def setup(self) -> None:
+        if self._ready:
+            return
+        if "pseudonymize" in self.actions.values():
+            env = self.config.pseudonymize_key_env
+            key = os.environ.get(env, "")
+            if not key:
+                kinds = ", ".join(k for k, a in self.actions.items() if a == "pseudonymize")
+                raise CurateError(
+                    f"the pii step pseudonymizes {kinds} with a secret key read from the environment variable {env}, "
+                    f"which is not set: export {env}=<a long random secret> (keep it out of the recipe; the same key "
+                    "gives the same pseudonyms in every run)"
+                )
+            self._secret = key.encode()
+        if self.ner_rank and self.config.ner is not None:
+            self._ner = load_backend(self.config.ner)
+        self._ready = True
+
+    # -- detection ----------------------------------------------------------------------------------------------
+    def _hints(self, batch: pl.DataFrame, field: str) -> Callable[[int], Hints]:
+        c = self.config
+        fallback = (c.default_region,) if c.default_region else ()
+        lang_col = c.language_column or (f"{field}_lang" if f"{field}_lang" in batch.columns else None)
+        countries, languages = (
+            batch[name].cast(pl.String).to_list() if name and name in batch.columns else None
+            for name in (c.region_column, lang_col)
+        )
+
+        @lru_cache(maxsize=1024)
+        def hints(country: str | None, language: str | None) -> Hints:
+            regions = regions_of_country(country) or regions_of_language(language)
+            return Hints(regions=regions, fallback=fallback)
+
+        def of(row: int) -> Hints:
+            return hints(countries[row] if countries else None, languages[row] if languages else None)
+
+        return of
+
+    def detect(self, batch: pl.DataFrame, field: str) -> dict[int, list[Span]]:
+        """Row index -> spans in `batch[field]` (only rows with PII)."""
+        values = batch[field].cast(pl.String)
+        hints_of = self._hints(batch, field)
+        found = self.scanner.scan(values, hints_of)
+        if self._ner is not None:
+            rows = values.is_not_null().arg_true().to_list()
+            for row, spans in zip(rows, self._ner.find(values.gather(rows).to_list())):
+                spans = [s for s in spans if s.kind in self.ner_rank]
+                if spans:  # patterns rank before the model: a phone number inside a "person" is a phone number
+                    rank = {**self.scanner.rank_for(hints_of(row).regions), **self.ner_rank}
+                    found[row] = resolve(found.get(row, []) + spans, rank)
+        return found
+
+    def rewrite(
+        self, values: pl.Series, found: dict[int, list[Span]], dropped: set[int]
+    ) -> tuple[pl.Series, pl.Series]:
+        """The field with masks/pseudonyms written in (every span masked in dropped rows when `redact_rejects`),
+        and its `{field}_pii` column with offsets into that text."""
+        keep = replacer(self.actions, self._secret)
+        redact = replacer(self.actions, self._secret, mask_all=self.config.redact_rejects)
+        rows = sorted(found)
+        tags, new_texts, changed = [], [], []
+        for row, text in zip(rows, values.gather(rows).to_list() if rows else []):
+            new, spans = rewrite(text, found[row], redact if row in dropped else keep)
+            tags.append(spans)
+            if new != text:
+                new_texts.append(new)
+                changed.append(row)
+        if changed:
+            values = values.scatter(changed, pl.Series(new_texts, dtype=pl.String))
+        return values, tag_column(values, rows, tags)
+
+    # -- the step -----------------------------------------------------------------------------------------------
+    def process(self, batch: pl.DataFrame) -> StepResult:
+        self.setup()
+        fields = [f for f in (self.config.fields or DEFAULT_FIELDS) if f in batch.columns]
+        found = {f: self.detect(batch, f) for f in fields}
+        stats: Counter = Counter()
+        per_row: dict[int, Counter] = {}
+        for spans_of in found.values():
+            for row, spans in spans_of.items():
+                counts = per_row.setdefault(row, Counter())
+                for s in spans:
+                    counts[s.kind] += 1
+                    stats[f"pii:{s.kind}"] += 1
+        stats["pii_rows"] = len(per_row)
+        reasons = self._reasons(per_row)
+        columns = []
+        for f in fields:
+            text, tags = self.rewrite(batch[f].cast(pl.String), found[f], set(reasons))
+            columns += [text.alias(f), tags.alias(f"{f}_pii")]
+        out = batch.with_columns(columns)
+        dropped = sorted(reasons)
+        is_dropped = pl.int_range(pl.len(), dtype=pl.UInt32).is_in(pl.Series(dropped, dtype=pl.UInt32).implode())
+        rejected = out.filter(is_dropped).with_columns(
+            pl.Series(REASON, [reasons[r][0] for r in dropped], dtype=pl.String),
+            pl.Series(DETAIL, [reasons[r][1] for r in dropped], dtype=pl.String),
+        )
+        return StepResult(kept=out.filter(~is_dropped), rejected=rejected, stats=stats)
+
+    def _reasons(self, per_row: dict[int, Counter]) -> dict[int, tuple[str, str]]:
+        """Row -> (reason, detail) for the rows to drop: the first kind (in the step's order) whose action is drop;
+        the detail counts every kind found in the row (never the values)."""
+        drop_kinds = [k for k in self.kinds if self.actions.get(k) == "drop"]
+        if not drop_kinds:
+            return {}
+        out = {}
+        for row, counts in per_row.items():
+            kind = next((k for k in drop_kinds if counts.get(k)), None)
+            if kind is not None:
+                detail = ", ".join(f"{k}: {counts[k]}" for k in self.kinds if counts.get(k))
+                out[row] = (f"pii:{kind}", detail)
+        return out
