@@ -131,11 +131,23 @@ def trace(
         out.print(f"- {step['step']}: " + "; ".join(step["what"]), highlight=False, markup=False)
 
 
+def _register_subcommands() -> None:
+    from curate.review_cli import register as register_review
+
+    register_review(app)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)
     except CurateError as exc:
-        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        if getattr(exc, "pause", False):  # the run stopped on purpose (rows wait for review): not an error
+            err.print(str(exc), highlight=False, markup=False)
+        else:
+            err.print(f"error: {exc}", style="red", highlight=False, markup=False)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

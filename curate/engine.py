@@ -164,7 +164,7 @@ class Run:
 
     def make_step(self, spec, stage: StageDir) -> Step:
         context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
-                              index=spec.index, output_dir=self.out)  # fmt: skip
+                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved())  # fmt: skip
         return get_step(spec.name)(spec.config, context)
 
     def step_stage(self, stage: StageDir, spec, previous: StageDir, parts: list[str]) -> list[str]:

@@ -35,6 +35,7 @@ class StepContext:
     recipe_dir: Path = Path(".")
     index: int = 0  # position of the step in the recipe
     output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
+    recipe: dict | None = None  # the resolved recipe (name, description, steps), e.g. for review guidelines
 
     def artifact(self, name: str) -> Path:
         """Where a step writes a file for OUT/ (e.g. `weights.json`): kept with the step's cache and copied to OUT/

@@ -1,0 +1,194 @@
+"""`curate review push|pull|status|export|import OUT`: the review loop on a run's output folder.
+
+Every command works on the review step's folder in OUT/.curate (a run stopped for review, or a finished one that
+kept its work folder). `push` sends the queue to Argilla (resuming an interrupted push), `pull` brings the answers
+back, `export`/`import` do the same through a JSONL/CSV file without a server, `status` shows where things stand.
+Answers are applied by the run itself: `curate run RECIPE --resume` (a finished run is reopened from the review step
+on, the steps before it stay cached).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+OUT_ARG = typer.Argument(..., help="the output folder of a run with a review step")
+STEP_OPT = typer.Option(None, "--step", help="which review step, by its number in the run's log (when there are several)")
+
+
+def _store(output: Path, step: Optional[int]):
+    from curate.review.state import ReviewStore, find_stage
+
+    stage = find_stage(output, step)
+    return stage, ReviewStore(stage)
+
+
+def _resume_hint(output: Path) -> str:
+    manifest = output / "manifest.json"
+    if manifest.exists():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        recipe = data.get("recipe_file") or "<recipe>"
+        return f"curate run {recipe} --out {output} --resume"
+    return f"the same `curate run ...` command with --resume (e.g. curate run <recipe> --out {output} --resume)"
+
+
+def _summary(store, answers=None) -> dict[str, Any]:
+    from curate.review import resolve as res
+
+    spec, queue = store.spec(), store.queue()
+    answers = store.answers() if answers is None else answers
+    decisions = res.resolve(queue, answers, spec["correct"], spec.get("ties", "reject"))
+    return {"queued": queue.height, **res.counts(decisions, spec["correct"]), "agreement": res.agreement(decisions, answers)}
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(show_edge=False, title="answers", title_justify="left")
+    for col in ("queued", "accepted", "corrected", "rejected", "pending"):
+        table.add_column(col, justify="right")
+    table.add_row(*(f"{summary[k]:,}" for k in ("queued", "accepted", "corrected", "rejected", "pending")))
+    out.print(table)
+    agreement = summary["agreement"]
+    if agreement["rows_with_several_votes"]:
+        out.print(f"agreement over {agreement['rows_with_several_votes']} rows with several votes: "
+                  f"{agreement['unanimous']:.0%} unanimous, pairwise {agreement['pairwise_agreement']:.2f}, "
+                  f"Krippendorff's alpha {_fmt(agreement['krippendorff_alpha'])}", highlight=False)  # fmt: skip
+    if agreement["annotators"]:
+        who = Table(show_edge=False, title="annotators", title_justify="left")
+        for col in ("annotator", "votes", "accepted", "rejected", "with majority"):
+            who.add_column(col)
+        for name, a in agreement["annotators"].items():
+            who.add_row(name, str(a["votes"]), str(a["accepted"]), str(a["rejected"]), _fmt(a["with_majority"], pct=True))
+        out.print(who)
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0%}" if pct else f"{value:.2f}"
+
+
+def _after_answers(output: Path, stage: Path, store) -> None:
+    """A finished run whose answers changed is reopened so that `curate run --resume` applies them."""
+    from curate.review.state import reopen
+
+    hint = _resume_hint(output)
+    changed = store.applied_fingerprint() != store.answers_fingerprint()
+    if not changed:
+        out.print(f"no new answers since the run applied them; {output} is up to date", highlight=False)
+        return
+    if reopen(output, stage):
+        out.print(f"{output} was reopened from the review step on (its data/ is now out of date); apply the "
+                  f"answers with:\n  {hint}", highlight=False)  # fmt: skip
+    else:
+        out.print(f"apply them and go on with:\n  {hint}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `review` sub-command group to the `curate` app."""
+    review = typer.Typer(no_args_is_help=True, help="Human review: push rows to Argilla, pull answers, or use a file.")
+    app.add_typer(review, name="review")
+
+    @review.command()
+    def push(
+        output: Path = OUT_ARG,
+        step: Optional[int] = STEP_OPT,
+        again: bool = typer.Option(False, "--again", help="send every record once more (updates them; no duplicates)"),
+    ) -> None:
+        """Push the review queue to Argilla (ARGILLA_API_URL, ARGILLA_API_KEY); an interrupted push resumes."""
+        from curate.review.argilla_client import connect
+        from curate.review.argilla_client import push as push_queue
+
+        _, store = _store(output, step)
+        conn = connect()
+        with err.status("pushing records to Argilla") as status:
+            done = push_queue(conn, store, again=again,
+                              progress=lambda n, total: status.update(f"pushed {n:,} of {total:,} records"))  # fmt: skip
+        what = f"{done['new']:,} records sent" if done["new"] else "nothing new to send (use --again to re-send)"
+        out.print(f"{done['total']:,} rows in Argilla dataset '{done['dataset']}' (workspace '{done['workspace']}') at "
+                  f"{done['url']}: {what}", highlight=False)  # fmt: skip
+
+    @review.command()
+    def pull(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
+        """Bring the submitted answers back from Argilla and resolve them (majority, agreement)."""
+        from curate.review.argilla_client import connect, fetch_answers
+
+        stage, store = _store(output, step)
+        if not store.pushed:
+            from curate.errors import CurateError
+
+            raise CurateError(f"{output}: the review queue was not pushed to Argilla yet (`curate review push {output}`)")
+        answers = fetch_answers(connect(), store.spec())
+        store.save_answers(answers, replace_origin="argilla")
+        out.print(f"pulled {answers.height:,} responses from Argilla dataset '{store.spec()['dataset']}'", highlight=False)
+        _print_summary(_summary(store))
+        _after_answers(output, stage, store)
+
+    @review.command()
+    def status(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
+        """Where the review stands: rows queued, pushed, answered, agreement (asks Argilla when pushed)."""
+        import polars as pl
+
+        stage, store = _store(output, step)
+        spec, queue = store.spec(), store.queue()
+        state = store.push_state()
+        selection = spec["selection"]
+        chosen = ", ".join(f"{k} {v}" for k, v in selection["chosen"].items())
+        out.print(f"review step {stage.name[:2].lstrip('0')}: {queue.height:,} rows queued ({chosen}) of "
+                  f"{selection['rows_seen']:,}", highlight=False)  # fmt: skip
+        if state:
+            done = "pushed" if state.get("done") else f"push stopped after {state.get('sent', 0):,} of {state.get('total', 0):,}"
+            out.print(f"Argilla dataset '{state['dataset']}' (workspace '{state.get('workspace')}') at {state['url']}: {done}",
+                      highlight=False)  # fmt: skip
+        else:
+            out.print("not pushed to Argilla", highlight=False)
+        answers = store.answers()
+        if store.pushed:
+            from curate.errors import CurateError
+            from curate.review.argilla_client import connect, fetch_answers
+
+            try:
+                fresh = fetch_answers(connect(), spec)
+                answers = pl.concat([answers.filter(pl.col("origin") != "argilla"), fresh], how="diagonal_relaxed")
+            except CurateError as exc:
+                err.print(f"warning: {exc}; showing the answers pulled before", style="yellow", highlight=False, markup=False)
+        _print_summary(_summary(store, answers))
+
+    @review.command("export")
+    def export_(
+        output: Path = OUT_ARG,
+        file: Path = typer.Argument(..., help="where to write the queue: .jsonl or .csv"),
+        step: Optional[int] = STEP_OPT,
+    ) -> None:
+        """Write the review queue as JSONL/CSV, with empty answer columns to fill in (no server needed)."""
+        from curate.review.queue import export_queue
+
+        _, store = _store(output, step)
+        n = export_queue(store.queue(), store.spec(), file)
+        out.print(f"wrote {n:,} rows to {file}; fill in `decision` (accept/reject) and, if needed, the corrections, "
+                  f"`issues` and `note`, then: curate review import {output} {file}", highlight=False)  # fmt: skip
+
+    @review.command("import")
+    def import_(
+        output: Path = OUT_ARG,
+        file: Path = typer.Argument(..., help="a filled-in queue file (.jsonl or .csv)"),
+        annotator: Optional[str] = typer.Option(None, "--annotator", help="who answered (when the file has no `annotator` column)"),
+        step: Optional[int] = STEP_OPT,
+    ) -> None:
+        """Read the answers of a filled-in queue file; `curate run --resume` applies them."""
+        from curate.review.queue import read_answers
+
+        stage, store = _store(output, step)
+        queue = store.queue()
+        answers = read_answers(file, store.spec(), set(queue["_id"].to_list()), annotator)
+        store.save_answers(answers)
+        out.print(f"imported {answers.height:,} answers from {file}", highlight=False)
+        _print_summary(_summary(store))
+        _after_answers(output, stage, store)

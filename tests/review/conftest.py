@@ -1,0 +1,68 @@
+"""Fixtures for the review tests: the `review` CLI group, and a real Argilla server for the `argilla` tests.
+
+The server (see `local_argilla.py`) is started once per session. Where it can't be (no SDK, the server's venv
+can't be built), the `argilla` tests are skipped on a developer's machine but FAIL in CI (`CI=true`), so a broken
+setup never passes silently.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from tests.review import local_argilla
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "argilla: end-to-end tests against a real Argilla server (run alone: -m argilla)")
+
+
+@pytest.fixture(autouse=True)
+def _review_cli():
+    """`curate review ...` in the in-process CLI, whether or not curate/cli.py wires it in yet."""
+    from curate import cli
+    from curate.review_cli import register
+
+    if not any(getattr(g, "name", None) == "review" for g in cli.app.registered_groups):
+        register(cli.app)
+    yield
+
+
+def _unavailable(why: str):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"the Argilla test server is needed in CI and could not be set up: {why}", pytrace=False)
+    pytest.skip(f"no Argilla test server: {why}")
+
+
+@pytest.fixture(scope="session")
+def argilla_server():
+    try:
+        import requests  # noqa: F401
+
+        from curate.review.argilla_client import require_sdk
+
+        require_sdk()
+    except Exception as exc:
+        _unavailable(f"the SDK is missing ({exc}); pip install 'curate[review]'")
+    started = time.time()
+    try:
+        server = local_argilla.start(log=lambda m: print(m, flush=True))
+    except Exception as exc:  # a failed venv build or start: say why
+        _unavailable(str(exc)[-2000:])
+    print(f"Argilla test server up in {time.time() - started:.1f} s at {server.url}")
+    yield server
+    server.stop()
+    shutil.rmtree(server.home, ignore_errors=True)
+
+
+@pytest.fixture
+def argilla_env(argilla_server, monkeypatch):
+    """ARGILLA_API_URL/KEY pointing at the test server, and quick retries."""
+    monkeypatch.setenv("ARGILLA_API_URL", argilla_server.url)
+    monkeypatch.setenv("ARGILLA_API_KEY", argilla_server.api_key)
+    monkeypatch.setenv("CURATE_REVIEW_RETRIES", "3")
+    monkeypatch.setenv("CURATE_REVIEW_BACKOFF", "0.2")
+    return argilla_server
