@@ -107,15 +107,6 @@ def _stats_with(m: dict[str, Any], prefix: str) -> dict[str, int]:
     return found
 
 
-def _step_stats(m: dict[str, Any], name: str) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for s in m["steps"]:
-        if s["name"] == name:
-            merged.update(s["stats"])
-            merged.update({f"rejected {k}": v for k, v in s["reasons"].items()})
-    return merged
-
-
 def _pii(m: dict[str, Any]) -> str | None:
     counts = _stats_with(m, "pii:")
     if not counts:
@@ -125,11 +116,14 @@ def _pii(m: dict[str, Any]) -> str | None:
 
 
 def _named_step(m: dict[str, Any], name: str, intro: str) -> str | None:
-    stats = _step_stats(m, name)
-    if not stats:
+    """A table of the figures of every step called `name` (its stats and reasons), one column per step."""
+    steps = [s for s in m["steps"] if s["name"] == name]
+    if not steps:
         return None
-    return intro + "\n\n" + _table([[f"`{k}`", f"{v:,}" if isinstance(v, int) else v] for k, v in stats.items()],
-                                   ["figure", "value"])  # fmt: skip
+    columns = [{**s["stats"], **{f"rejected: {k}": v for k, v in s["reasons"].items()}} for s in steps]
+    keys = list(dict.fromkeys(k for c in columns for k in c))
+    rows = [[f"`{k}`", *(f"{c[k]:,}" if isinstance(c.get(k), int) else c.get(k, "") for c in columns)] for k in keys]
+    return intro + "\n\n" + _table(rows, ["figure", *(f"step {s['index']}" for s in steps)])
 
 
 def _synthetic(m: dict[str, Any]) -> str | None:

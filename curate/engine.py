@@ -8,6 +8,7 @@ Every stage is cached in `OUT/.curate/` under a key of everything it depends on.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from collections import Counter
@@ -35,6 +36,7 @@ from curate.stages.base import ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, 
 from curate.workdir import PartStats, StageDir, tidy, total
 
 WORK = ".curate"
+FIT_STATS = "fit_stats.json"
 
 
 @dataclass
@@ -184,6 +186,7 @@ class Run:
             state = stage.load_state()
             if state is None:
                 state = self.fit(step, job, parts)
+                write_json_atomic(stage.path / FIT_STATS, step.fit_stats(state))
                 stage.save_state(state)
         with self.reporter.stage(label, len(parts)) as progress:
             self.run_parts(step, state, job, [p for p in parts if not stage.is_done(p)])
@@ -209,6 +212,8 @@ class Run:
 
     def _report(self, stage: StageDir, label: str, parts: list[str], cached: bool) -> None:
         totals = total([stage.part_stats(p) for p in parts])
+        if (stage.path / FIT_STATS).exists():
+            totals.stats.update(json.loads((stage.path / FIT_STATS).read_text()))
         if cached:
             self.reporter.info(f"{label}: {totals.rows_in:,} rows in, {totals.rows_out:,} kept, "
                                f"{totals.rejected:,} rejected (cached)")  # fmt: skip

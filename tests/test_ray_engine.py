@@ -43,7 +43,10 @@ def test_quickstart_same_output_with_both_engines(cluster, tmp_path, monkeypatch
 
 
 def test_global_step_and_bad_input_on_ray(cluster, tmp_path, monkeypatch):
-    records = [{"text": f"row {i}", "lang": "a" if i % 4 else "b"} for i in range(400)]
+    words = "the quick brown fox jumps over the lazy dog near the quiet river bank at dawn".split()
+    # every 10th row repeats the row before it with one word changed: a near duplicate
+    records = [{"text": " ".join(words[(i // 10 * 10 + k) % len(words)] for k in range(12)) + f" {i // 10 * 10}"
+                + (" again" if i % 10 == 9 else f" {i}"), "lang": "a" if i % 4 else "b"} for i in range(400)]  # fmt: skip
     write_jsonl(tmp_path / "in" / "one.jsonl", records[:200] + ["{broken"])
     write_jsonl(tmp_path / "in" / "two.jsonl", records[200:])
     recipe = write_recipe(tmp_path / "r.yaml", """\
@@ -52,6 +55,7 @@ seed: 4
 sources:
   - path: in/*.jsonl
 steps:
+  - dedup: {method: minhash, field: text, threshold: 0.5}
   - balance: {by: lang, strategy: cap, cap: 120}
 output:
   dir: out
@@ -61,7 +65,9 @@ engine: {batch_rows: 50}
     local = run(recipe, tmp_path / "local", "local")
     distributed = run(recipe, tmp_path / "ray", "ray", workers=2)
     assert digest(tmp_path / "ray") == digest(tmp_path / "local")
-    assert distributed["steps"][1]["reasons"] == {"balance:over_quota": 300 - 120} == local["steps"][1]["reasons"]
+    assert distributed["steps"][1]["reasons"] == local["steps"][1]["reasons"]
+    assert distributed["steps"][1]["reasons"]["near_duplicate"] > 0
+    assert distributed["steps"][2]["reasons"] == local["steps"][2]["reasons"]
     recipe.write_text(recipe.read_text().replace("seed: 4", "seed: 4\non_bad_input: fail"))
     from curate.errors import InputError
 

@@ -124,6 +124,10 @@ class GlobalStep(Step):
         """Combine the `fit_map` results, in input order, into the state; by default `fit` over them."""
         return self.fit(partials)
 
+    def fit_stats(self, state: Any) -> dict[str, int]:
+        """Figures of `fit` for the manifest (clusters found, candidate pairs...)."""
+        return {}
+
     def apply(self, batch: pl.DataFrame, state: Any) -> StepResult:
         raise NotImplementedError
 
