@@ -133,8 +133,10 @@ def trace(
 
 def _register_subcommands() -> None:
     from curate.review_cli import register as register_review
+    from curate.train_cli import register as register_train
 
     register_review(app)
+    register_train(app)
 
 
 _register_subcommands()

@@ -108,6 +108,9 @@ class RecipeModel(_Section):
     max_record_bytes: int = Field(4 << 20, gt=0, description="larger records are rejected as `too_large`")
     engine: Engine = Field(default_factory=Engine)
     card: Card = Field(default_factory=Card)
+    train: dict[str, Any] | None = Field(
+        None, description="config for `curate train` with no argument (keys as in train/*.yaml); not part of the run"
+    )
 
 
 @dataclass

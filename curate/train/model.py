@@ -1,0 +1,299 @@
+"""Base model, tokenizer, device and PEFT: what to load where, and which modules LoRA adapts.
+
+Heavy imports (torch, transformers, peft) happen inside functions so `import curate.train` works without the
+`train` extra; `require()` turns a missing package into an install hint.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError, MissingDependencyError
+
+# LoRA targets per architecture (`model_type` in config.json): attention and MLP projections, the set QLoRA and
+# LLaMA-Factory adapt by default. Names missing from a given checkpoint are skipped; unknown architectures get
+# PEFT's `all-linear`.
+TARGET_MODULES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(["marian", "bart", "mbart", "m2m_100", "nllb_moe", "pegasus", "blenderbot", "fsmt", "opt",
+                     "whisper", "plbart", "led"], ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")),
+    **dict.fromkeys(["t5", "mt5", "umt5", "longt5", "switch_transformers"], ("q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo")),
+    **dict.fromkeys(["llama", "qwen2", "qwen3", "qwen2_moe", "mistral", "mixtral", "gemma", "gemma2", "gemma3_text",
+                     "olmo", "olmo2", "granite", "smollm3", "cohere", "stablelm", "starcoder2", "phi3", "deepseek_v2"],
+                    ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")),
+    **dict.fromkeys(["bloom", "gpt_neox", "falcon"], ("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h")),
+    "phi": ("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"),
+    "gpt2": ("c_attn", "c_proj", "c_fc"),
+    "gpt_bigcode": ("c_attn", "c_proj", "c_fc"),
+    "xglm": ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"),
+}
+
+_PACKAGES = {"torch": "torch", "transformers": "transformers", "peft": "peft", "sacrebleu": "sacrebleu", "tokenizers": "tokenizers"}
+
+
+def require(*modules: str, feature: str = "curate train") -> None:
+    """Raise an install hint for the first missing package of the `train` extra."""
+    for module in modules or tuple(_PACKAGES):
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(feature, _PACKAGES.get(module, module), "train")
+
+
+def quiet_libraries() -> None:
+    """No hub calls, no per-load progress bars or advisory warnings from transformers in our output."""
+    import warnings
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\..*")
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# device and precision
+
+
+def resolve_device(name: str = "auto") -> str:
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise CurateError("device: cuda was asked for but no CUDA GPU is visible (use `device: auto` or `cpu`)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise CurateError("device: mps was asked for but Apple's MPS is not available (use `device: auto` or `cpu`)")
+    return name
+
+
+def set_cpu_threads(model: Any, device: str, threads: int | None) -> int:
+    """Torch's CPU threads: as configured; else one for tiny models (syncing threads costs more than their math,
+    and on a busy machine spinning threads make it far slower), else torch's default."""
+    import torch
+
+    if threads is None and device == "cpu" and sum(p.numel() for p in model.parameters()) < 5_000_000:
+        threads = 1
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def resolve_dtype(precision: str, device: str) -> Any:
+    """The autocast dtype, or None for plain fp32."""
+    import torch
+
+    if precision == "fp32":
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else None
+    if precision == "fp16" and device == "cpu":
+        raise CurateError("precision: fp16 needs a GPU; use bf16 or fp32 on the CPU")
+    return torch.bfloat16 if precision == "bf16" else torch.float16
+
+
+def resolve_quantization(setting: str, device: str, full: bool) -> str:
+    """`none`, `4bit` or `8bit`: QLoRA by default where it works (CUDA, bitsandbytes, LoRA)."""
+    has_bnb = importlib.util.find_spec("bitsandbytes") is not None
+    if setting == "auto":
+        return "4bit" if device == "cuda" and has_bnb and not full else "none"
+    if setting != "none":
+        if full:
+            raise CurateError(f"quantize: {setting} is for LoRA (QLoRA); a full fine-tune needs `quantize: none`")
+        if device != "cuda":
+            raise CurateError(f"quantize: {setting} needs a CUDA GPU (device is {device}); use `quantize: none`")
+        if not has_bnb:
+            raise MissingDependencyError(f"quantize: {setting}", "bitsandbytes", "train")
+    return setting
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# loading
+
+
+def _not_found(name: str, exc: Exception) -> CurateError:
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    hint = (
+        f"download it once with `huggingface-cli download {name}` (HF_HUB_OFFLINE=1 is set, so nothing is fetched)"
+        if offline else f"check the hub id or the folder, or download it with `huggingface-cli download {name}`"
+    )  # fmt: skip
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return CurateError(f"base model '{name}' could not be loaded: {first}; {hint}")
+
+
+def model_type(name: str) -> tuple[str, bool]:
+    """(`model_type`, is encoder-decoder) from the model's config."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        raise _not_found(name, exc) from None
+    return config.model_type, bool(getattr(config, "is_encoder_decoder", False))
+
+
+def detect_task(name: str, configured: str) -> str:
+    if configured != "auto":
+        return configured
+    return "seq2seq" if model_type(name)[1] else "causal"
+
+
+def load_tokenizer(name: str) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        raise _not_found(name, exc) from None
+    if tokenizer.pad_token_id is None:  # Llama-style tokenizers: pad with the end token (labels mask it anyway)
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(name: str, task: str, device: str, quantize: str = "none", dtype: Any = None) -> Any:
+    """The base model on `device`; with `quantize` 4bit/8bit, loaded through bitsandbytes for QLoRA."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    cls = AutoModelForSeq2SeqLM if task == "seq2seq" else AutoModelForCausalLM
+    kwargs: dict[str, Any] = {}
+    if quantize != "none":
+        from transformers import BitsAndBytesConfig
+
+        compute = dtype or torch.float16
+        kwargs["quantization_config"] = (
+            BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                               bnb_4bit_compute_dtype=compute)
+            if quantize == "4bit" else BitsAndBytesConfig(load_in_8bit=True)
+        )  # fmt: skip
+        kwargs["device_map"] = {"": 0}
+        kwargs["dtype"] = compute
+    try:
+        model = cls.from_pretrained(name, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _not_found(name, exc) from None
+    if quantize == "none":
+        model = model.to(device)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PEFT
+
+
+def linear_module_names(model: Any) -> set[str]:
+    """Last name component of every linear-like module (Linear, Conv1D, bitsandbytes layers)."""
+    names = set()
+    for name, module in model.named_modules():
+        kind = type(module).__name__
+        if kind in ("Linear", "Conv1D", "Linear4bit", "Linear8bitLt") and name:
+            names.add(name.rsplit(".", 1)[-1])
+    return names
+
+
+def lora_targets(model: Any, setting: str | list[str]) -> str | list[str]:
+    """The module names LoRA wraps: the architecture's projections, `all-linear`, or the user's list (checked)."""
+    present = linear_module_names(model)
+    if setting == "all-linear":
+        return "all-linear"
+    if setting == "auto":
+        known = TARGET_MODULES.get(getattr(model.config, "model_type", ""), ())
+        chosen = [m for m in known if m in present]
+        return chosen or "all-linear"
+    missing = [m for m in setting if m not in present and not any(fnmatch.fnmatch(p, m) for p in present)]
+    if missing:
+        raise CurateError(f"lora.target_modules: {', '.join(missing)} not in the model "
+                          f"(its linear modules: {', '.join(sorted(present))})")  # fmt: skip
+    return list(setting)
+
+
+def apply_lora(model: Any, config: Any, task: str, quantized: bool, gradient_checkpointing: bool) -> Any:
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    if quantized:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+    lora = config.lora
+    peft_config = LoraConfig(
+        task_type=TaskType.SEQ_2_SEQ_LM if task == "seq2seq" else TaskType.CAUSAL_LM,
+        r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+        target_modules=lora_targets(model, lora.target_modules),
+        modules_to_save=lora.modules_to_save or None,
+    )  # fmt: skip
+    return get_peft_model(model, peft_config)
+
+
+def apply_freeze(model: Any, patterns: list[str]) -> int:
+    """Freeze parameters whose name matches a glob; returns how many tensors were frozen."""
+    if not patterns:
+        return 0
+    frozen, unmatched = 0, set(patterns)
+    for name, param in model.named_parameters():
+        hits = [p for p in patterns if fnmatch.fnmatch(name, p)]
+        if hits:
+            unmatched -= set(hits)
+            if param.requires_grad:
+                param.requires_grad_(False)
+                frozen += 1
+    if unmatched:
+        sample = [n for n, _ in model.named_parameters()][:6]
+        raise CurateError(f"freeze: {', '.join(sorted(unmatched))} matches no parameter "
+                          f"(names look like: {', '.join(sample)})")  # fmt: skip
+    return frozen
+
+
+def enable_gradient_checkpointing(model: Any) -> None:
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if hasattr(model, "enable_input_require_grads"):
+        model.enable_input_require_grads()
+    if getattr(model, "config", None) is not None:
+        model.config.use_cache = False
+
+
+def parameter_counts(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameters; PEFT's own count where it applies (it unpacks 4-bit weights)."""
+    if hasattr(model, "get_nb_trainable_parameters"):
+        trainable, total = model.get_nb_trainable_parameters()
+        return int(trainable), int(total)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+def is_adapter(folder: Path) -> bool:
+    return (Path(folder) / "adapter_config.json").is_file()
+
+
+def adapter_base(folder: Path) -> str | None:
+    try:
+        return json.loads((Path(folder) / "adapter_config.json").read_text())["base_model_name_or_path"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def load_trained(folder: Path, base: str | None, task: str, device: str) -> Any:
+    """A finished run's model: base + adapter (`PeftModel.from_pretrained`) or a fully fine-tuned folder."""
+    folder = Path(folder)
+    if is_adapter(folder):
+        from peft import PeftModel
+
+        name = base or adapter_base(folder)
+        if not name:
+            raise CurateError(f"{folder}: the adapter does not name its base model; pass the training config")
+        model = load_model(name, task, device)
+        return PeftModel.from_pretrained(model, str(folder)).to(device)
+    if not (folder / "config.json").is_file():
+        raise CurateError(f"{folder}: neither an adapter (adapter_config.json) nor a model (config.json)")
+    return load_model(str(folder), task, device)

@@ -1,0 +1,136 @@
+"""The `curate train` and `curate eval` commands; `curate.cli` adds them with `register(app)`.
+
+Heavy imports wait until a command runs, so `curate --help` stays fast and works without the `train` extra.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+DEFAULT_CONFIG_FILE = Path("train/default.yaml")
+
+
+def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]:
+    """The config to train with, and where it came from. With no path: the `train:` section of the recipe of the last
+    `curate run` here, else `train/default.yaml`, else the built-in default (the same as that file)."""
+    import yaml
+
+    from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
+    from curate.train.data import find_last_run, load_manifest
+
+    if path is not None:
+        return load_config(path), str(path)
+    last = find_last_run(root)
+    manifest = load_manifest(last) if last else None
+    if manifest:
+        section = (manifest.get("recipe") or {}).get("train")
+        recipe_file = Path(manifest.get("recipe_file") or "")
+        text = None
+        if recipe_file.is_file():
+            text = recipe_file.read_text(encoding="utf-8")
+            if section is None:
+                raw = yaml.safe_load(text)
+                section = raw.get("train") if isinstance(raw, dict) else None
+        if section is not None:
+            source = f"{recipe_file.as_posix()} (train:)"
+            return parse_config(section, recipe_file.as_posix(), text, prefix=("train",)), source
+    default = root / DEFAULT_CONFIG_FILE
+    if default.is_file():
+        return load_config(default), default.as_posix()
+    return parse_config(DEFAULT_CONFIG, "built-in default"), "built-in default"
+
+
+def print_table(result: Any, title: str) -> None:
+    from curate.train.evaluate import TABLE_HEADER, table_rows
+
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for i, name in enumerate(TABLE_HEADER):
+        table.add_column(name, justify="right" if i >= 2 else "left")
+    rows = table_rows(result)
+    for i, row in enumerate(rows):
+        table.add_row(*row, end_section=i == len(rows) - 2)
+    out.print(table)
+
+
+def _command_line(name: str) -> str:
+    args = sys.argv[1:]
+    if args[:1] == [name]:
+        return f"curate {name} " + " ".join(shlex.quote(a) for a in args[1:])
+    return ""
+
+
+def train(
+    config: Optional[Path] = typer.Argument(None, help="training config YAML (default: the recipe's `train:` section "
+                                            "of the last run here, else train/default.yaml)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: output_dir, else out/train/NAME)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint of an interrupted run"),
+    merge: bool = typer.Option(False, "--merge", help="also write the base model with the adapter merged in (OUT/merged)"),
+    export: Optional[str] = typer.Option(None, "--export", help="`ct2`: convert the merged model for CTranslate2 (OUT/ct2)"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="override the number of optimizer steps"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+) -> None:
+    """Fine-tune a base model with LoRA (or fully) on curated shards; evaluate per language; write adapter and card."""
+    from curate.errors import CurateError
+    from curate.progress import Reporter
+    from curate.train.runner import TrainOptions, run_training
+
+    if export not in (None, "ct2", "none"):
+        raise CurateError(f"--export: unknown format {export!r} (formats: ct2)")
+    cfg, source = resolve_config(config)
+    reporter = Reporter(err, quiet=quiet)
+    reporter.info(f"config: {source}")
+    options = TrainOptions(data=data, output=out_dir, resume=resume, merge=merge,
+                           export=None if export == "none" else export, max_steps=max_steps,
+                           command=_command_line("train"), config_source=source)  # fmt: skip
+    result = run_training(cfg, options, reporter)
+    m = result.metrics
+    if result.eval is not None:
+        print_table(result.eval, f"{result.eval.split}: per language (loss per token; chrF, BLEU of generated outputs)")
+    first, final = m["train"]["first_loss"], m["train"]["final_loss"]
+    losses = f"; training loss {first:.3f} -> {final:.3f}" if first is not None and final is not None else ""
+    err.print(f"wrote {result.output}: {m['method']} on {m['base_model']}, {m['train']['steps']} steps in "
+              f"{m['train']['seconds']:.1f}s{losses}", highlight=False, markup=False)  # fmt: skip
+
+
+def evaluate(
+    config: Optional[Path] = typer.Argument(None, help="training config YAML (default: the adapter's train_config.yaml)"),
+    adapter: Path = typer.Option(..., "--adapter", help="output folder of `curate train` (adapter or full model)"),
+    split: Optional[str] = typer.Option(None, "--split", help="split to evaluate (default: the config's data.test_split)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="where eval-SPLIT.json/.md go (default: the adapter folder)"),
+    max_rows: Optional[int] = typer.Option(None, "--max-rows", min=1, help="at most this many rows per language"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+) -> None:
+    """Evaluate a finished adapter per language on a split: loss, chrF, BLEU and samples."""
+    from curate.errors import CurateError
+    from curate.progress import Reporter
+    from curate.train.config import load_config
+    from curate.train.runner import TrainOptions, run_evaluation
+
+    if config is not None:
+        cfg = load_config(config)
+    elif (adapter / "train_config.yaml").is_file():
+        cfg = load_config(adapter / "train_config.yaml")
+    else:
+        raise CurateError(f"{adapter}: no train_config.yaml inside; pass the training config: curate eval CONFIG --adapter DIR")
+    reporter = Reporter(err, quiet=quiet)
+    result, dest = run_evaluation(cfg, adapter, split, TrainOptions(data=data, output=out_dir), reporter, max_rows)
+    print_table(result, f"{result.split}: per language (loss per token; chrF, BLEU of generated outputs)")
+    err.print(f"wrote {dest}/eval-{result.split}.json and .md", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train` and `eval` to the `curate` app."""
+    app.command("train")(train)
+    app.command("eval")(evaluate)

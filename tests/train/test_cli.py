@@ -1,0 +1,90 @@
+"""`curate train` and `curate eval` through the CLI: no-argument runs, the recipe's `train:` section, errors."""
+
+import json
+
+import pytest
+import yaml
+
+from tests.train.conftest import copy_output, needs_train
+
+pytestmark = [needs_train, pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+
+@pytest.fixture
+def cli_with_train(cli):
+    """The `cli` fixture with `train` and `eval` registered (as curate.cli does once the lead wires them in)."""
+    import curate.cli
+    from curate.train_cli import register
+
+    if "train" not in {c.name for c in curate.cli.app.registered_commands}:
+        register(curate.cli.app)
+    return cli
+
+
+@pytest.fixture(scope="module")
+def project(curated, tmp_path_factory):
+    """A working directory where `curate run recipes/quickstart.yaml` has just run."""
+    root = tmp_path_factory.mktemp("project")
+    copy_output(curated, root / "out" / "quickstart")
+    return root
+
+
+def test_train_with_no_argument_uses_the_last_run(cli_with_train, project):
+    result = cli_with_train("train", "--max-steps", "4", cwd=project)
+    assert result.code == 0, result.err
+    assert "config: built-in default" in result.err and "data: out/quickstart (recipe quickstart" in result.err
+    assert "built a tiny random marian model in out/models/tiny-marian" in result.err
+    assert "wrote out/train/default: lora on out/models/tiny-marian, 4 steps" in result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("validation: per language")
+    assert any(line.split()[:3] == ["gla", "│", "Scottish"] for line in lines)
+    assert any("macro average" in line for line in lines)
+    metrics = json.loads((project / "out" / "train" / "default" / "metrics.json").read_text())
+    assert metrics["config_source"] == "built-in default" and metrics["command"] == "curate train --max-steps 4"
+
+
+def test_eval_a_finished_adapter(cli_with_train, project):
+    if not (project / "out" / "train" / "default" / "adapter_config.json").is_file():
+        assert cli_with_train("train", "--max-steps", "2", cwd=project).code == 0
+    result = cli_with_train("eval", "--adapter", "out/train/default", "--split", "test", "--max-rows", "3", cwd=project)
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0].startswith("test: per language")
+    saved = json.loads((project / "out" / "train" / "default" / "eval-test.json").read_text())
+    assert saved["split"] == "test" and saved["generated"] is True
+    assert all(v["rows"] <= 3 for v in saved["languages"].values()) and "yid" in saved["languages"]
+    assert (project / "out" / "train" / "default" / "eval-test.md").read_text().startswith("| language |")
+
+
+def test_train_section_of_the_recipe(cli_with_train, project, tmp_path):
+    root = tmp_path / "p"
+    out = copy_output(project / "out" / "quickstart", root / "out" / "quickstart")
+    recipe = {"name": "quickstart", "sources": [{"path": "data"}], "output": {"dir": "out/quickstart"},
+              "train": {"name": "from-recipe", "base_model": {"build_tiny": "marian", "path": "out/models/m", "vocab_size": 300},
+                        "data": {"eval_split": None}, "batch_size": 4}}  # fmt: skip
+    (root / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["recipe_file"] = "recipe.yaml"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = cli_with_train("train", "--max-steps", "2", "-q", cwd=root)
+    assert result.code == 0, result.err
+    assert (root / "out" / "train" / "from-recipe" / "adapter_model.safetensors").is_file()
+    metrics = json.loads((root / "out" / "train" / "from-recipe" / "metrics.json").read_text())
+    assert metrics["config_source"] == "recipe.yaml (train:)" and metrics["eval"] == {}
+
+    recipe["train"]["batch_size"] = "four"
+    (root / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    result = cli_with_train("train", cwd=root)
+    assert result.code == 2 and "recipe.yaml:" in result.err and "train.batch_size: Input should be a valid integer" in result.err
+
+
+def test_user_errors_exit_without_traceback(cli_with_train, tmp_path):
+    (tmp_path / "bad.yaml").write_text("base_model: x\nbatch_sise: 3\n")
+    result = cli_with_train("train", "bad.yaml", cwd=tmp_path)
+    assert result.code == 2 and "error: invalid training config" in result.err and "Traceback" not in result.err
+    assert "bad.yaml:2:1: config: unknown key 'batch_sise'; did you mean 'batch_size'?" in result.err
+    result = cli_with_train("train", cwd=tmp_path)
+    assert result.code == 2 and "no curated data: run `curate run RECIPE` first" in result.err
+    result = cli_with_train("train", "--export", "onnx", cwd=tmp_path)
+    assert result.code == 1 and "--export: unknown format 'onnx' (formats: ct2)" in result.err
+    result = cli_with_train("eval", "--adapter", "nowhere", cwd=tmp_path)
+    assert result.code == 1 and "nowhere: no train_config.yaml inside" in result.err
