@@ -33,14 +33,15 @@ def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]
     last = find_last_run(root)
     manifest = load_manifest(last) if last else None
     if manifest:
+        # The recipe file as it is now (its `train:` section may have been edited since the run, which does not
+        # change the curated data), else the section the run recorded.
         section = (manifest.get("recipe") or {}).get("train")
         recipe_file = Path(manifest.get("recipe_file") or "")
         text = None
         if recipe_file.is_file():
             text = recipe_file.read_text(encoding="utf-8")
-            if section is None:
-                raw = yaml.safe_load(text)
-                section = raw.get("train") if isinstance(raw, dict) else None
+            raw = yaml.safe_load(text)
+            section = raw.get("train") if isinstance(raw, dict) else None
         if section is not None:
             source = f"{recipe_file.as_posix()} (train:)"
             return parse_config(section, recipe_file.as_posix(), text, prefix=("train",)), source

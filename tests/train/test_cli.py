@@ -32,27 +32,28 @@ def project(curated, tmp_path_factory):
 def test_train_with_no_argument_uses_the_last_run(cli_with_train, project):
     result = cli_with_train("train", "--max-steps", "4", cwd=project)
     assert result.code == 0, result.err
-    assert "config: built-in default" in result.err and "data: out/quickstart (recipe quickstart" in result.err
+    # the quickstart recipe has a `train:` section, which `curate train` with no argument uses
+    assert "config: recipes/quickstart.yaml (train:)" in result.err and "data: out/quickstart (recipe quickstart" in result.err
     assert "built a tiny random marian model in out/models/tiny-marian" in result.err
-    assert "wrote out/train/default: lora on out/models/tiny-marian, 4 steps" in result.err
+    assert "wrote out/train/quickstart: lora on out/models/tiny-marian, 4 steps" in result.err
     lines = result.out.splitlines()
     assert lines[0].startswith("validation: per language")
     assert any(line.split()[:3] == ["gla", "│", "Scottish"] for line in lines)
     assert any("macro average" in line for line in lines)
-    metrics = json.loads((project / "out" / "train" / "default" / "metrics.json").read_text())
-    assert metrics["config_source"] == "built-in default" and metrics["command"] == "curate train --max-steps 4"
+    metrics = json.loads((project / "out" / "train" / "quickstart" / "metrics.json").read_text())
+    assert metrics["config_source"] == "recipes/quickstart.yaml (train:)" and metrics["command"] == "curate train --max-steps 4"
 
 
 def test_eval_a_finished_adapter(cli_with_train, project):
-    if not (project / "out" / "train" / "default" / "adapter_config.json").is_file():
+    if not (project / "out" / "train" / "quickstart" / "adapter_config.json").is_file():
         assert cli_with_train("train", "--max-steps", "2", cwd=project).code == 0
-    result = cli_with_train("eval", "--adapter", "out/train/default", "--split", "test", "--max-rows", "3", cwd=project)
+    result = cli_with_train("eval", "--adapter", "out/train/quickstart", "--split", "test", "--max-rows", "3", cwd=project)
     assert result.code == 0, result.err
     assert result.out.splitlines()[0].startswith("test: per language")
-    saved = json.loads((project / "out" / "train" / "default" / "eval-test.json").read_text())
+    saved = json.loads((project / "out" / "train" / "quickstart" / "eval-test.json").read_text())
     assert saved["split"] == "test" and saved["generated"] is True
     assert all(v["rows"] <= 3 for v in saved["languages"].values()) and "yid" in saved["languages"]
-    assert (project / "out" / "train" / "default" / "eval-test.md").read_text().startswith("| language |")
+    assert (project / "out" / "train" / "quickstart" / "eval-test.md").read_text().startswith("| language |")
 
 
 def test_train_section_of_the_recipe(cli_with_train, project, tmp_path):

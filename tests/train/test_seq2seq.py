@@ -21,6 +21,13 @@ def trained(curated, tiny_marian, tmp_path_factory):
     return config, result
 
 
+def config_dir(trained):
+    """The curated output the model was trained on."""
+    from pathlib import Path
+
+    return Path(trained[0].data.dir)
+
+
 def eval_inputs(config):
     """The trainer's own evaluation rows and encoding, rebuilt the way it builds them."""
     from curate.train.data import build_examples, cap_per_language, encode, read_split
@@ -49,9 +56,15 @@ def test_outputs_and_metrics(trained):
     m = json.loads((out / "metrics.json").read_text())
     assert (m["task"], m["method"], m["train"]["steps"]) == ("seq2seq", "lora", 30)
     assert 0 < m["parameters"]["trainable_share"] < 0.2
-    assert m["data"]["languages"] == {"deu": 279, "fra": 271, "gla": 56, "spa": 258, "swh": 114, "yid": 24}
-    assert m["data"]["skipped"] == {"no target": 553}
-    assert m["data"]["sampling_shares"]["yid"] == pytest.approx(np.sqrt(24) / sum(np.sqrt([279, 271, 56, 258, 114, 24])))
+    # the training rows are the curated train split's rows that have a target, by their target language
+    import polars as pl
+
+    train = pl.read_parquet(config_dir(trained) / "data" / "train-*.parquet")
+    expected = dict(train.filter(pl.col("target").is_not_null())["tgt_lang"].value_counts().iter_rows())
+    assert m["data"]["languages"] == expected and set(expected) == {"deu", "fra", "gla", "spa", "swh", "yid"}
+    assert m["data"]["skipped"] == {"no target": train["target"].null_count()}
+    counts = list(expected.values())
+    assert m["data"]["sampling_shares"]["yid"] == pytest.approx(np.sqrt(expected["yid"]) / sum(np.sqrt(counts)))
     assert m["data"]["recipe_hash"] and m["data"]["card"].endswith("README.md")
     assert set(m["eval"]["languages"]) == {"deu", "fra", "gla", "spa", "swh", "yid"}
     assert [row["lang"] for row in map(json.loads, (out / "samples.jsonl").read_text().splitlines())] == [
