@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from curate.dedup.shingles import ramp
+
 CHUNK_ELEMENTS = 1 << 22  # shingle hashes compared at once
 
 
@@ -78,7 +80,7 @@ class ShingleSpill:
         # every hash of both members as one sortable key: pair (31 bits) | hash (32 bits) | side (1 bit: v's)
         k = np.concatenate([cu, cv])
         first = np.concatenate([self.starts[u], self.starts[v]])
-        index = np.repeat(first, k) + _ramp(k)
+        index = np.repeat(first, k) + ramp(k)
         pair = np.repeat(np.concatenate([np.arange(pairs), np.arange(pairs)]).astype(np.uint64), k)
         side = np.repeat(np.concatenate([np.zeros(pairs, np.uint64), np.ones(pairs, np.uint64)]), k)
         keys = (pair << np.uint64(33)) | (np.asarray(self._hashes[index], dtype=np.uint64) << np.uint64(1)) | side
@@ -93,11 +95,3 @@ class ShingleSpill:
         inter = np.bincount(group_pair, weights=both, minlength=pairs)
         return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
 
-
-def _ramp(k: np.ndarray) -> np.ndarray:
-    """0..k[0]-1, 0..k[1]-1, ... concatenated."""
-    total = int(k.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(k)[:-1]))
-    return np.arange(total, dtype=np.int64) - np.repeat(starts, k)

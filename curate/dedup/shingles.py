@@ -229,13 +229,13 @@ def shingle_hashes(values: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.n
     counts = counts.astype(np.int64)
     per_doc = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
     doc_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    first = np.repeat(doc_starts, per_doc) + _ramp(per_doc)
+    first = np.repeat(doc_starts, per_doc) + ramp(per_doc)
     last = first + np.repeat(np.minimum(counts, n), per_doc)
     sums = polynomial_ranges(values, first, last)
     return (fmix64(sums) >> np.uint64(32)).astype(np.uint32), per_doc
 
 
-def _ramp(k: np.ndarray) -> np.ndarray:
+def ramp(k: np.ndarray) -> np.ndarray:
     """0..k[0]-1, 0..k[1]-1, ... concatenated."""
     total = int(k.sum())
     if total == 0:

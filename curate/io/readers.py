@@ -12,7 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import polars as pl
 import xxhash
@@ -221,6 +221,13 @@ class Reader:
     def batches(self) -> Iterator[ReadBatch]:
         raise NotImplementedError
 
+    def _columnar(self, frames: Iterable[pl.DataFrame]) -> Iterator[ReadBatch]:
+        """Batches of a columnar source (parquet, arrow), rows numbered across them."""
+        start = 0
+        for chunk, frame in enumerate(frames):
+            yield ReadBatch(*self.canonical(frame, list(range(start, start + frame.height)), None), self.file_index, chunk)
+            start += frame.height
+
     def _split_oversize(self, numbered: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes]], pl.DataFrame]:
         limit = self.options.max_record_bytes
         big = [(r, line) for r, line in numbered if len(line) > limit]
@@ -389,12 +396,7 @@ class ParquetReader(Reader):
             handle = pq.ParquetFile(self.path)
         except Exception as exc:
             raise InputError(f"{self.path}: not a readable parquet file ({exc})") from None
-        start = 0
-        for chunk, record_batch in enumerate(handle.iter_batches(batch_size=self.options.batch_rows)):
-            frame = pl.from_arrow(record_batch)
-            rows = list(range(start, start + frame.height))
-            start += frame.height
-            yield ReadBatch(*self.canonical(frame, rows, None), self.file_index, chunk)
+        yield from self._columnar(pl.from_arrow(b) for b in handle.iter_batches(batch_size=self.options.batch_rows))
 
 
 class DatasetsReader(Reader):
@@ -417,12 +419,7 @@ class DatasetsReader(Reader):
 
     def batches(self) -> Iterator[ReadBatch]:
         data = self._dataset().with_format("arrow")
-        start = 0
-        for chunk, table in enumerate(data.iter(batch_size=self.options.batch_rows)):
-            frame = pl.from_arrow(table)
-            rows = list(range(start, start + frame.height))
-            start += frame.height
-            yield ReadBatch(*self.canonical(frame, rows, None), self.file_index, chunk)
+        yield from self._columnar(pl.from_arrow(t) for t in data.iter(batch_size=self.options.batch_rows))
 
 
 class HubReader(DatasetsReader):
