@@ -371,7 +371,9 @@ class Quality(BatchStep):
         """Every limit (and gate) for every row, resolved once: `limit()` maps the row's language for each."""
         names = ["doc_min_words", "doc_min_lines", "ratio_min_chars"]
         names += [limit for _, limits in self.rules() for _, limit, _, _ in limits]
-        return scores.select(**{name: self.limit(name) for name in dict.fromkeys(names)})
+        exprs = {f"limit:{name}": self.limit(name) for name in dict.fromkeys(names)}
+        # with_columns, not select: a limit that is the same for every row is a literal, broadcast to the batch
+        return scores.with_columns(**exprs).select(list(exprs))
 
     @staticmethod
     def _gate(gate: str) -> pl.Expr:
@@ -392,7 +394,7 @@ class Quality(BatchStep):
 
     def decide(self, scores: pl.DataFrame) -> pl.DataFrame:
         """`_reason` (first rule that fires), `_detail` and `flags` (every rule that fires) for each row."""
-        limits = self._limits(scores).rename(lambda c: f"limit:{c}")
+        limits = self._limits(scores)
         frame = pl.concat([scores.select(self.metrics()), limits], how="horizontal")
         checks = [(name, *check) for name, rules in self.rules() for check in rules]
         frame = frame.with_columns(self._fires(*check[1:]).alias(f"fires:{i}") for i, check in enumerate(checks))

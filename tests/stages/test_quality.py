@@ -337,3 +337,10 @@ output:
     result = cli("run", str(recipe))
     assert result.code == 2
     assert "unknown language code 'xx1'" in result.err + result.out
+
+
+def test_limits_broadcast_to_the_batch_without_a_language_column():
+    """With no language column every limit is the same for all rows: it must still apply to each of them."""
+    frame = pl.DataFrame({"_id": ["a", "b", "c"], "text": ["one two three four", "x y", "hello there friend"]})
+    result = Quality.from_dict({"field": "text"}).process(frame)
+    assert result.kept["_id"].to_list() == ["a", "b", "c"] and result.rejected.height == 0
