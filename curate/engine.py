@@ -32,7 +32,9 @@ from curate.registry import get_step
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits
 from curate.summary import languages_before, synthetic_by_origin, value_counts
-from curate.stages.base import ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepContext, StepResult, added_rows
+from curate.stages.base import (
+    ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_rows,
+)
 from curate.workdir import PartStats, StageDir, tidy, total
 
 WORK = ".curate"
@@ -179,8 +181,7 @@ class Run:
         # Sources may differ in columns (one maps `text_lang`, another does not): a step gets the columns it needs
         # in every batch, null where a batch lacks them, typed as in the batches that have them.
         schema = unified_schema(pl.read_parquet_schema(previous.data(p)) for p in parts)
-        job = PartJob(spec.name, spec.config.model_dump(mode="json", by_alias=True), step.context, previous, stage,
-                      schema, step.requires())  # fmt: skip
+        job = PartJob(spec.name, spec.config, step.context, previous, stage, schema, step.requires())
         state = None
         if isinstance(step, GlobalStep):
             state = stage.load_state()
@@ -371,7 +372,7 @@ class PartJob:
     """Everything a worker needs to run one step on parts of a stage (picklable, for Ray workers)."""
 
     step: str
-    params: dict[str, Any]
+    config: StepConfig
     context: StepContext
     source: StageDir
     target: StageDir
@@ -379,7 +380,7 @@ class PartJob:
     needed: list[str]
 
     def make_step(self) -> Step:
-        return get_step(self.step).from_dict(self.params, self.context)
+        return get_step(self.step)(self.config, self.context)
 
 
 def read_part(path: Path, columns: list[str] | None, schema: pl.Schema, needed: list[str]) -> pl.DataFrame:

@@ -170,8 +170,10 @@ class LangId(BatchStep):
         frame = batch.with_columns(
             tags["lang"].alias(f"{f}_lang"),
             tags["script"].alias(f"{f}_lang_script"),
-            tags["score"].alias(f"{f}_lang_score"),
-            tags["mixed"].alias(f"{f}_lang_mixed"),
+            # 6 decimals: the last bits of a probability differ between processes (lingua's float sums), and a
+            # score is not meaningful beyond that; rounded, the Ray and local engines write the same bytes
+            tags["score"].round(6).alias(f"{f}_lang_score"),
+            tags["mixed"].round(6).alias(f"{f}_lang_mixed"),
         )
         reason = self.reason()
         if self.config.on_fail == "tag":
