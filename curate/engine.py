@@ -238,7 +238,7 @@ class Run:
         split_names = list(output.splits)
         key_columns = ["_id", *[c for c in LINK_COLUMNS if c in schema],
                        *[c for c in dict.fromkeys((output.stratify_by, output.split_by)) if c and c in schema]]  # fmt: skip
-        keys = pl.concat([pl.read_parquet(f, columns=key_columns) for f in files], how="diagonal_relaxed") \
+        keys = pl.concat([read_part(f, key_columns, schema, key_columns) for f in files], how="diagonal_relaxed") \
             if files else pl.DataFrame(schema={"_id": pl.String})  # fmt: skip
         plan = plan_splits(keys, output.splits, self.recipe.model.seed, output.stratify_by, output.split_by)
         counts = Counter({split_names[code]: n for code, n in plan["_split"].value_counts().iter_rows()})

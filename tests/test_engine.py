@@ -233,3 +233,24 @@ engine:
         assert output_hashes(tmp_path / out) == reference, f"output differs after a kill at {fraction:.0%}"
         assert json.loads((tmp_path / out / "manifest.json").read_text())["accounting"]["ok"]
         assert not list((tmp_path / out).rglob(".*.tmp-*"))
+
+
+def test_stratify_by_a_column_only_some_sources_have(tmp_path, cli):
+    write_jsonl(tmp_path / "a.jsonl", [{"text": f"pair {i}", "grp": "xx" if i % 5 else "yy"} for i in range(100)])
+    write_jsonl(tmp_path / "b.jsonl", [{"text": f"paragraph {i}"} for i in range(40)])
+    write_recipe(tmp_path / "r.yaml", """\
+name: strat
+sources:
+  - path: a.jsonl
+  - path: b.jsonl
+output:
+  dir: out
+  splits: {train: 0.8, test: 0.2}
+  stratify_by: grp
+""")
+    assert cli("run", "r.yaml", cwd=tmp_path).code == 0
+    frames = [pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
+              for p in (tmp_path / "out" / "data").glob("*.parquet")]  # fmt: skip
+    counts = dict(pl.concat(frames, how="diagonal_relaxed").group_by("grp", "split").len()
+                  .select(pl.concat_str([pl.col("grp").fill_null("none"), "split"], separator="/"), "len").iter_rows())  # fmt: skip
+    assert counts == {"xx/train": 64, "xx/test": 16, "yy/train": 16, "yy/test": 4, "none/train": 32, "none/test": 8}
