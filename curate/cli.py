@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from curate import __version__
@@ -85,11 +86,11 @@ def steps(markdown: bool = typer.Option(False, "--markdown", help="print the REA
         sys.stdout.write(render_markdown())
         return
     for step in step_reference():
-        table = Table(title=f"{step['name']}: {step['doc']}", title_justify="left", show_edge=False)
+        table = Table(title=escape(f"{step['name']}: {step['doc']}"), title_justify="left", show_edge=False)
         for col in ("parameter", "type", "default", "meaning"):
             table.add_column(col)
         for p in step["params"]:
-            table.add_row(p["name"], p["type"], p["default"], p["doc"])
+            table.add_row(*(escape(v) for v in (p["name"], p["type"], p["default"], p["doc"])))
         out.print(table)
         out.print()
 

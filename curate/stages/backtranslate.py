@@ -1,0 +1,62 @@
+"""`backtranslate`: translate one column into another language to make new pairs (Sennrich-style back-translation).
+
+The model is a Transformers seq2seq model (Marian/opus-mt, NLLB, M2M100, mBART) named by hub id (from the local
+cache) or path, converted once to CTranslate2 and cached. Every synthetic row is validated (language, length
+ratio, copy/drift by chrF, round trip with `reverse_model`, duplicates) before it joins the data; failures are
+rejects with reasons `synthetic:*`. See `curate.augment`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from curate.augment.backtranslate import TranslationConfig, backtranslate
+from curate.registry import register
+from curate.stages.base import BatchStep, StepResult
+
+
+class BacktranslateConfig(TranslationConfig):
+    model: str = Field(..., description="seq2seq model: a Hugging Face id already in the local cache, or a folder "
+                       "(relative to the recipe); e.g. Helsinki-NLP/opus-mt-fr-en, facebook/nllb-200-distilled-600M")  # fmt: skip
+    field: str = Field("target", description="column to translate")
+    into: str = Field("text", description="column the translation replaces in the synthetic row (the same as "
+                      "`field` to translate a column in place)")  # fmt: skip
+    source_lang: str | None = Field(None, description="language of `field` (ISO 639: `fra`, `yi`; or the model's "
+                                    "own code); default: the row's `{field}_lang`. Multilingual models need it")  # fmt: skip
+    target_lang: str = Field(..., description="language of the translation (ISO 639 or the model's code): picks the "
+                             "target token of multilingual models and is what the language check expects")  # fmt: skip
+    reverse_model: str | None = Field(None, description="a model translating back (target_lang -> source language): "
+                                      "adds the round-trip chrF check `synthetic:roundtrip`")  # fmt: skip
+    compare_with_existing: bool = Field(True, description="check copy/drift (chrF) against the value the "
+                                        "translation replaces, when there is one")  # fmt: skip
+
+
+@register("backtranslate")
+class Backtranslate(BatchStep):
+    """Back-translate a column with a seq2seq model on CTranslate2 and add the valid translations as new rows."""
+
+    Config = BacktranslateConfig
+    config: BacktranslateConfig
+
+    def requires(self) -> list[str]:
+        return [self.config.field, *self.config.only]
+
+    def produces(self) -> list[str]:
+        return ["_synthetic", "_parent_id", "_origin"]
+
+    def setup(self) -> None:
+        from curate.augment.translate import load_seq2seq
+        from curate.augment.validate import detector_for
+
+        c = self.config
+        options = dict(base=self.context.recipe_dir, engine=c.engine, device=c.device, compute_type=c.compute_type,
+                       threads=c.threads, cache_dir=c.cache_dir)  # fmt: skip
+        self.model = load_seq2seq(c.model, workers=1 if c.decoding().sampling else c.workers, **options)
+        self.reverse = load_seq2seq(c.reverse_model, workers=c.workers, **options) if c.reverse_model else None
+        self.detector = detector_for(c.validation, self.context.recipe_dir)
+
+    def process(self, batch) -> StepResult:
+        if not hasattr(self, "model"):
+            self.setup()
+        return backtranslate(batch, self.config, self.model, self.reverse, self.detector, self.context.seed,
+                             str(self.context.index))

@@ -1,0 +1,98 @@
+"""`roundtrip`: paraphrase a column through one or more pivot languages (source -> pivot -> source).
+
+Each direction is a seq2seq model on CTranslate2 (converted once and cached): one multilingual `model` (NLLB,
+M2M100) for every direction, or a model per direction in `models` (`{yid-eng: ..., eng-yid: ...}`). The way out
+gives `n` variants (n-best beams, or samples with `sampling_topk`), the way back the best translation of each.
+Every result is validated as a paraphrase of its input (language, length, not a copy, not drifted, not a
+duplicate); failures are rejects with reasons `synthetic:*`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from curate.augment.backtranslate import TranslationConfig, roundtrip, same_code
+from curate.errors import CurateError
+from curate.registry import register
+from curate.stages.base import BatchStep, StepResult
+
+
+class RoundtripConfig(TranslationConfig):
+    field: str = Field("text", description="column to paraphrase (the synthetic row has the round trip in it)")
+    lang: str | None = Field(None, description="language of `field` (ISO 639); default: the row's `{field}_lang` "
+                             "(rows without one are left alone)")  # fmt: skip
+    pivots: list[str] = Field(..., min_length=1, description="pivot languages, e.g. [eng, fra]: each gives its own "
+                              "variants")  # fmt: skip
+    model: str | None = Field(None, description="one multilingual model for every direction (hub id in the local "
+                              "cache, or a folder)")  # fmt: skip
+    models: dict[str, str] = Field(
+        default_factory=dict, description="a model per direction, keyed `from-to` in ISO 639 (`yid-eng`, "
+        "`eng-yid`); takes precedence over `model`",
+    )  # fmt: skip
+
+    @field_validator("pivots", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _some_model(self) -> RoundtripConfig:
+        if self.model is None and not self.models:
+            raise ValueError("give `model` (multilingual) or `models` (one per direction)")
+        for key in self.models:
+            if key.count("-") != 1:
+                raise ValueError(f"models: key {key!r} is not `from-to` (e.g. `yid-eng`)")
+        return self
+
+
+@register("roundtrip")
+class Roundtrip(BatchStep):
+    """Paraphrase a column by translating it into pivot languages and back; valid results become new rows."""
+
+    Config = RoundtripConfig
+    config: RoundtripConfig
+
+    def requires(self) -> list[str]:
+        c = self.config
+        return [c.field, *c.only] + ([] if c.lang else [f"{c.field}_lang"])
+
+    def produces(self) -> list[str]:
+        return ["_synthetic", "_parent_id", "_origin"]
+
+    def direction(self, source: str, target: str) -> str:
+        """The model name for one direction: from `models` (ISO codes compared loosely), else `model`."""
+        for key, name in self.config.models.items():
+            a, b = key.split("-")
+            if same_code(a, source) and same_code(b, target):
+                return name
+        if self.config.model is None:
+            raise CurateError(f"roundtrip: no model for {source} -> {target}; add `{source}-{target}: MODEL` to "
+                              "`models`, or give a multilingual `model`")  # fmt: skip
+        return self.config.model
+
+    def setup(self) -> None:
+        from curate.augment.translate import load_seq2seq
+        from curate.augment.validate import detector_for
+
+        c = self.config
+        self._options = dict(base=self.context.recipe_dir, engine=c.engine, device=c.device,
+                             compute_type=c.compute_type, threads=c.threads, cache_dir=c.cache_dir,
+                             workers=1 if c.decoding().sampling else c.workers)  # fmt: skip
+        self._load = load_seq2seq
+        self.detector = detector_for(c.validation, self.context.recipe_dir)
+        if c.lang:  # everything is known now: load (and convert) before the first batch
+            for pivot in c.pivots:
+                self.models(c.lang, pivot)
+
+    def models(self, lang: str, pivot: str):
+        """(forward, back, name) for rows in `lang`, loaded on first use (rows in languages that `only` leaves out
+        need no model)."""
+        there, back = self.direction(lang, pivot), self.direction(pivot, lang)
+        name = there if there == back else f"{there}+{back}"
+        return self._load(there, **self._options), self._load(back, **self._options), name
+
+    def process(self, batch) -> StepResult:
+        if not hasattr(self, "_load"):
+            self.setup()
+        return roundtrip(batch, self.config, self.models, self.detector, self.context.seed,
+                         str(self.context.index))
