@@ -140,8 +140,7 @@ class Run:
         stage.path.mkdir(parents=True, exist_ok=True)
         parts: list[str] = []
         with self.reporter.stage("read", len(self.files)) as progress:
-            for job, part, stats in self.read_parts(self.read_jobs(stage)):
-                self.file_rows[job.file.key] += stats.rows_in
+            for _, part, stats in self.read_parts(self.read_jobs(stage)):
                 parts.append(part)
                 progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
         stage.complete(parts)
@@ -212,21 +211,18 @@ class Run:
             run_part(step, state, job, part)
 
     def _report(self, stage: StageDir, label: str, parts: list[str], cached: bool) -> None:
-        totals = total([stage.part_stats(p) for p in parts])
+        per_part = {p: stage.part_stats(p) for p in parts}
+        totals = total(list(per_part.values()))
         if (stage.path / FIT_STATS).exists():
             totals.stats.update(json.loads((stage.path / FIT_STATS).read_text()))
         if cached:
             self.reporter.info(f"{label}: {totals.rows_in:,} rows in, {totals.rows_out:,} kept, "
                                f"{totals.rejected:,} rejected (cached)")  # fmt: skip
-            if stage.index == 0:
-                for part in parts:
-                    f = self._file_of_part(part)
-                    self.file_rows[f.key] += stage.part_stats(part).rows_in
+        if stage.index == 0:  # rows read per input file, for the manifest
+            key_of = {part_prefix(f): f.key for f in self.files}
+            for part, stats in per_part.items():
+                self.file_rows[key_of[part.rsplit("-", 1)[0]]] += stats.rows_in
         self.reports.append(StageReport(stage.index, stage.name, label, totals, cached))
-
-    def _file_of_part(self, part: str) -> InputFile:
-        source, file_index = int(part[1:4]), int(part[6:10])
-        return next(f for f in self.files if f.source_index == source and f.file_index == file_index)
 
     # output -----------------------------------------------------------------------------------------------------
     def write_outputs(self, stages: list[StageDir], parts: list[str]) -> tuple[list[dict], dict[str, Any]]:
@@ -339,6 +335,11 @@ class ReadJob:
     on_bad_input: str
 
 
+def part_prefix(f: InputFile) -> str:
+    """Parts of the read stage are named `{prefix}-c{chunk}`: sorted by name, they are in input order."""
+    return f"s{f.source_index:03d}-f{f.file_index:04d}"
+
+
 def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, PartStats]]:
     """Read one file into parts, skipping parts already done; yields (part, stats). With `limit`, stops after that
     many records."""
@@ -348,7 +349,7 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
     for batch in reader.batches():
         if limit is not None and limit <= 0:
             return
-        part = f"s{f.source_index:03d}-f{f.file_index:04d}-c{batch.chunk:05d}"
+        part = f"{part_prefix(f)}-c{batch.chunk:05d}"
         if job.stage.is_done(part):
             stats = job.stage.part_stats(part)
         else:

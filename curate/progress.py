@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -64,7 +63,3 @@ class StageProgress:
         self.reporter.info(
             f"{self.label}: {self.rows_in:,} rows in, {self.rows_out:,} kept, {self.rejected:,} rejected{note}"
         )
-
-
-def is_tty() -> bool:
-    return sys.stderr.isatty()

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import xxhash
+
+from curate.hashing import seeded_hashes
 
 LINK_COLUMNS = ("dup_cluster", "_parent_id", "_repeat_of")
 
 
 def uniform(keys: list[str], seed: int) -> np.ndarray:
     """A number in [0, 1) per key, stable across runs, machines and library versions (xxh3, not polars' hash)."""
-    seed &= (1 << 64) - 1
-    hashes = np.fromiter((xxhash.xxh3_64_intdigest(k.encode("utf-8", "surrogatepass"), seed=seed) for k in keys),
-                         dtype=np.uint64, count=len(keys))  # fmt: skip
+    hashes = seeded_hashes(keys, seed, len(keys))
     return (hashes >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 

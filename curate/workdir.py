@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.io.writers import write_json_atomic, write_parquet_atomic, write_text_atomic
+from curate.io.writers import write_json_atomic, write_parquet_atomic
 
 SUCCESS = "_SUCCESS.json"
 
@@ -123,7 +123,3 @@ def tidy(root: Path, stages: list[StageDir], keep_partial: bool) -> list[str]:
             shutil.rmtree(child)
             removed.append(child.name)
     return removed
-
-
-def mark_file(path: Path, text: str) -> None:
-    write_text_atomic(path, text)

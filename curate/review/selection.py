@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Union
 
-import numpy as np
 import polars as pl
-import xxhash
+
+from curate.hashing import seeded_hashes
 
 Take = Union[int, float]  # an int is a count, a float in (0, 1] a fraction
 NO_GROUP = "<none>"
@@ -49,10 +49,7 @@ def check_take(value: Take, what: str) -> Take:
 
 def row_hash(ids: pl.Series, seed: int) -> pl.Series:
     """A stable 64-bit hash of each id (xxh3, seeded): polars' own hash may change between versions."""
-    seed = (seed ^ _SALT) & ((1 << 64) - 1)
-    values = np.fromiter((xxhash.xxh3_64_intdigest(i.encode("utf-8"), seed=seed) for i in ids.to_list()),
-                         np.uint64, len(ids))  # fmt: skip
-    return pl.Series("_hash", values, dtype=pl.UInt64)
+    return pl.Series("_hash", seeded_hashes(ids.to_list(), seed ^ _SALT, len(ids)), dtype=pl.UInt64)
 
 
 def _under(fraction: float) -> pl.Expr:

@@ -13,9 +13,9 @@ from typing import Any, Iterator, Literal
 
 import numpy as np
 import polars as pl
-import xxhash
 from pydantic import Field, field_validator, model_validator
 
+from curate.hashing import seeded_hashes
 from curate.io.writers import write_json_atomic
 from curate.registry import register
 from curate.stages.base import REASON, GlobalStep, StepConfig, StepResult
@@ -82,11 +82,6 @@ def quotas_for(sizes: dict[str, int], config: BalanceConfig) -> dict[str, int]:
     return quotas
 
 
-def row_hash(ids: pl.Series, seed: int) -> np.ndarray:
-    seed &= (1 << 64) - 1
-    return np.fromiter((xxhash.xxh3_64_intdigest(i.encode(), seed=seed) for i in ids.to_list()), np.uint64, len(ids))
-
-
 @dataclass
 class BalancePlan:
     """Per group: how many rows it keeps, and the rank cut-off in its seeded order."""
@@ -130,7 +125,7 @@ class Balance(GlobalStep):
         for frame in frames:
             pieces.append(frame.select(
                 pl.col("_id"), self._group(), self._priority(frame).alias("_priority"),
-                pl.Series("_hash", row_hash(frame["_id"], seed)),
+                pl.Series("_hash", seeded_hashes(frame["_id"].to_list(), seed, frame.height)),
                 *([pl.col(self.config.weights_by).cast(pl.String).alias("_label")] if self.config.weights_by else []),
             ))  # fmt: skip
         rows = pl.concat(pieces) if pieces else pl.DataFrame(schema={"_id": pl.String, "_group": pl.String})
