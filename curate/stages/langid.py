@@ -15,11 +15,12 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from curate.langid.codes import family, macro_of, resolve_language
+from curate.langid.codes import family, language_name, macro_of, resolve_language
 from curate.registry import register
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, first_reason, partition
 
 UNEXPECTED = "langid:unexpected"
+LOSS_WARNING = 0.05  # an expected language losing more than this share of its rows is worth a warning
 LOW_SCORE = "langid:low_score"
 
 
@@ -196,6 +197,47 @@ class LangId(BatchStep):
         result.kept = result.kept.drop(DETAIL)
         result.stats.update(stats)
         return result
+
+    @classmethod
+    def losses(cls, stats: dict[str, int]) -> list[tuple[str, int, int, list[tuple[str, int]]]]:
+        """Per expected language: (code, rows kept, rows lost, [(tag the lost rows got, rows)...]) from the stats."""
+        out = []
+        for key in sorted(k for k in stats if k.startswith("expect_kept:")):
+            code = key.split(":", 1)[1]
+            tags = [(k.rsplit(":", 1)[1], v) for k, v in stats.items() if k.startswith(f"expect_lost_as:{code}:")]
+            out.append((code, stats[key], stats.get(f"expect_lost:{code}", 0), sorted(tags, key=lambda t: (-t[1], t[0]))))
+        return out
+
+    @classmethod
+    def notes(cls, params: dict, stats: dict[str, int]) -> list[str]:
+        """A warning for every expected language that lost more than `LOSS_WARNING` of the rows the detectors took
+        for it: those rows are in the rejects, and balancing would multiply the few left."""
+        field = params.get("field", "text")
+        notes = []
+        for code, kept, lost, tags in cls.losses(stats):
+            if lost and lost > LOSS_WARNING * (kept + lost):
+                guessed = ", ".join(f"{tag} {n:,}" for tag, n in tags[:5])
+                notes.append(
+                    f"{language_name(code)} ({code}): {lost:,} of {kept + lost:,} rows that a detector took for it were "
+                    f"rejected ({lost / (kept + lost):.0%}; tagged {guessed}). Each detector's answer is in the "
+                    f"rejects' `_detail`; `on_fail: tag` keeps the rows and writes the reason to `{field}_lang_flag`, "
+                    "`expect_prior` weighs the expected languages more"
+                )
+        return notes
+
+    @classmethod
+    def card_section(cls, params: dict, stats: dict[str, int]) -> str | None:
+        losses = cls.losses(stats)
+        if not losses:
+            return None
+        rows = ["| expected language | rows kept | rows rejected that a detector took for it | tagged as |",
+                "|---|---|---|---|"]  # fmt: skip
+        for code, kept, lost, tags in losses:
+            tagged = ", ".join(f"`{tag}` {n:,}" for tag, n in tags[:5]) or "—"
+            rows.append(f"| {language_name(code)} (`{code}`) | {kept:,} | {lost:,} | {tagged} |")
+        detectors = ", ".join(f"`{d}`" for d in params.get("detectors") or [])
+        return (f"Language ID of `{params.get('field', 'text')}` with {detectors}; the recipe expected the languages "
+                "below. Rows of other languages were rejected as `langid:unexpected`.\n\n" + "\n".join(rows))  # fmt: skip
 
     def expected_losses(self, langs: pl.Series, reasons: pl.Series, proposed: pl.Series) -> Counter:
         """Per expected language: rows kept in it (`expect_kept:<code>`), and rows that failed although a detector

@@ -265,3 +265,33 @@ output:
     result = cli("run", tmp_path / "bad.yaml", "--out", tmp_path / "out2")
     assert result.code == 2
     assert "Elbonian" in result.out + result.err
+
+
+def test_lost_expected_languages_are_reported(tmp_path, cli):
+    """With `expect` used only as a filter, Swahili loses rows: the run warns right after the step (before a balance
+    step could multiply the survivors), and `curate inspect` and the card say so, with the tags those rows got."""
+    import shutil
+    from pathlib import Path
+
+    from tests.conftest import write_recipe
+
+    shutil.copy(Path(__file__).resolve().parents[1] / "langid" / "data" / "yo-sw-en-es.jsonl", tmp_path / "in.jsonl")
+    write_recipe(tmp_path / "r.yaml", """name: lost
+sources:
+  - path: in.jsonl
+steps:
+  - langid: {field: text, expect: [en, es, sw, yo], expect_prior: 0}
+output:
+  dir: out
+  splits: {train: 1.0}
+""")
+    result = cli("run", tmp_path / "r.yaml", "--out", tmp_path / "out")
+    assert result.code == 0, result
+    warning = [line for line in result.err.splitlines() if "Swahili (swa)" in line]
+    assert len(warning) == 1 and "rows that a detector took for it were rejected" in warning[0]
+    assert "langid:" in warning[0].split("Swahili")[0]
+    inspected = cli("inspect", tmp_path / "out")
+    assert "Swahili (swa)" in " ".join(inspected.out.split())
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "## Step 1: langid" in card and "| Swahili (`swa`) |" in card
+    assert "langid (step 1): Swahili (swa):" in card  # in the limitations
