@@ -19,6 +19,10 @@ gives, and the answers are combined as independent pieces of evidence (naive Bay
    instead of the family when the detectors that proposed the family give it at least `fold` of their weight in the
    family, on average; otherwise the macrolanguage is written (`nor` for Norwegian the detectors cannot split, `zho`
    for Chinese that one detector calls `cmn` and the others `zh`).
+5. Support: the weakest confidence in the chosen language among the detectors that know it (0 when one of them
+   answered another language). The posterior says which known language fits best; support says whether every
+   detector that could have recognised the language did: the `quality` step applies language-specific rules only
+   where it is high.
 """
 
 from __future__ import annotations
@@ -156,6 +160,22 @@ def choose_family(scores: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def support(proposed: pl.DataFrame, chosen: pl.DataFrame, answered: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """(unit, support): the weakest confidence in the chosen language among the detectors that know it: a detector
+    whose answer is in the chosen family gives its calibrated confidence, one that answered another language 0. Low
+    when the detectors that could have named the language did not, or only weakly: the mark of a text in a language
+    none of them knows that they took for a neighbour."""
+    answers = proposed.filter(pl.col("rank") == 0).select("unit", "detector", answer="family", conf="q")
+    judges = (
+        chosen.select("unit", "family")
+        .join(answered, on="unit")
+        .join(known.select("detector", "family").unique(), on=["detector", "family"], how="semi")
+        .join(answers, on=["unit", "detector"], how="left")
+    )
+    agreed = pl.when(pl.col("answer") == pl.col("family")).then(pl.col("conf")).otherwise(0.0)
+    return judges.group_by("unit").agg(support=agreed.min())
+
+
 def choose_member(candidates: pl.DataFrame, chosen: pl.DataFrame, fold: float) -> pl.DataFrame:
     """(unit, lang, score): a member of the chosen family where the detectors agree on it (step 4). Every detector that
     proposed the family counts: one that named the macrolanguage itself, or cannot name this member, could not tell
@@ -184,7 +204,7 @@ def choose_member(candidates: pl.DataFrame, chosen: pl.DataFrame, fold: float) -
 def fuse(detections: dict[str, Detection], detectors: dict[str, Detector], unit_scripts: pl.DataFrame,
          expected_families: list[str] | None = None, expect_share: float = 0.0, fold: float = 0.8,
          known: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
-    """(unit, lang, score) for every unit some detector proposed a language for that is written in its script.
+    """(unit, lang, score, support) for every unit some detector proposed a language for that is written in its script.
 
     `unit_scripts`: (unit, unit_script); `known`: `knowledge(detectors)`, when the caller keeps it."""
     known = knowledge(detectors.values()) if known is None else known
@@ -199,8 +219,11 @@ def fuse(detections: dict[str, Detection], detectors: dict[str, Detector], unit_
     )
     prior = expect_prior(expected_families or [], known, expect_share)
     chosen = choose_family(family_scores(candidates, doubt(proposed, candidates), answered, known, prior))
-    return choose_member(candidates, chosen, fold)
+    decided = choose_member(candidates, chosen, fold)
+    return decided.join(support(proposed, chosen, answered, known), on="unit", how="left").with_columns(
+        pl.col("support").fill_null(0.0)
+    )
 
 
 __all__ = ["fuse", "knowledge", "calibrated", "in_script", "family_scores", "choose_family", "choose_member",
-           "expect_prior", "doubt"]  # fmt: skip
+           "expect_prior", "doubt", "support"]  # fmt: skip

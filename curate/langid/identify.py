@@ -25,7 +25,7 @@ from curate.langid.detectors import Detection, Detector
 from curate.langid.fuse import fuse, knowledge
 from curate.langid.scripts import detect_scripts, likely_language
 
-OUTPUT = {"lang": pl.String, "script": pl.String, "score": pl.Float64, "mixed": pl.Float64}
+OUTPUT = {"lang": pl.String, "script": pl.String, "score": pl.Float64, "support": pl.Float64, "mixed": pl.Float64}
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class LanguageIdentifier:
         self.known = knowledge(self.detectors.values())
 
     def identify(self, texts: pl.Series) -> tuple[pl.DataFrame, Counter]:
-        """Per text, in order: `lang` (ISO 639-3 or `und`), `script` (ISO 15924 or null), `score` (0-1), `mixed`
+        """Per text, in order: `lang` (ISO 639-3 or `und`), `script` (ISO 15924 or null), `score` (0-1), `support`
+        (0-1, see `curate.langid.fuse`), `mixed`
         (share of characters in another language), `guesses` (each detector's answer for the text's first unit,
         `detector:lang`), `proposed` (every language some detector proposed for it); and counters for the manifest."""
         stats: Counter = Counter()
@@ -93,10 +94,11 @@ class LanguageIdentifier:
         decided, proposals = self._decide(live, stats)
         weight = pl.when(pl.col("script").is_null()).then(0).otherwise(pl.col("text").str.len_chars())
         per_unit = units.select("row", "unit", "script", weight=weight).join(decided, on="unit", how="left")
-        per_unit = per_unit.with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0))
+        per_unit = per_unit.with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0),
+                                         pl.col("support").fill_null(0.0))  # fmt: skip
         stats["langid:und"] += int((per_unit["weight"] == 0).sum())
         if units.height == len(texts):
-            out = per_unit.sort("row").select("lang", "script", "score", mixed=pl.lit(0.0))
+            out = per_unit.sort("row").select("lang", "script", "score", "support", mixed=pl.lit(0.0))
         else:
             stats["langid:chunked"] += int(units.filter(pl.col("chunk") > 0)["row"].n_unique())
             out = combine_chunks(per_unit, len(texts))
@@ -129,6 +131,7 @@ class LanguageIdentifier:
                 unit="position",
                 lang=pl.col("script").replace_strict(likely, default=UND, return_dtype=pl.String),
                 score=pl.col("script_share").cast(pl.Float64),
+                support=pl.lit(0.0),
             )
             decided = pl.concat([decided, fallback])
         index = live.select(position=pl.int_range(live.height, dtype=pl.UInt32), unit="unit")
@@ -155,7 +158,8 @@ def proposals_of(detections: dict[str, Detection]) -> pl.DataFrame:
 
 
 def combine_chunks(per_unit: pl.DataFrame, rows: int) -> pl.DataFrame:
-    """Per text: the language of most characters, its length-weighted score, and the share of characters elsewhere."""
+    """Per text: the language of most characters, its length-weighted score and support (chunks in another language
+    support it with 0), and the share of characters elsewhere."""
     table = macrolanguages()
     scored = per_unit.filter(pl.col("weight") > 0).with_columns(family=pl.col("lang").replace(table))
     totals = scored.group_by("row", "lang").agg(
@@ -165,16 +169,21 @@ def combine_chunks(per_unit: pl.DataFrame, rows: int) -> pl.DataFrame:
     )
     main = totals.sort(["row", "weight", "lang"], descending=[False, True, False]).group_by("row", maintain_order=True)
     main = main.first().with_columns(family=pl.col("lang").replace(table))
+    same = pl.col("family") == pl.col("main_family")
     share = (
         scored.join(main.select("row", main_family="family"), on="row")
         .group_by("row")
-        .agg(same=(pl.col("weight") * (pl.col("family") == pl.col("main_family"))).sum() / pl.col("weight").sum())
+        .agg(
+            same=(pl.col("weight") * same).sum() / pl.col("weight").sum(),
+            support=(pl.col("weight") * pl.col("support") * same).sum() / pl.col("weight").sum(),
+        )
     )
-    out = main.join(share, on="row").select("row", "lang", "script", "score", mixed=1.0 - pl.col("same"))
+    out = main.join(share, on="row").select("row", "lang", "script", "score", "support", mixed=1.0 - pl.col("same"))
     every = pl.DataFrame({"row": np.arange(rows, dtype=np.uint32)})
     return (
         every.join(out, on="row", how="left")
-        .with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0), pl.col("mixed").fill_null(0.0))
+        .with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0), pl.col("support").fill_null(0.0),
+                      pl.col("mixed").fill_null(0.0))  # fmt: skip
         .sort("row")
         .drop("row")
     )

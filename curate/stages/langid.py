@@ -27,8 +27,9 @@ LOW_SCORE = "langid:low_score"
 class LangIdConfig(StepConfig):
     field: str = Field(
         "text", description="text column to identify; adds `{field}_lang` (ISO 639-3, `und` for a text without "
-        "letters), `{field}_lang_script` (ISO 15924), `{field}_lang_score` (0-1) and `{field}_lang_mixed` (share "
-        "of a long text in other languages)",
+        "letters), `{field}_lang_script` (ISO 15924), `{field}_lang_score` (0-1), `{field}_lang_support` (0-1: the "
+        "weakest confidence among the detectors that know that language) and `{field}_lang_mixed` (share of a long "
+        "text in other languages)",
     )  # fmt: skip
     model: str | None = Field(
         None, description="fastText language-ID model file (lid.176.bin, GlotLID, OpenLID; a path relative to the "
@@ -122,7 +123,7 @@ class LangId(BatchStep):
 
     def produces(self) -> list[str]:
         f = self.config.field
-        cols = [f"{f}_lang", f"{f}_lang_script", f"{f}_lang_score", f"{f}_lang_mixed"]
+        cols = [f"{f}_lang", f"{f}_lang_script", f"{f}_lang_score", f"{f}_lang_support", f"{f}_lang_mixed"]
         return cols + ([f"{f}_lang_flag"] if self.config.on_fail == "tag" else [])
 
     def setup(self) -> None:
@@ -179,6 +180,7 @@ class LangId(BatchStep):
             # 6 decimals: the last bits of a probability differ between processes (float sums in another order), and
             # a score is not meaningful beyond that; rounded, the Ray and local engines write the same bytes
             tags["score"].round(6).alias(f"{f}_lang_score"),
+            tags["support"].round(6).alias(f"{f}_lang_support"),
             tags["mixed"].round(6).alias(f"{f}_lang_mixed"),
         )
         reasons = frame.select(self.reason().alias(REASON))[REASON]

@@ -46,7 +46,8 @@ def test_each_language_judged_by_the_detectors_that_know_it():
                   "b": said([(0, [("fra", 0.6), ("eng", 0.4)])], 1, {0: 0.6})}  # fmt: skip
     out = fuse(detections, {"a": A, "b": B}, LATIN)
     posterior = 1 / (1 + math.exp(-1.715 - 0.993) + math.exp(-2.813 - 0.993))
-    assert out.rows() == [(0, "yor", pytest.approx(posterior, abs=1e-3))]
+    # support: the weakest confidence among the detectors that know Yoruba: a alone, 0.9
+    assert out.rows() == [(0, "yor", pytest.approx(posterior, abs=1e-3), pytest.approx(0.9))]
 
 
 def test_expected_languages_are_prior_knowledge():
@@ -99,3 +100,14 @@ def test_a_detector_that_said_nothing_abstains():
     # b said nothing about unit 0 (null signal): yor is judged by a alone, and fra gets no evidence from b
     detections = {"a": said([(0, [("yor", 0.6), ("fra", 0.4)])], 1, {0: 0.6}), "b": said([], 1, {})}
     assert fuse(detections, {"a": A, "b": B}, LATIN)["lang"].to_list() == ["yor"]
+
+
+def test_support_is_the_weakest_detector_that_knows_the_language():
+    # Both detectors know French. 0: both answer it (0.95 and 0.6): support 0.6. 1: b answers English: support 0 (a
+    # detector that could have recognised French did not), though French still wins on a's confidence.
+    units = pl.DataFrame({"unit": [0, 1], "unit_script": ["Latn"] * 2}, schema=LATIN.schema)
+    detections = {"a": said([(0, [("fra", 1.0)]), (1, [("fra", 1.0)])], 2, {0: 0.95, 1: 0.99}),
+                  "b": said([(0, [("fra", 1.0)]), (1, [("eng", 0.6), ("fra", 0.4)])], 2, {0: 0.6, 1: 0.6})}  # fmt: skip
+    out = fuse(detections, {"a": A, "b": B}, units)
+    assert out["lang"].to_list() == ["fra", "fra"]
+    assert out["support"].to_list() == [pytest.approx(0.6), 0.0]

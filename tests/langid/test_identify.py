@@ -46,14 +46,18 @@ def test_combine_chunks_main_language_and_mixed_share():
         "weight": [500, 300, 200, 400, 400, 0, 100, 300],
         "lang": ["eng", "fra", "eng", "hrv", "bos", "und", "nob", "nor"],
         "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.0, 0.9, 0.7],
+        "support": [0.8, 0.8, 0.6, 0.5, 0.4, 0.0, 0.9, 0.7],
     }, schema_overrides={"row": pl.UInt32, "unit": pl.UInt32})  # fmt: skip
     out = combine_chunks(per_unit, 4)
+    # support: chunks of the main language (or its macrolanguage) give theirs, weighted by length; others give 0
     assert out.rows() == [
-        ("eng", "Latn", pytest.approx((0.9 * 500 + 0.7 * 200) / 700), pytest.approx(0.3)),
-        ("bos", "Latn", 0.5, 0.0),  # tie on weight: the first code; hrv and bos are one macrolanguage: not mixed
-        ("und", None, 0.0, 0.0),
-        ("nor", "Latn", 0.7, 0.0),
-    ]
+        ("eng", "Latn", pytest.approx((0.9 * 500 + 0.7 * 200) / 700), pytest.approx((0.8 * 500 + 0.6 * 200) / 1000),
+         pytest.approx(0.3)),
+        ("bos", "Latn", 0.5, pytest.approx((0.5 * 400 + 0.4 * 400) / 800), 0.0),  # tie on weight: the first code;
+        # hrv and bos are one macrolanguage: not mixed
+        ("und", None, 0.0, 0.0, 0.0),
+        ("nor", "Latn", 0.7, pytest.approx((0.9 * 100 + 0.7 * 300) / 400), 0.0),
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

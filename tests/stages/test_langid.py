@@ -37,7 +37,8 @@ def test_tags_in_many_scripts():
     result = run(texts)
     kept = result.kept
     assert result.rejected.height == 0
-    assert kept.columns == ["text", "text_lang", "text_lang_script", "text_lang_score", "text_lang_mixed"]
+    assert kept.columns == ["text", "text_lang", "text_lang_script", "text_lang_score", "text_lang_support",
+                            "text_lang_mixed"]  # fmt: skip
     assert kept["text_lang"].to_list() == [
         "eng", "fra", "deu", "rus", "ara", "hin", "jpn", "zho", "nno", "und", "und", "und",
     ]  # fmt: skip
@@ -123,7 +124,8 @@ def test_other_field_and_line_breaks():
     assert result.kept.select("target_lang").to_series().to_list() == ["fra", "und"]  # a row without target passes
     assert result.kept["target"][0] == FRENCH.replace(", ", ",\n")  # the text itself is not changed
     assert result.rejected.select("target_lang", "_reason").rows() == [("deu", "langid:unexpected")]
-    assert step.produces() == ["target_lang", "target_lang_script", "target_lang_score", "target_lang_mixed"]
+    assert step.produces() == ["target_lang", "target_lang_script", "target_lang_score", "target_lang_support",
+                               "target_lang_mixed"]  # fmt: skip
     assert step.requires() == ["target"]
 
 
