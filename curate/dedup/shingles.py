@@ -1,9 +1,8 @@
 """Text to shingle hashes, a whole batch at a time, for every script.
 
 Texts are cut into tokens: words for scripts written with spaces, characters for Chinese, Japanese, Thai, Lao,
-Khmer, Myanmar and Tibetan; every run of `n` consecutive tokens (a shingle) gets a 32-bit hash. The work runs in
-numpy over the code points of a chunk of texts (one `str.encode` per chunk; no Python call per text or token), with
-as few passes over them as possible:
+Khmer, Myanmar and Tibetan; every run of `n` consecutive tokens (a shingle) gets a 32-bit hash. One compiled pass
+(`curate.dedup.kernels`) over the UTF-8 bytes of a chunk of texts does it all, with no Python call per text or token:
 
 - a table built once from polars' Unicode classes (the ones `normalized` uses) gives each code point's class:
   whitespace, punctuation or symbol, letter of a script without spaces, other letter, other;
@@ -13,8 +12,6 @@ as few passes over them as possible:
 - a word's value is `fmix64` (MurmurHash3's finaliser) of the polynomial hash `sum((cp_k + 1) * B^k) mod 2^64` of
   its code points; a character's value is its code point + 1;
 - a shingle's hash is `fmix64(sum(value_i * B^i) mod 2^64) >> 32` over its tokens.
-Both polynomials come from one prefix sum per chunk (`P[j] = sum_{i<j} v_i B^i`; a range is `(P[b] - P[a]) * B^-a`,
-B being odd and so invertible modulo 2^64), so a word or a shingle costs O(1) whatever its length.
 
 The hashing is fixed (it does not depend on the Python, polars or numpy version), so signatures saved by one run can
 be compared with a later run's; the character tables follow polars' Unicode data, which only moves for characters new
@@ -24,13 +21,16 @@ to a Unicode version. `shingle_hash32` is the same function on one shingle in pu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from curate.dedup import kernels
 from curate.text import NO_SPACE
 
 Mode = Literal["char", "word"]
@@ -39,7 +39,6 @@ Tokenize = Literal["auto", "char", "word"]
 MASK64 = (1 << 64) - 1
 _C1, _C2 = 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53
 BASE = 0x100000001B3  # FNV-1a's 64-bit prime: odd, so invertible modulo 2^64
-BASE_INV = pow(BASE, -1, 1 << 64)
 WORD_SALT = 0xD6E8FEB86659FD93
 MAX_NGRAM = 64
 
@@ -48,8 +47,8 @@ OTHER, SPACE, PUNCT, NO_SPACE_LETTER, LETTER = 0, 1, 2, 3, 4
 SPACE_CP = 0x20
 CLASSIFIED = 0x40000  # planes 4-16 hold no letters, punctuation, symbols or spaces: all OTHER
 
-# Characters per chunk of a batch: bounds the numpy temporaries (a few 8-byte arrays of this length).
-CHUNK_CHARS = 1 << 21
+# Bytes of text per chunk hashed at once (its output buffer takes four times as much).
+CHUNK_BYTES = 1 << 22
 
 
 # normalisation (polars, on strings) ----------------------------------------------------------------------------
@@ -121,13 +120,6 @@ def casefold(text: str) -> str:
     return "".join(chr(table[ord(c)]) for c in text)
 
 
-@lru_cache(maxsize=2)
-def separators(fold_punctuation: bool) -> np.ndarray:
-    """Whether each code point separates words (whitespace; punctuation and symbols too when folded)."""
-    classes = char_classes()
-    return (classes == SPACE) | (classes == PUNCT) if fold_punctuation else classes == SPACE
-
-
 # numpy hashing -------------------------------------------------------------------------------------------------
 def fmix64(x: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser on a uint64 array (wrapping multiplication is the intended mod 2^64)."""
@@ -139,145 +131,51 @@ def fmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-_POWERS: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
-
-
-def powers(m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(BASE^i, BASE^-i) mod 2^64 for i in 0..m-1 (cached, grown by doubling)."""
-    if len(_POWERS[0]) < m:
-        size = max(m, 2 * len(_POWERS[0]), 1 << 16)
-        for k, base in enumerate((BASE, BASE_INV)):
-            p = np.full(size, base, dtype=np.uint64)
-            p[0] = 1
-            _POWERS[k] = np.cumprod(p, dtype=np.uint64)
-    return _POWERS[0][:m], _POWERS[1][:m]
-
-
-def polynomial_ranges(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sum(values[i] * BASE^(i - a)) over i in [a, b), for many ranges at once (uint64, mod 2^64)."""
-    up, down = powers(values.size + 1)
-    prefix = np.zeros(values.size + 1, dtype=np.uint64)
-    np.cumsum(values * up[: values.size], dtype=np.uint64, out=prefix[1:])
-    return (prefix[b] - prefix[a]) * down[a]
-
-
-def codepoints(texts: pl.Series, separator: str = "", lowercase: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The code points of all texts joined by `separator` (uint32, lowercased with `lowercase_table` if asked),
-    and the number of code points of each text."""
-    lengths = texts.str.len_chars().fill_null(0).to_numpy().astype(np.int64)
-    joined = separator.join(texts.fill_null("").to_list())
-    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    return (lowercase_table()[cps] if lowercase else cps), lengths
-
-
-def fold(cps: np.ndarray, lengths: np.ndarray, fold_punctuation: bool,
-         fold_whitespace: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """`normalized`'s folding on code points: runs of punctuation (and whitespace) become one space, ends trimmed.
-    Returns the new code points and lengths."""
-    if not (fold_punctuation or fold_whitespace) or cps.size == 0:
-        return cps, lengths
-    classes = char_classes()[cps]
-    spacey = np.zeros(cps.size, dtype=bool)
-    if fold_whitespace:
-        spacey |= classes == SPACE
-    if fold_punctuation:
-        spacey |= classes == PUNCT
-    doc = np.repeat(np.arange(len(lengths)), lengths)
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[lengths > 0]
-    run_start = spacey.copy()
-    run_start[1:] &= ~spacey[:-1]
-    run_start[starts] = spacey[starts]
-    keep = ~spacey | run_start
-    if fold_whitespace:  # trim: drop runs before the first and after the last other character of each text
-        solid = np.flatnonzero(~spacey)
-        solid_doc = doc[solid]
-        has = np.flatnonzero(np.bincount(solid_doc, minlength=len(lengths)))
-        first = np.full(len(lengths), cps.size, dtype=np.int64)
-        last = np.full(len(lengths), -1, dtype=np.int64)
-        first[has] = solid[np.searchsorted(solid_doc, has, side="left")]
-        last[has] = solid[np.searchsorted(solid_doc, has, side="right") - 1]
-        index = np.arange(cps.size)
-        keep &= ~spacey | ((index > first[doc]) & (index < last[doc]))
-    out = np.where(spacey, np.uint32(SPACE_CP), cps)[keep]
-    return out, np.bincount(doc[keep], minlength=len(lengths)).astype(np.int64)
-
-
-def word_tokens(texts: pl.Series, lowercase: bool, fold_punctuation: bool) -> tuple[np.ndarray, np.ndarray]:
-    """One value per word (uint64) of all texts, in order, and the number of words of each text."""
-    cps, lengths = codepoints(texts, "\n", lowercase)  # the line break keeps a word from running into the next text
-    if cps.size == 0:
-        return np.empty(0, dtype=np.uint64), np.zeros(len(lengths), dtype=np.int64)
-    solid = ~separators(fold_punctuation)[cps]
-    edges = np.diff(solid.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    values = fmix64(polynomial_ranges(cps.astype(np.uint64) + np.uint64(1), starts, ends) + np.uint64(WORD_SALT))
-    doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-    doc_of_word = np.searchsorted(doc_starts, starts, side="right") - 1
-    return values, np.bincount(doc_of_word, minlength=len(lengths)).astype(np.int64)
-
-
-def char_tokens(texts: pl.Series, lowercase: bool, fold_punctuation: bool,
-                fold_whitespace: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """One value per character (code point + 1, after folding) of all texts, and the number of each text's."""
-    cps, lengths = fold(*codepoints(texts, "", lowercase), fold_punctuation, fold_whitespace)
-    return cps.astype(np.uint64) + np.uint64(1), lengths
-
-
-def shingle_hashes(values: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """32-bit hashes of every run of `n` consecutive tokens of each text (one run of all its tokens for a text with
-    fewer than `n`; none for a text without tokens), in text order, and the number of shingles of each text."""
-    counts = counts.astype(np.int64)
-    per_doc = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
-    doc_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    first = np.repeat(doc_starts, per_doc) + ramp(per_doc)
-    last = first + np.repeat(np.minimum(counts, n), per_doc)
-    sums = polynomial_ranges(values, first, last)
-    return (fmix64(sums) >> np.uint64(32)).astype(np.uint32), per_doc
-
-
-def ramp(k: np.ndarray) -> np.ndarray:
-    """0..k[0]-1, 0..k[1]-1, ... concatenated."""
-    total = int(k.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(k)[:-1]))
-    return np.arange(total, dtype=np.int64) - np.repeat(starts, k)
-
-
 def batch_shingles(texts: pl.Series, tokenize: Tokenize, n: int, lowercase: bool = True, fold_punctuation: bool = True,
                    fold_whitespace: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
-    """(text indices, shingle hashes, shingles per text) for chunks of texts.
+    """(text indices, shingle hashes, shingles per text) for consecutive chunks of texts, hashed by the compiled
+    kernel straight from the texts' UTF-8 bytes (chunks run on every core).
 
     `tokenize: auto` shingles the characters of a text when at least half its letters are in scripts written
     without spaces, its words otherwise."""
     if n < 1 or n > MAX_NGRAM:
         raise ValueError(f"ngram must be between 1 and {MAX_NGRAM}")
-    texts = texts.fill_null("")
-    if tokenize == "auto":
-        is_char = no_space_script(texts)
-        groups = [("char", np.flatnonzero(is_char)), ("word", np.flatnonzero(~is_char))]
-    else:
-        groups = [(tokenize, np.arange(len(texts)))]
-    for mode, rows in groups:
-        if rows.size == 0:
-            continue
-        subset = texts if rows.size == len(texts) else texts.gather(rows)
-        lengths = subset.str.len_chars().to_numpy()
-        for lo, hi in _chunks(lengths, CHUNK_CHARS):
-            chunk = subset.slice(lo, hi - lo)
-            if mode == "char":
-                values, counts = char_tokens(chunk, lowercase, fold_punctuation, fold_whitespace)
-            else:
-                values, counts = word_tokens(chunk, lowercase, fold_punctuation)
-            hashes, per_doc = shingle_hashes(values, counts, n)
-            yield rows[lo:hi], hashes, per_doc
+    data, offsets = utf8_buffers(texts)
+    mode = {"word": kernels.WORD, "char": kernels.CHAR, "auto": kernels.AUTO}[tokenize]
+    lower, classes = lowercase_table(), char_classes()
+
+    def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lo, hi = bounds
+        chunk = offsets[lo : hi + 1]
+        out = np.empty(int(chunk[-1] - chunk[0]) + (hi - lo), dtype=np.uint32)
+        counts = np.empty(hi - lo, dtype=np.int64)
+        used = kernels.shingle_hashes(data, chunk, mode, n, lower, lowercase, classes, fold_punctuation,
+                                      fold_whitespace, out, counts)  # fmt: skip
+        return np.arange(lo, hi), out[:used].copy(), counts
+
+    chunks = list(_chunks(np.diff(offsets), CHUNK_BYTES))
+    if len(chunks) == 1:
+        yield run(chunks[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
+        yield from pool.map(run, chunks)
 
 
-def _chunks(lengths: np.ndarray, budget: int) -> Iterator[tuple[int, int]]:
-    """Consecutive [lo, hi) ranges of texts with about `budget` characters each (at least one text)."""
-    ends = np.cumsum(lengths)
+def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all texts (null as empty) and the offset of each text in them (len + 1 values)."""
+    array = texts.fill_null("").cast(pl.String).to_arrow(compat_level=pl.CompatLevel.oldest())
+    _, offsets, data = array.buffers()
+    start = array.offset
+    offsets = np.frombuffer(offsets, dtype=np.int64)[start : start + len(array) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, dtype=np.uint8)
+    return data, offsets
+
+
+def _chunks(sizes: np.ndarray, budget: int) -> Iterator[tuple[int, int]]:
+    """Consecutive [lo, hi) ranges of texts of about `budget` bytes each (at least one text)."""
+    ends = np.cumsum(sizes)
     lo = 0
-    while lo < len(lengths):
+    while lo < len(sizes):
         base = ends[lo - 1] if lo else 0
         hi = max(int(np.searchsorted(ends, base + budget, side="right")), lo + 1)
         yield lo, hi

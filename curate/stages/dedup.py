@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 from curate.dedup import exact as exact_hash
 from curate.dedup.clusters import components, keepers
 from curate.dedup.jaccard import ShingleSpill
-from curate.dedup.lsh import band_keys, candidate_edges, optimal_param
+from curate.dedup.lsh import BandKeySpill, band_keys, candidate_edges, optimal_param
 from curate.dedup.minhash import MAX_HASH, Permutations, jaccard, signatures
 from curate.dedup.shingles import MAX_NGRAM, batch_shingles, normalized
 from curate.dedup.store import FORMAT, StoreWriter, check_compatible, find_store, iter_parts, read_clusters, store_name
@@ -126,8 +126,8 @@ class DedupState:
 class _Collected:
     """Per-row facts gathered by `fit` (earlier runs' rows first), all in row order."""
 
+    keys: BandKeySpill
     ids: list[pl.Series] = field(default_factory=list)
-    keys: list[np.ndarray] = field(default_factory=list)
     present: list[np.ndarray] = field(default_factory=list)
     priority: list[np.ndarray] = field(default_factory=list)
     old_clusters: list[pl.DataFrame] = field(default_factory=list)
@@ -135,7 +135,7 @@ class _Collected:
 
     def add(self, ids: pl.Series, keys: np.ndarray, present: np.ndarray, priority: np.ndarray) -> None:
         self.ids.append(ids)
-        self.keys.append(keys)
+        self.keys.add(keys)
         self.present.append(present)
         self.priority.append(priority)
 
@@ -310,7 +310,7 @@ class Dedup(GlobalStep):
             writer = StoreWriter(Path(self.context.output_dir), self._store_name(), self._meta())
         spill = ShingleSpill(tmp / "shingles.u32") if self._verifies_exactly() else None
         sig_path = tmp / "signatures.u32"
-        got = _Collected()
+        got = _Collected(BandKeySpill(tmp, bands))
         try:
             with open(sig_path, "wb") as sig_file:
                 for location in self._against_dirs():  # earlier runs first: their rows win every cluster
@@ -335,6 +335,7 @@ class Dedup(GlobalStep):
                 writer = None
             return state
         finally:
+            got.keys.close()
             if writer is not None:
                 writer.abort()
 
@@ -392,11 +393,8 @@ class Dedup(GlobalStep):
         active = np.concatenate(got.present)
         if n_old:  # an earlier run's row that this run reads again is the same row: only its new copy takes part
             active[:n_old] &= ~all_ids.head(n_old).is_in(all_ids.slice(n_old).implode()).to_numpy()
-        keys = np.concatenate(got.keys)
-        got.keys.clear()
-        u, v, counts = candidate_edges(keys, verify, relevant=is_new if n_old else None,
+        u, v, counts = candidate_edges(got.keys.columns(), verify, relevant=is_new if n_old else None,
                                        active=None if active.all() else active)  # fmt: skip
-        del keys
         stats.update(counts)
         labels = components(n, u, v)
         priority = np.concatenate(got.priority)

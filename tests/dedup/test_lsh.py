@@ -34,7 +34,7 @@ def edges(u, v):
 
 def test_buckets_become_star_edges_to_their_first_member():
     keys = np.array([[7, 1], [7, 2], [8, 3], [7, 3], [9, 3]], dtype=np.uint64)
-    u, v, counts = candidate_edges(keys)
+    u, v, counts = candidate_edges(keys.T)
     assert edges(u, v) == [(1, 0), (3, 0), (3, 2), (4, 2)]
     assert counts["candidate_pairs"] == 4
 
@@ -43,14 +43,14 @@ def test_failed_members_are_linked_among_themselves():
     # one bucket holding two groups: {0, 2} and {1, 3}; only pairs within a group pass
     keys = np.array([[5], [5], [5], [5]], dtype=np.uint64)
     group = np.array([0, 1, 0, 1])
-    u, v, counts = candidate_edges(keys, verify=lambda a, b: group[a] == group[b])
+    u, v, counts = candidate_edges(keys.T, verify=lambda a, b: group[a] == group[b])
     assert edges(u, v) == [(2, 0), (3, 1)]
     assert counts == {"candidate_pairs": 4, "verified_pairs": 2}  # (1,0) (2,0) (3,0), then (3,1)
 
 
 def test_relevant_and_active_documents():
     keys = np.array([[5], [5], [6], [6], [6]], dtype=np.uint64)
-    u, v, _ = candidate_edges(keys, relevant=np.array([False, False, False, True, False]))
+    u, v, _ = candidate_edges(keys.T, relevant=np.array([False, False, False, True, False]))
     assert edges(u, v) == [(3, 2), (4, 2)]  # the bucket of old documents 0 and 1 alone is skipped
-    u, v, _ = candidate_edges(keys, active=np.array([True, True, False, True, True]))
+    u, v, _ = candidate_edges(keys.T, active=np.array([True, True, False, True, True]))
     assert edges(u, v) == [(1, 0), (4, 3)]

@@ -2,7 +2,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from curate.dedup import minhash
 from curate.dedup.minhash import MAX_HASH, Permutations, jaccard, signatures
 from curate.dedup.shingles import batch_shingles, shingle_hash32, shingles
 
@@ -41,15 +40,18 @@ def test_empty_document_has_the_empty_signature():
     assert (sigs[0] == MAX_HASH).all() and (sigs[2] == MAX_HASH).all() and not (sigs[1] == MAX_HASH).all()
 
 
-def test_block_size_does_not_change_signatures(monkeypatch):
+def test_documents_of_any_length():
+    """Each document's signature is the minimum over its own shingles only (documents of 0, 1 and many)."""
     rng = np.random.default_rng(0)
     per_doc = np.array([3, 0, 1000, 1, 17, 0, 250])
     hashes = rng.integers(0, 2**32, per_doc.sum(), dtype=np.uint64).astype(np.uint32)
+    bounds = np.concatenate(([0], np.cumsum(per_doc)))
     for scheme in ("affine32", "legacy"):
-        whole = signatures(hashes, per_doc, Permutations(16, 3, scheme))
-        monkeypatch.setattr(minhash, "BLOCK_ELEMENTS", 16 * 7)  # blocks of 7 shingles cut through documents
-        assert (signatures(hashes, per_doc, Permutations(16, 3, scheme)) == whole).all()
-        monkeypatch.undo()
+        perms = Permutations(16, 3, scheme)
+        whole = signatures(hashes, per_doc, perms)
+        for k in range(len(per_doc)):
+            alone = signatures(hashes[bounds[k] : bounds[k + 1]], per_doc[k : k + 1], perms)
+            assert (alone[0] == whole[k]).all()
 
 
 def test_estimated_jaccard():

@@ -30,7 +30,8 @@ def reference(texts, mode, n, lowercase=True, fold_punctuation=True, fold_whites
 
 def vectorised(texts, tokenize, n, **flags):
     out = {}
-    for rows, hashes, per_doc in sh.batch_shingles(pl.Series(texts, dtype=pl.String), tokenize, n, **flags):
+    series = texts if isinstance(texts, pl.Series) else pl.Series(texts, dtype=pl.String)
+    for rows, hashes, per_doc in sh.batch_shingles(series, tokenize, n, **flags):
         bounds = np.concatenate(([0], np.cumsum(per_doc)))
         for k, row in enumerate(rows):
             out[int(row)] = hashes[bounds[k] : bounds[k + 1]].tolist()
@@ -39,7 +40,7 @@ def vectorised(texts, tokenize, n, **flags):
 
 @pytest.mark.parametrize("mode", ["word", "char"])
 @pytest.mark.parametrize("n", [1, 3, 5])
-def test_numpy_shingles_equal_the_python_reference(mode, n):
+def test_compiled_shingles_equal_the_python_reference(mode, n):
     assert vectorised(SAMPLES, mode, n) == reference(SAMPLES, mode, n)
 
 
@@ -75,8 +76,11 @@ def test_case_and_punctuation_folding_make_equal_shingles():
 def test_chunking_does_not_change_hashes(monkeypatch):
     texts = SAMPLES * 3
     whole = vectorised(texts, "auto", 5)
-    monkeypatch.setattr(sh, "CHUNK_CHARS", 50)
+    monkeypatch.setattr(sh, "CHUNK_BYTES", 50)  # chunks hashed on several threads
     assert vectorised(texts, "auto", 5) == whole
+    sliced = pl.Series(["padding"] + texts).slice(1)  # texts that start inside their Arrow buffer
+    assert vectorised(sliced, "auto", 5) == whole
+    assert [len(h) for h in vectorised([None, "a b c d e"], "word", 5)] == [0, 1]
 
 
 def test_hashes_are_a_fixed_function():

@@ -1,0 +1,244 @@
+"""The per-character and per-shingle loops of MinHash dedup, compiled with numba.
+
+Shingling, MinHash and the exact Jaccard similarity of candidate pairs are loops over every character, every
+(shingle, permutation) and every shingle of a pair. As numpy passes each costs several full-length temporaries;
+compiled, they run in one pass over the bytes with nothing allocated per document, and release the GIL so batches
+use every core. They compute exactly what the pure-Python references in `curate.dedup.shingles` and
+`curate.dedup.minhash` describe (the tests compare them): only the speed is numba's.
+
+Compiled code is cached next to this file (`cache=True`), so only the first run on a machine pays the compilation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+U64 = np.uint64
+U32 = np.uint32
+_C1, _C2 = U64(0xFF51AFD7ED558CCD), U64(0xC4CEB9FE1A85EC53)
+_BASE = U64(0x100000001B3)  # shingles.BASE
+_BASE_INV = U64(pow(0x100000001B3, -1, 1 << 64))
+_WORD_SALT = U64(0xD6E8FEB86659FD93)  # shingles.WORD_SALT
+_MASK32 = U64(0xFFFFFFFF)
+_MERSENNE = U64((1 << 61) - 1)
+# character classes (shingles.SPACE, PUNCT, NO_SPACE_LETTER, LETTER) and the token of a folded run
+_SPACE, _PUNCT, _NO_SPACE_LETTER, _LETTER = 1, 2, 3, 4
+_SPACE_TOKEN = U64(0x20 + 1)
+WORD, CHAR, AUTO = 0, 1, 2
+
+
+@njit(inline="always")
+def _fmix64(x):
+    x ^= x >> U64(33)
+    x *= _C1
+    x ^= x >> U64(33)
+    x *= _C2
+    x ^= x >> U64(33)
+    return x
+
+
+@njit(inline="always")
+def _decode(data, i):
+    """The code point starting at byte i of valid UTF-8, and the index after it."""
+    b0 = np.uint32(data[i])
+    if b0 < 0x80:
+        return b0, i + 1
+    if b0 < 0xE0:
+        return ((b0 & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), i + 2
+    if b0 < 0xF0:
+        return ((b0 & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (np.uint32(data[i + 2]) & 0x3F), i + 3
+    return (((b0 & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | ((np.uint32(data[i + 2]) & 0x3F) << 6)
+            | (np.uint32(data[i + 3]) & 0x3F)), i + 4  # fmt: skip
+
+
+@njit(inline="always")
+def _shingle_hash(s):
+    return U32(_fmix64(s) >> U64(32))
+
+
+@njit(inline="always")
+def _push(token, window, seen, n, rolling, top, out, pos):
+    """Add a token to the document's window; emit the shingle it completes. `rolling` is sum(token_j * BASE^j) over
+    the window, updated in O(1): drop the oldest token, divide by BASE (times its inverse mod 2^64), add the new one
+    times BASE^(n-1)."""
+    slot = seen % n
+    if seen >= n:
+        rolling = (rolling - window[slot]) * _BASE_INV
+        rolling += token * top
+    else:
+        rolling += token * _power(seen)
+    window[slot] = token
+    seen += 1
+    if seen >= n:
+        out[pos] = _shingle_hash(rolling)
+        pos += 1
+    return seen, rolling, pos
+
+
+@njit(inline="always")
+def _power(k):
+    p = U64(1)
+    for _ in range(k):
+        p *= _BASE
+    return p
+
+
+@njit(inline="always")
+def _uses_chars(data, start, end, classes):
+    """At least half the letters in scripts written without spaces (`shingles.no_space_script`). Those scripts are
+    all encoded in three bytes, so a text without such a byte is shingled by words without decoding it."""
+    i = start
+    while i < end and data[i] < 0xE0:
+        i += 1
+    if i == end:
+        return False
+    letters = 0
+    no_space = 0
+    i = start
+    while i < end:
+        cp, i = _decode(data, i)
+        c = classes[cp]
+        if c == _NO_SPACE_LETTER:
+            no_space += 1
+            letters += 1
+        elif c == _LETTER:
+            letters += 1
+    return no_space > 0 and 2 * no_space >= letters
+
+
+@njit(nogil=True, cache=True)
+def shingle_hashes(data, offsets, mode, n, lower, lowercase, classes, fold_punctuation, fold_whitespace, out, counts):
+    """Shingle hashes of the UTF-8 texts data[offsets[d]:offsets[d+1]] into `out`, their number per text into
+    `counts`; returns the number written. `out` needs room for (bytes + texts) values."""
+    top = _power(n - 1)
+    window = np.zeros(n, dtype=np.uint64)
+    pos = 0
+    for d in range(offsets.size - 1):
+        start, end = offsets[d], offsets[d + 1]
+        chars = mode == CHAR or (mode == AUTO and _uses_chars(data, start, end, classes))
+        first = pos
+        seen = 0
+        rolling = U64(0)
+        in_word = False
+        word = U64(0)  # the polynomial of the current word's code points, and BASE^length
+        scale = U64(1)
+        in_run = False  # char mode: inside a run of folded characters
+        i = start
+        while i < end:
+            cp, i = _decode(data, i)
+            if lowercase:
+                cp = lower[cp]
+            c = classes[cp]
+            if chars:
+                if (c == _SPACE and fold_whitespace) or (c == _PUNCT and fold_punctuation):
+                    in_run = True
+                    continue
+                if in_run and not (fold_whitespace and seen == 0):
+                    seen, rolling, pos = _push(_SPACE_TOKEN, window, seen, n, rolling, top, out, pos)
+                in_run = False
+                seen, rolling, pos = _push(U64(cp) + U64(1), window, seen, n, rolling, top, out, pos)
+            elif c == _SPACE or (c == _PUNCT and fold_punctuation):
+                if in_word:
+                    seen, rolling, pos = _push(_fmix64(word + _WORD_SALT), window, seen, n, rolling, top, out, pos)
+                    in_word = False
+                    word = U64(0)
+                    scale = U64(1)
+            else:
+                in_word = True
+                word += (U64(cp) + U64(1)) * scale
+                scale *= _BASE
+        if chars:
+            if in_run and not fold_whitespace:
+                seen, rolling, pos = _push(_SPACE_TOKEN, window, seen, n, rolling, top, out, pos)
+        elif in_word:
+            seen, rolling, pos = _push(_fmix64(word + _WORD_SALT), window, seen, n, rolling, top, out, pos)
+        if 0 < seen < n:  # fewer tokens than n: one shingle of all of them
+            out[pos] = _shingle_hash(rolling)
+            pos += 1
+        counts[d] = pos - first
+    return pos
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def minhash_affine32(hashes, starts, counts, a, b, out):
+    """datasketch >= 2.0: min over shingles of a * fmix32(h) + b mod 2^32, per permutation (rows of `out` start at
+    2^32 - 1)."""
+    for d in prange(counts.size):
+        row = out[d]
+        for k in range(starts[d], starts[d] + counts[d]):
+            h = U64(hashes[k])
+            h ^= h >> U64(16)
+            h = (h * U64(0x85EBCA6B)) & _MASK32
+            h ^= h >> U64(13)
+            h = (h * U64(0xC2B2AE35)) & _MASK32
+            h ^= h >> U64(16)
+            h32 = U32(h)
+            for p in range(a.size):
+                v = U32(a[p] * h32 + b[p])
+                if v < row[p]:
+                    row[p] = v
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def minhash_legacy(hashes, starts, counts, a, b, out):
+    """datasketch < 2.0: min over shingles of ((a * h + b) mod (2^61 - 1)) truncated to 32 bits (the product wraps
+    at 2^64, as in datasketch's numpy code)."""
+    for d in prange(counts.size):
+        row = out[d]
+        for k in range(starts[d], starts[d] + counts[d]):
+            h = U64(hashes[k])
+            for p in range(a.size):
+                v = U32(((a[p] * h + b[p]) % _MERSENNE) & _MASK32)
+                if v < row[p]:
+                    row[p] = v
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def jaccard_pairs(hashes, starts, counts, u, v, out):
+    """Jaccard similarity of the shingle sets of rows u[i] and v[i] (1.0 for two empty sets)."""
+    for i in prange(u.size):
+        x = np.unique(hashes[starts[u[i]] : starts[u[i]] + counts[u[i]]])
+        y = np.unique(hashes[starts[v[i]] : starts[v[i]] + counts[v[i]]])
+        if x.size + y.size == 0:
+            out[i] = 1.0
+            continue
+        p = q = common = 0
+        while p < x.size and q < y.size:
+            if x[p] == y[q]:
+                common += 1
+                p += 1
+                q += 1
+            elif x[p] < y[q]:
+                p += 1
+            else:
+                q += 1
+        out[i] = common / (x.size + y.size - common)
+
+
+@njit(inline="always")
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # path halving
+        x = parent[x]
+    return x
+
+
+@njit(nogil=True, cache=True)
+def roots(parent, nodes, out):
+    """The root of each node's tree (the smallest node of its component)."""
+    for i in range(nodes.size):
+        out[i] = _find(parent, nodes[i])
+
+
+@njit(nogil=True, cache=True)
+def union(parent, u, v):
+    """Join the components of u[i] and v[i]: the larger root goes under the smaller, so a root is always the
+    smallest node of its component."""
+    for i in range(u.size):
+        a = _find(parent, u[i])
+        b = _find(parent, v[i])
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
