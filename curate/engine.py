@@ -26,6 +26,7 @@ from curate.io.writers import (
     ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_bytes_atomic, write_json_atomic,
 )
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
+from curate.memory import release
 from curate.progress import Reporter
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
@@ -200,7 +201,13 @@ class Run:
     def fit(self, step: GlobalStep, job: PartJob, parts: list[str]) -> Any:
         step.setup()
         columns = step.fit_columns()
-        return step.fit_reduce(step.fit_map(read_part(job.source.data(p), columns, job.schema, columns)) for p in parts)
+
+        def mapped() -> Iterator[Any]:
+            for p in parts:
+                yield step.fit_map(read_part(job.source.data(p), columns, job.schema, columns))
+                release()
+
+        return step.fit_reduce(mapped())
 
     def run_parts(self, step: Step, state: Any, job: PartJob, todo: list[str]) -> None:
         """Run a step on the parts not done yet; results and stats go to files (the Ray engine runs the same
@@ -366,6 +373,7 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
             stats = PartStats(rows.height + rejects.height, rows.height, rejects.height, time.perf_counter() - tick,
                               Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
             job.stage.write_part(part, rows, rejects, stats)
+            release()
         if limit is not None:
             limit -= stats.rows_in
         yield part, stats
@@ -401,6 +409,7 @@ def run_part(step: Step, state: Any, job: PartJob, part: str) -> PartStats:
     result = step.apply(frame, state) if isinstance(step, GlobalStep) else step.process(frame)
     stats = check_result(job.step, frame, result, time.perf_counter() - started)
     job.target.write_part(part, result.kept, result.rejected.with_columns(pl.lit(job.step).alias("_step")), stats)
+    release()
     return stats
 
 

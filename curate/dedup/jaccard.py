@@ -4,19 +4,24 @@ The MinHash estimate of a pair's similarity has a standard deviation of about sq
 J = 0.8 with 128 permutations), so pairs near the threshold land on the wrong side of it often. Verifying the
 candidate pairs on their shingle sets removes that noise: `fit` appends every row's shingle hashes (4 bytes per
 shingle) to a file in the step's work folder, and each candidate pair's two sets are read back through a memory
-map, sorted and merged by a compiled loop (`curate.dedup.kernels`), so memory stays independent of the text. The
+map, sorted and merged by a compiled loop (`curate.dedup.kernels`); the mapped pages are released after every chunk of
+pairs, so memory stays independent of the text. The
 similarity is that of the sets of 32-bit shingle hashes (a collision between two different shingles of a pair has a
 probability of about (shingles)^2 / 2^32 and moves J by 1/union).
 """
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from curate.dedup.kernels import jaccard_pairs
+
+PAIRS_PER_CHUNK = 1 << 13  # pairs compared between two releases of the pages they read
+DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
 class ShingleSpill:
@@ -31,6 +36,7 @@ class ShingleSpill:
         self.starts = np.empty(0, dtype=np.int64)
         self.counts = np.empty(0, dtype=np.int64)
         self._hashes: np.ndarray | None = None
+        self._map: mmap.mmap | None = None
 
     def add(self, starts: np.ndarray, counts: np.ndarray, hashes: np.ndarray) -> None:
         """Rows whose hashes are `hashes[starts[i] : starts[i] + counts[i]]` (in the order rows are numbered)."""
@@ -53,7 +59,9 @@ class ShingleSpill:
             self.counts = np.concatenate(self._counts) if self._counts else self.counts
             self._starts, self._counts = [], []
             if self._position:
-                self._hashes = np.asarray(np.memmap(self.path, dtype=np.uint32, mode="r", shape=(self._position,)))
+                with open(self.path, "rb") as handle:
+                    self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                self._hashes = np.frombuffer(self._map, dtype=np.uint32)
 
     def known(self, rows: np.ndarray) -> np.ndarray:
         """Whether the rows' shingles are in the spill."""
@@ -62,7 +70,12 @@ class ShingleSpill:
     def jaccard(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Exact Jaccard similarity of the shingle sets of each pair (u[i], v[i]); 1.0 for two empty sets."""
         out = np.ones(len(u), dtype=np.float64)
-        if self._hashes is not None and len(u):
-            jaccard_pairs(self._hashes, self.starts, np.maximum(self.counts, 0), np.asarray(u, dtype=np.int64),
-                          np.asarray(v, dtype=np.int64), out)  # fmt: skip
+        if self._hashes is None:
+            return out
+        u, v, counts = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), np.maximum(self.counts, 0)
+        for lo in range(0, len(u), PAIRS_PER_CHUNK):
+            hi = lo + PAIRS_PER_CHUNK
+            jaccard_pairs(self._hashes, self.starts, counts, u[lo:hi], v[lo:hi], out[lo:hi])
+            if DONTNEED is not None:  # the pages read stay cached by the OS, not in this process's memory
+                self._map.madvise(DONTNEED)
         return out

@@ -58,30 +58,29 @@ def _shingle_hash(s):
 
 
 @njit(inline="always")
-def _push(token, window, seen, n, rolling, top, out, pos):
-    """Add a token to the document's window; emit the shingle it completes. `rolling` is sum(token_j * BASE^j) over
-    the window, updated in O(1): drop the oldest token, divide by BASE (times its inverse mod 2^64), add the new one
-    times BASE^(n-1)."""
-    slot = seen % n
-    if seen >= n:
-        rolling = (rolling - window[slot]) * _BASE_INV
-        rolling += token * top
-    else:
-        rolling += token * _power(seen)
-    window[slot] = token
-    seen += 1
-    if seen >= n:
-        out[pos] = _shingle_hash(rolling)
-        pos += 1
-    return seen, rolling, pos
-
-
-@njit(inline="always")
 def _power(k):
     p = U64(1)
     for _ in range(k):
         p *= _BASE
     return p
+
+
+@njit(inline="always")
+def _push(token, window, slot, seen, n, rolling, top, out, pos):
+    """Add a token to the text's window (a ring buffer; `slot` is where the oldest token is); emit the shingle it
+    completes. `rolling` is sum(token_j * BASE^j) over the window, updated in O(1): drop the oldest token, divide by
+    BASE (times its inverse mod 2^64), add the new one times BASE^(n-1)."""
+    if seen >= n:
+        rolling = (rolling - window[slot]) * _BASE_INV + token * top
+    else:
+        rolling += token * _power(seen)
+    window[slot] = token
+    slot = slot + 1 if slot + 1 < n else 0
+    seen += 1
+    if seen >= n:
+        out[pos] = _shingle_hash(rolling)
+        pos += 1
+    return slot, seen, rolling, pos
 
 
 @njit(inline="always")
@@ -107,52 +106,76 @@ def _uses_chars(data, start, end, classes):
     return no_space > 0 and 2 * no_space >= letters
 
 
+@njit(inline="always")
+def _word_shingles(data, start, end, n, lower, kinds, fold_punctuation, window, top, out, pos):
+    """Words: runs of characters between whitespace (and punctuation, when folded); a word's token is
+    fmix64(sum((cp_k + 1) * BASE^k) + WORD_SALT) over its (lowercased) code points."""
+    slot = seen = 0
+    rolling = U64(0)
+    in_word = False
+    word = U64(0)
+    scale = U64(1)
+    i = start
+    while i < end:
+        cp, i = _decode(data, i)
+        c = kinds[cp]
+        if c == _SPACE or (c == _PUNCT and fold_punctuation):
+            if in_word:
+                slot, seen, rolling, pos = _push(_fmix64(word + _WORD_SALT), window, slot, seen, n, rolling, top, out,
+                                                 pos)  # fmt: skip
+                in_word = False
+                word = U64(0)
+                scale = U64(1)
+        else:
+            in_word = True
+            word += (U64(lower[cp]) + U64(1)) * scale
+            scale *= _BASE
+    if in_word:
+        slot, seen, rolling, pos = _push(_fmix64(word + _WORD_SALT), window, slot, seen, n, rolling, top, out, pos)
+    return seen, rolling, pos
+
+
+@njit(inline="always")
+def _char_shingles(data, start, end, n, lower, kinds, fold_punctuation, fold_whitespace, window, top, out, pos):
+    """Characters: token cp + 1 (lowercased); a run of folded characters is one space, none at the ends when
+    whitespace is folded."""
+    slot = seen = 0
+    rolling = U64(0)
+    in_run = False
+    i = start
+    while i < end:
+        cp, i = _decode(data, i)
+        c = kinds[cp]
+        if (c == _SPACE and fold_whitespace) or (c == _PUNCT and fold_punctuation):
+            in_run = True
+            continue
+        if in_run and not (fold_whitespace and seen == 0):
+            slot, seen, rolling, pos = _push(_SPACE_TOKEN, window, slot, seen, n, rolling, top, out, pos)
+        in_run = False
+        slot, seen, rolling, pos = _push(U64(lower[cp]) + U64(1), window, slot, seen, n, rolling, top, out, pos)
+    if in_run and not fold_whitespace:
+        slot, seen, rolling, pos = _push(_SPACE_TOKEN, window, slot, seen, n, rolling, top, out, pos)
+    return seen, rolling, pos
+
+
 @njit(nogil=True, cache=True)
-def shingle_hashes(data, offsets, mode, n, lower, lowercase, classes, fold_punctuation, fold_whitespace, out, counts):
+def shingle_hashes(data, offsets, mode, n, lower, kinds, classes, fold_punctuation, fold_whitespace, out, counts):
     """Shingle hashes of the UTF-8 texts data[offsets[d]:offsets[d+1]] into `out`, their number per text into
-    `counts`; returns the number written. `out` needs room for (bytes + texts) values."""
+    `counts`; returns the number written. `lower` maps each code point to the one compared (identity when case is
+    kept), `kinds` gives the class of that one, `classes` of the code point itself. `out` needs room for
+    (bytes + texts) values."""
     top = _power(n - 1)
     window = np.zeros(n, dtype=np.uint64)
     pos = 0
     for d in range(offsets.size - 1):
         start, end = offsets[d], offsets[d + 1]
-        chars = mode == CHAR or (mode == AUTO and _uses_chars(data, start, end, classes))
         first = pos
-        seen = 0
-        rolling = U64(0)
-        in_word = False
-        word = U64(0)  # the polynomial of the current word's code points, and BASE^length
-        scale = U64(1)
-        in_run = False  # char mode: inside a run of folded characters
-        i = start
-        while i < end:
-            cp, i = _decode(data, i)
-            if lowercase:
-                cp = lower[cp]
-            c = classes[cp]
-            if chars:
-                if (c == _SPACE and fold_whitespace) or (c == _PUNCT and fold_punctuation):
-                    in_run = True
-                    continue
-                if in_run and not (fold_whitespace and seen == 0):
-                    seen, rolling, pos = _push(_SPACE_TOKEN, window, seen, n, rolling, top, out, pos)
-                in_run = False
-                seen, rolling, pos = _push(U64(cp) + U64(1), window, seen, n, rolling, top, out, pos)
-            elif c == _SPACE or (c == _PUNCT and fold_punctuation):
-                if in_word:
-                    seen, rolling, pos = _push(_fmix64(word + _WORD_SALT), window, seen, n, rolling, top, out, pos)
-                    in_word = False
-                    word = U64(0)
-                    scale = U64(1)
-            else:
-                in_word = True
-                word += (U64(cp) + U64(1)) * scale
-                scale *= _BASE
-        if chars:
-            if in_run and not fold_whitespace:
-                seen, rolling, pos = _push(_SPACE_TOKEN, window, seen, n, rolling, top, out, pos)
-        elif in_word:
-            seen, rolling, pos = _push(_fmix64(word + _WORD_SALT), window, seen, n, rolling, top, out, pos)
+        if mode == CHAR or (mode == AUTO and _uses_chars(data, start, end, classes)):
+            seen, rolling, pos = _char_shingles(data, start, end, n, lower, kinds, fold_punctuation, fold_whitespace,
+                                                window, top, out, pos)  # fmt: skip
+        else:
+            seen, rolling, pos = _word_shingles(data, start, end, n, lower, kinds, fold_punctuation, window, top, out,
+                                                pos)  # fmt: skip
         if 0 < seen < n:  # fewer tokens than n: one shingle of all of them
             out[pos] = _shingle_hash(rolling)
             pos += 1
@@ -196,24 +219,40 @@ def minhash_legacy(hashes, starts, counts, a, b, out):
 
 @njit(nogil=True, cache=True, parallel=True)
 def jaccard_pairs(hashes, starts, counts, u, v, out):
-    """Jaccard similarity of the shingle sets of rows u[i] and v[i] (1.0 for two empty sets)."""
+    """Jaccard similarity of the shingle sets of rows u[i] and v[i] (1.0 for two empty sets): u's hashes go into a
+    small open-addressing table, v's are looked up in it (repeats within a row counted once)."""
     for i in prange(u.size):
-        x = np.unique(hashes[starts[u[i]] : starts[u[i]] + counts[u[i]]])
-        y = np.unique(hashes[starts[v[i]] : starts[v[i]] + counts[v[i]]])
+        x = hashes[starts[u[i]] : starts[u[i]] + counts[u[i]]]
+        y = hashes[starts[v[i]] : starts[v[i]] + counts[v[i]]]
         if x.size + y.size == 0:
             out[i] = 1.0
             continue
-        p = q = common = 0
-        while p < x.size and q < y.size:
-            if x[p] == y[q]:
-                common += 1
-                p += 1
-                q += 1
-            elif x[p] < y[q]:
-                p += 1
-            else:
-                q += 1
-        out[i] = common / (x.size + y.size - common)
+        size = 16
+        while size < 2 * (x.size + y.size):
+            size *= 2
+        keys = np.empty(size, dtype=np.uint32)
+        seen = np.zeros(size, dtype=np.uint8)  # 1: in x, 2: in y, 3: in both
+        in_x = in_y = common = 0
+        for side in range(2):
+            values = x if side == 0 else y
+            bit = np.uint8(1 + side)
+            for h in values:
+                slot = (U64(h) * U64(0x9E3779B97F4A7C15)) >> U64(40)
+                slot = int(slot) & (size - 1)
+                while seen[slot] != 0 and keys[slot] != h:
+                    slot = (slot + 1) & (size - 1)
+                if seen[slot] & bit:
+                    continue
+                if seen[slot] == 0:
+                    keys[slot] = h
+                elif side == 1:
+                    common += 1
+                seen[slot] |= bit
+                if side == 0:
+                    in_x += 1
+                else:
+                    in_y += 1
+        out[i] = common / (in_x + in_y - common)
 
 
 @njit(inline="always")
@@ -242,3 +281,14 @@ def union(parent, u, v):
             parent[b] = a
         elif b < a:
             parent[a] = b
+
+
+@njit(nogil=True, cache=True)
+def band_keys(sigs, bands, rows, weights, out):
+    """out[d, k] = fmix64(sum_j sigs[d, k * rows + j] * weights[j] + k), wrapping at 2^64."""
+    for d in range(sigs.shape[0]):
+        for k in range(bands):
+            s = U64(k)
+            for j in range(rows):
+                s += U64(sigs[d, k * rows + j]) * weights[j]
+            out[d, k] = _fmix64(s)

@@ -24,7 +24,6 @@ import numpy as np
 import polars as pl
 
 from curate.dedup import kernels
-from curate.dedup.shingles import fmix64
 
 _BAND_WEIGHTS = np.array([((i + 1) * 0xC2B2AE3D27D4EB4F) & ((1 << 64) - 1) | 1 for i in range(1024)], dtype=np.uint64)
 VERIFY_ROUNDS = 8  # rounds of re-linking the members of a bucket that failed verification
@@ -57,10 +56,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     if bands * rows > sigs.shape[1]:
         raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} permutations; signatures have {sigs.shape[1]}")
     out = np.empty((sigs.shape[0], bands), dtype=np.uint64)
-    weights = _BAND_WEIGHTS[:rows]
-    for k in range(bands):
-        values = sigs[:, k * rows : (k + 1) * rows].astype(np.uint64)
-        out[:, k] = fmix64((values * weights).sum(axis=1, dtype=np.uint64) + np.uint64(k))
+    kernels.band_keys(np.ascontiguousarray(sigs, dtype=np.uint32), bands, rows, _BAND_WEIGHTS[:rows], out)
     return out
 
 

@@ -114,27 +114,24 @@ def lowercase_table() -> np.ndarray:
     return table
 
 
+@lru_cache(maxsize=2)
+def compared_code_points(lowercase: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(the code point each one is compared as, that one's class): one lookup each per character in the kernel."""
+    lower = lowercase_table() if lowercase else np.arange(0x110000, dtype=np.uint32)
+    return lower, char_classes()[lower]
+
+
 def casefold(text: str) -> str:
     """`lowercase_table` on a Python string (the reference for tests)."""
     table = lowercase_table()
     return "".join(chr(table[ord(c)]) for c in text)
 
 
-# numpy hashing -------------------------------------------------------------------------------------------------
-def fmix64(x: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser on a uint64 array (wrapping multiplication is the intended mod 2^64)."""
-    x = x ^ (x >> np.uint64(33))
-    x *= np.uint64(_C1)
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(_C2)
-    x ^= x >> np.uint64(33)
-    return x
-
-
+# batches (the compiled kernel) ---------------------------------------------------------------------------
 def batch_shingles(texts: pl.Series, tokenize: Tokenize, n: int, lowercase: bool = True, fold_punctuation: bool = True,
-                   fold_whitespace: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
-    """(text indices, shingle hashes, shingles per text) for consecutive chunks of texts, hashed by the compiled
-    kernel straight from the texts' UTF-8 bytes (chunks run on every core).
+                   fold_whitespace: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(shingle hashes of all texts in order, shingles per text), hashed by the compiled kernel straight from the
+    texts' UTF-8 bytes, in chunks that run on every core.
 
     `tokenize: auto` shingles the characters of a text when at least half its letters are in scripts written
     without spaces, its words otherwise."""
@@ -142,23 +139,23 @@ def batch_shingles(texts: pl.Series, tokenize: Tokenize, n: int, lowercase: bool
         raise ValueError(f"ngram must be between 1 and {MAX_NGRAM}")
     data, offsets = utf8_buffers(texts)
     mode = {"word": kernels.WORD, "char": kernels.CHAR, "auto": kernels.AUTO}[tokenize]
-    lower, classes = lowercase_table(), char_classes()
+    lower, kinds = compared_code_points(lowercase)
 
-    def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = bounds
         chunk = offsets[lo : hi + 1]
         out = np.empty(int(chunk[-1] - chunk[0]) + (hi - lo), dtype=np.uint32)
         counts = np.empty(hi - lo, dtype=np.int64)
-        used = kernels.shingle_hashes(data, chunk, mode, n, lower, lowercase, classes, fold_punctuation,
+        used = kernels.shingle_hashes(data, chunk, mode, n, lower, kinds, char_classes(), fold_punctuation,
                                       fold_whitespace, out, counts)  # fmt: skip
-        return np.arange(lo, hi), out[:used].copy(), counts
+        return out[:used], counts
 
     chunks = list(_chunks(np.diff(offsets), CHUNK_BYTES))
-    if len(chunks) == 1:
-        yield run(chunks[0])
-        return
-    with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
-        yield from pool.map(run, chunks)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(chunks), os.cpu_count() or 1))) as pool:
+        done = list(pool.map(run, chunks))
+    if not done:
+        return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
+    return np.concatenate([h for h, _ in done]), np.concatenate([c for _, c in done])
 
 
 def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -22,9 +22,10 @@ def _tmp(path: Path) -> Path:
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    """Work files (every stage's parts): zstd's fastest level, as they are read once or twice and then deleted."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp(path)
-    frame.write_parquet(tmp, compression="zstd")
+    frame.write_parquet(tmp, compression="zstd", compression_level=1)
     os.replace(tmp, path)
 
 

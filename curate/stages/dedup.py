@@ -247,24 +247,11 @@ class Dedup(GlobalStep):
         c = self.config
         if c.method == "exact":
             return exact_hash.content_hashes(texts), np.ones(len(texts), dtype=bool)
-        perms = Permutations(c.num_perm, c.seed, c.scheme)
-        sigs = np.empty((len(texts), c.num_perm), dtype=np.uint32)
-        present = np.zeros(len(texts), dtype=bool)
-        starts = np.zeros(len(texts), dtype=np.int64)
-        counts = np.zeros(len(texts), dtype=np.int64)
-        chunks, offset = [], 0
-        shingled = batch_shingles(texts, c.tokenize, c.ngram, c.lowercase, c.fold_punctuation, c.fold_whitespace)
-        for rows, hashes, per_doc in shingled:
-            sigs[rows] = signatures(hashes, per_doc, perms)
-            present[rows] = per_doc > 0
-            if spill is not None:
-                starts[rows] = offset + np.concatenate(([0], np.cumsum(per_doc)[:-1]))
-                counts[rows] = per_doc
-                chunks.append(hashes)
-                offset += hashes.size
+        hashes, per_doc = batch_shingles(texts, c.tokenize, c.ngram, c.lowercase, c.fold_punctuation,
+                                         c.fold_whitespace)  # fmt: skip
         if spill is not None:
-            spill.add(starts, counts, np.concatenate(chunks) if chunks else np.empty(0, np.uint32))
-        return sigs, present
+            spill.add(np.concatenate(([0], np.cumsum(per_doc)[:-1])), per_doc, hashes)
+        return signatures(hashes, per_doc, Permutations(c.num_perm, c.seed, c.scheme)), per_doc > 0
 
     def _priority(self, frame: pl.DataFrame) -> np.ndarray:
         """Smaller wins: the keep policy as a number per row (ties go to input order)."""

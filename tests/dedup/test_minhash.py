@@ -24,15 +24,15 @@ def test_permutations_are_datasketchs():
 def test_signatures_equal_datasketch_minhash(scheme, mode):
     datasketch = pytest.importorskip("datasketch")
     perms = Permutations(64, 7, scheme)
-    for rows, hashes, per_doc in batch_shingles(pl.Series(TEXTS), mode, 5, False, False, False):
-        sigs = signatures(hashes, per_doc, perms)
-        for k, row in enumerate(rows):
-            m = datasketch.MinHash(num_perm=64, seed=7, scheme=scheme, hashfunc=lambda s: shingle_hash32(s, mode))
-            for s in shingles(TEXTS[row], mode, 5):
-                m.update(s)
-            assert sigs[k].tolist() == m.hashvalues.tolist()
-            assert scheme == "legacy" or datasketch.MinHash(num_perm=64, seed=7).permutations.tolist() == [
-                perms.params()[0].tolist(), perms.params()[1].tolist()]
+    hashes, per_doc = batch_shingles(pl.Series(TEXTS), mode, 5, False, False, False)
+    sigs = signatures(hashes, per_doc, perms)
+    for row, text in enumerate(TEXTS):
+        m = datasketch.MinHash(num_perm=64, seed=7, scheme=scheme, hashfunc=lambda s: shingle_hash32(s, mode))
+        for s in shingles(text, mode, 5):
+            m.update(s)
+        assert sigs[row].tolist() == m.hashvalues.tolist()
+        assert scheme == "legacy" or datasketch.MinHash(num_perm=64, seed=7).permutations.tolist() == [
+            perms.params()[0].tolist(), perms.params()[1].tolist()]
 
 
 def test_empty_document_has_the_empty_signature():

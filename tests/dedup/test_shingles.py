@@ -29,13 +29,10 @@ def reference(texts, mode, n, lowercase=True, fold_punctuation=True, fold_whites
 
 
 def vectorised(texts, tokenize, n, **flags):
-    out = {}
     series = texts if isinstance(texts, pl.Series) else pl.Series(texts, dtype=pl.String)
-    for rows, hashes, per_doc in sh.batch_shingles(series, tokenize, n, **flags):
-        bounds = np.concatenate(([0], np.cumsum(per_doc)))
-        for k, row in enumerate(rows):
-            out[int(row)] = hashes[bounds[k] : bounds[k + 1]].tolist()
-    return [out[i] for i in range(len(texts))]
+    hashes, per_doc = sh.batch_shingles(series, tokenize, n, **flags)
+    bounds = np.concatenate(([0], np.cumsum(per_doc)))
+    return [hashes[bounds[k] : bounds[k + 1]].tolist() for k in range(len(series))]
 
 
 @pytest.mark.parametrize("mode", ["word", "char"])
@@ -92,4 +89,4 @@ def test_hashes_are_a_fixed_function():
 
 def test_ngram_bounds():
     with pytest.raises(ValueError, match="ngram must be between 1 and 64"):
-        list(sh.batch_shingles(pl.Series(["a"]), "word", 0))
+        sh.batch_shingles(pl.Series(["a"]), "word", 0)
