@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 # Scripts written without spaces between words.
@@ -37,3 +38,14 @@ def char_count(column: str | pl.Expr) -> pl.Expr:
     """Characters (Unicode code points)."""
     col = pl.col(column) if isinstance(column, str) else column
     return col.str.len_chars()
+
+
+def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all texts (null as empty) and where each starts in them (len + 1 offsets), from the Arrow
+    buffers: for code that hashes or scans the bytes of a whole column without a Python string per row."""
+    array = texts.fill_null("").cast(pl.String).to_arrow(compat_level=pl.CompatLevel.oldest())
+    _, offsets, data = array.buffers()
+    start = array.offset
+    offsets = np.frombuffer(offsets, dtype=np.int64)[start : start + len(array) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, dtype=np.uint8)
+    return data, offsets

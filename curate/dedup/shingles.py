@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from curate.dedup import kernels
-from curate.text import NO_SPACE
+from curate.text import NO_SPACE, utf8_buffers
 
 Mode = Literal["char", "word"]
 Tokenize = Literal["auto", "char", "word"]
@@ -156,16 +156,6 @@ def batch_shingles(texts: pl.Series, tokenize: Tokenize, n: int, lowercase: bool
     if not done:
         return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
     return np.concatenate([h for h, _ in done]), np.concatenate([c for _, c in done])
-
-
-def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of all texts (null as empty) and the offset of each text in them (len + 1 values)."""
-    array = texts.fill_null("").cast(pl.String).to_arrow(compat_level=pl.CompatLevel.oldest())
-    _, offsets, data = array.buffers()
-    start = array.offset
-    offsets = np.frombuffer(offsets, dtype=np.int64)[start : start + len(array) + 1]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, dtype=np.uint8)
-    return data, offsets
 
 
 def _chunks(sizes: np.ndarray, budget: int) -> Iterator[tuple[int, int]]:

@@ -20,6 +20,7 @@ import xxhash
 from curate.errors import CurateError, InputError, MissingDependencyError
 from curate.recipe import Source
 from curate.stages.base import first_reason
+from curate.text import utf8_buffers
 
 META_COLUMNS = ["_id", "_source", "_row"]
 REJECT_COLUMNS = {"_id": pl.String, "_source": pl.String, "_row": pl.Int64, "_raw": pl.String,
@@ -66,6 +67,16 @@ def detect_format(path: Path, declared: str) -> str:
 def row_ids(source_key: str, rows: list[int], contents: list[str]) -> list[str]:
     """Stable ids: the same record of the same file gets the same id on every run; equal records in two files don't."""
     return [xxhash.xxh3_64_hexdigest(f"{source_key}\x00{r}\x00{c}".encode("utf-8", "surrogatepass")) for r, c in zip(rows, contents)]
+
+
+def text_ids(source_key: str, rows: pl.Series, texts: pl.Series) -> list[str]:
+    """`row_ids` of records whose content is a text column, hashed from the column's UTF-8 buffer (the same bytes)
+    without making a Python string of each text."""
+    data, offsets = utf8_buffers(texts)
+    view, bounds = memoryview(data), offsets.tolist()
+    head = f"{source_key}\x00".encode("utf-8", "surrogatepass")
+    digest = xxhash.xxh3_64_hexdigest
+    return [digest(b"".join((head, b"%d\x00" % r, view[a:b]))) for r, a, b in zip(rows.to_list(), bounds, bounds[1:])]
 
 
 def _rejects(source_key: str, rows: list[int], raws: list[str], reasons: list[str], details: list[str]) -> pl.DataFrame:
@@ -119,7 +130,7 @@ class Canonicalizer:
         bad = frame["_reason"].is_not_null()
         good = frame.filter(~bad).drop("_reason")
         good = good.with_columns(
-            pl.Series("_id", row_ids(self.source_key, good["_row"].to_list(), good["text"].to_list()), dtype=pl.String),
+            pl.Series("_id", text_ids(self.source_key, good["_row"], good["text"]), dtype=pl.String),
             pl.lit(self.source_key, pl.String).alias("_source"),
         )
         front = META_COLUMNS + self.required

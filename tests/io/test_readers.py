@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from curate.io.readers import ReadOptions, open_reader, row_ids
+from curate.io.readers import ReadOptions, open_reader, row_ids, text_ids
 from curate.recipe import Source
 from tests.conftest import write_jsonl
 
@@ -197,3 +197,9 @@ def test_hub_dataset_offline_gives_a_clear_error(tmp_path):
     with pytest.raises(InputError, match=r"could not load the hub dataset 'someone/not-cached' \(split 'train'\).*"
                                          r"point `path:` at the saved copy"):  # fmt: skip
         list(reader.batches())
+
+
+def test_ids_hashed_from_the_text_buffer_equal_row_ids():
+    texts = pl.Series(["héllo", "", "中文 ok", "x" * 5000, "a\u0000b", "🙂"]).slice(1)  # a slice: offsets inside the buffer
+    rows = pl.Series([5, 17, 123456789, 3, 2**40])
+    assert text_ids("data/ü.jsonl", rows, texts) == row_ids("data/ü.jsonl", rows.to_list(), texts.to_list())
