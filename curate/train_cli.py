@@ -71,7 +71,7 @@ def _command_line(name: str) -> str:
 
 
 def train(
-    config: Optional[Path] = typer.Argument(None, help="training config YAML (default: the recipe's `train:` section "
+    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the recipe's `train:` section "
                                             "of the last run here, else train/default.yaml)"),
     data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: output_dir, else out/train/NAME)"),
@@ -105,7 +105,7 @@ def train(
 
 
 def evaluate(
-    config: Optional[Path] = typer.Argument(None, help="training config YAML (default: the adapter's train_config.yaml)"),
+    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the adapter's train_config.yaml)"),
     adapter: Path = typer.Option(..., "--adapter", help="output folder of `curate train` (adapter or full model)"),
     split: Optional[str] = typer.Option(None, "--split", help="split to evaluate (default: the config's data.test_split)"),
     data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),

@@ -64,7 +64,7 @@ def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
     from curate.train.model import load_tokenizer, model_type
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(CurateError, match=r"base model '.*nope' could not be loaded: .*huggingface-cli download"):
+    with pytest.raises(CurateError, match=r"base model '.*nope' could not be loaded: .*hf download"):
         model_type(str(tmp_path / "nope"))
     with pytest.raises(CurateError, match="could not be loaded"):
         load_tokenizer("no-such-org/no-such-model")
