@@ -55,11 +55,13 @@ def run(
         raise CurateError(f"--engine must be `local` or `ray`, not {engine!r}")
     options = RunOptions(out=out_dir, resume=resume, limit=limit, fresh=fresh, command=command, engine=engine,
                          address=address, workers=workers)  # fmt: skip
-    manifest = run_recipe(recipe_obj, sources, options, Reporter(err, quiet=quiet))
+    reporter = Reporter(err, quiet=quiet)
+    where = out_dir or recipe_obj.output_dir()
+    reporter.info(f"output: {where}" + (f" (= {where.resolve()})" if not where.is_absolute() else ""))
+    manifest = run_recipe(recipe_obj, sources, options, reporter)
     if manifest.get("_noop"):
         return
     acc = manifest["accounting"]
-    where = out_dir or recipe_obj.model.output.dir
     err.print(f"wrote {where}: {acc['rows_out']:,} rows curated, {acc['rows_rejected']:,} rejected "
               f"({acc['rows_read']:,} read; accounting {'holds' if acc['ok'] else 'FAILED'})", highlight=False)  # fmt: skip
     if not acc["ok"]:

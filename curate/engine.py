@@ -69,7 +69,7 @@ def _hash(value: Any) -> str:
 class Run:
     def __init__(self, recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter):
         self.recipe, self.sources, self.options, self.reporter = recipe, sources, options, reporter
-        self.out = Path(options.out or recipe.model.output.dir)
+        self.out = Path(options.out) if options.out else recipe.output_dir()
         self.work = self.out / WORK
         self.files: list[InputFile] = [f for s in sources for f in s.files]
         self.reports: list[StageReport] = []

@@ -153,6 +153,34 @@ def test_rerun_is_a_noop_and_a_change_recomputes_only_later_steps(tmp_path, cli)
     assert [s["cached"] for s in steps] == [False, False, False] and steps[0]["rows_in"] == 152
 
 
+def test_output_dir_resolves_against_the_same_folder_as_the_sources(tmp_path, cli):
+    """Run from another folder, a recipe whose sources are found next to it also writes next to it, and says where."""
+    small_project(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    result = cli("run", "../r.yaml", cwd=tmp_path / "elsewhere")
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == f"output: ../out (= {tmp_path / 'out'})"
+    assert "wrote ../out: 270 rows curated, 31 rejected (301 read; accounting holds)" in result.err
+    assert (tmp_path / "out" / "manifest.json").is_file() and list((tmp_path / "elsewhere").iterdir()) == []
+    # from the project folder: the same output, already up to date
+    again = cli("run", "r.yaml", cwd=tmp_path)
+    assert again.err.splitlines() == [f"output: out (= {tmp_path / 'out'})", "nothing to do: out is up to date with this "
+                                      "recipe and its inputs"]  # fmt: skip
+    # sources split between the two folders: one rule for all, so it is an error that says so
+    write_jsonl(tmp_path / "elsewhere" / "extra.jsonl", [{"text": "Only here."}])
+    (tmp_path / "r.yaml").write_text((tmp_path / "r.yaml").read_text().replace(
+        "  - path: in/*.jsonl", "  - path: in/*.jsonl\n  - path: extra.jsonl"))  # fmt: skip
+    mixed = cli("validate", "r.yaml", cwd=tmp_path)
+    assert mixed.code == 2
+    assert mixed.err.splitlines()[1] == (
+        f"  r.yaml:5:5: sources[1].path: no file matches 'extra.jsonl' (looked in {tmp_path})")
+    from_elsewhere = cli("validate", "../r.yaml", cwd=tmp_path / "elsewhere")
+    assert from_elsewhere.err.splitlines()[1] == (
+        f"  ../r.yaml:4:5: sources[0].path: no file matches 'in/*.jsonl' (looked in {tmp_path / 'elsewhere'} and in "
+        f"{tmp_path}); it matches relative to the recipe's folder, but the other sources do not: write every path "
+        "relative to one folder")
+
+
 def test_limit_reads_the_first_records(tmp_path, cli):
     small_project(tmp_path)
     result = cli("run", "r.yaml", "--limit", "25", cwd=tmp_path)
