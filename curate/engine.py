@@ -116,9 +116,8 @@ class Run:
         if self.options.fresh and self.work.exists():
             shutil.rmtree(self.work)
         partial = [s for s in stages if s.path.exists() and not s.is_complete()]
-        if partial and not self.options.resume:
-            self.reporter.info(f"an interrupted run left unfinished work in {self.work}; starting it over "
-                               "(use --resume to continue it)")  # fmt: skip
+        if partial:
+            self.reporter.info(interrupted_message(self.work, stages, partial, self.options.resume))
         tidy(self.work, stages, keep_partial=self.options.resume)
 
         parts = self.read_stage(stages[0])
@@ -426,6 +425,18 @@ def _bad_input_message(f: InputFile, rejects: pl.DataFrame) -> str:
     unit = "line" if f.format in ("jsonl", "txt") else "record"
     return (f"{f.key}, {unit} {first['_row'] + 1}: {first[REASON]}: {first[DETAIL]} "
             "(the recipe says `on_bad_input: fail`; use `reject` to keep going and collect such records in rejects/)")  # fmt: skip
+
+
+def interrupted_message(work: Path, stages: list[StageDir], partial: list[StageDir], resume: bool) -> str:
+    """What a run does with the work an interrupted one left: finished steps are always reused (their caches are
+    keyed by everything they depend on); an unfinished step continues with --resume, else starts over."""
+    done = [s.name for s in stages if s.is_complete()]
+    reused = f"reusing the {len(done)} steps it finished ({', '.join(done)})" if done else "no step was finished"
+    names = ", ".join(f"{s.index}. {s.name}" if s.index else s.name for s in partial)
+    one = len(partial) == 1
+    then = (f"{names} {'continues' if one else 'continue'} from the last finished batch" if resume
+            else f"{names} {'starts' if one else 'start'} over (use --resume to continue from the last finished batch)")  # fmt: skip
+    return f"an interrupted run left work in {work}: {reused}; {then}"
 
 
 def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:

@@ -181,6 +181,27 @@ def test_output_dir_resolves_against_the_same_folder_as_the_sources(tmp_path, cl
         "relative to one folder")
 
 
+def test_after_an_interruption_a_plain_run_says_what_it_reuses(tmp_path, cli):
+    small_project(tmp_path, steps="  - normalize: {}\n  - length: {min_chars: 3}\n  - filter: {column: lang, eq: eng}")
+    assert cli("run", "r.yaml", cwd=tmp_path).code == 0
+    # as if killed while step 2 ran: its folder is there, unfinished, and no manifest marks the run done
+    (tmp_path / "out" / "manifest.json").unlink()
+    (next((tmp_path / "out" / ".curate").glob("02-length-*")) / "_SUCCESS.json").unlink()
+    (next((tmp_path / "out" / ".curate").glob("03-filter-*")) / "_SUCCESS.json").unlink()
+    result = cli("run", "r.yaml", cwd=tmp_path)
+    assert result.code == 0
+    assert result.err.splitlines()[1] == ("an interrupted run left work in out/.curate: reusing the 2 steps it finished "
+                                          "(read, normalize); 2. length, 3. filter start over (use --resume to continue "
+                                          "from the last finished batch)")  # fmt: skip
+    steps = json.loads((tmp_path / "out" / "manifest.json").read_text())["steps"]
+    assert [s["cached"] for s in steps] == [True, True, False, False]
+    (tmp_path / "out" / "manifest.json").unlink()
+    (next((tmp_path / "out" / ".curate").glob("03-filter-*")) / "_SUCCESS.json").unlink()
+    resumed = cli("run", "r.yaml", "--resume", cwd=tmp_path)
+    assert resumed.err.splitlines()[1] == ("an interrupted run left work in out/.curate: reusing the 3 steps it finished "
+                                           "(read, normalize, length); 3. filter continues from the last finished batch")
+
+
 def test_limit_reads_the_first_records(tmp_path, cli):
     small_project(tmp_path)
     result = cli("run", "r.yaml", "--limit", "25", cwd=tmp_path)
