@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from curate.io.writers import write_text_atomic
+from curate.summary import accounting_line
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
 _HUB_LICENSES = {
@@ -75,14 +76,14 @@ def _sources(m: dict[str, Any]) -> str:
 
 def _funnel(m: dict[str, Any]) -> str:
     acc = m["accounting"]
-    rows = [[s["index"], s["name"], f"{s['rows_in']:,}", f"{s['rows_out']:,}", f"{s['rows_rejected']:,}",
-             ", ".join(f"`{k}` {v:,}" for k, v in s["reasons"].items()), f"{s['seconds']:.2f}s"] for s in m["steps"]]  # fmt: skip
-    added = f" plus {acc['added_out']:,} rows added by steps (synthetic rows, repeats)" if acc["added_out"] else ""
+    rows = [[s["index"], s["name"], f"{s['rows_in']:,}", f"{s.get('rows_added', 0):,}", f"{s['rows_out']:,}",
+             f"{s['rows_rejected']:,}", ", ".join(f"`{k}` {v:,}" for k, v in s["reasons"].items()), f"{s['seconds']:.2f}s"]
+            for s in m["steps"]]  # fmt: skip
     return (
-        f"Every row read is accounted for: {acc['rows_read']:,} rows read = {acc['curated_read']:,} curated + "
-        f"{acc['rejected_read']:,} rejected (the check {'holds' if acc['ok'] else 'FAILED'}){added}. Rejected rows are "
-        "in `rejects/`, each with the step (`_step`) and reason (`_reason`) that removed it.\n\n"
-        + _table(rows, ["#", "step", "rows in", "kept", "rejected", "reasons", "time"])
+        f"Every row read is accounted for: {accounting_line(acc)}. Rows the steps added (synthetic rows, copies) are "
+        "counted apart from the rows read. Rejected rows are in `rejects/`, each with the step (`_step`) and reason "
+        "(`_reason`) that removed it.\n\n"
+        + _table(rows, ["#", "step", "rows in", "added", "kept", "rejected", "reasons", "time"])
     )
 
 

@@ -47,6 +47,7 @@ def run(
     """Run a recipe: read, apply the steps, write shards, rejects, manifest and card."""
     from curate.engine import RunOptions, run_recipe
     from curate.progress import Reporter
+    from curate.summary import accounting_line
     from curate.validate import load_and_check
 
     recipe_obj, sources = load_and_check(recipe)
@@ -62,8 +63,10 @@ def run(
     if manifest.get("_noop"):
         return
     acc = manifest["accounting"]
-    err.print(f"wrote {where}: {acc['rows_out']:,} rows curated, {acc['rows_rejected']:,} rejected "
-              f"({acc['rows_read']:,} read; accounting {'holds' if acc['ok'] else 'FAILED'})", highlight=False)  # fmt: skip
+    err.print(f"wrote {where}: {acc['rows_out']:,} rows in data/, {acc['rows_rejected']:,} in rejects/\n"
+              f"accounting: {accounting_line(acc)}", highlight=False, markup=False)  # fmt: skip
+    for note in manifest["notes"]:
+        err.print(f"note: {note}", highlight=False, markup=False)
     if not acc["ok"]:
         raise typer.Exit(1)
 

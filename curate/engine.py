@@ -26,19 +26,20 @@ from curate.io.writers import (
     ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_bytes_atomic, write_json_atomic,
 )
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
-from curate.progress import Reporter
+from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step
 from curate.sources import InputFile, ResolvedSource, fingerprint
-from curate.splits import LINK_COLUMNS, plan_splits
-from curate.summary import languages_before, synthetic_by_origin, value_counts
+from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
+from curate.summary import languages_before, synthetic_by_origin, thin_splits_note, value_counts
 from curate.stages.base import (
-    ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_rows,
+    ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_counts, added_rows,
 )
 from curate.workdir import PartStats, StageDir, tidy, total
 
 WORK = ".curate"
 FIT_STATS = "fit_stats.json"
+FIT_NOTES = "fit_notes.json"
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Run:
         self.file_rows: Counter = Counter()
         self.stale_artifacts: list[str] = []
         self.summary: dict[str, Any] = {}  # languages before/after, synthetic rows per origin: for the card
+        self.notes: list[str] = []  # what the user should know or do next: printed after the run, in the manifest
 
     # planning ---------------------------------------------------------------------------------------------------
     def plan(self) -> list[StageDir]:
@@ -186,12 +188,13 @@ class Run:
             if state is None:
                 state = self.fit(step, job, parts)
                 write_json_atomic(stage.path / FIT_STATS, step.fit_stats(state))
+                write_json_atomic(stage.path / FIT_NOTES, step.fit_notes(state))
                 stage.save_state(state)
         with self.reporter.stage(label, len(parts)) as progress:
             self.run_parts(step, state, job, [p for p in parts if not stage.is_done(p)])
             for part in parts:
                 stats = stage.part_stats(part)
-                progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
+                progress.advance(stats.rows_in, stats.rows_out, stats.rejected, stats.added)
         stage.complete(parts)
         self._report(stage, label, parts, cached=False)
         return parts
@@ -214,9 +217,11 @@ class Run:
         totals = total(list(per_part.values()))
         if (stage.path / FIT_STATS).exists():
             totals.stats.update(json.loads((stage.path / FIT_STATS).read_text()))
+        notes = json.loads((stage.path / FIT_NOTES).read_text()) if (stage.path / FIT_NOTES).exists() else []
+        self.notes += [f"{label}: {note}" for note in notes]
         if cached:
-            self.reporter.info(f"{label}: {totals.rows_in:,} rows in, {totals.rows_out:,} kept, "
-                               f"{totals.rejected:,} rejected (cached)")  # fmt: skip
+            self.reporter.info(f"{label}: {rows_through(totals.rows_in, totals.added, totals.rows_out, totals.rejected)} "
+                               "(cached)")  # fmt: skip
         if stage.index == 0:  # rows read per input file, for the manifest
             key_of = {part_prefix(f): f.key for f in self.files}
             for part, stats in per_part.items():
@@ -237,6 +242,9 @@ class Run:
             if files else pl.DataFrame(schema={"_id": pl.String})  # fmt: skip
         plan = plan_splits(keys, output.splits, self.recipe.model.seed, output.stratify_by, output.split_by)
         counts = Counter({split_names[code]: n for code, n in plan["_split"].value_counts().iter_rows()})
+        thin = thin_splits(keys, plan, split_names, output.stratify_by, output.min_originals)
+        if thin:
+            self.notes.append(thin_splits_note(thin, output.stratify_by, output.min_originals))
         del keys
         written: list[Path] = []
         writers = {name: ShardWriter(data_dir, name, schema, counts[name], output.max_rows_per_shard)
@@ -274,6 +282,7 @@ class Run:
             "languages": value_counts(data_files, "text_lang"),
             "languages_before": languages_before(stages, parts),
             "synthetic": synthetic_by_origin(data_files, reject_files),
+            "thin_splits": thin,
         }
         return self._describe_outputs(written), self._accounting(data_files + reject_files)
 
@@ -298,19 +307,19 @@ class Run:
 
     def _accounting(self, written: list[Path]) -> dict[str, Any]:
         """Counted from the files written, not from the stats: the check must see what a user will load. Rows a
-        step added (synthetic rows, repeats) are counted apart from the rows read."""
+        step added are counted apart from the rows read, as synthetic rows or as copies (a copy of a synthetic row
+        is a copy): `rows_out = curated_read + synthetic_out + repeats_out`, and the same for the rejects."""
         counts = Counter()
         for p in written:
             kind = "out" if p.parent.name == "data" else "rejected"
             counts[f"rows_{kind}"] += parquet_rows(p)
             columns = [c for c in ADDED_COLUMNS if c in pl.read_parquet_schema(p)]
             if columns:
-                marks = pl.read_parquet(p, columns=columns)
-                counts[f"added_{kind}"] += added_rows(marks)
-                if "_synthetic" in columns:
-                    counts[f"synthetic_{kind}"] += int(marks["_synthetic"].fill_null(False).sum())
-                if "_repeat" in columns:
-                    counts[f"repeats_{kind}"] += int((marks["_repeat"].fill_null(0) > 0).sum())
+                synthetic, copies = added_counts(pl.read_parquet(p, columns=columns))
+                counts[f"synthetic_{kind}"] += synthetic
+                counts[f"repeats_{kind}"] += copies
+        for kind in ("out", "rejected"):
+            counts[f"added_{kind}"] = counts[f"synthetic_{kind}"] + counts[f"repeats_{kind}"]
         rows_read = self.reports[0].totals.rows_in
         curated = counts["rows_out"] - counts["added_out"]
         rejected = counts["rows_rejected"] - counts["added_rejected"]
@@ -408,7 +417,9 @@ def check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: fl
     if result.rejected.height and REASON not in result.rejected.columns:
         raise CurateError(f"internal error: step '{name}' rejected rows without a `{REASON}`")
     reasons = Counter(result.rejected[REASON].to_list()) if result.rejected.height else Counter()
-    return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats))
+    made_rejected = result.rejected.filter(~pl.col("_id").is_in(frame["_id"].implode())).height if made else 0
+    return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats),
+                     made, made_rejected)  # fmt: skip
 
 
 def _first_rows(rows: pl.DataFrame, rejects: pl.DataFrame, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -70,6 +70,8 @@ class Output(_Section):
                                  "clusters, synthetic rows and their parents, repeats and their originals)")
     stratify_by: str | None = Field(None, description="column (e.g. text_lang) whose every value gets its split shares")
     max_rows_per_shard: int = Field(200_000, gt=0, description="rows per parquet shard at most")
+    min_originals: int = Field(10, ge=0, description="flag a split with fewer original rows (copies not counted) of "
+                               "a `stratify_by` value: figures measured on it are noise (0: no flags)")
     keep_work: bool = Field(True, description="keep OUT/.curate (per-step caches for fast reruns and --resume)")
 
     @field_validator("splits")

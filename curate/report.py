@@ -13,6 +13,7 @@ import polars as pl
 from curate.errors import CurateError, MissingDependencyError
 from curate.io.writers import write_bytes_atomic, write_text_atomic
 from curate.manifest import load_manifest
+from curate.summary import accounting_line
 from curate.text import char_count
 
 TOP_GROUPS = 10
@@ -131,8 +132,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;
 figure{{margin:2em 0}}img{{max-width:100%}}.ok{{color:#2a7}}.bad{{color:#c33}}</style></head>
 <body><h1>{html.escape(m['name'])}</h1>
 <p>Recipe <code>{html.escape(m['recipe_file'])}</code> (sha256 <code>{m['recipe_hash'][:16]}</code>), finished
-{m['finished_at']}. Accounting: {acc['rows_read']:,} read = {acc['curated_read']:,} curated +
-{acc['rejected_read']:,} rejected: <b class="{'ok' if acc['ok'] else 'bad'}">{'holds' if acc['ok'] else 'FAILED'}</b>.</p>
+{m['finished_at']}. Accounting: <b class="{'ok' if acc['ok'] else 'bad'}">{html.escape(accounting_line(acc))}</b>.</p>
 <table><tr><th>#</th><th>step</th><th>rows in</th><th>kept</th><th>rejected</th></tr>{rows}</table>
 {''.join(blocks)}
 </body></html>

@@ -50,7 +50,7 @@ def _summary(store, answers=None) -> dict[str, Any]:
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    table = Table(show_edge=False, title="answers", title_justify="left")
+    table = Table(show_edge=False, title="rows (queued = accepted + corrected + rejected + pending)", title_justify="left")
     for col in ("queued", "accepted", "corrected", "rejected", "pending"):
         table.add_column(col, justify="right")
     table.add_row(*(f"{summary[k]:,}" for k in ("queued", "accepted", "corrected", "rejected", "pending")))

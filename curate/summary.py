@@ -42,3 +42,44 @@ def synthetic_by_origin(data_files: list[Path], reject_files: list[Path]) -> dic
     kept, rejected = origins(data_files), origins(reject_files)
     return {o: {"kept": kept[o], "rejected": rejected[o], "pass_rate": round(kept[o] / (kept[o] + rejected[o]), 4)}
             for o in sorted(set(kept) | set(rejected))}  # fmt: skip
+
+
+def accounting_line(acc: dict) -> str:
+    """The accounting invariant as a line that adds up: rows read are curated or rejected; data/ and rejects/ also
+    hold rows the steps added (synthetic rows, copies), counted apart."""
+    line = (f"{acc['rows_read']:,} read = {acc['curated_read']:,} curated + {acc['rejected_read']:,} rejected "
+            f"({'holds' if acc['ok'] else 'FAILED'})")  # fmt: skip
+    for folder, kind, own, what in (("data/", "out", "curated_read", "curated"),
+                                    ("rejects/", "rejected", "rejected_read", "rejected")):  # fmt: skip
+        added = [f"{acc[f'{key}_{kind}']:,} {name}" for key, name in (("synthetic", "synthetic"), ("repeats", "copies"))
+                 if acc.get(f"{key}_{kind}")]  # fmt: skip
+        if added:
+            line += f"; {folder} {acc[f'rows_{kind}']:,} rows = {acc[own]:,} {what} + " + " + ".join(added)
+    return line
+
+
+def balance_groups(step: dict) -> list[dict]:
+    """A balance step's groups from its manifest stats (`rows:`, `copies:`, `dropped:` per group), largest first:
+    rows it had, copies made, real rows dropped, rows after."""
+    stats = step["stats"]
+    groups = [key.split(":", 1)[1] for key in stats if key.startswith("rows:")]
+    out = [{"group": g, "rows": stats[f"rows:{g}"], "copies": stats.get(f"copies:{g}", 0),
+            "dropped": stats.get(f"dropped:{g}", 0)} for g in groups]  # fmt: skip
+    for g in out:
+        g["after"] = g["rows"] + g["copies"] - g["dropped"]
+    return sorted(out, key=lambda g: (-g["rows"], g["group"]))
+
+
+def thin_splits_note(thin: list[dict], stratify_by: str | None, minimum: int) -> str | None:
+    """One line for the splits with few original rows, per stratum: `yid validation 2 (+4 copies), test 1`."""
+    if not thin:
+        return None
+    by_stratum: dict[str, list[str]] = {}
+    for t in thin:
+        copies = f" (+{t['copies']:,} copies)" if t["copies"] else ""
+        stratum = (t["stratum"] or f"(no {stratify_by})") if stratify_by else "all rows"
+        by_stratum.setdefault(stratum, []).append(f"{t['split']} {t['originals']:,}{copies}")
+    what = f"of a {stratify_by} " if stratify_by else ""
+    return (f"splits with under {minimum} original rows {what}(copies are no new evidence; figures measured on them "
+            "are noise): " + "; ".join(f"{s} {', '.join(parts)}" for s, parts in by_stratum.items()))
+

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -48,13 +49,49 @@ def test_quickstart_accounts_for_every_row(quickstart):
     data = pl.read_parquet(out / "data" / "*.parquet")
     rejects = pl.concat([pl.read_parquet(p).select("_id", "_step", "_reason") for p in sorted((out / "rejects").glob("*.parquet"))])
     acc = manifest["accounting"]
-    assert acc["ok"] and acc["rows_read"] == records_in_sample() == data.height + rejects.height
+    copies = data.filter(pl.col("_repeat") > 0).height  # balancing's copies count apart from the rows read
+    assert acc["ok"] and acc["rows_read"] == records_in_sample() == data.height - copies + rejects.height
     assert acc["rows_out"] == data.height and acc["rows_rejected"] == rejects.height
+    assert acc["repeats_out"] == acc["added_out"] == copies > 0 and acc["curated_read"] == data.height - copies
+    curated = data.height - copies
+    assert f"accounting: {acc['rows_read']:,} read = {curated:,} curated + {rejects.height} rejected (holds); data/ " \
+           f"{data.height:,} rows = {curated:,} curated + {copies} copies" in quickstart[1].stderr.splitlines()
     assert data["_id"].n_unique() == data.height and set(data["_id"]).isdisjoint(rejects["_id"])
     read = rejects.filter(pl.col("_step") == "read")["_reason"].value_counts().sort("_reason").rows()
     # the planted bad records of data/MESS.md: 4 broken JSON lines + 1 invalid UTF-8, 3 missing src, 5 empty src
     assert read == [("empty_field:text", 5), ("missing_field:text", 3), ("unparseable", 5)]
     assert sum(s["rows_rejected"] for s in manifest["steps"]) == rejects.height
+
+
+def test_quickstart_balancing_lifts_the_rare_target_languages(quickstart):
+    """Pairs are balanced by target language: no real row is dropped, the small targets gain copies (alpha 0.5, at
+    most 2 copies of a row), and the paragraphs (no target) stay as they are."""
+    out, done = quickstart
+    data = pl.read_parquet(out / "data" / "*.parquet")
+    assert not (out / "rejects" / "08-balance.parquet").exists()
+    originals = dict(data.filter(pl.col("_repeat") == 0).group_by("tgt_lang").len().iter_rows())
+    copies = dict(data.filter(pl.col("_repeat") > 0).group_by("tgt_lang").len().iter_rows())
+    largest = max(n for lang, n in originals.items() if lang is not None)
+    for lang, n in originals.items():
+        wanted = 0 if lang is None else min(math.floor(largest * (n / largest) ** 0.5 + 0.5), 3 * n) - n
+        assert copies.get(lang, 0) == wanted, lang
+    assert [lang for lang in ("yid", "gla", "swh") if copies[lang] > 0] == ["yid", "gla", "swh"]
+    assert copies["yid"] == 2 * originals["yid"]  # the cap on copies binds for the smallest
+    note = next(line for line in done.stderr.splitlines() if line.startswith("note: 8. balance: "))
+    assert note.endswith(f"; real rows dropped (over quota): none; {originals[None]} rows without tgt_lang kept as they are")
+    assert f"yid {originals['yid']} + {copies['yid']} (3.0x)" in note
+    # splits of a target language with under 10 original rows are flagged, counted here from the shards
+    shards = pl.concat([pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
+                        for p in (out / "data").glob("*.parquet")], how="diagonal_relaxed")  # fmt: skip
+    counts = shards.group_by("tgt_lang", "split").agg((pl.col("_repeat") == 0).sum().alias("n"), (pl.col("_repeat") > 0).sum().alias("c"))
+    thin = {}
+    for lang, split, n, c in counts.filter(pl.col("n") < 10).sort("tgt_lang", pl.col("split").replace_strict(
+            {"train": 0, "validation": 1, "test": 2})).iter_rows():  # fmt: skip
+        thin.setdefault(lang, []).append(f"{split} {n}" + (f" (+{c} copies)" if c else ""))
+    assert {"gla", "yid"} <= set(thin)
+    listed = "; ".join(lang + " " + ", ".join(parts) for lang, parts in thin.items())
+    assert (f"note: splits with under 10 original rows of a tgt_lang (copies are no new evidence; figures measured on "
+            f"them are noise): {listed}") in done.stderr.splitlines()
 
 
 def test_quickstart_scrubs_the_planted_pii(quickstart):
@@ -82,7 +119,7 @@ def test_quickstart_output_layout_and_card(quickstart):
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "configs:" in card and "path: data/train-*.parquet" in card
     assert "CC-BY-2.0-FR" in card and manifest["recipe_hash"] in card
-    assert "accounting holds" in done.stderr
+    assert "accounting: 1,742 read = " in done.stderr and " rejected (holds)" in done.stderr
 
 
 def test_shards_load_with_datasets(quickstart):
@@ -160,7 +197,9 @@ def test_output_dir_resolves_against_the_same_folder_as_the_sources(tmp_path, cl
     result = cli("run", "../r.yaml", cwd=tmp_path / "elsewhere")
     assert result.code == 0, result.err
     assert result.err.splitlines()[0] == f"output: ../out (= {tmp_path / 'out'})"
-    assert "wrote ../out: 270 rows curated, 31 rejected (301 read; accounting holds)" in result.err
+    # 300 records + 1 broken line; every 10th text is "ab", under min_chars 3
+    assert result.err.splitlines()[-2:] == ["wrote ../out: 270 rows in data/, 31 in rejects/",
+                                            "accounting: 301 read = 270 curated + 31 rejected (holds)"]
     assert (tmp_path / "out" / "manifest.json").is_file() and list((tmp_path / "elsewhere").iterdir()) == []
     # from the project folder: the same output, already up to date
     again = cli("run", "r.yaml", cwd=tmp_path)
