@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from curate.io.writers import write_text_atomic
-from curate.summary import accounting_line
+from curate.summary import accounting_line, balance_groups
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
 _HUB_LICENSES = {
@@ -28,11 +28,16 @@ def size_category(rows: int) -> str:
 
 
 def hub_language(code: str) -> str:
-    """ISO 639-1 where the language has one (the Hub's preference), else the ISO 639-3 code as is."""
+    """ISO 639-1 where the language has one (the Hub's preference), also through its macrolanguage (`swh`, Swahili
+    as language ID names it, is `sw`), else the ISO 639-3 code as is."""
     try:
         import langcodes
 
-        return langcodes.Language.get(code).language or code
+        found = langcodes.Language.get(code).language or code
+        if len(found) == 3:
+            macro = langcodes.standardize_tag(code, macro=True)
+            found = macro if len(macro) == 2 else found
+        return found
     except Exception:
         return code
 
@@ -43,7 +48,7 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     header: dict[str, Any] = {}
     if card.get("pretty_name"):
         header["pretty_name"] = card["pretty_name"]
-    languages = [lang for lang in manifest.get("languages") or {} if lang not in ("und", "None", "")]
+    languages = (manifest.get("card_languages") or {}).get("languages", [])
     if languages:
         header["language"] = sorted({hub_language(lang) for lang in languages})
     given = sorted({str(i["meta"]["license"]) for i in manifest["inputs"] if i["meta"].get("license")})
@@ -89,14 +94,17 @@ def _funnel(m: dict[str, Any]) -> str:
 
 def _languages(m: dict[str, Any]) -> str | None:
     after, before = m.get("languages") or {}, m.get("languages_before") or {}
+    declared = m.get("card_languages") or {}
+    intro = (f"The card's languages (`language:` above) come from {' and '.join(declared['from'])}.\n\n"
+             if declared.get("languages") else "")  # fmt: skip
     if not after and not before:
-        return None
+        return intro.strip() or None
     langs = sorted(set(after) | set(before), key=lambda k: (-after.get(k, 0), -before.get(k, 0), k))
     total_b, total_a = sum(before.values()) or 1, sum(after.values()) or 1
     rows = [[f"`{k}`", f"{before.get(k, 0):,}", f"{before.get(k, 0) / total_b:.1%}", f"{after.get(k, 0):,}",
              f"{after.get(k, 0) / total_a:.1%}"] for k in langs]  # fmt: skip
-    return "Languages of `text` (ISO 639-3) when language ID tagged them, and in the curated output.\n\n" + _table(
-        rows, ["language", "before", "share", "after", "share"])
+    return intro + "Languages of `text` (ISO 639-3) when language ID tagged them, and in the curated output.\n\n" \
+        + _table(rows, ["language", "before", "share", "after", "share"])
 
 
 def _stats_with(m: dict[str, Any], prefix: str) -> dict[str, int]:
@@ -127,6 +135,21 @@ def _named_step(m: dict[str, Any], name: str, intro: str) -> str | None:
     return intro + "\n\n" + _table(rows, ["figure", *(f"step {s['index']}" for s in steps)])
 
 
+def _balancing(m: dict[str, Any]) -> str | None:
+    """Per balance step and group: rows it had, copies made, real rows dropped, rows after."""
+    parts = []
+    for step in (s for s in m["steps"] if s["name"] == "balance"):
+        rows = [[f"`{g['group']}`", f"{g['rows']:,}", f"{g['copies']:,}", f"{g['dropped']:,}", f"{g['after']:,}"]
+                for g in balance_groups(step)]  # fmt: skip
+        by = ", ".join(f"`{c}`" for c in step["params"].get("by", []))
+        ungrouped = step["stats"].get("ungrouped", 0)
+        left = f" {ungrouped:,} rows without a value in {by} were kept as they are." if ungrouped else ""
+        parts.append(f"Step {step['index']} balanced groups of {by}. Copies (`_repeat` > 0) repeat a real row: they are "
+                     f"no new evidence, and they stay in their original's split.{left}\n\n"
+                     + _table(rows, ["group", "rows", "copies added", "real rows dropped", "rows after"]))  # fmt: skip
+    return "\n\n".join(parts) or None
+
+
 def _synthetic(m: dict[str, Any]) -> str | None:
     origins = m.get("synthetic") or {}
     if not origins:
@@ -145,8 +168,9 @@ def _limitations(m: dict[str, Any]) -> str:
     if small:
         notes.append(f"Few rows (under 100) for: {', '.join(f'`{k}`' for k in small)}; figures for them are noisy.")
     if m["accounting"]["repeats_out"]:
-        notes.append(f"{m['accounting']['repeats_out']:,} rows are repeats added by balancing (`_repeat` > 0); "
+        notes.append(f"{m['accounting']['repeats_out']:,} rows are copies added by balancing (`_repeat` > 0); "
                      "they stay in the split of their original.")  # fmt: skip
+    notes += [n[0].upper() + n[1:] + "." for n in m.get("notes", []) if n.startswith("splits with under")]
     if m.get("languages"):
         notes.append("Language labels come from automatic language identification and are wrong for some short or "
                      "mixed-language texts.")  # fmt: skip
@@ -167,6 +191,7 @@ def render_card(manifest: dict[str, Any], recipe_text: str) -> str:
         ("Languages", _languages(m)),
         ("Personal data", _pii(m)),
         ("Deduplication", _named_step(m, "dedup", "What the `dedup` step found.")),
+        ("Balancing", _balancing(m)),
         ("Synthetic data", _synthetic(m)),
         ("Human review", _named_step(m, "review", "Outcomes of the review in Argilla.")),
         ("Class weights", "Written to `weights.json` for the trainer." if m.get("weights") else None),

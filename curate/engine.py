@@ -31,7 +31,7 @@ from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
-from curate.summary import languages_before, synthetic_by_origin, thin_splits_note, value_counts
+from curate.summary import card_languages, languages_before, synthetic_by_origin, thin_splits_note, value_counts
 from curate.stages.base import (
     ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_counts, added_rows,
 )
@@ -283,6 +283,7 @@ class Run:
             "languages_before": languages_before(stages, parts),
             "synthetic": synthetic_by_origin(data_files, reject_files),
             "thin_splits": thin,
+            "card_languages": card_languages(data_files, self.recipe.resolved()),
         }
         return self._describe_outputs(written), self._accounting(data_files + reject_files)
 

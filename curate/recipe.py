@@ -96,6 +96,10 @@ class Engine(_Section):
 
 class Card(_Section):
     pretty_name: str | None = Field(None, description="the dataset's display name on the Hub")
+    languages: list[str] | None = Field(None, description="the card's languages as ISO 639-1 or 639-3 codes, when you "
+                                        "know them better than language ID (default: from the data)")
+    language_columns: list[str] = Field(default_factory=list, description="columns that hold each row's language "
+                                        "(e.g. `tgt_lang`), for the card's languages besides what `langid` identified")
     task_categories: list[str] = Field(default_factory=list, description="e.g. translation, summarization")
     limitations: list[str] = Field(default_factory=list, description="known limitations, added to the generated ones")
 

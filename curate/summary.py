@@ -83,3 +83,29 @@ def thin_splits_note(thin: list[dict], stratify_by: str | None, minimum: int) ->
     return (f"splits with under {minimum} original rows {what}(copies are no new evidence; figures measured on them "
             "are noise): " + "; ".join(f"{s} {', '.join(parts)}" for s, parts in by_stratum.items()))
 
+
+def card_languages(data_files: list[Path], recipe: dict) -> dict:
+    """The dataset's languages for its card, and where they come from: the recipe's `card.languages` when given;
+    else every field a `langid` step identified (rows under its `min_chars` are tagged but too short to trust, so
+    they add no language) and the columns `card.language_columns` names (default: a `text_lang` column the sources
+    bring, when no step identified `text`). `und` is no language."""
+    card = recipe.get("card") or {}
+    if card.get("languages"):
+        return {"languages": sorted(card["languages"]), "from": ["`card.languages` in the recipe"]}
+    sources = [(f"{s['langid']['field']}_lang", s["langid"]["field"], s["langid"].get("min_chars", 0))
+               for s in recipe.get("steps", []) if "langid" in s]  # fmt: skip
+    named = card.get("language_columns") or ([] if any(c == "text_lang" for c, _, _ in sources) else ["text_lang"])
+    sources += [(column, None, 0) for column in named]
+    found: set[str] = set()
+    for f in data_files:
+        schema = pl.read_parquet_schema(f)
+        for column, field, min_chars in sources:
+            if column not in schema:
+                continue
+            frame = pl.read_parquet(f, columns=[column] + ([field] if field else []))
+            long_enough = pl.col(field).str.len_chars() >= min_chars if field else pl.lit(True)
+            found |= set(frame.filter(long_enough & pl.col(column).is_not_null())[column].cast(pl.String).to_list())
+    found -= {"und", ""}
+    described = [f"`{c}`" + (f" (texts of {m}+ characters)" if m else "") for c, _, m in dict.fromkeys(sources)]
+    return {"languages": sorted(found), "from": described if found else []}
+

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from curate.errors import CurateError, RecipeError
 from curate.io.readers import META_COLUMNS, peek_columns
-from curate.recipe import Draft, Recipe, Source, lenient, read_recipe
+from curate.recipe import Card, Draft, Recipe, Source, lenient, read_recipe
 from curate.registry import get_step, step_names, suggest
 from curate.sources import ResolvedSource, project_dir, resolve_source
 from curate.stages.base import StepContext
@@ -134,11 +134,14 @@ def _check_steps(draft: Draft, available: set[str], doubt: str, problems: list[s
 
 
 def _check_output_columns(draft: Draft, available: set[str], doubt: str, problems: list[str]) -> None:
-    output = draft.output()
-    for key in ("split_by", "stratify_by"):
-        column = getattr(output, key) if output is not None else None
+    """The columns the output and the card name exist at the end of the steps."""
+    output, card = draft.output(), lenient(Card, draft.data.get("card") or {})
+    named = [(("output", key), getattr(output, key)) for key in ("split_by", "stratify_by") if output is not None]
+    named += [(("card", "language_columns", i), c) for i, c in enumerate(card.language_columns if card else [])]
+    for path, column in named:
         if column is not None and column not in available:
-            problems.append(f"{draft.lines.where(('output', key))}: output.{key}: no column '{column}';"
+            label = f"{path[0]}.{path[1]}" + (f"[{path[2]}]" if len(path) > 2 else "")
+            problems.append(f"{draft.lines.where(path)}: {label}: no column '{column}';"
                             f"{suggest(column, sorted(available))}".rstrip(";")
                             + f" (columns: {', '.join(sorted(available))}){_follow_on(doubt)}")  # fmt: skip
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from tests.conftest import ROOT, write_jsonl, write_recipe
 
@@ -119,6 +120,11 @@ def test_quickstart_output_layout_and_card(quickstart):
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "configs:" in card and "path: data/train-*.parquet" in card
     assert "CC-BY-2.0-FR" in card and manifest["recipe_hash"] in card
+    # languages: `text` of 20+ characters (English sentences; the paragraphs in ar de el en es hi ro ru th tr vi zh,
+    # data/SOURCE.md) and the pairs' targets (`card.language_columns: [tgt_lang]`: fra spa deu swh gla yid)
+    header = yaml.safe_load(card.split("---\n")[1])
+    assert header["language"] == ["ar", "de", "el", "en", "es", "fr", "gd", "hi", "ro", "ru", "sw", "th", "tr", "vi",
+                                  "yi", "zh"]  # fmt: skip
     assert "accounting: 1,742 read = " in done.stderr and " rejected (holds)" in done.stderr
 
 

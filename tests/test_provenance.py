@@ -110,3 +110,42 @@ def test_trace_shows_each_step(run):
 def test_trace_cli_errors(run, cli):
     result = cli("trace", str(run), "nope")
     assert result.code == 1 and "no row with _id 'nope'" in result.err
+
+
+def test_card_languages_come_from_every_identified_field_and_named_columns(tmp_path):
+    from curate.card import card_header
+    from curate.summary import card_languages
+
+    rows = pl.DataFrame({
+        "text": ["Good bye!", "A sentence long enough to trust.", None, "Une phrase assez longue pour y croire."],
+        "text_lang": ["lug", "eng", "und", "fra"],  # "Good bye!" is under min_chars 20: tagged, not a language
+        "target": ["Kwaheri!", "Sentensi ndefu ya kutosha kuaminiwa.", "Ok", "Short"],
+        "target_lang": ["swh", "swh", "eng", "ita"],  # min_chars 10 on target: "Ok", "Short" add nothing
+        "tgt_lang": ["yid", "gla", None, "yid"],
+    })  # fmt: skip
+    rows.write_parquet(tmp_path / "train.parquet")
+    files = [tmp_path / "train.parquet"]
+    langid = [{"langid": {"field": "text", "min_chars": 20}}, {"langid": {"field": "target", "min_chars": 10}}]
+    found = card_languages(files, {"steps": langid, "card": {}})
+    assert found == {"languages": ["eng", "fra", "swh"],
+                     "from": ["`text_lang` (texts of 20+ characters)", "`target_lang` (texts of 10+ characters)"]}
+    named = card_languages(files, {"steps": langid, "card": {"language_columns": ["tgt_lang"]}})
+    assert named["languages"] == ["eng", "fra", "gla", "swh", "yid"]
+    # no langid step: the column the recipe names, or the languages it declares
+    assert card_languages(files, {"steps": [], "card": {"language_columns": ["tgt_lang"]}}) == {
+        "languages": ["gla", "yid"], "from": ["`tgt_lang`"]}
+    declared = card_languages(files, {"steps": [], "card": {"languages": ["yi", "en"]}})
+    assert declared == {"languages": ["en", "yi"], "from": ["`card.languages` in the recipe"]}
+    manifest = {"recipe": {"card": {}}, "inputs": [], "accounting": {"rows_out": 4}, "splits": {"train": 4},
+                "card_languages": named}  # fmt: skip
+    assert card_header(manifest)["language"] == ["en", "fr", "gd", "sw", "yi"]
+
+
+def test_card_language_columns_are_validated(tmp_path, cli):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "Hello there.", "tgt_lang": "yid"}])
+    write_recipe(tmp_path / "r.yaml", "name: c\nsources:\n  - path: in.jsonl\noutput:\n  dir: out\ncard:\n"
+                                      "  language_columns: [tgt_lng]\n")  # fmt: skip
+    result = cli("validate", "r.yaml", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.splitlines()[1] == ("  r.yaml:7:22: card.language_columns[0]: no column 'tgt_lng'; did you mean "
+                                          "'tgt_lang'? (columns: _id, _row, _source, text, tgt_lang)")
