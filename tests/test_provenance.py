@@ -91,6 +91,64 @@ def test_report_renders(run):
                                                                        "reasons.png"]  # fmt: skip
 
 
+def test_funnel_bars_add_up_to_their_input_and_carry_their_counts(run):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from curate.report import funnel_label, funnel_segments, plot_funnel
+
+    # balance: 146 in, 26 copies made; backtranslate: 1,125 in, 84 made, 78 of them rejected with 3 rows read
+    assert funnel_segments({"rows_in": 146, "rows_added": 26, "added_rejected": 0, "rows_out": 172, "rows_rejected": 0}) \
+        == {"kept": 146, "rejected": 0, "added, kept": 26, "added, rejected": 0}
+    assert funnel_segments({"rows_in": 1125, "rows_added": 84, "added_rejected": 78, "rows_out": 1128,
+                            "rows_rejected": 81}) == {"kept": 1122, "rejected": 3, "added, kept": 6, "added, rejected": 78}
+    assert funnel_label({"rows_in": 1125, "rows_added": 84, "rows_out": 1128, "rows_rejected": 81}) == \
+        "1,125 in + 84 added: 1,128 kept, 81 rejected"
+    manifest = json.loads((run / "manifest.json").read_text())
+    fig = plot_funnel(plt, manifest)
+    ax = fig.axes[0]
+    assert [t.get_text().strip() for t in ax.texts] == [funnel_label(s) for s in manifest["steps"][::-1]]
+    fig.canvas.draw()
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.y1 < axes.y0  # below the plot: it covers no bar
+    plt.close(fig)
+
+
+def test_lengths_show_every_language_on_its_own_scale(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from curate.report import plot_lengths, text_lengths
+
+    langs = [f"l{i:02d}" for i in range(12)]
+    rows = pl.DataFrame({"text": ["x" * (5 + i) for i in range(12)] * 2 + ["y" * 3000],
+                         "text_lang": langs * 2 + ["l00"], "_repeat": [0] * 24 + [1]})  # fmt: skip
+    rows.write_parquet(tmp_path / "train.parquet")
+    by, groups = text_lengths([tmp_path / "train.parquet"])
+    assert by == "text_lang" and list(groups) == langs  # all 12 (the copy of 3,000 characters is not counted)
+    assert groups["l03"].tolist() == [8, 8]
+    fig = plot_lengths(plt, [tmp_path / "train.parquet"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{g} (n=2)" for g in langs[::-1]]
+    assert ax.get_xlim()[0] == pytest.approx(5 / 1.3) and ax.get_xscale() == "log"
+    plt.close(fig)
+
+
+def test_reason_labels_name_the_step_once(run):
+    from curate.report import reason_labels
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    # a broken line and a 1-character text in each of the two files; (240 - 50) fra + (60 - 50) deu over the cap
+    assert reason_labels(manifest) == [("read: unparseable", 2), ("length:too_short", 2), ("balance:over_quota", 200)]
+    twice = {"steps": [{"index": 1, "name": "dedup", "reasons": {"exact_duplicate": 3}},
+                       {"index": 2, "name": "dedup", "reasons": {"near_duplicate": 1}}]}  # fmt: skip
+    assert reason_labels(twice) == [("1. dedup: exact_duplicate", 3), ("2. dedup: near_duplicate", 1)]
+
+
 def test_trace_shows_each_step(run):
     data = pl.read_parquet(run / "data" / "*.parquet")
     row_id = data.filter(pl.col("_source") == "in.jsonl")["_id"][0]
