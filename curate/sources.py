@@ -31,6 +31,8 @@ class ResolvedSource:
 
 
 def _expand(pattern: str, base: Path) -> list[tuple[str, Path]]:
+    """(key, absolute path) of the files a pattern matches; the key is the path relative to `base`, as written."""
+    base = base.resolve()  # absolute paths: Ray workers do not share the driver's working directory
     full = pattern if os.path.isabs(pattern) else str(base / pattern)
     matches = sorted(glob.glob(full, recursive=True))
     out = []

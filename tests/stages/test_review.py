@@ -92,6 +92,10 @@ def test_file_review_loop_stops_resumes_and_applies(tmp_path, cli):
         "I don't know.": {"decision": "accept", "corrected_target": "Я не знаю!"},
     })  # fmt: skip
     assert "--resume" in imported
+    # outcomes that add up to the rows queued: one rejected, one accepted with a correction (not also "accepted")
+    lines = imported.splitlines()
+    assert lines[1] == "rows (queued = accepted + corrected + rejected + pending)"
+    assert [c.strip() for c in lines[4].split("│")] == [str(queue.height), "0", "1", "1", str(queue.height - 2)]
     resumed = cli("run", recipe, "--resume")
     assert resumed.code == 0, resumed
 
