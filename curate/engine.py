@@ -28,7 +28,7 @@ from curate.io.writers import (
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
-from curate.registry import get_step
+from curate.registry import get_step, step_notes
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
 from curate.summary import card_languages, languages_before, synthetic_by_origin, thin_splits_note, value_counts
@@ -226,6 +226,10 @@ class Run:
             key_of = {part_prefix(f): f.key for f in self.files}
             for part, stats in per_part.items():
                 self.file_rows[key_of[part.rsplit("-", 1)[0]]] += stats.rows_in
+        if stage.index:
+            params = self.recipe.steps[stage.index - 1].resolved()[stage.name]
+            for note in step_notes(stage.name, params, totals.stats):
+                self.reporter.warn(f"{label}: {note}")
         self.reports.append(StageReport(stage.index, stage.name, label, totals, cached))
 
     # output -----------------------------------------------------------------------------------------------------
