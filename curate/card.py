@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from curate.io.writers import write_text_atomic
-from curate.summary import accounting_line, balance_groups
+from curate.summary import accounting_line
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
 _HUB_LICENSES = {
@@ -135,21 +135,6 @@ def _named_step(m: dict[str, Any], name: str, intro: str) -> str | None:
     return intro + "\n\n" + _table(rows, ["figure", *(f"step {s['index']}" for s in steps)])
 
 
-def _balancing(m: dict[str, Any]) -> str | None:
-    """Per balance step and group: rows it had, copies made, real rows dropped, rows after."""
-    parts = []
-    for step in (s for s in m["steps"] if s["name"] == "balance"):
-        rows = [[f"`{g['group']}`", f"{g['rows']:,}", f"{g['copies']:,}", f"{g['dropped']:,}", f"{g['after']:,}"]
-                for g in balance_groups(step)]  # fmt: skip
-        by = ", ".join(f"`{c}`" for c in step["params"].get("by", []))
-        ungrouped = step["stats"].get("ungrouped", 0)
-        left = f" {ungrouped:,} rows without a value in {by} were kept as they are." if ungrouped else ""
-        parts.append(f"Step {step['index']} balanced groups of {by}. Copies (`_repeat` > 0) repeat a real row: they are "
-                     f"no new evidence, and they stay in their original's split.{left}\n\n"
-                     + _table(rows, ["group", "rows", "copies added", "real rows dropped", "rows after"]))  # fmt: skip
-    return "\n\n".join(parts) or None
-
-
 def _synthetic(m: dict[str, Any]) -> str | None:
     origins = m.get("synthetic") or {}
     if not origins:
@@ -197,7 +182,6 @@ def render_card(manifest: dict[str, Any], recipe_text: str) -> str:
         ("Languages", _languages(m)),
         ("Personal data", _pii(m)),
         ("Deduplication", _named_step(m, "dedup", "What the `dedup` step found.")),
-        ("Balancing", _balancing(m)),
         ("Synthetic data", _synthetic(m)),
         ("Human review", _named_step(m, "review", "Outcomes of the review in Argilla.")),
         *_step_sections(m),

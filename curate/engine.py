@@ -31,7 +31,9 @@ from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
-from curate.summary import card_languages, languages_before, synthetic_by_origin, thin_splits_note, value_counts
+from curate.summary import (
+    card_languages, languages_before, review_note, synthetic_by_origin, thin_splits_note, value_counts,
+)
 from curate.stages.base import (
     ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_counts, added_rows,
 )
@@ -39,7 +41,6 @@ from curate.workdir import PartStats, StageDir, tidy, total
 
 WORK = ".curate"
 FIT_STATS = "fit_stats.json"
-FIT_NOTES = "fit_notes.json"
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Run:
         self.file_rows: Counter = Counter()
         self.stale_artifacts: list[str] = []
         self.summary: dict[str, Any] = {}  # languages before/after, synthetic rows per origin: for the card
-        self.notes: list[str] = []  # what the user should know or do next: printed after the run, in the manifest
+        self.notes: list[str] = []  # about the run as a whole (a step's own are `Step.notes`): printed after it
 
     # planning ---------------------------------------------------------------------------------------------------
     def plan(self) -> list[StageDir]:
@@ -188,7 +189,6 @@ class Run:
             if state is None:
                 state = self.fit(step, job, parts)
                 write_json_atomic(stage.path / FIT_STATS, step.fit_stats(state))
-                write_json_atomic(stage.path / FIT_NOTES, step.fit_notes(state))
                 stage.save_state(state)
         with self.reporter.stage(label, len(parts)) as progress:
             self.run_parts(step, state, job, [p for p in parts if not stage.is_done(p)])
@@ -217,8 +217,6 @@ class Run:
         totals = total(list(per_part.values()))
         if (stage.path / FIT_STATS).exists():
             totals.stats.update(json.loads((stage.path / FIT_STATS).read_text()))
-        notes = json.loads((stage.path / FIT_NOTES).read_text()) if (stage.path / FIT_NOTES).exists() else []
-        self.notes += [f"{label}: {note}" for note in notes]
         if cached:
             self.reporter.info(f"{label}: {rows_through(totals.rows_in, totals.added, totals.rows_out, totals.rejected)} "
                                "(cached)")  # fmt: skip
@@ -280,6 +278,7 @@ class Run:
                     if old not in written:
                         old.unlink()
         written += self._copy_artifacts(stages)
+        self.notes += [n for n in [review_note(self.out, self.options.command)] if n]
         data_files = [p for p in written if p.parent == data_dir]
         reject_files = [p for p in written if p.parent == rejects_dir]
         self.summary = {

@@ -43,7 +43,8 @@ def inspect_output(out: Path, console: Console) -> None:
         console.print(table)
     for s in manifest["steps"]:
         for note in s.get("notes") or []:
-            console.print(f"[yellow]warning[/yellow] {s['name']} (step {s['index']}): {note}", highlight=False)
+            console.print(f"[yellow]warning[/yellow] {s['name']} (step {s['index']}): {note}", highlight=False,
+                          soft_wrap=True)  # fmt: skip
     splits = ", ".join(f"{k} {v:,}" for k, v in manifest["splits"].items())
     console.print(f"splits: {splits}")
     console.print(f"accounting: {accounting_line(acc)}", highlight=False, markup=False, soft_wrap=True)

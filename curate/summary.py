@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -58,18 +59,6 @@ def accounting_line(acc: dict) -> str:
     return line
 
 
-def balance_groups(step: dict) -> list[dict]:
-    """A balance step's groups from its manifest stats (`rows:`, `copies:`, `dropped:` per group), largest first:
-    rows it had, copies made, real rows dropped, rows after."""
-    stats = step["stats"]
-    groups = [key.split(":", 1)[1] for key in stats if key.startswith("rows:")]
-    out = [{"group": g, "rows": stats[f"rows:{g}"], "copies": stats.get(f"copies:{g}", 0),
-            "dropped": stats.get(f"dropped:{g}", 0)} for g in groups]  # fmt: skip
-    for g in out:
-        g["after"] = g["rows"] + g["copies"] - g["dropped"]
-    return sorted(out, key=lambda g: (-g["rows"], g["group"]))
-
-
 def thin_splits_note(thin: list[dict], stratify_by: str | None, minimum: int) -> str | None:
     """One line for the splits with few original rows, per stratum: `yid validation 2 (+4 copies), test 1`."""
     if not thin:
@@ -108,4 +97,23 @@ def card_languages(data_files: list[Path], recipe: dict) -> dict:
     found -= {"und", ""}
     described = [f"`{c}`" + (f" (texts of {m}+ characters)" if m else "") for c, _, m in dict.fromkeys(sources)]
     return {"languages": sorted(found), "from": described if found else []}
+
+
+def review_note(out: Path, command: str) -> str | None:
+    """Rows of the review queue still without an answer, and how to get them answered: a run with `wait: false`
+    finishes, so a queue nobody saw is easy to miss. From `OUT/review.json`, which the review step writes."""
+    path = Path(out) / "review.json"
+    if not path.exists():
+        return None
+    review = json.loads(path.read_text(encoding="utf-8"))
+    waiting, queued = review.get("pending", 0), review.get("queued", 0)
+    if not waiting:
+        return None
+    kept = {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(review.get("on_pending"), "")
+    resume = command + ("" if "--resume" in command.split() else " --resume") if command else "curate run RECIPE --resume"
+    how = (f"answer them in Argilla (`curate review status {out}`)" if review.get("push") else
+           f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import {out} "
+           f"review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
+    return (f"{waiting:,} of {queued:,} rows queued for review have no answer yet" + (f" ({kept})" if kept else "")
+            + f"; to review them: {how}; then `{resume}` applies the answers")
 

@@ -198,17 +198,36 @@ class Balance(GlobalStep):
             stats.update({f"rows:{group}": n, f"copies:{group}": max(q - n, 0), f"dropped:{group}": max(n - q, 0)})
         return stats
 
-    def fit_notes(self, plan: BalancePlan) -> list[str]:
-        """Copies made and real rows dropped per group, largest group first: repeats are a choice with a cost."""
-        order = sorted(plan.sizes, key=lambda g: (-plan.sizes[g], g))
-        copied = [f"{g} {plan.sizes[g]:,} + {plan.quotas[g] - plan.sizes[g]:,} ({plan.quotas[g] / plan.sizes[g]:.1f}x)"
-                  for g in order if plan.quotas[g] > plan.sizes[g]]  # fmt: skip
-        dropped = [f"{g} {plan.sizes[g] - plan.quotas[g]:,} of {plan.sizes[g]:,}" for g in order
-                   if plan.quotas[g] < plan.sizes[g]]  # fmt: skip
-        by = "/".join(self.config.by)
-        note = (f"copies per {by}: {', '.join(copied) or 'none'}; real rows dropped (over quota): "
-                f"{', '.join(dropped) or 'none'}")  # fmt: skip
-        return [note + (f"; {plan.ungrouped:,} rows without {by} kept as they are" if plan.ungrouped else "")]
+    @staticmethod
+    def groups(stats: dict[str, int]) -> list[tuple[str, int, int, int]]:
+        """(group, rows it had, copies made, real rows dropped) from the stats of `fit_stats`, largest first."""
+        found = [(k.split(":", 1)[1], n) for k, n in stats.items() if k.startswith("rows:")]
+        return [(g, n, stats.get(f"copies:{g}", 0), stats.get(f"dropped:{g}", 0))
+                for g, n in sorted(found, key=lambda gn: (-gn[1], gn[0]))]  # fmt: skip
+
+    @classmethod
+    def notes(cls, params: dict, stats: dict[str, int]) -> list[str]:
+        """Copies made and real rows dropped per group: repeats are a choice with a cost, and so is a cap."""
+        groups, by = cls.groups(stats), "/".join(params.get("by", []))
+        copied = [f"{g} {n:,} + {c:,} ({(n + c) / n:.1f}x)" for g, n, c, _ in groups if c]
+        dropped = [f"{g} {d:,} of {n:,}" for g, n, _, d in groups if d]
+        note = f"copies per {by}: {', '.join(copied) or 'none'}; real rows dropped (over quota): {', '.join(dropped) or 'none'}"
+        ungrouped = stats.get("ungrouped", 0)
+        return [note + (f"; {ungrouped:,} rows without {by} kept as they are" if ungrouped else "")] if groups else []
+
+    @classmethod
+    def card_section(cls, params: dict, stats: dict[str, int]) -> str | None:
+        """Per group: rows, copies added, real rows dropped, rows after."""
+        groups = cls.groups(stats)
+        if not groups:
+            return None
+        by = ", ".join(f"`{c}`" for c in params.get("by", []))
+        ungrouped = stats.get("ungrouped", 0)
+        rows = ["| group | rows | copies added | real rows dropped | rows after |", "|---|---|---|---|---|"]
+        rows += [f"| `{g}` | {n:,} | {c:,} | {d:,} | {n + c - d:,} |" for g, n, c, d in groups]
+        return (f"Groups of {by}. Copies (`_repeat` > 0) repeat a real row: they are no new evidence, and they stay "
+                f"in their original's split." + (f" {ungrouped:,} rows without a value in {by} were kept as they "
+                "are." if ungrouped else "") + "\n\n" + "\n".join(rows))  # fmt: skip
 
     def apply(self, batch: pl.DataFrame, plan: BalancePlan) -> StepResult:
         frame = batch.with_columns(self._group()).join(plan.ranks, on="_id", how="left", maintain_order="left")

@@ -139,11 +139,6 @@ class GlobalStep(Step):
         """Figures of `fit` for the manifest (clusters found, candidate pairs...)."""
         return {}
 
-    def fit_notes(self, state: Any) -> list[str]:
-        """What a user should know about the result of `fit` or do next (copies made, rows waiting for review):
-        printed after the run, kept in the manifest."""
-        return []
-
     def apply(self, batch: pl.DataFrame, state: Any) -> StepResult:
         raise NotImplementedError
 

@@ -105,7 +105,6 @@ class ReviewState:
     pending: str
     correct: list[str]
     counts: dict[str, int] = field(default_factory=dict)
-    pushed: bool = False  # the queue is in Argilla
 
 
 def _resume_command() -> str:
@@ -203,25 +202,13 @@ class Review(GlobalStep):
                 f"see `curate review status {self._out()}`, then run `{_resume_command()}` again"
             )
         summary = {"dataset": spec["dataset"], "push": store.push_state(), "selection": spec["selection"],
-                   "queued": queue.height, **counts, "agreement": res.agreement(decisions, answers)}  # fmt: skip
+                   "queued": queue.height, **counts, "on_pending": self.config.pending,
+                   "agreement": res.agreement(decisions, answers)}  # fmt: skip
         write_json_atomic(self.context.artifact("review.json"), summary)
         store.mark_applied(store.answers_fingerprint())
         keep = [pl.col("_id"), pl.col("_decision"), pl.col("_detail").alias("_review_detail"),
                 *[pl.col(f"corrected_{f}") for f in spec["correct"]]]  # fmt: skip
-        return ReviewState(decisions.select(keep), self.config.pending, list(spec["correct"]), counts, store.pushed)
-
-    def fit_notes(self, state: ReviewState) -> list[str]:
-        """Rows still waiting for an answer, and how to get them answered: a run with `wait: false` finishes, so the
-        queue is easy to miss."""
-        waiting, queued = state.counts.get("pending", 0), state.decisions.height
-        if not waiting:
-            return []
-        out, what = self._out(), {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(state.pending, "")
-        how = (f"answer them in Argilla (`curate review status {out}`)" if state.pushed else
-               f"`curate review export {out} review.csv`, fill in `decision` (and corrections), "
-               f"`curate review import {out} review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
-        return [f"{waiting:,} of {queued:,} rows queued for review have no answer yet ({what}); to review them: {how}; "
-                f"then `{_resume_command()}` applies the answers"]
+        return ReviewState(decisions.select(keep), self.config.pending, list(spec["correct"]), counts)
 
     def _out(self) -> str:
         return str(self.context.output_dir) if self.context.output_dir else "OUT"

@@ -135,8 +135,12 @@ def test_pairs_balanced_by_target_language_and_paragraphs_left_alone():
     assert kept.filter(pl.col("_repeat") > 0)["_repeat_of"].sort().to_list() == ["r12", "r13", "r14"]
     assert step.fit_stats(plan) == {"ungrouped": 4, "rows:deu": 12, "copies:deu": 0, "dropped:deu": 0,
                                     "rows:yid": 3, "copies:yid": 3, "dropped:yid": 0}  # fmt: skip
-    assert step.fit_notes(plan) == ["copies per tgt_lang: yid 3 + 3 (2.0x); real rows dropped (over quota): none; "
-                                    "4 rows without tgt_lang kept as they are"]  # fmt: skip
+    stats, params = step.fit_stats(plan), step.config.model_dump()
+    assert Balance.notes(params, stats) == ["copies per tgt_lang: yid 3 + 3 (2.0x); real rows dropped (over quota): "
+                                            "none; 4 rows without tgt_lang kept as they are"]  # fmt: skip
+    assert Balance.card_section(params, stats).splitlines()[2:] == [
+        "| group | rows | copies added | real rows dropped | rows after |", "|---|---|---|---|---|",
+        "| `deu` | 12 | 0 | 0 | 12 |", "| `yid` | 3 | 3 | 0 | 6 |"]  # fmt: skip
 
 
 def test_balance_by_the_pair_and_a_cap():
@@ -146,8 +150,9 @@ def test_balance_by_the_pair_and_a_cap():
     result = step.apply(frame, plan)
     assert plan.sizes == {"eng/deu": 12, "eng/yid": 3}
     assert result.rejected["_reason"].to_list() == ["balance:over_quota"] * 2 and result.kept.height == 17
-    assert step.fit_notes(plan) == ["copies per src_lang/tgt_lang: none; real rows dropped (over quota): eng/deu 2 of "
-                                    "12; 4 rows without src_lang/tgt_lang kept as they are"]  # fmt: skip
+    assert Balance.notes(step.config.model_dump(), step.fit_stats(plan)) == [
+        "copies per src_lang/tgt_lang: none; real rows dropped (over quota): eng/deu 2 of 12; 4 rows without "
+        "src_lang/tgt_lang kept as they are"]  # fmt: skip
 
 
 def test_splits_with_few_originals_are_flagged():
