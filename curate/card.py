@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from curate.io.writers import write_text_atomic
+from curate.langid.codes import language_key
 from curate.summary import accounting_line
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
@@ -27,21 +28,6 @@ def size_category(rows: int) -> str:
     return next((label for bound, label in bounds if rows < bound), "1B<n<10B")
 
 
-def hub_language(code: str) -> str:
-    """ISO 639-1 where the language has one (the Hub's preference), also through its macrolanguage (`swh`, Swahili
-    as language ID names it, is `sw`), else the ISO 639-3 code as is."""
-    try:
-        import langcodes
-
-        found = langcodes.Language.get(code).language or code
-        if len(found) == 3:
-            macro = langcodes.standardize_tag(code, macro=True)
-            found = macro if len(macro) == 2 else found
-        return found
-    except Exception:
-        return code
-
-
 def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     recipe = manifest["recipe"]
     card = recipe.get("card") or {}
@@ -50,7 +36,8 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
         header["pretty_name"] = card["pretty_name"]
     languages = (manifest.get("card_languages") or {}).get("languages", [])
     if languages:
-        header["language"] = sorted({hub_language(lang) for lang in languages})
+        # ISO 639-1 where there is one (the Hub's preference), through the macrolanguage: `swh` is `sw`
+        header["language"] = sorted({language_key(lang) or lang for lang in languages})
     given = sorted({str(i["meta"]["license"]) for i in manifest["inputs"] if i["meta"].get("license")})
     known = [g.lower() for g in given if g.lower() in _HUB_LICENSES]
     unknown = [g for g in given if g.lower() not in _HUB_LICENSES]
