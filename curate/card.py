@@ -12,7 +12,7 @@ import yaml
 
 from curate.io.writers import write_text_atomic
 from curate.langid.codes import language_key
-from curate.summary import accounting_line
+from curate.summary import accounting_line, thin_splits_note
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
 _HUB_LICENSES = {
@@ -148,7 +148,10 @@ def _limitations(m: dict[str, Any]) -> str:
     if m["accounting"]["repeats_out"]:
         notes.append(f"{m['accounting']['repeats_out']:,} rows are copies added by balancing (`_repeat` > 0); "
                      "they stay in the split of their original.")  # fmt: skip
-    notes += [n[0].upper() + n[1:] + "." for n in m.get("notes", []) if n.startswith("splits with under")]
+    output = m["recipe"]["output"]
+    thin = thin_splits_note(m.get("thin_splits") or [], output.get("stratify_by"), output.get("min_originals", 0))
+    if thin:
+        notes.append(thin[0].upper() + thin[1:] + ".")
     if m.get("languages"):
         notes.append("Language labels come from automatic language identification and are wrong for some short or "
                      "mixed-language texts.")  # fmt: skip

@@ -90,4 +90,3 @@ def thin_splits(keys: pl.DataFrame, plan: pl.DataFrame, names: list[str], strati
              .filter(pl.col("originals") < minimum).sort(["stratum", "_split"]))  # fmt: skip
     return [{"stratum": r["stratum"] or None, "split": names[r["_split"]], "originals": int(r["originals"]), "copies": int(r["copies"])}
             for r in found.iter_rows(named=True)]  # fmt: skip
-

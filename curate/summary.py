@@ -110,10 +110,9 @@ def review_note(out: Path, command: str) -> str | None:
     if not waiting:
         return None
     kept = {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(review.get("on_pending"), "")
-    resume = command + ("" if "--resume" in command.split() else " --resume") if command else "curate run RECIPE --resume"
+    resume = (command + ("" if "--resume" in command.split() else " --resume")) if command else "curate run RECIPE --resume"
     how = (f"answer them in Argilla (`curate review status {out}`)" if review.get("push") else
            f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import {out} "
            f"review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
     return (f"{waiting:,} of {queued:,} rows queued for review have no answer yet" + (f" ({kept})" if kept else "")
             + f"; to review them: {how}; then `{resume}` applies the answers")
-

@@ -1,9 +1,9 @@
 """Checks of a recipe against the world: files exist, mapped columns exist, every step finds the columns it needs.
 
 Runs before any work in `curate run`, and alone in `curate validate`. Every problem is reported in one pass: a
-typo in one section does not hide a missing file or column in another, as the parts that are valid on their own are
-still checked; only what depends on a part with a problem is not (the columns after a step with a typo), since it
-depends on what was meant. A problem shared by the files of one glob is one line.
+typo in one section does not hide a missing file or column in another, as a part with a problem is still checked
+without its invalid keys. A problem that may only follow from an earlier one (a column the step with a typo may have
+been meant to add) says so. A problem shared by the files of one glob is one line.
 """
 
 from __future__ import annotations

@@ -232,8 +232,8 @@ class Balance(GlobalStep):
     def apply(self, batch: pl.DataFrame, plan: BalancePlan) -> StepResult:
         frame = batch.with_columns(self._group()).join(plan.ranks, on="_id", how="left", maintain_order="left")
         limit = pl.col("_group").replace_strict(plan.keep_below, default=0, return_dtype=pl.Int64)
-        kept = pl.col("_group").is_null() | (pl.col("_rank") < limit)
-        frame = frame.with_columns(pl.when(kept).then(None).otherwise(pl.lit(OVER_QUOTA)).alias(REASON))
+        keep = pl.col("_group").is_null() | (pl.col("_rank") < limit)  # rows without a group stay as they are
+        frame = frame.with_columns(pl.when(keep).then(None).otherwise(pl.lit(OVER_QUOTA)).alias(REASON))
         kept = frame.filter(pl.col(REASON).is_null())
         every = pl.col("_group").replace_strict({g: c[0] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64)
         extra = pl.col("_group").replace_strict({g: c[1] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64)
