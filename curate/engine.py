@@ -26,6 +26,7 @@ from curate.io.writers import (
     ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_bytes_atomic, write_json_atomic,
 )
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
+from curate.privacy import Redaction
 from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
@@ -122,6 +123,8 @@ class Run:
         if partial:
             self.reporter.info(interrupted_message(self.work, stages, partial, self.options.resume))
         tidy(self.work, stages, keep_partial=self.options.resume)
+        self.redaction = Redaction(self, stages)
+        self.redaction.forget_removed_if_needed()
 
         parts = self.read_stage(stages[0])
         for previous_stage, stage, spec in zip(stages, stages[1:], self.recipe.steps):
@@ -130,9 +133,19 @@ class Run:
         manifest = build_manifest(self, stages, run_key, outputs, accounting, started)
         write_card(self.out, manifest, self.recipe.text)
         write_json_atomic(self.out / "manifest.json", manifest)  # last: marks the run finished
-        if not self.recipe.model.output.keep_work:
-            shutil.rmtree(self.work, ignore_errors=True)
+        self.tidy_work(parts)
         return manifest
+
+    def tidy_work(self, parts: list[str]) -> None:
+        """What stays in OUT/.curate after a successful run (`output.keep_work`; see curate.privacy)."""
+        keep = self.recipe.model.output.keep_work
+        if keep is False:
+            shutil.rmtree(self.work, ignore_errors=True)
+        elif keep == "auto":
+            self.redaction.remove_raw(parts)
+        elif raw := self.redaction.raw_kept():
+            self.reporter.warn(f"{self.work} holds raw, unscrubbed rows of {len(raw)} stage(s) before the pii step "
+                               "(output.keep_work: true); delete it, or set keep_work: auto to keep only scrubbed caches")  # fmt: skip
 
     def read_stage(self, stage: StageDir) -> list[str]:
         if stage.is_complete():
@@ -262,7 +275,7 @@ class Run:
         for writer in writers.values():
             written += writer.close()
         for stage in stages:
-            reject_files = stage.reject_files(parts)  # every stage has the same part names
+            reject_files = self.redaction.reject_files(stage, parts)  # every stage has the same part names
             if not reject_files:
                 continue
             reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),

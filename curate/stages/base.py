@@ -62,6 +62,7 @@ class Step:
     Config: ClassVar[type[StepConfig]] = StepConfig
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
     is_global: ClassVar[bool] = False
+    scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
 
     def __init__(self, config: StepConfig, context: StepContext | None = None):
         self.config = config
@@ -77,6 +78,11 @@ class Step:
 
     def produces(self) -> list[str]:
         """Columns this step adds."""
+        return []
+
+    def adds_text(self) -> list[str]:
+        """The columns of `produces` that hold text rather than tags (codes, scores, ids): a later `pii` step scans
+        them too."""
         return []
 
     def setup(self) -> None:
