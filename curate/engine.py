@@ -182,8 +182,14 @@ class Run:
 
     def make_step(self, spec, stage: StageDir) -> Step:
         context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
-                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved())  # fmt: skip
+                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved(),
+                              tags=self.tags_before(spec.index))  # fmt: skip
         return get_step(spec.name)(spec.config, context)
+
+    def tags_before(self, index: int) -> frozenset[str]:
+        """Columns the steps before step `index` add as tags (`text_lang`, `dup_cluster`), not text."""
+        steps = [get_step(s.name)(s.config) for s in self.recipe.steps[:index]]
+        return frozenset(c for step in steps for c in step.produces() if c not in step.adds_text())
 
     def step_stage(self, stage: StageDir, spec, previous: StageDir, parts: list[str]) -> list[str]:
         label = f"{spec.index + 1}. {spec.name}"

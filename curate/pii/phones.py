@@ -84,7 +84,7 @@ def _regions_of(spans: list[Span]) -> list[str]:
 # Digit groups joined by one separator (space, dash, dot, slash), the first maybe in parentheses, maybe after a +;
 # or one run of digits (a context word must stand near either).
 _SHAPE = re.compile(
-    r"(?<![\w+.,/-])(\+\s?)?(?:\(\d{1,5}\)\s?\d{1,5}|\d{1,15})(?:(?:[ .\-/]|\s?[/-]\s?)\(?\d{1,5}\)?)*(?![\w]|[.,/-]\d)"
+    r"(?<![\w+.,/-])(\+\s?)?(?:\(\d{1,5}\)\s?\d{1,8}|\d{1,15})(?:(?:[ .\-/]|\s?[/-]\s?)\(?\d{1,8}\)?)*(?![\w]|[.,/-]\d)"
 )
 _DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](?:\d{2}|\d{4})|(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
 _YEARS = re.compile(r"(?:1[89]|20)\d\d\s?[-/]\s?(?:1[89]|20)\d\d")

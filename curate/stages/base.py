@@ -36,6 +36,7 @@ class StepContext:
     index: int = 0  # position of the step in the recipe
     output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
     recipe: dict | None = None  # the resolved recipe (name, description, steps), e.g. for review guidelines
+    tags: frozenset[str] = frozenset()  # columns the steps before this one add as tags (codes, scores), not text
 
     def artifact(self, name: str) -> Path:
         """Where a step writes a file for OUT/ (e.g. `weights.json`): kept with the step's cache and copied to OUT/

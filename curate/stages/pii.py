@@ -29,7 +29,7 @@ from curate.pii.ner import NerBackend, NerConfig, load_backend
 from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector
 from curate.pii.regions import language_code, regions_of_country, regions_of_language, supported, text_regions
 from curate.pii.scan import resolve
-from curate.registry import get_step, register
+from curate.registry import register
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult
 
 REJECT_TEXT = ("_raw", "_detail")  # curate's own columns that can hold a record's text: scanned in rejects
@@ -211,21 +211,11 @@ class Pii(BatchStep):
         self._ready = True
 
     # -- which columns ------------------------------------------------------------------------------------------
-    def _earlier_tags(self) -> set[str]:
-        """Columns the steps before this one added as tags (`text_lang`, `dup_cluster`...), from the recipe."""
-        recipe = self.context.recipe or {}
-        tags: set[str] = set()
-        for spec in (recipe.get("steps") or [])[: self.context.index]:
-            (name, params), = spec.items()
-            step = get_step(name).from_dict(params)
-            tags |= set(step.produces()) - set(step.adds_text())
-        return tags
-
     def fields_of(self, batch: pl.DataFrame) -> list[str]:
         """The columns to scan in this batch: `fields` when given, else every text column (see the module doc)."""
         if self.config.fields:
             return [f for f in self.config.fields if f in batch.columns]
-        tags = self._earlier_tags()
+        tags = self.context.tags
         return [c for c, t in batch.schema.items() if t == pl.String and not c.startswith("_") and c not in tags]
 
     # -- detection ----------------------------------------------------------------------------------------------
