@@ -134,9 +134,9 @@ def region_of_script(script: str) -> str | None:
 
 @cache
 def _place_names() -> dict[str, str]:
-    """Names of territories, and of languages official somewhere, in every language CLDR has them in -> region
-    ("Frankreich" -> FR, "Japanese" -> JP: the language's first region). Names two regions share, short ones in
-    scripts with spaces and ones written in lower case (common words more often than places) are left out."""
+    """Names of territories, and of languages official somewhere, in the languages official somewhere (CLDR) ->
+    region ("Frankreich" -> FR, "Japanese" -> JP: the language's first region). Names two regions share, short ones
+    in scripts with spaces and ones written in lower case (common words more often than places) are left out."""
     from language_data.name_data import CODE_TO_NAMES
 
     names: dict[str, str] = {}
@@ -149,7 +149,9 @@ def _place_names() -> dict[str, str]:
             region = languages[code][0]
         else:
             continue
-        for name in by_language.values():
+        for written_in, name in by_language.items():
+            if written_in.split("-")[0] not in languages:
+                continue  # names in the languages official somewhere: half the names, most of the text
             for part in name.split(" / "):
                 part = part.strip()
                 if len(part) < (2 if _is_unspaced(part) else 4) or part[0].islower():

@@ -106,7 +106,7 @@ class PiiConfig(StepConfig):
         description="phone numbers: `strict` (+numbers, and national ones valid in the row's regions from "
         "`region_column`, the language or `regions`), `text` (also regions the text points at: +numbers' country "
         "codes, country names, domains, script), `lenient` (also phone-shaped numbers near a word such as tel, "
-        "appelez, 電話)",
+        "appelez, 電話, or written exactly the way a region writes its national numbers)",
     )
     pseudonymize_key_env: str = Field(
         "CURATE_PII_KEY", description="environment variable holding the secret key for `pseudonymize`"
@@ -117,7 +117,9 @@ class PiiConfig(StepConfig):
         "{model label: kind}}; needs `pip install 'curate[pii-ner]'`",
     )
     redact_rejects: bool = Field(
-        True, description="mask every PII span in the rows this step rejects, so rejects/ holds no PII either"
+        True,
+        description="mask every PII span in the rows this step rejects and in the rejects of the steps before it, so "
+        "rejects/ holds no PII either (false: the actions apply to them, as to kept rows)",
     )
 
     @field_validator("regions")
