@@ -143,6 +143,9 @@ class Run:
             shutil.rmtree(self.work, ignore_errors=True)
         elif keep == "auto":
             self.redaction.remove_raw(parts)
+            for folder in self.redaction.raw_state():
+                self.reporter.warn(f"{folder} holds rows from before the pii step, unscrubbed (a step before `pii` "
+                                   "keeps them, e.g. a review queue); put `pii` first to keep raw data out of it")  # fmt: skip
         elif raw := self.redaction.raw_kept():
             self.reporter.warn(f"{self.work} holds raw, unscrubbed rows of {len(raw)} stage(s) before the pii step "
                                "(output.keep_work: true); delete it, or set keep_work: auto to keep only scrubbed caches")  # fmt: skip

@@ -193,3 +193,18 @@ output:
     tags = run.tags_before(3)  # langid's tags (text_lang...), dedup's cluster, review's flag; not its text
     assert {"text_lang", "dup_cluster", "_reviewed"} <= tags and "text_before_review" not in tags
     assert "dup_cluster" not in run.tags_before(1) and "text_lang" in run.tags_before(1)
+
+
+@pytest.mark.slow
+def test_a_review_queue_before_pii_is_named_and_the_report_holds_no_value(tmp_path, cli):
+    pytest.importorskip("matplotlib")
+    planted_inputs(tmp_path)
+    recipe = RECIPE.format(keep_work="auto", pii_extra="").replace(
+        "  - pii:", "  - review: {{sample: 2, push: false, wait: false}}\n  - pii:".replace("{{", "{").replace("}}", "}"))
+    write_recipe(tmp_path / "r.yaml", recipe)
+    result = cli("run", str(tmp_path / "r.yaml"), cwd=tmp_path)
+    assert result.code == 0, result
+    assert "holds rows from before the pii step, unscrubbed" in result.err and "/review" in result.err
+    assert cli("report", str(tmp_path / "out")).code == 0
+    found = leaks(tmp_path / "out")
+    assert all("/review/" in name for names in found.values() for name in names)  # only the named queue
