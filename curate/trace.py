@@ -90,7 +90,7 @@ def trace_row(out: Path, row_id: str) -> dict[str, Any]:
             lineage["steps"].append({"step": step["name"], "what": ["(no cache: run with output.keep_work: true)"]})
             continue
         if (folder / RAW_REMOVED).exists():
-            dropped = _find(sorted(folder.glob("*.rejects-scrubbed-*.parquet")), row_id)
+            dropped = _find(sorted(folder.glob("*.scrubbed-*.rejects.parquet")), row_id)
             lineage["steps"].append({"step": step["name"], "what": [RAW_REMOVED_NOTE, *_rejected(dropped)]})
             if dropped is not None:
                 break

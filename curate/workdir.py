@@ -121,7 +121,7 @@ class StageDir:
 
     def scrubbed(self, part: str, key: str) -> Path:
         """The part's rejects as the pii steps after this stage leave them (`key`: those steps' stage keys)."""
-        return self.path / f"{part}.rejects-scrubbed-{key[:16]}.parquet"
+        return self.path / f"{part}.scrubbed-{key[:16]}.rejects.parquet"
 
     def raw_removed(self) -> bool:
         return (self.path / RAW_REMOVED).exists()

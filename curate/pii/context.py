@@ -94,11 +94,20 @@ PHONE_WORDS: dict[str, tuple[str, ...]] = {
 }
 # fmt: on
 
-_ANYWHERE = re.compile(r"[\u0590-\u06FF\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF\u3040-\u30FF\u3400-\u9FFF\uAC00-\uD7AF\uFF00-\uFFEF]")
+# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, Han, Hangul, full-width forms): a
+# word in them is found inside longer runs of letters. So are Hebrew and Arabic phone words, to which prepositions
+# and articles attach ("بالهاتف").
+_UNSPACED = re.compile(r"[\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF\u2E80-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF\uFF00-\uFFEF]")
+_CLITICS = re.compile(r"[\u0590-\u06FF]")
+
+
+def unspaced(word: str) -> bool:
+    """Is the word written in a script without spaces between words?"""
+    return _UNSPACED.search(word) is not None
 
 
 def _word_pattern(word: str) -> str:
-    if _ANYWHERE.search(word):
+    if unspaced(word) or _CLITICS.search(word):
         return re.escape(word)
     stem = word.endswith("*")
     body = re.escape(word.rstrip("*")).replace(r"\ ", r"\s+")

@@ -17,6 +17,8 @@ from functools import cache, lru_cache
 
 import polars as pl
 
+from curate.pii.context import unspaced
+
 MAX_LANGUAGE_REGIONS = 3  # regions a language contributes: each one is a pass of the matcher over the row
 OFFICIAL = frozenset({"official", "de_facto_official"})
 
@@ -154,21 +156,13 @@ def _place_names() -> dict[str, str]:
                 continue  # names in the languages official somewhere: half the names, most of the text
             for part in name.split(" / "):
                 part = part.strip()
-                if len(part) < (2 if _is_unspaced(part) else 4) or part[0].islower():
+                if len(part) < (2 if unspaced(part) else 4) or part[0].islower():
                     continue
                 if names.get(part, region) != region:
                     shared.add(part)
                 names[part] = region
     kept = {name: code for name, code in names.items() if name not in shared}
     return dict(sorted(kept.items(), key=lambda kv: -len(kv[0])))  # longest first: "Guinea-Bissau" before "Guinea"
-
-
-_UNSPACED = re.compile(r"[\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF\u2E80-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF]")
-
-
-def _is_unspaced(name: str) -> bool:
-    """Written in a script without spaces between words (Han, kana, Hangul, Thai...): found inside running text."""
-    return bool(_UNSPACED.search(name))
 
 
 # Country-code TLDs that Google Search treats as generic (Search Central, "Managing multi-regional sites"): their
@@ -200,7 +194,7 @@ def text_regions(values: pl.Series) -> list[tuple[str, ...]]:
     texts = values.to_list()
     for text, (domains, codes, found, *counts) in zip(texts, frame.iter_rows()):
         regions = [_tld_region(d) for d in domains or ()] + [_region(c) for c in codes or ()]
-        found = [n for n in dict.fromkeys(found or ()) if _is_unspaced(n) or _whole_word(text, n)]
+        found = [n for n in dict.fromkeys(found or ()) if unspaced(n) or _whole_word(text, n)]
         regions += [names[n] for n in found if not any(n != other and n in other for other in found)]
         scripts = sorted((-n, SCRIPTS[s]) for s, n in zip(SCRIPTS, counts) if n and n >= MIN_SCRIPT_LETTERS)
         regions += [region_of_script(code) for _, code in scripts]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 import polars as pl
@@ -317,9 +317,7 @@ class Pii(BatchStep):
         """Rejects of an earlier step as this step would have left them: every text column (and the raw record,
         `_raw`, and `_detail`) with its PII masked (`redact_rejects`) or handled by the actions. No tag columns."""
         self.setup()
-        columns = [c for c in self.fields_of(rejects) if c in rejects.columns] + [
-            c for c in REJECT_TEXT if c in rejects.columns and rejects.schema[c] == pl.String
-        ]
+        columns = self.fields_of(rejects) + [c for c in REJECT_TEXT if rejects.schema.get(c) == pl.String]
         every = set(range(rejects.height))
         return rejects.with_columns(
             self.rewrite(rejects[c].cast(pl.String), self.detect(rejects, c), every)[0].alias(c)
