@@ -6,7 +6,9 @@
 - `text`: also the regions the text itself points at: the country codes of its `+` numbers, country-code domains of
   its addresses, country names and its script (`curate.pii.regions`).
 - `lenient`: also a number that is only phone-shaped (digit groups, 7 to 15 digits, not a date, an amount or a
-  version) when a word such as "tel", "appelez" or "電話" in the row's language stands near it (`curate.pii.context`).
+  version) when a word such as "tel", "appelez" or "電話" in the row's language stands near it (`curate.pii.context`)
+  or names its column ("phone", "tel_mobile"), or when it is written exactly the way a region writes its national
+  numbers and is valid there.
 """
 
 from __future__ import annotations
@@ -118,6 +120,18 @@ def phone_shaped(text: str, start: int, end: int) -> bool:
     return not (_AMOUNT_BEFORE.search(before) or _AMOUNT_AFTER.search(after) or _VERSION_BEFORE.search(before))
 
 
+# Words of column names that hold phone numbers: whole words, and stems that may go on ("phone_number", "Telefonnr").
+_PHONE_COLUMN_WORDS = frozenset({"tel", "tlf", "telnr", "telno", "fax", "mob", "gsm", "msisdn", "cell", "mobile",
+                                 "mobil", "mobiel", "móvil", "portable", "handy"})  # fmt: skip
+_PHONE_COLUMN_STEMS = ("phone", "telephon", "téléphon", "telefon", "teléfon", "cellphone")
+
+
+def is_phone_column(name: str) -> bool:
+    """Does a column's name say it holds phone numbers? ("phone", "Tel.", "mobile_no", "contact-phone")"""
+    words = re.findall(r"[^\W\d_]+", name.lower())
+    return any(w in _PHONE_COLUMN_WORDS or w.startswith(_PHONE_COLUMN_STEMS) for w in words)
+
+
 def _near_context(text: str, start: int, end: int, language: str | None) -> bool:
     window = text[max(0, start - CONTEXT_BEFORE) : start] + " " + text[end : end + CONTEXT_AFTER]
     return phone_context(language).search(window) is not None
@@ -184,7 +198,11 @@ def _lenient(text: str, hints: Hints) -> Iterator[Span]:
         start, end = m.start(), m.end()
         if not phone_shaped(text, start, end):
             continue
-        if _near_context(text, start, end, hints.language) or national_format_regions(m.group()):
+        if (
+            hints.phone_column
+            or _near_context(text, start, end, hints.language)
+            or national_format_regions(m.group())
+        ):
             yield Span("phone", start, end, ("+" if m.group(1) else "") + re.sub(r"\D", "", m.group()))
 
 

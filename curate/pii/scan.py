@@ -29,12 +29,14 @@ class Span(NamedTuple):
 class Hints:
     """What is known about a row beyond its text, for numbers that only mean something in a region: its likely
     regions (ISO 3166-1 alpha-2, best first) from a country or language column, the regions its text points at
-    (`clues`), the recipe's regions (`fallback`, tried after the row's own), and its language (ISO 639-1)."""
+    (`clues`), the recipe's regions (`fallback`, tried after the row's own), its language (ISO 639-1), and what
+    its column is for."""
 
     regions: tuple[str, ...] = ()
     clues: tuple[str, ...] = ()
     fallback: tuple[str, ...] = ()
     language: str | None = None
+    phone_column: bool = False  # the column's name says it holds phone numbers ("phone", "tel", "mobile_no")
 
 
 FindFn = Callable[[str, Hints], Iterable[Span]]

@@ -26,7 +26,7 @@ from curate.errors import CurateError
 from curate.pii import BUILTIN, BY_KIND, GROUPS, Hints, Scanner, Span
 from curate.pii.actions import Action, replacer, rewrite
 from curate.pii.ner import NerBackend, NerConfig, load_backend
-from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector
+from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector, is_phone_column
 from curate.pii.regions import language_code, regions_of_country, regions_of_language, supported, text_regions
 from curate.pii.scan import resolve
 from curate.registry import register
@@ -232,11 +232,12 @@ class Pii(BatchStep):
         )
         clues = self._clues(batch[field]) if c.phones != "strict" and "phone" in self.kinds else {}
         fallback = tuple(c.regions)
+        phone_column = c.phones == "lenient" and is_phone_column(field)
 
         @lru_cache(maxsize=1024)
         def row_hints(country: str | None, language: str | None) -> Hints:
             regions = regions_of_country(country) or regions_of_language(language)
-            return Hints(regions=regions, fallback=fallback, language=language_code(language))
+            return Hints(regions=regions, fallback=fallback, language=language_code(language), phone_column=phone_column)
 
         def of(row: int) -> Hints:
             hints = row_hints(countries[row] if countries else None, languages[row] if languages else None)

@@ -5,7 +5,7 @@ national format)."""
 import pytest
 
 from curate.pii import Hints
-from curate.pii.phones import find_phone, national_format_regions, phone_shaped
+from curate.pii.phones import find_phone, is_phone_column, national_format_regions, phone_shaped
 
 
 def phones(text, mode="lenient", **hints):
@@ -93,3 +93,12 @@ def test_examples_from_several_regions():
     for number, region in cases:
         hints = {"regions": (region,)} if region else {}
         assert [t for t, _ in phones(f"tel. {number} !", "strict", **hints)] == [number], number
+
+
+def test_a_phone_column_is_context_for_every_value():
+    names = ["phone", "Tel.", "mobile_no", "contact-phone", "Telefonnummer", "TÉLÉPHONE", "text", "hotel", "mobility",
+             "customer_id", "television"]  # fmt: skip
+    assert [n for n in names if is_phone_column(n)] == ["phone", "Tel.", "mobile_no", "contact-phone", "Telefonnummer",
+                                                        "TÉLÉPHONE"]  # fmt: skip
+    assert phones("09171234567", phone_column=True) == [("09171234567", "09171234567")]
+    assert phones("09171234567") == []

@@ -148,6 +148,10 @@ def test_fields_default_to_every_text_column_but_tags():
         **{f"{f}_pii": [{"kind": "email", "start": 0, "end": 7}] for f in ("text", "target", "author",
                                                                           "text_before_review")}}  # fmt: skip
     assert Pii.from_dict({"fields": ["text"]}).process(frame).kept["author"][0] == "e@f.io"  # `fields` narrows
+    # a column named for phone numbers is context for each of its values, in lenient mode
+    contacts = pl.DataFrame({"mobile_no": ["09171234567"], "ref": ["09171234567"]})
+    assert Pii.from_dict({}).process(contacts).kept.row(0) == ("<PHONE>", "09171234567", [{"kind": "phone", "start": 0,
+                                                               "end": 7}], [])  # fmt: skip
     assert Pii.from_dict({}).process(pl.DataFrame({"text": ["x"]})).kept.columns == ["text", "text_pii"]
 
 
