@@ -26,6 +26,7 @@ from curate.workdir import StageDir
 
 if TYPE_CHECKING:
     from curate.engine import Run
+    from curate.recipe import StepSpec
     from curate.stages.base import Step
 
 
@@ -34,7 +35,7 @@ class Redaction:
 
     def __init__(self, run: Run, stages: list[StageDir]):
         self.stages = stages
-        self.scrubbers: list[tuple[StageDir, object]] = []  # (pii stage, spec): steps are built when first needed
+        self.scrubbers: list[tuple[StageDir, StepSpec]] = []  # (pii stage, its spec): steps built when first needed
         for stage, spec in zip(stages[1:], run.recipe.steps):
             if get_step(spec.name).scrubs_rejects:
                 self.scrubbers.append((stage, spec))
@@ -87,18 +88,15 @@ class Redaction:
             if stage.raw_removed():
                 stage.forget()
 
-    def remove_raw(self, parts: list[str]) -> list[str]:
-        """After a successful run: delete the raw rows of the stages before the pii steps. Returns their names."""
-        removed = []
-        for stage in self.raw_stages():
-            if stage.path.exists() and not stage.raw_removed():
-                self.reject_files(stage, parts)  # the scrubbed copies exist before the raw ones go
-                stage.remove_raw(parts, self.key(stage))
-                removed.append(stage.path.name)
-        return removed
-
     def raw_kept(self) -> list[StageDir]:
+        """The stages before a pii step whose raw rows are still in the work folder."""
         return [s for s in self.raw_stages() if s.path.exists() and not s.raw_removed()]
+
+    def remove_raw(self, parts: list[str]) -> None:
+        """After a successful run: delete the raw rows of the stages before the pii steps."""
+        for stage in self.raw_kept():
+            self.reject_files(stage, parts)  # the scrubbed copies exist before the raw ones go
+            stage.remove_raw(parts, self.key(stage))
 
     def raw_state(self) -> list[Path]:
         """Folders a step before the pii step keeps for later commands (a review step's queue, which holds the rows

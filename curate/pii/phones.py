@@ -73,7 +73,7 @@ def _matches(text: str, region: str | None) -> list[Span]:
 
 
 def _regions_of(spans: list[Span]) -> list[str]:
-    """The regions of the country codes of numbers already found (+33 -> FR; +1 -> US and the other NANP ones)."""
+    """The main region of each country code of the numbers already found (+33 -> FR, +1 -> US)."""
     phonenumbers = _phonenumbers()
     out: list[str] = []
     for s in spans:
@@ -82,7 +82,7 @@ def _regions_of(spans: list[Span]) -> list[str]:
     return out
 
 
-# -- lenient: phone-shaped numbers near a context word ---------------------------------------------------------------
+# -- lenient: phone-shaped numbers near a context word, or in a region's own national format -------------------------
 # Digit groups joined by one separator (space, dash, dot, slash), the first maybe in parentheses, maybe after a +;
 # or one run of digits (a context word must stand near either).
 _SHAPE = re.compile(
@@ -231,7 +231,8 @@ def detector(mode: PhoneMode = "lenient") -> Detector:
         PHONE_PREFILTER,
         finder,
         "phone numbers: international (+..) anywhere, national ones valid for the row's regions (libphonenumber); "
-        "in `text` mode also regions the text points at, in `lenient` mode phone-shaped numbers near a context word",
+        "in `text` mode also regions the text points at, in `lenient` mode phone-shaped numbers near a context word "
+        "or in a region's national format",
         after_others=True,
     )
 
