@@ -25,6 +25,7 @@ PLANTED = {  # value -> the row it is planted in, and where that row must end up
     "over.quota@example.com": "balance",
     "192.0.2.146": "pii itself drops it",
     "author.column@example.org": "a column the recipe never names, in a curated row",
+    "nested.value@example.org": "inside a struct column, in a curated row",
 }
 
 ENGLISH = [
@@ -39,6 +40,7 @@ ENGLISH = [
 def planted_inputs(folder: Path) -> None:
     rows = [{"text": t, "author": "Staff", "domain": "news"} for t in ENGLISH]
     rows[0]["author"] = "author.column@example.org"
+    rows[1]["meta"] = {"contacts": ["nested.value@example.org"], "source": "newsletter"}
     rows += [
         '{"text": "call me on +44 20 7946 0958 today", "domain": "news"',  # broken JSON
         b'{"text": "my card is 4111 1111 1111 1111 \xff", "domain": "news"}',  # invalid UTF-8

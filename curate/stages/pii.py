@@ -5,8 +5,9 @@ Fast path: polars runs one cheap regex per kind over the whole batch to find the
 those rows are validated in Python (checksums, `ipaddress`, libphonenumber). Offsets in `{field}_pii` are Python
 character offsets into the field as this step writes it. Counts per kind go to the manifest; values never do.
 
-By default every text column is scanned: the sources' string columns and text a step added (the text before a
-review correction), not the tags steps add (`text_lang`, `dup_cluster`) nor curate's own `_` columns. The engine
+By default every text column is scanned: the sources' string columns, the strings inside their struct and list
+columns, and text a step added (the text before a review correction); not the tags steps add (`text_lang`,
+`dup_cluster`) nor curate's own `_` columns. The engine
 also `scrub`s, with this step's config, the rejects of the steps that ran before it, so that no value this step
 removes leaves the run through rejects/.
 """
@@ -59,6 +60,35 @@ def tag_column(values: pl.Series, rows: list[int], tags: list[list[Span]]) -> pl
     return frame.select(pl.when(pl.col("v").is_null()).then(None).otherwise(pl.coalesce("t", empty)).alias("t"))["t"]
 
 
+def _holds_text(dtype: pl.DataType) -> bool:
+    """A struct or list type with strings somewhere inside."""
+    if isinstance(dtype, pl.Struct):
+        return any(f.dtype == pl.String or _holds_text(f.dtype) for f in dtype.fields)
+    if isinstance(dtype, (pl.List, pl.Array)):
+        return dtype.inner == pl.String or _holds_text(dtype.inner)
+    return False
+
+
+def map_strings(values: pl.Series, change: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """`values` with `change` applied to every string in it, at any depth of structs and lists, as batch calls on
+    the flattened strings (a struct field at a time, a list's items exploded)."""
+    dtype = values.dtype
+    if dtype == pl.String:
+        return change(values)
+    if isinstance(dtype, pl.Struct):
+        fields = [map_strings(values.struct.field(f.name), change).alias(f.name) for f in dtype.fields]
+        rebuilt = pl.DataFrame(fields).select(pl.struct(pl.all()).alias(values.name)).to_series()
+        return pl.select(pl.when(values.is_null()).then(None).otherwise(rebuilt).alias(values.name)).to_series()
+    if isinstance(dtype, pl.List) and _holds_text(dtype):
+        frame = pl.DataFrame({"v": values}).with_row_index("_i")
+        items = frame.filter(pl.col("v").list.len() > 0).explode("v")
+        items = items.with_columns(map_strings(items["v"], change).alias("v"))
+        lists = items.group_by("_i", maintain_order=True).agg(pl.col("v").alias("new"))
+        joined = frame.join(lists, on="_i", how="left", maintain_order="left")
+        return joined.select(pl.coalesce("new", "v").alias(values.name)).to_series()
+    return values
+
+
 def _expand(names: list[str]) -> list[str]:
     """Kind names with groups (`national_id`) replaced by their members, in order, without repeats."""
     out: list[str] = []
@@ -71,8 +101,8 @@ class PiiConfig(StepConfig):
     fields: list[str] | None = Field(
         None,
         min_length=1,
-        description="text columns to scan (default: every string column the rows have, except curate's `_` "
-        "columns and the tags earlier steps added, such as `text_lang`)",
+        description="text columns to scan (default: every string column the rows have, and the strings inside "
+        "struct and list columns, except curate's `_` columns and the tags earlier steps added, such as `text_lang`)",
     )
     kinds: list[str] | None = Field(
         None,
@@ -213,12 +243,40 @@ class Pii(BatchStep):
         self._ready = True
 
     # -- which columns ------------------------------------------------------------------------------------------
-    def fields_of(self, batch: pl.DataFrame) -> list[str]:
-        """The columns to scan in this batch: `fields` when given, else every text column (see the module doc)."""
+    def _columns(self, batch: pl.DataFrame) -> list[str]:
         if self.config.fields:
             return [f for f in self.config.fields if f in batch.columns]
-        tags = self.context.tags
-        return [c for c, t in batch.schema.items() if t == pl.String and not c.startswith("_") and c not in tags]
+        return [c for c in batch.columns if not c.startswith("_") and c not in self.context.tags]
+
+    def fields_of(self, batch: pl.DataFrame) -> list[str]:
+        """The text columns to scan in this batch: `fields` when given, else every string column but curate's own
+        and the tags earlier steps added (see the module doc)."""
+        schema = batch.schema
+        return [c for c in self._columns(batch) if (self.config.fields or schema[c] == pl.String)
+                and not schema[c].is_nested()]  # fmt: skip
+
+    def nested_of(self, batch: pl.DataFrame) -> list[str]:
+        """The columns among those that hold text inside structs or lists (`{"author": {"email": ...}}`)."""
+        return [c for c in self._columns(batch) if _holds_text(batch.schema[c])]
+
+    def _scrub_nested(self, frame: pl.DataFrame, rejected: bool, stats: Counter) -> pl.DataFrame:
+        """Every string inside the nested columns handled as its kind's action says (`drop` masks there, and
+        everything is masked in rejected rows when `redact_rejects`); no tag column: offsets need a flat text."""
+        columns = self.nested_of(frame)
+        if not columns or frame.height == 0:
+            return frame
+        actions = {k: "mask" if a == "drop" else a for k, a in self.actions.items()}
+        replace_span = replacer(actions, self._secret, mask_all=rejected and self.config.redact_rejects)
+
+        def scrub_strings(values: pl.Series) -> pl.Series:
+            found = self.detect(pl.DataFrame({"v": values}), "v")
+            rows = sorted(found)
+            stats.update(f"pii:{s.kind}" for r in rows for s in found[r])
+            texts = values.gather(rows).to_list() if rows else []
+            new = [rewrite(text, found[r], replace_span)[0] for r, text in zip(rows, texts)]
+            return values.scatter(rows, pl.Series(new, dtype=pl.String)) if rows else values
+
+        return frame.with_columns(map_strings(frame[c], scrub_strings) for c in columns)
 
     # -- detection ----------------------------------------------------------------------------------------------
     def _hints(self, batch: pl.DataFrame, field: str) -> Callable[[int], Hints]:
@@ -312,7 +370,8 @@ class Pii(BatchStep):
             pl.Series(REASON, [reasons[r][0] for r in dropped], dtype=pl.String),
             pl.Series(DETAIL, [reasons[r][1] for r in dropped], dtype=pl.String),
         )
-        return StepResult(kept=out.filter(~is_dropped), rejected=rejected, stats=stats)
+        kept = self._scrub_nested(out.filter(~is_dropped), False, stats)
+        return StepResult(kept=kept, rejected=self._scrub_nested(rejected, True, stats), stats=stats)
 
     def scrub(self, rejects: pl.DataFrame) -> pl.DataFrame:
         """Rejects of an earlier step as this step would have left them: every text column (and the raw record,
@@ -320,10 +379,11 @@ class Pii(BatchStep):
         self.setup()
         columns = self.fields_of(rejects) + [c for c in REJECT_TEXT if rejects.schema.get(c) == pl.String]
         every = set(range(rejects.height))
-        return rejects.with_columns(
+        scrubbed = rejects.with_columns(
             self.rewrite(rejects[c].cast(pl.String), self.detect(rejects, c), every)[0].alias(c)
             for c in dict.fromkeys(columns)
         )
+        return self._scrub_nested(scrubbed, True, Counter())
 
     def _reasons(self, per_row: dict[int, Counter]) -> dict[int, tuple[str, str]]:
         """Row -> (reason, detail) for the rows to drop: the first kind (in the step's order) whose action is drop;

@@ -257,3 +257,28 @@ def test_names_with_a_spacy_pipeline(tmp_path):
     ).kept
     assert out["text"].to_list() == ["<PERSON> : marie.curie@exemple.fr", "Rien à signaler."]
     assert spans(out)[0] == [("person", "<PERSON>"), ("email", "marie.curie@exemple.fr")]
+
+
+def test_map_strings_reaches_every_string_in_structs_and_lists():
+    from curate.stages.pii import map_strings
+
+    values = pl.Series("meta", [{"who": "ann", "tags": ["x", "y"], "n": 1}, None, {"who": None, "tags": [], "n": 2},
+                                {"who": "bo", "tags": None, "n": 3}])  # fmt: skip
+    out = map_strings(values, lambda s: s.str.to_uppercase())
+    assert out.name == "meta" and out.dtype == values.dtype
+    assert out.to_list() == [{"who": "ANN", "tags": ["X", "Y"], "n": 1}, None, {"who": None, "tags": [], "n": 2},
+                             {"who": "BO", "tags": None, "n": 3}]  # fmt: skip
+    deep = pl.Series("d", [[{"a": "p"}], [], None, [{"a": None}, {"a": "q"}]])
+    assert map_strings(deep, lambda s: s + "!").to_list() == [[{"a": "p!"}], [], None, [{"a": None}, {"a": "q!"}]]
+
+
+def test_text_inside_structs_and_lists_is_scrubbed_too():
+    frame = pl.DataFrame({"text": ["hello", "server 192.0.2.146"],
+                          "meta": [{"email": "ann@example.org", "tags": ["call +44 20 7946 0958"]},
+                                   {"email": "bo@example.org", "tags": []}]})  # fmt: skip
+    result = Pii.from_dict({"actions": {"ip": "drop", "email": "tag"}}).process(frame)
+    assert result.kept["meta"].to_list() == [{"email": "ann@example.org", "tags": ["call <PHONE>"]}]  # email: tag
+    assert result.rejected["meta"].to_list() == [{"email": "<EMAIL>", "tags": []}]  # rejects: every span masked
+    assert result.stats["pii:email"] == 2 and result.stats["pii:phone"] == 1 and "meta_pii" not in result.kept.columns
+    scrubbed = Pii.from_dict({}).scrub(frame.with_columns(pl.lit("length:too_short").alias("_reason")))
+    assert scrubbed["meta"].to_list() == [{"email": "<EMAIL>", "tags": ["call <PHONE>"]}, {"email": "<EMAIL>", "tags": []}]
