@@ -3,8 +3,9 @@
 A number written the national way ("06 12 34 56 78") only means something within a region, so each row gets
 candidate regions from what is known about it: a country value, its language (CLDR territoryInfo: the territories
 where the language is official), and, read from the text itself, its script (CLDR likely subtags: Hangul -> KR),
-country names in any of the languages CLDR names territories in ("France", "Frankreich", "法国"), and the country
-code top-level domains of its email addresses and URLs. Only regions libphonenumber knows are returned.
+country codes and the names of countries and languages in the 119 languages official somewhere ("France",
+"Frankreich", "法国", "Japanese"), and the country-code top-level domains of its email addresses and URLs. Only
+regions libphonenumber knows are returned.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _parts(value: str) -> list[str]:
     return [p for p in re.split(r"[-_@.\s]+", value.strip()) if p]
 
 
-def _region(code: str) -> str | None:
+def region_code(code: str) -> str | None:
     """An ISO 3166-1 alpha-2 code libphonenumber knows ('UK', the exceptional reservation, is GB)."""
     code = "GB" if code.upper() == "UK" else code.upper()
     return code if len(code) == 2 and code in supported() else None
@@ -47,7 +48,7 @@ def regions_of_country(value: str | None) -> tuple[str, ...]:
         return ()
     parts = _parts(value)
     for part in [parts[0]] if len(parts) == 1 else parts[1:]:
-        region = _region(part)
+        region = region_code(part)
         if region:
             return (region,)
     return ()
@@ -65,7 +66,7 @@ def _territory_languages() -> dict[str, tuple[str, ...]]:
     for territory in ElementTree.parse(path).getroot().iter("territory"):
         code, gdp = territory.get("type", ""), float(territory.get("gdp", 0) or 0)
         for entry in territory.iter("languagePopulation"):
-            if entry.get("officialStatus") in OFFICIAL and _region(code):
+            if entry.get("officialStatus") in OFFICIAL and region_code(code):
                 share = float(entry.get("populationPercent", 0)) / 100
                 weights[entry.get("type", "").split("_")[0]].append((gdp * share, code))
     return {lang: tuple(dict.fromkeys(c for _, c in sorted(w, key=lambda x: -x[0]))) for lang, w in weights.items()}
@@ -101,7 +102,7 @@ def regions_of_language(value: str | None) -> tuple[str, ...]:
     regions = [tag.territory or ""]
     regions += _territory_languages().get(tag.language, ())[:MAX_LANGUAGE_REGIONS]
     regions.append(_likely_territory(tag.language))
-    return tuple(dict.fromkeys(r for r in map(_region, regions) if r))
+    return tuple(dict.fromkeys(r for r in map(region_code, regions) if r))
 
 
 def _likely_territory(language: str) -> str:
@@ -131,7 +132,7 @@ def region_of_script(script: str) -> str | None:
     from langcodes.data_dicts import LIKELY_SUBTAGS
 
     likely = LIKELY_SUBTAGS.get(f"und-{script}", "")
-    return _region(likely.rsplit("-", 1)[-1]) if likely.count("-") == 2 else None
+    return region_code(likely.rsplit("-", 1)[-1]) if likely.count("-") == 2 else None
 
 
 @cache
@@ -173,7 +174,7 @@ _DOMAIN = r"(?:@|https?://|www\.)(?:[\w-]+\.)+[A-Za-z]{2}\b"
 
 def _tld_region(domain: str) -> str | None:
     tld = domain.rsplit(".", 1)[-1].lower()
-    return None if tld in GENERIC_CCTLDS else _region(tld)
+    return None if tld in GENERIC_CCTLDS else region_code(tld)
 
 
 def text_regions(values: pl.Series) -> list[tuple[str, ...]]:
@@ -193,7 +194,7 @@ def text_regions(values: pl.Series) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     texts = values.to_list()
     for text, (domains, codes, found, *counts) in zip(texts, frame.iter_rows()):
-        regions = [_tld_region(d) for d in domains or ()] + [_region(c) for c in codes or ()]
+        regions = [_tld_region(d) for d in domains or ()] + [region_code(c) for c in codes or ()]
         found = [n for n in dict.fromkeys(found or ()) if unspaced(n) or _whole_word(text, n)]
         regions += [names[n] for n in found if not any(n != other and n in other for other in found)]
         scripts = sorted((-n, SCRIPTS[s]) for s, n in zip(SCRIPTS, counts) if n and n >= MIN_SCRIPT_LETTERS)

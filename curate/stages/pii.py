@@ -28,7 +28,7 @@ from curate.pii import BUILTIN, BY_KIND, GROUPS, Hints, Scanner, Span
 from curate.pii.actions import Action, replacer, rewrite
 from curate.pii.ner import NerBackend, NerConfig, load_backend
 from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector, is_phone_column
-from curate.pii.regions import language_code, regions_of_country, regions_of_language, supported, text_regions
+from curate.pii.regions import language_code, region_code, regions_of_country, regions_of_language, text_regions
 from curate.pii.scan import resolve
 from curate.registry import register
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult
@@ -155,13 +155,10 @@ class PiiConfig(StepConfig):
     @field_validator("regions")
     @classmethod
     def _regions(cls, values: list[str]) -> list[str]:
-        out = []
-        for value in values:
-            code = "GB" if value.upper() == "UK" else value.upper()
-            if code not in supported():
-                raise ValueError(f"unknown region {value!r}: give ISO 3166-1 alpha-2 codes such as US, FR, DE, IN")
-            out.append(code)
-        return out
+        unknown = [v for v in values if region_code(v) is None]
+        if unknown:
+            raise ValueError(f"unknown region {unknown[0]!r}: give ISO 3166-1 alpha-2 codes such as US, FR, DE, IN")
+        return [region_code(v) for v in values]
 
     @model_validator(mode="after")
     def _known_kinds(self) -> PiiConfig:
