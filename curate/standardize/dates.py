@@ -14,16 +14,20 @@ calendars (the Thai Buddhist era's 2567) are left alone.
 from __future__ import annotations
 
 import datetime as dt
-import re
+import regex as re  # `regex`: Unicode script classes (\p{Han}) in boundaries
 from dataclasses import dataclass
 from functools import cache
 
 from curate.standardize import Change
 from curate.standardize.locales import _babel, numeric_date_order, regional_locales
+from curate.text import NO_SPACE
+
+# Letters that may touch a date: scripts without spaces, and Hangul, whose particles attach to the word (`7일에`).
+_ATTACHED = NO_SPACE + r"\p{Hangul}"
 
 FORMATS = {"iso": "YYYY-MM-DD"}
 _TOKENS = re.compile(r"YYYY|MM|DD|M|D")
-_ORDINAL = r"(?:st|nd|rd|th|er|ᵉʳ|\.º|º|ª)?"
+_ORDINAL = r"(?:st|nd|rd|th|er|ᵉʳ|\.º|º|ª|η|ης)?"  # typographic ordinal marks after a day number
 _BIDI = "[\u200e\u200f\u061c]?"
 _SPACE = r"[\s\u00a0\u202f]*"
 _PATTERN_PARTS = re.compile(r"'((?:[^']|'')*)'|(([a-zA-Z])\3*)|(.)", re.S)  # quoted literal | field | other
@@ -62,15 +66,17 @@ def _alternation(names) -> str:
     return "|".join(re.escape(n) for n in sorted(set(names), key=lambda n: (-len(n), n)))
 
 
-def _pattern_regex(pattern: str, month_names: str, era_names: str) -> str | None:
+def _pattern_regex(pattern: str, month_names: str, era_names: str, year_words: str) -> str | None:
     """A CLDR date pattern as a regex with groups y, d and m (a number) or mn (a name); None for patterns without a
-    day, a month and a year, or with a weekday or a two-digit-only field we cannot read."""
+    day, a month and a year, or with a weekday or a two-digit-only field we cannot read. The language's words for
+    "year" (`năm`, `عام`, `ปี`, `года`: dateparser's locale data) may stand before or after the year."""
     parts, fields = [], set()
     for quoted, letters, _, other in _PATTERN_PARTS.findall(pattern):
         if letters:
             symbol, width = letters[0], len(letters)
             if symbol == "y":
-                parts.append(r"(?P<y>\d{4})")
+                word = rf"(?:(?:{year_words}){_SPACE})?" if year_words else ""
+                parts.append(rf"{word}(?P<y>\d{{4}})")
                 fields.add("y")
             elif symbol in "ML":
                 parts.append(rf"(?P<mn>{month_names})\.?" if width >= 3 else r"(?P<m>\d{1,2})")
@@ -94,8 +100,16 @@ def _pattern_regex(pattern: str, month_names: str, era_names: str) -> str | None
             parts.append(re.escape(other) + ("?" if other == "." else ""))
     if fields != {"d", "m", "y"}:
         return None
-    body = _SPACE.join(p for p in parts if p and p != _SPACE)  # spacing is free around every field and literal
-    return rf"(?<![\w.]){body}(?!\w)"
+    parts = [p for p in parts if p and p != _SPACE]
+    closing = []
+    while parts and not parts[-1].startswith(("(?P<", "(?:(?:")):  # a closing literal (`г.`, `日`) may be left out
+        closing.insert(0, parts.pop())
+    tail = _SPACE.join(closing)
+    if year_words and parts[-1].startswith(("(?P<y>", "(?:(?:")):
+        tail = f"(?:{tail}|{year_words})" if tail else f"(?:{year_words})"
+    body = f"{_SPACE},?{_SPACE}".join(parts)  # spacing (and a comma) is free between fields and literals
+    end = rf"(?:{_SPACE}{tail}(?![^\W{_ATTACHED}]))?" if tail else ""
+    return rf"(?<![^\W{_ATTACHED}]|[\d.]){body}{end}(?![^\W{_ATTACHED}]|\d)"
 
 
 @cache
@@ -119,13 +133,25 @@ def date_rules(locale_name: str | None) -> DateRules:
         for length in ("long", "medium", "short"):
             patterns.add(dates.get_date_format(length, locale).pattern)
     month_names, era_names = _alternation(months), _alternation(eras)
+    year_words = _alternation(_year_words(locales[0].language)) if locales else ""
     compiled = []
     for pattern in sorted(patterns):
-        regex = _pattern_regex(pattern, month_names, era_names)
+        regex = _pattern_regex(pattern, month_names, era_names, year_words)
         if regex is None or not _readable_alone(pattern):
             continue
         compiled.append(re.compile(regex, re.IGNORECASE))
     return DateRules(tuple(compiled), months, numeric_date_order(locale_name))
+
+
+def _year_words(language: str) -> set[str]:
+    """The words a language writes with a year (`năm`, `عام`, `ปี`, `года`), from dateparser's locale data."""
+    import importlib
+
+    try:
+        info = importlib.import_module(f"dateparser.data.date_translation_data.{language}").info
+    except ImportError:
+        return set()
+    return {w for w in info.get("year", []) if len(w) > 1 or not w.isascii()}
 
 
 def _readable_alone(pattern: str) -> bool:
