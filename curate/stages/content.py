@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 
 from curate.content.classifier import ClassifierConfig, ContentClassifier
 from curate.content.lexicons import BUILTIN, builtin_allow, builtin_list, combine, normalized_term, read_list_file
-from curate.content.matching import NO_SPACE_LANGUAGES, Hit, Matcher
+from curate.content.matching import Hit, Matcher
 from curate.registry import register
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, partition
 
@@ -242,5 +242,5 @@ def build_matchers(config: ContentConfig, recipe_dir: Path) -> dict[str, Matcher
     matchers = {}
     for (lang,), part in lexicon.group_by("lang", maintain_order=True):
         terms = dict(zip(part["term"].to_list(), part["category"].to_list()))
-        matchers[lang] = Matcher(terms, allow.get(lang, set()) | everywhere, spaced=lang not in NO_SPACE_LANGUAGES)
+        matchers[lang] = Matcher(terms, allow.get(lang, set()) | everywhere, lang)
     return matchers

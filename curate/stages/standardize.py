@@ -114,20 +114,23 @@ class Standardize(BatchStep):
         return [f"{f}_standardized" for f in self.config.fields]
 
     # locales ------------------------------------------------------------------------------------------------------
-    def _row_languages(self, batch: pl.DataFrame, field: str) -> pl.Series:
-        """Each row's language or locale as written (null where unknown or not known well enough)."""
+    def _row_languages(self, batch: pl.DataFrame, field: str) -> tuple[pl.Series, pl.Series]:
+        """(tag, language): each row's language as written, for the counts, and the language used to read it (null
+        where unknown or not known well enough)."""
         c = self.config
         if c.locale is not None:
-            return pl.Series([c.locale] * batch.height, dtype=pl.String)
+            fixed = pl.Series([c.locale] * batch.height, dtype=pl.String)
+            return fixed, fixed
         column = c.lang_column or f"{field}_lang"
         if column not in batch.columns:
-            return pl.Series([None] * batch.height, dtype=pl.String)
+            empty = pl.Series([None] * batch.height, dtype=pl.String)
+            return empty, empty
         values = batch[column].cast(pl.String)
         support = f"{column}_support"
         if support in batch.columns:
             sure = batch[support].cast(pl.Float64).fill_null(0.0) >= c.language_min_support
-            values = pl.select(pl.when(sure).then(values)).to_series()
-        return values
+            return values, pl.select(pl.when(sure).then(values)).to_series()
+        return values, values
 
     # finding ------------------------------------------------------------------------------------------------------
     def _candidates(self, values: pl.Series) -> pl.Series:
@@ -148,13 +151,13 @@ class Standardize(BatchStep):
         columns = []
         for field in [f for f in self.config.fields if f in batch.columns]:
             values = batch[field].cast(pl.String)
-            languages = self._row_languages(batch, field)
+            tags_written, languages = self._row_languages(batch, field)
             rows = self._candidates(values).arg_true().to_list()
             texts, langs = values.gather(rows).to_list(), languages.gather(rows).to_list()
             new_texts, tags, changed = [], [], []
-            for row, text, language in zip(rows, texts, langs):
+            for row, text, language, written in zip(rows, texts, langs, tags_written.gather(rows).to_list()):
                 found = self.changes(text, language)
-                key = language or NO_LANGUAGE
+                key = written or NO_LANGUAGE
                 for change in found:
                     stats[f"{change.kind}:{key}" if change.after is not None else f"left:{change.kind}:{change.skip}:{key}"] += 1
                 rewritten, placed = apply_changes(text, found)
