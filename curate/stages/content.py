@@ -22,7 +22,9 @@ from pydantic import Field, field_validator
 from curate.content.classifier import ClassifierConfig, ContentClassifier
 from curate.content.lexicons import BUILTIN, builtin_allow, builtin_list, combine, normalized_term, read_list_file
 from curate.content.matching import Hit, Matcher
+from curate.card import _table as markdown_table
 from curate.registry import register
+from curate.rowlang import row_languages
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, partition
 
 PRIORITY = ("hate", "sexual", "violence", "profanity", "obscene")  # which reason a row with several categories gets
@@ -111,17 +113,9 @@ class Content(BatchStep):
         from curate.langid.codes import language_key
 
         column = self.config.lang_column or f"{self.config.field}_lang"
-        if column not in batch.columns:
-            empty = pl.Series([None] * batch.height, dtype=pl.String)
-            return empty, empty
-        tags = batch[column].cast(pl.String)
-        keys = tags.replace_strict({t: language_key(t) for t in tags.drop_nulls().unique().to_list()}, default=None,
-                                   return_dtype=pl.String)  # fmt: skip
-        support = f"{column}_support"
-        if support in batch.columns:
-            sure = batch[support].cast(pl.Float64).fill_null(0.0) >= self.config.language_min_support
-            keys = pl.select(pl.when(sure).then(keys)).to_series()
-        return tags, keys
+        tags, sure = row_languages(batch, column, self.config.language_min_support)
+        mapping = {t: language_key(t) for t in sure.drop_nulls().unique().to_list()}
+        return tags, sure.replace_strict(mapping, default=None, return_dtype=pl.String)
 
     def judge(self, batch: pl.DataFrame) -> tuple[list[list[Hit]], pl.Series, pl.Series]:
         """Per row the hits found, with each row's language tag and list key."""
@@ -130,11 +124,13 @@ class Content(BatchStep):
         tags, keys = self._language_keys(batch)
         hits: list[list[Hit]] = [[] for _ in range(batch.height)]
         lowered = texts.str.to_lowercase()
-        for key, matcher in (self._matchers or {}).items():
-            if not matcher.terms:
+        for key in keys.drop_nulls().unique().to_list():
+            matcher = (self._matchers or {}).get(key)
+            if matcher is None or not matcher.terms:
                 continue
-            candidates = (keys == key).fill_null(False) & lowered.str.contains_any(list(matcher.terms)).fill_null(False)
-            rows = candidates.arg_true().to_list()
+            in_language = (keys == key).fill_null(False).arg_true()
+            candidates = lowered.gather(in_language).str.contains_any(list(matcher.terms)).fill_null(False)
+            rows = in_language.filter(candidates).to_list()
             for row, text in zip(rows, texts.gather(rows).to_list()):
                 hits[row] += matcher.find(text)
         if self._classifier is not None:
@@ -151,11 +147,12 @@ class Content(BatchStep):
         counts = [len(row) for row in hits]
         unfit = [n >= self.config.min_hits for n in counts]
         stats = Counter()
-        for row_categories, bad, tag, key in zip(categories, unfit, tags.to_list(), keys.to_list()):
+        present = batch[f].is_not_null().to_list()
+        for row_categories, bad, tag, key, has_text in zip(categories, unfit, tags.to_list(), keys.to_list(), present):
             language = tag or "und"
             if bad:
                 stats.update(f"content:{c}:{language}" for c in row_categories)
-            if key is None or key not in (self._matchers or {}):
+            if has_text and (key is None or key not in (self._matchers or {})):
                 stats[f"unjudged:{language}"] += 1
         frame = batch.with_columns(
             pl.Series(f"{f}_content", categories, dtype=pl.List(pl.String)),
@@ -188,8 +185,7 @@ class Content(BatchStep):
         languages = sorted(set(found) | set(unjudged), key=lambda k: (-sum(found.get(k, Counter()).values()), k))
         rows = [[f"`{lang}`", *(f"{found.get(lang, Counter())[c]:,}" for c in categories), f"{unjudged.get(lang, 0):,}"]
                 for lang in languages]  # fmt: skip
-        table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                          + ["| " + " | ".join(r) + " |" for r in rows])  # fmt: skip
+        table = markdown_table(rows, head)
         lists = ", ".join(f"`{n}`" for n in params.get("lists") or []) + (" and the recipe's own lists" if params.get(
             "files") or params.get("terms") else "") + (" and a classifier" if params.get("classifier") else "")  # fmt: skip
         verb = "rejected" if params.get("action", "drop") == "drop" else "tagged (kept)"

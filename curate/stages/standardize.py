@@ -16,7 +16,9 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
+from curate.card import _table as markdown_table
 from curate.registry import register
+from curate.rowlang import row_languages
 from curate.standardize import Change, apply_changes
 from curate.stages.base import BatchStep, StepConfig, StepResult
 
@@ -121,16 +123,7 @@ class Standardize(BatchStep):
         if c.locale is not None:
             fixed = pl.Series([c.locale] * batch.height, dtype=pl.String)
             return fixed, fixed
-        column = c.lang_column or f"{field}_lang"
-        if column not in batch.columns:
-            empty = pl.Series([None] * batch.height, dtype=pl.String)
-            return empty, empty
-        values = batch[column].cast(pl.String)
-        support = f"{column}_support"
-        if support in batch.columns:
-            sure = batch[support].cast(pl.Float64).fill_null(0.0) >= c.language_min_support
-            return values, pl.select(pl.when(sure).then(values)).to_series()
-        return values, values
+        return row_languages(batch, c.lang_column or f"{field}_lang", c.language_min_support)
 
     # finding ------------------------------------------------------------------------------------------------------
     def _candidates(self, values: pl.Series) -> pl.Series:
@@ -196,8 +189,7 @@ class Standardize(BatchStep):
         head = ["language", *(f"{k}s rewritten" for k in KINDS), *(f"`{k.removeprefix('left:')}` left" for k in left)]
         rows = [[f"`{lang}`", *(f"{f.get(k, 0):,}" for k in KINDS), *(f"{f.get(k, 0):,}" for k in left)]
                 for lang, f in sorted(figures.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))]  # fmt: skip
-        table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                          + ["| " + " | ".join(r) + " |" for r in rows])  # fmt: skip
+        table = markdown_table(rows, head)
         what = ", ".join(f"{k} -> `{params.get(k)}`" for k in ("dates", "numbers", "units") if params.get(k))
         verb = "would change (`action: tag`: the text is unchanged)" if params.get("action") == "tag" else "changed"
         return (f"`standardize` ({what}) {verb} the candidates below, read in each row's locale; every change is listed "

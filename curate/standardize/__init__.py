@@ -35,12 +35,3 @@ def apply_changes(text: str, changes: list[Change]) -> tuple[str, list[tuple[Cha
         cursor = change.end
     out.append(text[cursor:])
     return "".join(out), placed
-
-
-def without_overlaps(changes: list[Change]) -> list[Change]:
-    """Earlier and longer candidates win: a date's digits are not also a number."""
-    kept: list[Change] = []
-    for change in sorted(changes, key=lambda c: (c.start, -(c.end - c.start))):
-        if not kept or change.start >= kept[-1].end:
-            kept.append(change)
-    return kept

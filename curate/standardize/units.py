@@ -63,7 +63,7 @@ def _same_unit(form: str, name: str) -> bool:
     ureg = registry()
     try:
         quantity = ureg.Quantity(1.0, form)
-        return math.isclose(quantity.to(name).magnitude, 1.0, rel_tol=1e-9) and quantity.units == quantity.units
+        return math.isclose(quantity.to(name).magnitude, 1.0, rel_tol=1e-9)
     except Exception:  # pint raises its own error types for forms it does not know or cannot convert
         return False
 
