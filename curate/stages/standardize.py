@@ -220,7 +220,7 @@ def _locale_name(language: str | None) -> str | None:
 @lru_cache(maxsize=16)
 def _finder(dates: str | None, numbers: str | None, units: str | None, day_first: bool | None, years: tuple[int, int]):
     """A function (text, locale name) -> the changes in it, for one configuration."""
-    from curate.pii.phones import regions_of_language
+    from curate.pii.regions import regions_of_language
     from curate.standardize import dates as d, numbers as n, units as u
 
     pattern = d.output_pattern(dates) if dates else None
