@@ -22,10 +22,9 @@ from curate import __version__
 from curate.card import write_card
 from curate.errors import CurateError, InputError
 from curate.io.readers import META_COLUMNS, ReadOptions, open_reader
-from curate.io.writers import (
-    ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_bytes_atomic, write_json_atomic,
-)
+from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
+from curate.outdir import WORK, claim, is_own_output_file, remove_leftovers
 from curate.progress import Reporter
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step
@@ -37,7 +36,6 @@ from curate.stages.base import (
 )
 from curate.workdir import PartStats, StageDir, tidy, total
 
-WORK = ".curate"
 FIT_STATS = "fit_stats.json"
 
 
@@ -60,6 +58,12 @@ class StageReport:
     label: str
     totals: PartStats
     cached: bool
+
+
+def _is_plain_name(path: Any) -> bool:
+    """A file name in OUT itself (an artifact such as weights.json), as an earlier manifest lists it."""
+    return isinstance(path, str) and "/" not in path and "\\" not in path and path not in ("", ".", "..") \
+        and not path.startswith(".")  # fmt: skip
 
 
 def _hash(value: Any) -> str:
@@ -100,6 +104,10 @@ class Run:
 
     # running ----------------------------------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
+        with claim(self.out, self.options.command):
+            return self._execute()
+
+    def _execute(self) -> dict[str, Any]:
         started = time.time()
         fingerprint(self.files)
         stages = self.plan()
@@ -110,9 +118,9 @@ class Run:
             previous["_noop"] = True
             return previous
         if previous is not None:
-            self.stale_artifacts = [o["path"] for o in previous.get("outputs", []) if "/" not in o["path"]]
+            self.stale_artifacts = [o["path"] for o in previous.get("outputs", []) if _is_plain_name(o.get("path"))]
         (self.out / "manifest.json").unlink(missing_ok=True)
-        remove_temp_files(self.out)
+        remove_leftovers(self.out)
         if self.options.fresh and self.work.exists():
             shutil.rmtree(self.work)
         partial = [s for s in stages if s.path.exists() and not s.is_complete()]
@@ -183,7 +191,7 @@ class Run:
         job = PartJob(spec.name, spec.config, step.context, previous, stage, schema, step.requires())
         state = None
         if isinstance(step, GlobalStep):
-            state = stage.load_state()
+            state = stage.load_state(step.state_type)
             if state is None:
                 state = self.fit(step, job, parts)
                 write_json_atomic(stage.path / FIT_STATS, step.fit_stats(state))
@@ -266,7 +274,7 @@ class Run:
         for folder in (data_dir, rejects_dir):  # files of an earlier run that this one did not write
             if folder.exists():
                 for old in folder.glob("*.parquet"):
-                    if old not in written:
+                    if old not in written and is_own_output_file(old):
                         old.unlink()
         written += self._copy_artifacts(stages)
         data_files = [p for p in written if p.parent == data_dir]
