@@ -49,7 +49,7 @@ def run(
     from curate.progress import Reporter
     from curate.validate import load_and_check
 
-    recipe_obj, sources = load_and_check(recipe)
+    recipe_obj, sources = load_and_check(recipe, out_dir)
     command = "curate run " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["run"] else ""
     if engine not in ("local", "ray"):
         raise CurateError(f"--engine must be `local` or `ray`, not {engine!r}")

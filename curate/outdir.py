@@ -69,6 +69,18 @@ def output_problem(out: Path) -> str | None:
             "empty folder, or one an earlier run made. Choose another `output.dir` (or --out)")  # fmt: skip
 
 
+def output_problems(out: Path, inputs: dict[str, Path]) -> list[str]:
+    """Everything that keeps a run from writing into `out` when it reads `inputs` (name: path): a folder that is not
+    curate's, or input files inside it (a run would read what an earlier one wrote)."""
+    problems = [p for p in [output_problem(out)] if p]
+    root = out.resolve()
+    inside = [name for name, path in inputs.items() if path.resolve().is_relative_to(root)]
+    if inside:
+        problems.append(f"{inside[0]} is inside the output folder {out}" + (f" (and {len(inside) - 1} more inputs)"
+                        if len(inside) > 1 else "") + "; a run would read its own output: write it elsewhere")  # fmt: skip
+    return problems
+
+
 def _holder_text(out: Path) -> str:
     try:
         holder = json.loads((out / HOLDER).read_text(encoding="utf-8"))

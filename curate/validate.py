@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curate.errors import CurateError, RecipeError
-from curate.io.readers import META_COLUMNS, peek_columns
+from curate.errors import CurateError, OutputError, RecipeError
+from curate.io.readers import META_COLUMNS, not_text_kind, peek_columns
+from curate.outdir import output_problems
 from curate.recipe import Recipe, load_recipe
 from curate.registry import get_step, step_names, suggest
 from curate.sources import ResolvedSource, resolve_source
@@ -28,7 +29,7 @@ def _check_columns(recipe: Recipe, resolved: ResolvedSource, problems: list[str]
             continue
         if columns is None:
             continue
-        available |= columns - set(source.columns.values())
+        available |= set(columns) - set(source.columns.values())
         shown = ", ".join(sorted(columns)) or "none found"
         for canonical, column in source.columns.items():
             if column not in columns:
@@ -42,11 +43,19 @@ def _check_columns(recipe: Recipe, resolved: ResolvedSource, problems: list[str]
                 f"{lines.where(('sources', i))}: sources[{i}]: {f.key} has no `text` column; map one with "
                 f"`columns: {{text: <column>}}` (columns: {shown})"
             )
+        for canonical, column in {"text": "text", **source.columns}.items():
+            kind = not_text_kind(columns[column]) if columns.get(column) is not None else None
+            if kind is not None:
+                where = lines.where(("sources", i, "columns", canonical) if canonical in source.columns else ("sources", i))
+                problems.append(f"{where}: sources[{i}].columns.{canonical}: column '{column}' of {f.key} holds {kind} "
+                                f"({columns[column]}), not text; map a text column")  # fmt: skip
     return available
 
 
-def check_recipe(recipe: Recipe) -> list[ResolvedSource]:
-    """Raise RecipeError listing every problem; return the resolved sources when there are none."""
+def check_recipe(recipe: Recipe, out: Path | None = None) -> list[ResolvedSource]:
+    """Raise RecipeError listing every problem; return the resolved sources when there are none. The output folder
+    is the recipe's `output.dir`, unless `out` (`curate run --out`) replaces it: then its problems are an
+    OutputError, raised after the recipe's own."""
     problems: list[str] = []
     resolved_sources: list[ResolvedSource] = []
     available = set(META_COLUMNS)
@@ -89,8 +98,14 @@ def check_recipe(recipe: Recipe) -> list[ResolvedSource]:
         if column is not None and column not in available:
             problems.append(f"{recipe.lines.where(('output', key))}: output.{key}: no column '{column}' "
                             f"(columns: {', '.join(sorted(available))})")  # fmt: skip
+    inputs = {f.key: f.path for s in resolved_sources for f in s.files if f.path is not None}
+    output = output_problems(Path(out or recipe.model.output.dir), inputs)
+    if out is None:
+        problems += [f"{recipe.lines.where(('output', 'dir'))}: output.dir: {p}" for p in output]
     if problems:
         raise RecipeError(problems)
+    if output:
+        raise OutputError("\n".join(output))
     return resolved_sources
 
 
@@ -103,6 +118,6 @@ def _safe_produces(name: str) -> list[str]:
         return []
 
 
-def load_and_check(path: str | Path) -> tuple[Recipe, list[ResolvedSource]]:
+def load_and_check(path: str | Path, out: Path | None = None) -> tuple[Recipe, list[ResolvedSource]]:
     recipe = load_recipe(path)
-    return recipe, check_recipe(recipe)
+    return recipe, check_recipe(recipe, out)
