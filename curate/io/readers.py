@@ -116,12 +116,26 @@ def not_text_kind(dtype: pl.DataType) -> str | None:
 
 
 def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
-    """The column as text; values that can't be (nested, or bytes that are not UTF-8) become null."""
+    """The column as text; nested values become null (the record is rejected)."""
     if dtype == pl.String:
         return pl.col(name)
     if not_text_kind(dtype) is not None:
         return pl.lit(None, pl.String).alias(name)
-    return pl.col(name).cast(pl.String, strict=False)
+    return pl.col(name).cast(pl.String)
+
+
+def _decode_utf8(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Bytes as text, and which values are not UTF-8 (null there). A loop: polars can't decode leniently, and few
+    files keep their text as bytes."""
+    texts, broken = [], []
+    for value in series.to_list():
+        try:
+            texts.append(None if value is None else value.decode("utf-8"))
+            broken.append(False)
+        except UnicodeDecodeError:
+            texts.append(None)
+            broken.append(True)
+    return pl.Series(series.name, texts, pl.String), pl.Series(f"_not_utf8_{series.name}", broken)
 
 
 def record_bytes(frame: pl.DataFrame) -> pl.Expr:
@@ -146,9 +160,8 @@ class Canonicalizer:
         problems = [(pl.col("_bytes") > self.max_record_bytes, "too_large")] if sized else []
         for name in self.required:
             dtype = frame.schema.get(name)
-            if dtype == pl.Binary:
-                problems.append((pl.col(name).is_not_null() & pl.col(name).cast(pl.String, strict=False).is_null(),
-                                 "unparseable"))  # fmt: skip
+            if f"_not_utf8_{name}" in frame.columns:
+                problems.append((pl.col(f"_not_utf8_{name}"), "unparseable"))
             elif dtype is not None and not_text_kind(dtype) is not None:
                 problems.append((pl.col(name).is_not_null(), f"wrong_type:{name}"))
         return problems
@@ -174,6 +187,7 @@ class Canonicalizer:
         original = frame.rename({s: d for s, d in renamed.items() if s != d})
         sized = raws is None and self.max_record_bytes is not None
         frame = original.with_columns(pl.Series("_row", rows, dtype=pl.Int64), *([record_bytes(original).alias("_bytes")] if sized else []))
+        frame = frame.with_columns([s for n in self.required if frame.schema.get(n) == pl.Binary for s in _decode_utf8(frame[n])])
         early = first_reason(*self._value_problems(frame, sized))
         frame = frame.with_columns(early.alias("_reason")).with_columns(
             [_as_text(n, frame.schema[n]).alias(n) if n in frame.columns else pl.lit(None, pl.String).alias(n)
@@ -182,6 +196,7 @@ class Canonicalizer:
         problems = [(pl.col(n).is_null(), f"missing_field:{n}") for n in self.required]
         problems.append((pl.col("text").str.strip_chars().str.len_chars() == 0, "empty_field:text"))
         frame = frame.with_columns(pl.coalesce("_reason", first_reason(*problems)).alias("_reason"))
+        frame = frame.drop([c for c in frame.columns if c.startswith("_not_utf8_")])
         if sized:
             frame, sizes = frame.drop("_bytes"), frame["_bytes"]
         bad = frame["_reason"].is_not_null()
