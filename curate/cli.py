@@ -160,6 +160,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted; run again with --resume to continue")
         sys.exit(130)
+    except OSError as exc:  # the file system refused (permissions, a full disk outside a run): no traceback
+        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        sys.exit(1)
+    except MemoryError:
+        err.print("error: out of memory; lower `engine.batch_rows` / `engine.batch_bytes` in the recipe",
+                  style="red", highlight=False, markup=False)  # fmt: skip
+        sys.exit(1)
     except Exception as exc:  # click's usage errors
         import click
 

@@ -24,7 +24,7 @@ from curate.errors import CurateError, InputError
 from curate.io.readers import META_COLUMNS, ReadOptions, open_reader
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
-from curate.outdir import WORK, claim, is_own_output_file, remove_leftovers
+from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
 from curate.progress import Reporter
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step
@@ -105,7 +105,24 @@ class Run:
     # running ----------------------------------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
         with claim(self.out, self.options.command):
-            return self._execute()
+            try:
+                return self._execute()
+            except Exception as exc:
+                reason = space_problem(exc)
+                if reason is None:
+                    raise
+                raise CurateError(self._space_message(reason)) from None
+
+    def _space_message(self, reason: str) -> str:
+        """What a full disk stopped, and how much room the run needs: each stage keeps the rows it passes on (about
+        the size of the read stage, or of the inputs before that is done) and the output holds them once more."""
+        stages = self.plan()
+        per_stage = folder_bytes(stages[0].path) if stages[0].is_complete() else sum(f.bytes for f in self.files)
+        return (f"writing to {self.out} failed: {reason}. {human_bytes(shutil.disk_usage(self.out).free)} are free "
+                f"there; this run has written {human_bytes(folder_bytes(self.out))} and needs about "
+                f"{human_bytes(per_stage * (len(stages) + 1))} in all ({len(stages)} stages of about "
+                f"{human_bytes(per_stage)}, and the output). Free some space or choose another output folder, then "
+                "run the same command with --resume: the work done so far is kept")  # fmt: skip
 
     def _execute(self) -> dict[str, Any]:
         started = time.time()

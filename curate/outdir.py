@@ -10,6 +10,7 @@ taken over by the next one, and a refused run is told which process holds it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -147,3 +148,38 @@ def is_own_output_file(path: Path) -> bool:
     """A shard or reject file by curate's naming, which a run may replace or remove."""
     pattern = SHARD if path.parent.name == "data" else REJECTS
     return bool(pattern.match(path.name))
+
+
+SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, the file size limit (ulimit -f)
+_OS_ERROR = re.compile(r"\(os error (\d+)\)|\[Errno (\d+)\]")  # polars and Ray workers carry it in the message
+
+
+def space_problem(exc: BaseException) -> str | None:
+    """The OS's words when `exc` is a write that ran out of space, else None."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code not in SPACE_ERRNOS:
+        found = _OS_ERROR.search(str(exc))
+        code = int(found.group(1) or found.group(2)) if found else None
+    if code == errno.EFBIG:
+        return f"{os.strerror(code)} (the file size limit, ulimit -f)"
+    return os.strerror(code) if code in SPACE_ERRNOS else None
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files below `folder` (links not followed)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
