@@ -186,3 +186,11 @@ def test_batch_sizes_are_bounded(project, key, limit):
         "integer (got '1e21')",  # YAML 1.1 reads 1e21 as a string
         f"{project / 'r.yaml'}:13:10: engine.{key}: Input should be less than or equal to {limit} "
         "(got 1000000000000000000000)"]  # fmt: skip
+
+
+def test_an_empty_file_is_zero_records_not_an_error(project):
+    """One empty file in a folder blocked the whole run: "no `text` column (columns: none found)"."""
+    (project / "data" / "empty.jsonl").write_bytes(b"")
+    (project / "data" / "broken.jsonl").write_text("{not json\n")  # nothing to check either: the run rejects it
+    recipe, sources = load_and_check(write_recipe(project / "r.yaml", GOOD))
+    assert [f.key for f in sources[0].files] == ["data/a.jsonl", "data/broken.jsonl", "data/empty.jsonl"]
