@@ -137,8 +137,14 @@ def _synthetic(m: dict[str, Any]) -> str | None:
            "validation.\n\n" + _table(rows, ["origin", "kept", "share of output", "rejected", "pass rate"])  # fmt: skip
 
 
+def _step_sections(m: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The sections steps write about themselves (`Step.card_section`), titled by step."""
+    return [(f"Step {s['index']}: {s['name']}", s.get("card")) for s in m["steps"] if s.get("card")]
+
+
 def _limitations(m: dict[str, Any]) -> str:
     notes = list((m["recipe"].get("card") or {}).get("limitations", []))
+    notes += [f"{s['name']} (step {s['index']}): {note}" for s in m["steps"] for note in s.get("notes") or []]
     after = m.get("languages") or {}
     small = [k for k, v in after.items() if v < 100]
     if small:
@@ -168,6 +174,7 @@ def render_card(manifest: dict[str, Any], recipe_text: str) -> str:
         ("Deduplication", _named_step(m, "dedup", "What the `dedup` step found.")),
         ("Synthetic data", _synthetic(m)),
         ("Human review", _named_step(m, "review", "Outcomes of the review in Argilla.")),
+        *_step_sections(m),
         ("Class weights", "Written to `weights.json` for the trainer." if m.get("weights") else None),
         ("Limitations", _limitations(m)),
         ("Recipe", f"`{m['recipe_file']}`, sha256 `{m['recipe_hash']}`, curate {m['curate_version']}.\n\n"

@@ -27,7 +27,7 @@ from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
 from curate.progress import Reporter
 from curate.recipe import Recipe, Source, canonical_json
-from curate.registry import get_step
+from curate.registry import get_step, step_notes
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits
 from curate.summary import languages_before, synthetic_by_origin, value_counts
@@ -247,6 +247,10 @@ class Run:
             key_of = {part_prefix(f): f.key for f in self.files}
             for part, stats in per_part.items():
                 self.file_rows[key_of[part.rsplit("-", 1)[0]]] += stats.rows_in
+        if stage.index:
+            params = self.recipe.steps[stage.index - 1].resolved()[stage.name]
+            for note in step_notes(stage.name, params, totals.stats):
+                self.reporter.warn(f"{label}: {note}")
         self.reports.append(StageReport(stage.index, stage.name, label, totals, cached))
 
     # output -----------------------------------------------------------------------------------------------------

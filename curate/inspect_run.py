@@ -40,6 +40,9 @@ def inspect_output(out: Path, console: Console) -> None:
         for lang, n in sorted(languages.items(), key=lambda kv: -kv[1]):
             table.add_row(lang, f"{n:,}")
         console.print(table)
+    for s in manifest["steps"]:
+        for note in s.get("notes") or []:
+            console.print(f"[yellow]warning[/yellow] {s['name']} (step {s['index']}): {note}", highlight=False)
     splits = ", ".join(f"{k} {v:,}" for k, v in manifest["splits"].items())
     status = "[green]holds[/green]" if acc["ok"] else "[red]FAILED[/red]"
     console.print(f"splits: {splits}")

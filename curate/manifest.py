@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate import __version__
+from curate.registry import step_card_section, step_notes
 
 if TYPE_CHECKING:
     from curate.engine import Run
@@ -78,6 +79,8 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
             "rows_in": t.rows_in, "rows_out": t.rows_out, "rows_rejected": t.rejected,
             "reasons": dict(sorted(t.reasons.items(), key=lambda kv: -kv[1])), "stats": dict(sorted(t.stats.items())),
             "seconds": round(t.seconds, 3), "cached": report.cached,
+            "notes": step_notes(stage.name, params, t.stats) if stage.index else [],
+            "card": step_card_section(stage.name, params, t.stats) if stage.index else None,
         })  # fmt: skip
     splits = {name: 0 for name in recipe.model.output.splits}
     for item in outputs:

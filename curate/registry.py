@@ -57,6 +57,17 @@ def get_step(name: str) -> type[Step] | None:
     return _STEPS.get(name)
 
 
+def step_notes(name: str, params: dict, stats: dict) -> list[str]:
+    """The warnings step `name` gives about its run (see `Step.notes`)."""
+    step = get_step(name)
+    return step.notes(params, stats) if step else []
+
+
+def step_card_section(name: str, params: dict, stats: dict) -> str | None:
+    step = get_step(name)
+    return step.card_section(params, stats) if step else None
+
+
 def suggest(name: str, allowed: list[str]) -> str:
     """A ' did you mean ...?' hint for a misspelt name, or ''."""
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)

@@ -1,2 +1,3 @@
-"""Language identification: fastText (lid.176 by default, any fastText model file by name), script rules,
-macrolanguage folding and a second detector (lingua) for the unsure cases. The step is `curate.stages.langid`."""
+"""Language identification: several detectors (lid.176 or any fastText model, CLD2, langid.py; lingua and heliport
+on request), each judging only the languages it knows, combined with the script and the recipe's expected languages
+(`fuse`). The step is `curate.stages.langid`."""

@@ -146,3 +146,13 @@ def resolve_language(name: str) -> str:
         raise ValueError(f"language names such as {text!r} need the package 'language_data': pip install "
                          "'curate[langid]', or give an ISO 639 code") from None  # fmt: skip
     return _alpha3(found.language) or found.language
+
+
+@cache
+def language_name(code: str) -> str:
+    """The English name of an ISO 639 code (`yor` -> `Yoruba`), or the code itself when it names no language."""
+    try:
+        name = _langcodes().Language.get(code).display_name("en")
+    except (LookupError, ValueError, ModuleNotFoundError):
+        return code
+    return code if name.startswith("Unknown language") else name

@@ -14,32 +14,28 @@ with score 0.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from curate.langid.codes import UND, family, macrolanguages
-from curate.langid.decide import average, choose, flatten, known_to, merge_second, restrict_to_script
-from curate.langid.models import FastTextModel, LinguaDetector
-from curate.langid.scripts import detect_scripts, likely_language, writable_in
+from curate.langid.codes import UND, macrolanguages
+from curate.langid.detectors import Detection, Detector
+from curate.langid.fuse import fuse, knowledge
+from curate.langid.scripts import detect_scripts, likely_language
 
-MIN_CANDIDATE = 0.01  # fastText candidates under 1% are not read: they change no decision and slow the search
-LIST = pl.List(pl.String)
-OUTPUT = {"lang": pl.String, "script": pl.String, "score": pl.Float64, "mixed": pl.Float64}
+OUTPUT = {"lang": pl.String, "script": pl.String, "score": pl.Float64, "support": pl.Float64, "mixed": pl.Float64}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The knobs of the decision (see `curate.langid.decide`)."""
+    """The knobs of the decision (see `curate.langid.fuse`)."""
 
-    k: int = 5  # candidates read from the fastText model per unit
-    fold: float = 0.8  # fold to the macrolanguage when the top member holds less than this share of the group
-    second_below: float = 0.35  # ask the second detector when the first one's score is below this
+    fold: float = 0.8  # write a member when the detectors that can name it give it this share of its family
     chunk_chars: int = 500  # texts longer than this are identified chunk by chunk
-    merge: str = "mean"  # how the two detectors' answers combine: mean of their distributions, or the more confident
-    second_top: int = 2  # the second detector chooses among the languages of the first one's top candidates (and those
-    # the first model cannot name)
+    expect: tuple[str, ...] = ()  # ISO 639-3 codes the recipe expects
+    expect_prior: float = 0.9  # the prior probability that a text is in one of the expected languages
 
 
 def clean_units(texts: pl.Series) -> pl.Series:
@@ -74,35 +70,20 @@ def split_units(texts: pl.Series, chunk_chars: int) -> pl.DataFrame:
 
 
 class LanguageIdentifier:
-    """fastText first, the script and macrolanguage rules, then the second detector where the first is unsure."""
+    """The detectors, then the script rules and the decision of `curate.langid.fuse`, per unit; then back to rows."""
 
-    def __init__(self, model: FastTextModel, second: LinguaDetector | None = None, settings: Settings = Settings()):
-        self.model, self.second, self.settings = model, second, settings
-        self.writable = pl.DataFrame(
-            {
-                "label": model.labels,
-                "classes": [
-                    sorted(c) if (c := writable_in(model.codes[lb], model.scripts[lb])) is not None else None
-                    for lb in model.labels
-                ],
-            },
-            schema={"label": pl.String, "classes": pl.List(pl.String)},
-        )
-        self.second_knows: list[str] = []
-        self.second_names: dict[str, list[str]] = {}  # model language -> the second detector's languages of its family
-        self.second_only: list[str] = []  # languages the second detector knows and the model cannot name
-        if second is not None:
-            self.second_knows = known_to(second.languages)
-            model_languages = model.languages
-            self.second_names = {
-                code: sorted(family([code]) & second.languages)
-                for code in sorted(model_languages | set(second.languages))
-            }
-            self.second_only = sorted(c for c in second.languages if not family([c]) & model_languages)
+    def __init__(self, detectors: list[Detector], settings: Settings = Settings()):
+        self.detectors = {d.name: d for d in detectors}
+        self.settings = settings
+        families = set(macrolanguages().get(c, c) for c in settings.expect)
+        self.expected = sorted(families)
+        self.known = knowledge(self.detectors.values())
 
     def identify(self, texts: pl.Series) -> tuple[pl.DataFrame, Counter]:
-        """Per text, in order: `lang` (ISO 639-3 or `und`), `script` (ISO 15924 or null), `score` (0-1), `mixed`
-        (share of characters in another language); and counters for the manifest."""
+        """Per text, in order: `lang` (ISO 639-3 or `und`), `script` (ISO 15924 or null), `score` (0-1), `support`
+        (0-1, see `curate.langid.fuse`), `mixed`
+        (share of characters in another language), `guesses` (each detector's answer for the text's first unit,
+        `detector:lang`), `proposed` (every language some detector proposed for it); and counters for the manifest."""
         stats: Counter = Counter()
         s = self.settings
         units = split_units(texts, s.chunk_chars)
@@ -110,93 +91,75 @@ class LanguageIdentifier:
             detect_scripts(units["text"])
         )
         live = units.filter(pl.col("script").is_not_null())
-        decided, candidates = self._first(live, stats)
-        if self.second is not None and decided.height:
-            decided = self._second(live, decided, candidates, stats)
+        decided, proposals = self._decide(live, stats)
         weight = pl.when(pl.col("script").is_null()).then(0).otherwise(pl.col("text").str.len_chars())
         per_unit = units.select("row", "unit", "script", weight=weight).join(decided, on="unit", how="left")
-        per_unit = per_unit.with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0))
+        per_unit = per_unit.with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0),
+                                         pl.col("support").fill_null(0.0))  # fmt: skip
         stats["langid:und"] += int((per_unit["weight"] == 0).sum())
         if units.height == len(texts):
-            out = per_unit.sort("row").select("lang", "script", "score", mixed=pl.lit(0.0))
+            out = per_unit.sort("row").select("lang", "script", "score", "support", mixed=pl.lit(0.0))
         else:
             stats["langid:chunked"] += int(units.filter(pl.col("chunk") > 0)["row"].n_unique())
             out = combine_chunks(per_unit, len(texts))
-        return out.cast(OUTPUT), +stats  # type: ignore[arg-type]  (+ drops the zero counters)
+        first_units = units.filter(pl.col("chunk") == 0).select("row", "unit")
+        row_proposals = (
+            first_units.join(proposals, on="unit", how="left")
+            .sort("row")
+            .select("guesses", "proposed")
+        )
+        return pl.concat([out.cast(OUTPUT), row_proposals], how="horizontal"), +stats  # type: ignore[arg-type]
 
-    def _first(self, live: pl.DataFrame, stats: Counter) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _decide(self, live: pl.DataFrame, stats: Counter) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(unit, lang, score) for the units with letters, and (unit, guesses, proposed) for the detail. The
+        detectors and the decision see the units by position; the unit ids come back at the end."""
         s = self.settings
-        ids = live["unit"].to_list()
-        predictions = self.model.predict(live["text"].to_list(), s.k, MIN_CANDIDATE)
-        candidates = flatten(ids, predictions, self.model.codes)
-        kept = restrict_to_script(candidates, live.select("unit", "script"), self.writable)
-        decided = choose(kept, s.fold)
-        stats["langid:folded"] += int(decided["folded"].sum())
-        # No candidate written in the unit's script: the script's likely language, scored by the script's share.
-        # (A unit without any candidate over MIN_CANDIDATE stays `und`.)
-        lost = live.join(decided, on="unit", how="anti").join(candidates.select("unit").unique(), on="unit", how="semi")
+        texts = live["text"].to_list()
+        # The detectors run side by side: each spends part of its time outside the GIL (numpy, scipy, C++).
+        with ThreadPoolExecutor(len(self.detectors)) as pool:
+            found = pool.map(lambda d: d.detect(texts), self.detectors.values())
+            detections = dict(zip(self.detectors, found))
+        positions = live.select(unit=pl.int_range(live.height, dtype=pl.UInt32), unit_script="script")
+        decided = fuse(detections, self.detectors, positions, self.expected, s.expect_prior, s.fold, self.known)
+        # A unit with letters that no candidate fits (a script no detector knows): the script's likely language,
+        # scored by the share of its letters in that script.
+        lost = live.with_row_index("position").join(decided, left_on="position", right_on="unit", how="anti")
         if lost.height:
             stats["langid:script_only"] += lost.height
             likely = {sc: likely_language(sc) for sc in lost["script"].unique().drop_nulls().to_list()}
             fallback = lost.select(
-                "unit",
+                unit="position",
                 lang=pl.col("script").replace_strict(likely, default=UND, return_dtype=pl.String),
                 score=pl.col("script_share").cast(pl.Float64),
-                folded=pl.lit(False),
+                support=pl.lit(0.0),
             )
             decided = pl.concat([decided, fallback])
-        return decided.select("unit", "lang", "score"), kept
+        index = live.select(position=pl.int_range(live.height, dtype=pl.UInt32), unit="unit")
 
-    def _second(self, live: pl.DataFrame, decided: pl.DataFrame, candidates: pl.DataFrame, stats: Counter
-                ) -> pl.DataFrame:  # fmt: skip
-        """Ask the second detector about the unsure units, each among a shortlist: the languages of the first
-        detector's top `second_top` candidates (with their macrolanguage families) and the languages the first
-        model cannot name at all. Units with the same shortlist go in one batch call."""
-        s = self.settings
-        ask = decided.filter((pl.col("score") < s.second_below) & pl.col("lang").is_in(self.second_knows))
-        if not ask.height:
-            return decided
-        shortlists = (
-            candidates.join(ask.select("unit"), on="unit")
-            .filter(pl.col("rank") < s.second_top)
-            .select("unit", among=pl.col("code").replace_strict(self.second_names, default=[], return_dtype=LIST))
-            .explode("among")
-            .drop_nulls()
-            .group_by("unit")
-            .agg(pl.col("among").unique().sort())
-            .with_columns(pl.concat_list("among", pl.lit(self.second_only, dtype=LIST)).list.sort())
-            .with_columns(key=pl.col("among").list.join(" "))
-            .filter(pl.col("among").list.len() > 1)  # a shortlist of one tells nothing
-            .join(live.select("unit", "text"), on="unit")
-        )
-        shortlists = shortlists.sort("key")
-        all_units, all_texts = shortlists["unit"].to_list(), shortlists["text"].to_list()
-        units: list[int] = []
-        answers: list[list[tuple[float, str]]] = []
-        start = 0
-        for length, key in shortlists["key"].rle().struct.unnest().iter_rows():
-            units += all_units[start : start + length]
-            answers += self.second.top(all_texts[start : start + length], key.split(), 5)  # type: ignore[union-attr]
-            start += length
-        if not units:
-            return decided
-        second = flatten(units, answers)
-        if s.merge == "mean":
-            combined = choose(average(candidates, second), s.fold).select("unit", lang2="lang", score2="score")
-            merged = decided.join(combined, on="unit", how="left").with_columns(
-                lang=pl.coalesce("lang2", "lang"),
-                score=pl.coalesce("score2", "score"),
-                second=(pl.col("lang2") != pl.col("lang")).fill_null(False),
-            )
-        else:
-            merged = merge_second(decided, choose(second, s.fold))
-        stats["langid:second_asked"] += len(units)
-        stats["langid:second_taken"] += int(merged["second"].sum())
-        return merged.select("unit", "lang", "score")
+        def by_unit(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.rename({"unit": "position"}).join(index, on="position").drop("position")
+
+        return by_unit(decided), by_unit(proposals_of(detections))
+
+
+def proposals_of(detections: dict[str, Detection]) -> pl.DataFrame:
+    """(unit, guesses, proposed): each detector's answer as `detector:lang`, and the set of languages proposed."""
+    frames = [d.candidates.select("unit", "rank", "code", detector=pl.lit(name)) for name, d in detections.items()]
+    every = pl.concat(frames) if frames else pl.DataFrame(schema={"unit": pl.UInt32, "rank": pl.UInt32,
+                                                                   "code": pl.String, "detector": pl.String})  # fmt: skip
+    guesses = (
+        every.filter(pl.col("rank") == 0)
+        .sort("unit", "detector")
+        .group_by("unit", maintain_order=True)
+        .agg(guesses=pl.format("{}:{}", "detector", "code"))
+    )
+    proposed = every.group_by("unit").agg(proposed=pl.col("code").unique().sort())
+    return guesses.join(proposed, on="unit", how="full", coalesce=True)
 
 
 def combine_chunks(per_unit: pl.DataFrame, rows: int) -> pl.DataFrame:
-    """Per text: the language of most characters, its length-weighted score, and the share of characters elsewhere."""
+    """Per text: the language of most characters, its length-weighted score and support (chunks in another language
+    support it with 0), and the share of characters elsewhere."""
     table = macrolanguages()
     scored = per_unit.filter(pl.col("weight") > 0).with_columns(family=pl.col("lang").replace(table))
     totals = scored.group_by("row", "lang").agg(
@@ -206,16 +169,21 @@ def combine_chunks(per_unit: pl.DataFrame, rows: int) -> pl.DataFrame:
     )
     main = totals.sort(["row", "weight", "lang"], descending=[False, True, False]).group_by("row", maintain_order=True)
     main = main.first().with_columns(family=pl.col("lang").replace(table))
+    same = pl.col("family") == pl.col("main_family")
     share = (
         scored.join(main.select("row", main_family="family"), on="row")
         .group_by("row")
-        .agg(same=(pl.col("weight") * (pl.col("family") == pl.col("main_family"))).sum() / pl.col("weight").sum())
+        .agg(
+            same=(pl.col("weight") * same).sum() / pl.col("weight").sum(),
+            support=(pl.col("weight") * pl.col("support") * same).sum() / pl.col("weight").sum(),
+        )
     )
-    out = main.join(share, on="row").select("row", "lang", "script", "score", mixed=1.0 - pl.col("same"))
+    out = main.join(share, on="row").select("row", "lang", "script", "score", "support", mixed=1.0 - pl.col("same"))
     every = pl.DataFrame({"row": np.arange(rows, dtype=np.uint32)})
     return (
         every.join(out, on="row", how="left")
-        .with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0), pl.col("mixed").fill_null(0.0))
+        .with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0), pl.col("support").fill_null(0.0),
+                      pl.col("mixed").fill_null(0.0))  # fmt: skip
         .sort("row")
         .drop("row")
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from curate.quality.tokens import tokens
-from curate.text import SPACED_WORD, word_count
+from curate.text import NO_SPACE, SPACED_WORD, word_count
 
 # Sentence-final punctuation of every script (Unicode Sentence_Terminal: . ! ? 。 । ؟ ۔ ። ။ ។ ...), plus the
 # ellipsis and the Tibetan shad, optionally followed by closing quotes and brackets (`"Yes."`, `(see above.)`).
@@ -20,7 +20,10 @@ _TERMINAL = r"[\p{Sentence_Terminal}…\u0f0d\u0f0e]"
 _CLOSING = r"[\p{Pe}\p{Pf}\"'»」』]"
 # Thai and Lao mark the end of a sentence with a space, not a punctuation mark: a line ending in their letters ends.
 _ENDS_WITHOUT_MARK = r"[\p{Thai}\p{Lao}]"
-PUNCTUATION_END = rf"(?m)(?:{_TERMINAL}{_CLOSING}*|{_ENDS_WITHOUT_MARK})[^\S\n]*$"
+# Marks that end a sentence in one script only: Armenian is mostly typed with `:` for its full stop (։), and Greek's
+# question mark is `;` (U+037E, which Unicode normalises to the semicolon).
+_ENDS_IN_SCRIPT = r"\p{Armenian}\p{Mn}*:|\p{Greek}\p{Mn}*;"
+PUNCTUATION_END = rf"(?m)(?:(?:{_TERMINAL}|{_ENDS_IN_SCRIPT}){_CLOSING}*|{_ENDS_WITHOUT_MARK})[^\S\n]*$"
 ELLIPSIS_END = r"(?m)(?:\.\.\.|…)[\p{Pe}\p{Pf}\"']*[^\S\n]*$"
 # Bullet marks at the start of a line (Gopher's bullet-point lines); dashes other than `-` are left out because
 # several languages (Russian, French, ...) open dialogue lines with them.
@@ -49,13 +52,14 @@ _HANGUL_OPEN = "[" + "".join(chr(0xAC00 + 28 * i) for i in range(399)) + "]"
 
 
 def word_letters(column: str | pl.Expr) -> pl.Expr:
-    """Characters inside the words of space-delimited scripts, counting a Hangul syllable block as the letters (jamo)
-    it is made of: Korean is an alphabet written in blocks, and counted by blocks its words would look as short as
-    Chinese ones. (The text's length less its length with the words removed: no list per row.)"""
+    """The letters a reader sees in the words of space-delimited scripts: letters, digits and spacing marks, not the
+    marks that sit on a letter (an Indic virama or nasal sign, a combining accent), with a Hangul syllable block
+    counted as the letters (jamo) it is made of: Korean is an alphabet written in blocks, and counted by blocks its
+    words would look as short as Chinese ones. Abugidas counted in code points look twice as long as they read."""
     col = _col(column)
-    in_words = col.str.len_chars() - col.str.replace_all(SPACED_WORD, "").str.len_chars()
+    letters = col.str.count_matches(rf"[[\p{{L}}\p{{N}}\p{{Mc}}]--[{NO_SPACE}]]")
     jamo_extra = 2 * col.str.count_matches(_HANGUL_SYLLABLE) - col.str.count_matches(_HANGUL_OPEN)
-    return in_words + jamo_extra
+    return letters + jamo_extra
 
 
 def row_measures(column: str | pl.Expr) -> dict[str, pl.Expr]:

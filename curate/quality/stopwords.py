@@ -15,6 +15,7 @@ from functools import cache, lru_cache
 import polars as pl
 
 from curate.errors import MissingDependencyError
+from curate.langid.scripts import detect_scripts
 from curate.quality.tokens import single_tokens
 
 # Keys that stopwords-iso files under another code than langcodes gives (Bokmål/Nynorsk under Norwegian, Filipino
@@ -89,6 +90,25 @@ def stop_words(key: str) -> tuple[str, ...]:
                 return tuple(sorted(words, key=lambda w: (-len(w), w)))  # longest first: leftmost-longest matches
             return tuple(single_tokens(words))
     return ()
+
+
+@cache
+def list_script(key: str) -> str | None:
+    """The script a stop-word list is written in (ISO 15924, as `curate.langid.scripts.detect_scripts` names it), or
+    None for no list. stopwords-iso's Kurdish list is Sorani in Arabic script, for instance: no evidence about Kurmanji
+    written in Latin."""
+    words = stop_words(key)
+    if not words:
+        return None
+    return detect_scripts(pl.Series([" ".join(words)]))["script"][0]
+
+
+def fitting_lists(keys: pl.Series, scripts: pl.Series) -> pl.Series:
+    """The language keys whose stop-word list is written in the row's script; null elsewhere."""
+    wanted = {key: list_script(key) for key in keys.drop_nulls().unique().to_list()}
+    frame = pl.DataFrame({"key": keys, "script": scripts.cast(pl.String)})
+    list_scripts = pl.col("key").replace_strict(wanted, default=None, return_dtype=pl.String)
+    return frame.select(pl.when(list_scripts == pl.col("script")).then(pl.col("key")).alias(keys.name)).to_series()
 
 
 def stop_word_languages() -> list[str]:

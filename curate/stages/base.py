@@ -83,6 +83,17 @@ class Step:
         """Load models or other heavy resources; called once per run (or once per worker) before any batch."""
 
     @classmethod
+    def notes(cls, params: dict[str, Any], stats: dict[str, int]) -> list[str]:
+        """What a user must hear about this step's run (its resolved params and stats): warned after the step runs,
+        kept in the manifest, shown by `curate inspect` and in the card's limitations."""
+        return []
+
+    @classmethod
+    def card_section(cls, params: dict[str, Any], stats: dict[str, int]) -> str | None:
+        """A section of the dataset card (markdown) about what this step did, or None."""
+        return None
+
+    @classmethod
     def summary(cls) -> str:
         doc = (cls.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""

@@ -22,29 +22,36 @@ import polars as pl
 from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
 from curate.quality import measures
-from curate.quality.stopwords import FALLBACK, is_valid_language, language_key, stop_word_counts
+from curate.langid.scripts import detect_scripts
+from curate.quality.stopwords import FALLBACK, fitting_lists, is_valid_language, language_key, stop_word_counts
 from curate.registry import register
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, partition
 
-LANG = "__quality_lang"
+LANG = "__quality_lang"  # the row's language key for language-specific rules (null: only universal rules)
+TAG = "__quality_tag"  # the row's language as tagged
+STOP_FITS = "__quality_stop_fits"  # a stop-word list of the row's language, in its script, judges it
+UNSURE = "__quality_unsure"  # the row's language is not known well enough for language-specific rules
 
 GOPHER_TOP_NGRAM = {2: 0.20, 3: 0.18, 4: 0.16}
 GOPHER_DUPLICATE_NGRAM = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
 
-# Built-in per-language defaults, from how the languages are written (a recipe's `per_language` goes on top).
-# - Vietnamese writes every syllable as a word and Maori words are mostly one or two open syllables: their mean word
-#   length sits near 3.4, next to Gopher's lower bound of 3 (set for English).
+# Built-in per-language defaults, from how the languages are written (a recipe's `per_language` goes on top). They
+# apply only to rows whose language is known well enough (`language_min_support`).
 # - Chinese and Japanese tokens are characters and Vietnamese tokens are syllables, about half a word each: an n-gram
 #   of n tokens is held to Gopher's limit for n/2 words (Gopher's limits fall about 0.01-0.02 per word: 0.2 at 2
 #   words, 0.15 at 5, 0.1 at 10).
+# - Lojban marks a sentence with `.i` at its start, not with punctuation at its end.
 SYLLABLE_TOP_NGRAM = {2: 0.22, 3: 0.21, 4: 0.20}
 SYLLABLE_DUPLICATE_NGRAM = {5: 0.19, 6: 0.18, 7: 0.17, 8: 0.16, 9: 0.155, 10: 0.15}
 _SYLLABLE_TOKENS = {"max_top_ngram": SYLLABLE_TOP_NGRAM, "max_duplicate_ngram": SYLLABLE_DUPLICATE_NGRAM}
 LANGUAGE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "vi": {"min_mean_word_length": 2.5, **_SYLLABLE_TOKENS},
-    "mi": {"min_mean_word_length": 2.5},
+    "vi": dict(_SYLLABLE_TOKENS),
     **{key: dict(_SYLLABLE_TOKENS) for key in ("zh", "ja", "yue", "wuu", "lzh")},
+    "jbo": {"min_punctuation_endings": None},
 }
+# Tokens are characters because of the script, whatever the language: text in Han (with or without kana) gets the
+# limits of Chinese or Japanese even when its language is not known well enough for language-specific rules.
+SCRIPT_KEYS = {"Hani": "zh", "Jpan": "ja"}
 
 
 def _check_ngram_table(value: dict[int, float | None] | None) -> dict[int, float | None] | None:
@@ -69,6 +76,14 @@ class _Target(StepConfig):
     lang_column: str | None = Field(
         None, description="column with each row's language (any ISO 639 code); default `{field}_lang` when present"
     )
+    language_min_support: float = Field(
+        0.5, ge=0, le=1,
+        description="language-specific rules (stop words, `per_language` limits, the built-in per-language limits) "
+        "judge a row only when its language is known well enough: its `{lang_column}_support` (from `langid`: the "
+        "weakest confidence among the detectors that know the language) is at least this. Below it, or for `und`, "
+        "only the rules that hold for every language judge the row. A language column of your own without a "
+        "`_support` column is trusted",
+    )  # fmt: skip
 
 
 class Thresholds(StepConfig):
@@ -97,13 +112,17 @@ class Thresholds(StepConfig):
     )  # fmt: skip
     max_words: int | None = Field(100_000, ge=1, description="more words: `quality:long_doc` (Gopher: 100,000)")
     min_mean_word_length: float | None = Field(
-        3.0, ge=0,
-        description="mean word length below this: `quality:mean_word_length` (Gopher: 3). Measured on the words of "
-        "space-delimited scripts, in characters (a Hangul block counts as its jamo), once a text has `doc_min_words` "
-        "of them. Built in: 2.5 for Vietnamese and Maori, whose words are syllables",
+        2.0, ge=0,
+        description="mean word length below this: `quality:mean_word_length`. Measured on the words of "
+        "space-delimited scripts, once a text has `doc_min_words` of them, in the letters a reader sees: letters, "
+        "digits and spacing marks (a Devanagari vowel sign that takes its own place counts, a virama does not; a "
+        "Hangul block counts as its jamo). Gopher's 3 is for English (mean about 4.7); natural text in any language "
+        "stays above 2 (Vietnamese, whose words are syllables, and Hindi about 2.7 at their lowest); spaced-out "
+        "letters and lists of single characters fall under it",
     )  # fmt: skip
     max_mean_word_length: float | None = Field(
-        10.0, ge=0, description="mean word length above this: `quality:mean_word_length` (Gopher: 10)"
+        10.0, ge=0, description="mean word length above this: `quality:mean_word_length` (Gopher: 10; agglutinative "
+        "languages such as Quechua and Malayalam stay under 9): run-together words, URLs, hashes, base64"
     )
     max_symbol_ratio: float | None = Field(
         0.15, ge=0, le=1,
@@ -328,14 +347,31 @@ class Quality(BatchStep):
         return list(seen)
 
     # measuring ----------------------------------------------------------------------------------------------------
-    def _language_keys(self, batch: pl.DataFrame) -> pl.Series:
-        column = self.config.lang_column or f"{self.config.field}_lang"
+    def _lang_column(self) -> str:
+        return self.config.lang_column or f"{self.config.field}_lang"
+
+    def _language_keys(self, batch: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+        """(tag, key) per row: the row's language as written, and its key for the language-specific rules, null
+        where the language is unknown or not known well enough (see `language_min_support`)."""
+        column = self._lang_column()
         if column not in batch.columns:
-            return pl.Series(LANG, [None] * batch.height, dtype=pl.String)
+            empty = pl.Series(LANG, [None] * batch.height, dtype=pl.String)
+            return empty.alias("tag"), empty
         values = batch[column].cast(pl.String)
         codes = values.drop_nulls().unique().to_list()
         mapping = {code: language_key(code) for code in codes}
-        return values.replace_strict(mapping, default=None, return_dtype=pl.String).alias(LANG)
+        keys = values.replace_strict(mapping, default=None, return_dtype=pl.String)
+        support = f"{column}_support"
+        if support in batch.columns:
+            sure = batch[support].cast(pl.Float64).fill_null(0.0) >= self.config.language_min_support
+            keys = pl.select(pl.when(sure).then(keys)).to_series()
+        return values.alias("tag"), keys.alias(LANG)
+
+    def _text_scripts(self, batch: pl.DataFrame, text: pl.Series) -> pl.Series:
+        column = f"{self._lang_column()}_script"
+        if column in batch.columns:
+            return batch[column].cast(pl.String)
+        return detect_scripts(text)["script"]
 
     def measure(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Every score of every row (one row per input row, in order), with the language key in `LANG`."""
@@ -352,19 +388,26 @@ class Quality(BatchStep):
             if name in wanted:
                 parts = measures.duplicate_parts(text, unit)
                 frame = frame.with_columns(parts["frac"].alias(name), parts["char_frac"].alias(name[:-1] + "_chars"))
-        keys = self._language_keys(batch)
+        tags, keys = self._language_keys(batch)
+        scripts = self._text_scripts(batch, text)
         top, dup = self.ngram_sizes()
         stop_limits = [self._limit_value("min_stop_words", o) for o in [{}, *self._overrides().values()]]
         need_stop = any(v is not None for v in stop_limits) and keys.null_count() < len(keys)
+        stop_keys = fitting_lists(keys, scripts) if need_stop else keys
+        # per-language limits: the language's, else those its script implies (the stop-word rule needs the language)
+        by_script = scripts.replace_strict(SCRIPT_KEYS, default=None, return_dtype=pl.String)
+        limit_keys = pl.select(pl.coalesce(pl.lit(keys), pl.lit(by_script))).to_series().alias(LANG)
         if top or dup or need_stop:
             toks = measures.token_frame(text)
             frame = frame.with_columns(**measures.ngram_repetition(text.fill_null("").str.len_chars(), toks, top, dup))
-            if need_stop:
-                frame = frame.with_columns(stop_word_counts(text, keys, toks))
+            if need_stop:  # a list is evidence only about text in its own script
+                frame = frame.with_columns(stop_word_counts(text, stop_keys, toks))
         if "stop_words" not in frame.columns:
             frame = frame.with_columns(stop_words=pl.lit(None, dtype=pl.UInt32))
         present = pl.lit(text.is_not_null())  # a missing text has no scores, and no rule fires on it
-        return frame.select([pl.when(present).then(pl.col(m)).alias(m) for m in self.metrics()]).with_columns(keys)
+        return frame.select([pl.when(present).then(pl.col(m)).alias(m) for m in self.metrics()]).with_columns(
+            limit_keys, tags.alias(TAG), keys.is_null().alias(UNSURE), stop_keys.is_not_null().alias(STOP_FITS)
+        )
 
     # deciding -----------------------------------------------------------------------------------------------------
     def _limits(self, scores: pl.DataFrame) -> pl.DataFrame:
@@ -382,7 +425,7 @@ class Quality(BatchStep):
             ALWAYS: pl.lit(True),
             DOC: doc,
             SPACED: pl.col("spaced_words") >= pl.col("limit:doc_min_words"),
-            LINES: doc & (pl.col("lines") >= pl.col("limit:doc_min_lines")),
+            LINES: pl.col("lines") >= pl.col("limit:doc_min_lines"),
             RATIO: pl.col("chars") >= pl.col("limit:ratio_min_chars"),
         }[gate]
 
@@ -413,6 +456,34 @@ class Quality(BatchStep):
         flag_list = pl.concat_list(flags).list.drop_nulls() if flags else pl.lit([], dtype=pl.List(pl.String))
         return frame.select(reason.alias(REASON), detail.alias(DETAIL), flag_list.alias("flags"))
 
+    def language_stats(self, scores: pl.DataFrame) -> Counter:
+        """Rows per tagged language judged without language-specific rules (`unsure_language:<tag>`: its language
+        not known well enough) or without a stop-word list (`no_stop_words:<tag>`: none in stopwords-iso, or one in
+        another script), for the card."""
+        tagged = scores.filter(pl.col(TAG).is_not_null() & (pl.col(TAG) != "und"))
+        unsure = tagged.filter(pl.col(UNSURE))[TAG].value_counts().iter_rows()
+        out = Counter({f"unsure_language:{tag}": int(n) for tag, n in unsure})
+        if self.config.min_stop_words is not None:
+            unfit = tagged.filter(~pl.col(UNSURE) & ~pl.col(STOP_FITS))[TAG].value_counts().iter_rows()
+            out.update({f"no_stop_words:{tag}": int(n) for tag, n in unfit})
+        return out
+
+    @classmethod
+    def card_section(cls, params: dict, stats: dict[str, int]) -> str | None:
+        """The languages the quality rules judged without their language-specific rules, and why."""
+        unsure = {k.split(":", 1)[1]: v for k, v in stats.items() if k.startswith("unsure_language:")}
+        unfit = {k.split(":", 1)[1]: v for k, v in stats.items() if k.startswith("no_stop_words:")}
+        if not unsure and not unfit:
+            return None
+        langs = sorted(set(unsure) | set(unfit), key=lambda k: (-(unsure.get(k, 0) + unfit.get(k, 0)), k))
+        rows = ["| language (as tagged) | rows judged without language-specific rules: language not sure | rows "
+                "without a stop-word list in their script |", "|---|---|---|"]  # fmt: skip
+        rows += [f"| `{k}` | {unsure.get(k, 0):,} | {unfit.get(k, 0):,} |" for k in langs]
+        return ("The `quality` rules that hold for every language judged every row; the language-specific ones (stop "
+                f"words, per-language limits) only rows whose language was known well enough (support >= "
+                f"{params.get('language_min_support', 0.5)}) and, for stop words, had a list in their script.\n\n"
+                + "\n".join(rows))  # fmt: skip
+
     def process(self, batch: pl.DataFrame) -> StepResult:
         scores = self.measure(batch)
         decided = self.decide(scores)
@@ -422,6 +493,7 @@ class Quality(BatchStep):
                 for reason, n in decided["flags"].explode().drop_nulls().value_counts().iter_rows()
             }
         )
+        stats.update(self.language_stats(scores))
         if self.config.action == "tag":
             columns = [scores[m].alias(self._column(m)) for m in self.metrics()]
             tagged = batch.with_columns(*columns, decided["flags"].alias(self._column("flags")))

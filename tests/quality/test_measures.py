@@ -9,10 +9,17 @@ def _row(text: str | None) -> dict:
 
 
 def test_mean_word_length_counts_space_delimited_words_only():
-    assert _row("don't stop-me now")["mean_word_length"] == pytest.approx(15 / 3)
+    assert _row("don't stop-me now")["mean_word_length"] == pytest.approx(13 / 3)  # dont, stopme, now
     assert _row("DECnet是 由 Digital 创造的")["mean_word_length"] == pytest.approx(13 / 2)
     assert _row("他不喜欢我们。")["mean_word_length"] is None  # no space-delimited word: no score
     assert _row("他不喜欢我们。")["words"] == 6
+
+
+def test_word_length_counts_the_letters_a_reader_sees():
+    # किया है: क ि य ा (the vowel signs ि and ा take their own place: 4) and ह ै (ै sits on the letter: 1)
+    assert _row("किया है")["mean_word_length"] == pytest.approx(5 / 2)
+    # a combining accent (NFD) is no letter: é written as e + U+0301 counts once
+    assert _row("cafe\u0301 noir")["mean_word_length"] == pytest.approx(8 / 2)
 
 
 def test_hangul_blocks_count_as_their_jamo():

@@ -188,14 +188,47 @@ def test_punctuation_endings():
     thai = "\n".join(PARAGRAPHS["th"].split(" "))  # Thai lines end without a mark: that is not a missing end
     hindi = "\n".join(_sentences(PARAGRAPHS["hi"]))  # lines ending in a danda
     assert _reasons([("ru", menu), ("th", thai), ("hi", hindi)]) == ["quality:punctuation_endings", None, None]
+    # Armenian is typed with `:` for its full stop and Greek asks with `;`: ends of sentences in those scripts only
+    armenian = "Ես սիրում եմ քեզ:\nՆա գնաց տուն:\nԱյսօր եղանակը լավ է:"
+    greek = "Τι κάνεις;\nΠού πας;\nΕίμαι καλά."
+    latin = "What is this;\nSee below;\nAnd so on;"
+    assert _reasons([(None, armenian), (None, greek), (None, latin)]) == [None, None, "quality:punctuation_endings"]
+    # Line shares apply to any text of 3 lines or more, however short: a web page's menu around one sentence
+    page = ("Home\nAbout us\nContact\nMenu\nThe museum opens at nine.\nShare on Facebook\nLogin | Register\nTweet\n"
+            "Back to top")  # 1 line of 9 ends a sentence: 0.11 < 0.12  # fmt: skip
+    assert _reasons([(None, page), (None, page.replace("\n", " "))]) == ["quality:punctuation_endings", None]
+    # Lojban marks sentences with `.i` at their start: no end marks to count, once its language is known
+    lojban = "ko cliva lo zdani be mi\nmi pu cirko lo mi ckiku\nko ze'i denpa\nle dinju cu barda"
+    assert _reasons([("jbo", lojban), (None, lojban)]) == [None, "quality:punctuation_endings"]
 
 
 def test_stop_words_need_the_language():
-    rows = [("en", PARAGRAPHS["ru"]), (None, PARAGRAPHS["ru"]), ("de", PARAGRAPHS["el"]), ("gd", PARAGRAPHS["en"]),
-            ("el", PARAGRAPHS["el"])]  # fmt: skip
-    # mislabelled text has none of its label's stop words; no language, or no list (Scottish Gaelic): no rule
-    assert _reasons(rows) == ["quality:stop_words", None, "quality:stop_words", None, None]
+    rows = [("fi", PARAGRAPHS["en"]), (None, PARAGRAPHS["ru"]), ("en", PARAGRAPHS["ru"]), ("gd", PARAGRAPHS["en"]),
+            ("el", PARAGRAPHS["el"]), ("ku", PARAGRAPHS["en"]), ("fa", PARAGRAPHS["ar"])]  # fmt: skip
+    # English labelled Finnish has none of Finnish's stop words. No language, or no list (Scottish Gaelic): no rule.
+    # A list is evidence only about text in its own script: the Latin English list says nothing about Russian, and
+    # stopwords-iso's Kurdish list (Sorani, Arabic script) nothing about Latin text (Kurmanji is written in Latin).
+    # The Persian list (Arabic script) does judge Arabic text labelled Persian, and finds too few of its words.
+    assert _reasons(rows) == ["quality:stop_words", None, None, None, None, None, "quality:stop_words"]
 
+
+def test_language_rules_need_a_language_known_well_enough():
+    """With `{lang}_support` from langid, language-specific rules judge only rows whose language every detector that
+    knows it confirmed (support >= 0.5); the others are judged by the universal rules, and the card says which."""
+    frame = pl.DataFrame({
+        "text": [PARAGRAPHS["en"]] * 3,
+        "text_lang": ["fin", "fin", "und"],
+        "text_lang_support": [0.9, 0.3, 0.0],
+    })  # fmt: skip
+    step = Quality.from_dict({})
+    result = step.process(frame)
+    assert result.rejected["_reason"].to_list() == ["quality:stop_words"]
+    assert result.kept["text_lang_support"].to_list() == [0.3, 0.0]
+    assert result.stats["unsure_language:fin"] == 1
+    # the same row, the limit lowered: 0.3 is enough
+    assert Quality.from_dict({"language_min_support": 0.2}).process(frame).rejected.height == 2
+    section = Quality.card_section({"language_min_support": 0.5}, result.stats)
+    assert "| `fin` | 1 | 0 |" in section
 
 def test_bullets_and_ellipsis():
     en = _sentences(PARAGRAPHS["en"])
@@ -275,6 +308,14 @@ def test_built_in_defaults_for_syllable_languages():
     )
     assert _reasons([("vi", vi), (None, vi)]) == [None, "quality:repetition"]
     assert _reasons([("vi", vi)], max_top_ngram={2: 0.2}) == ["quality:repetition"]
+    # Chinese tokens are characters because of the script: Han text gets Chinese's limits even with no language
+    # (an XQuAD paragraph: 机场, 最繁忙的 and 按客流量 repeat, which Gopher's word limits would count as junk)
+    zh = ("南加州是 洛杉矶国际机场 的所在地，按 客流量 它是美国第二繁忙的机场（见“按客流量全球最繁忙的机场”），按国际客流量它则"
+          "排 第三 （见“按国际客流量计算美国最繁忙的机场”）； 圣迭戈国际机场 ，世界上最繁忙的单跑道机场； 范内斯机场 ，世界上最繁忙的"
+          "通用航空机场；橙县、贝克斯菲尔德、安大略、伯班克和长滩的主要商业机场；以及许多较小的商业和通用航空机场。")  # fmt: skip
+    assert _reasons([("zh", zh), (None, zh)]) == [None, None]
+    gopher = {"zh": {"max_top_ngram": {2: 0.2, 3: 0.18, 4: 0.16}, "max_duplicate_ngram": {5: 0.15, 6: 0.14}}}
+    assert _reasons([(None, zh)], per_language=gopher) == ["quality:repetition"]
 
 
 def test_invalid_language_keys_are_config_errors():
