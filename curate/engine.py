@@ -21,7 +21,7 @@ import polars as pl
 from curate import __version__
 from curate.card import write_card
 from curate.errors import CurateError, InputError
-from curate.io.readers import META_COLUMNS, ReadOptions, open_reader
+from curate.io.readers import META_COLUMNS, ReadOptions, open_reader, read_batches
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
@@ -62,8 +62,7 @@ class StageReport:
 
 def _is_plain_name(path: Any) -> bool:
     """A file name in OUT itself (an artifact such as weights.json), as an earlier manifest lists it."""
-    return isinstance(path, str) and "/" not in path and "\\" not in path and path not in ("", ".", "..") \
-        and not path.startswith(".")  # fmt: skip
+    return isinstance(path, str) and bool(path) and path == Path(path).name and not path.startswith(".")
 
 
 def _hash(value: Any) -> str:
@@ -375,7 +374,7 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
     f = job.file
     reader = open_reader(f.path, job.source, f.key, job.options, f.file_index)
     tick = time.perf_counter()  # parsing happens inside the reader: time from batch to batch
-    for batch in reader.batches():
+    for batch in read_batches(reader, f.key):
         if limit is not None and limit <= 0:
             return
         part = f"{part_prefix(f)}-c{batch.chunk:05d}"

@@ -57,6 +57,9 @@ def output_problem(out: Path) -> str | None:
     """Why curate may not write into `out`, or None when it may."""
     if out.exists() and not out.is_dir():
         return f"{out} is a file, not a folder"
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        return f"{out} can't be made: {blocking} is a file, not a folder"
     if not out.exists() or is_curate_output(out):
         return None
     try:
@@ -77,8 +80,9 @@ def output_problems(out: Path, inputs: dict[str, Path]) -> list[str]:
     root = out.resolve()
     inside = [name for name, path in inputs.items() if path.resolve().is_relative_to(root)]
     if inside:
-        problems.append(f"{inside[0]} is inside the output folder {out}" + (f" (and {len(inside) - 1} more inputs)"
-                        if len(inside) > 1 else "") + "; a run would read its own output: write it elsewhere")  # fmt: skip
+        more = f" (and {len(inside) - 1} more inputs)" if len(inside) > 1 else ""
+        problems.append(f"{inside[0]} is inside the output folder {out}{more}; a run would read its own output: "
+                        "write it elsewhere")  # fmt: skip
     return problems
 
 

@@ -97,7 +97,8 @@ class Output(_Section):
 
 class Engine(_Section):
     batch_rows: int = Field(50_000, gt=0, le=MAX_BATCH_ROWS, description="rows per batch: bounds memory per step")
-    batch_bytes: int = Field(64 << 20, gt=0, le=MAX_BYTES, description="bytes of input text per batch when reading text files")
+    batch_bytes: int = Field(64 << 20, gt=0, le=MAX_BYTES,
+                             description="bytes of input text per batch when reading text files")  # fmt: skip
 
 
 class Card(_Section):
@@ -307,8 +308,8 @@ def yaml_structure_problem(root: yaml.Node, filename: str) -> str | None:
             open_nodes.discard(key)
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_YAML_VALUES:
-                return (f"{filename}:{line}: YAML aliases here expand to more than {MAX_YAML_VALUES:,} values (an alias "
-                        "bomb?); write the recipe without them")  # fmt: skip
+                return (f"{filename}:{line}: YAML aliases here expand to more than {MAX_YAML_VALUES:,} values "
+                        "(an alias bomb?); write the recipe without them")  # fmt: skip
             continue
         if key in sizes:
             continue

@@ -46,7 +46,8 @@ def _check_columns(recipe: Recipe, resolved: ResolvedSource, problems: list[str]
         for canonical, column in {"text": "text", **source.columns}.items():
             kind = not_text_kind(columns[column]) if columns.get(column) is not None else None
             if kind is not None:
-                where = lines.where(("sources", i, "columns", canonical) if canonical in source.columns else ("sources", i))
+                mapped = ("sources", i, "columns", canonical) if canonical in source.columns else ("sources", i)
+                where = lines.where(mapped)
                 problems.append(f"{where}: sources[{i}].columns.{canonical}: column '{column}' of {f.key} holds {kind} "
                                 f"({columns[column]}), not text; map a text column")  # fmt: skip
     return available

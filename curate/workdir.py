@@ -120,8 +120,8 @@ class StageDir:
             return None
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
-            return build_state(state_type, saved["values"],
-                               {name: pl.read_parquet(self.path / f"state-{name}.parquet") for name in saved["frames"]})  # fmt: skip
+            frames = {name: pl.read_parquet(self.path / f"state-{name}.parquet") for name in saved["frames"]}
+            return build_state(state_type, saved["values"], frames)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -193,3 +193,13 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path, cli):
     result = cli("run", recipe, cwd=tmp_path)
     assert result.code == 0, result
     assert not (tmp_path / "out" / HOLDER).exists()
+
+
+def test_an_output_folder_that_cant_be_made(tmp_path, cli):
+    recipe = project(tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    result = cli("run", recipe, "--out", "a-file/out", cwd=tmp_path)
+    assert (result.code, result.err) == (2, "error: a-file/out can't be made: a-file is a file, not a folder\n")
+    if Path("/proc/self").exists():  # the file system refuses: a message, not a traceback
+        result = cli("run", recipe, "--out", "/proc/curate-out", cwd=tmp_path)
+        assert (result.code, result.err) == (1, "error: [Errno 2] No such file or directory: '/proc/curate-out'\n")

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from curate.augment import ct2
 from curate.augment.cache import ResponseCache, response_key
@@ -185,7 +186,7 @@ class OpenAIChatClient:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         self._api_key_env = api_key_env
-        self._secrets = (key, base_url)  # the whole base URL too: it may carry a user:password
+        self._secrets = (key, urlsplit(base_url).password)  # a base URL may carry a user:password
         self._client = httpx.Client(headers=headers, timeout=timeout,
                                     limits=httpx.Limits(max_connections=self.concurrency))  # fmt: skip
         self._httpx = httpx

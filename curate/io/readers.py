@@ -186,8 +186,10 @@ class Canonicalizer:
         frame = frame.drop([c for c in frame.columns if c in self.mapping and c not in renamed])
         original = frame.rename({s: d for s, d in renamed.items() if s != d})
         sized = raws is None and self.max_record_bytes is not None
-        frame = original.with_columns(pl.Series("_row", rows, dtype=pl.Int64), *([record_bytes(original).alias("_bytes")] if sized else []))
-        frame = frame.with_columns([s for n in self.required if frame.schema.get(n) == pl.Binary for s in _decode_utf8(frame[n])])
+        frame = original.with_columns(pl.Series("_row", rows, dtype=pl.Int64),
+                                      *([record_bytes(original).alias("_bytes")] if sized else []))  # fmt: skip
+        binary = [n for n in self.required if frame.schema.get(n) == pl.Binary]
+        frame = frame.with_columns([column for n in binary for column in _decode_utf8(frame[n])])
         early = first_reason(*self._value_problems(frame, sized))
         frame = frame.with_columns(early.alias("_reason")).with_columns(
             [_as_text(n, frame.schema[n]).alias(n) if n in frame.columns else pl.lit(None, pl.String).alias(n)
@@ -443,7 +445,8 @@ class JsonLinesReader(Reader):
             if problem is None:
                 record, problem = parse_json(line)
             if problem is None:
-                problem = json_value_problem(record, line.count(b"[") + line.count(b"{"), bool(_LONE_SURROGATE.search(line)))
+                brackets = line.count(b"[") + line.count(b"{")
+                problem = json_value_problem(record, brackets, bool(_LONE_SURROGATE.search(line)))
             if problem is None and not isinstance(record, dict):
                 problem = f"a JSON line must hold an object, not {type(record).__name__}"
             if problem is None:
@@ -634,7 +637,8 @@ def csv_records(lines: CsvLines, delimiter: str) -> Iterator[tuple[list[str] | N
         except _OpenQuote:
             why = f"a quoted field is still open after {limit:,} bytes (max_record_bytes): an unterminated quote?"
         except csv.Error as exc:
-            why = _UNCLOSED if lines.hit_end else f"a quote closes a field that goes on ({exc}): a stray or unterminated quote?"
+            why = _UNCLOSED if lines.hit_end else \
+                f"a quote closes a field that goes on ({exc}): a stray or unterminated quote?"  # fmt: skip
         yield None, why + " (reading goes on with the next line)"
         lines.read_again_from_second_line()
 
@@ -751,6 +755,17 @@ READERS: dict[str, type[Reader]] = {
 }  # fmt: skip
 
 
+def read_batches(reader: Reader, name: str) -> Iterator[ReadBatch]:
+    """The reader's batches; a file that breaks off (damaged compressed data, a read error) stops the run with an
+    error that names it, rather than a traceback."""
+    import lzma
+
+    try:
+        yield from reader.batches()
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise InputError(f"{name} can't be read to the end: {exc} (a damaged or truncated file?)") from None
+
+
 def empty_rows() -> pl.DataFrame:
     return pl.DataFrame(schema={"_id": pl.String, "_source": pl.String, "_row": pl.Int64, "text": pl.String})
 
@@ -764,7 +779,7 @@ def peek_columns(path: Path, source: Source, sample: int = 200) -> dict[str, pl.
     """The columns of a file with their types where the format keeps them (parquet), from its schema or its first
     records; None where they can't be known before reading: a format without columns, an empty file, or no record
     among the first that parses (the run rejects those). Raises CurateError for a file that is not of its format."""
-    fmt = detect_format(path, source.format)
+    fmt, options = detect_format(path, source.format), ReadOptions()
     if fmt == "txt":
         return {"text": pl.String}
     if fmt in ("json", "arrow") or path.stat().st_size == 0:
@@ -777,7 +792,7 @@ def peek_columns(path: Path, source: Source, sample: int = 200) -> dict[str, pl.
         except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
             raise CurateError(f"not a parquet file ({str(exc).splitlines()[0]})") from None
     if fmt in ("csv", "tsv"):
-        lines = CsvLines(CsvReader(path, source, path.name, ReadOptions(), 0)._open_text, ReadOptions().max_record_bytes)
+        lines = CsvLines(CsvReader(path, source, path.name, options, 0)._open_text, options.max_record_bytes)
         try:
             header, problem = next(csv_records(lines, _delimiter(path, source)), (None, ""))
         finally:
@@ -788,7 +803,7 @@ def peek_columns(path: Path, source: Source, sample: int = 200) -> dict[str, pl.
     keys: dict[str, None] = {}
     found = False
     with io.TextIOWrapper(open_input(path), encoding=source.encoding, errors="replace") as handle:
-        for line in _first_lines(handle, sample, ReadOptions().max_record_bytes):
+        for line in _first_lines(handle, sample, options.max_record_bytes):
             record, problem = parse_json(line.lstrip("\ufeff"))
             if problem is None and isinstance(record, dict):
                 keys.update(dict.fromkeys(record))

@@ -129,7 +129,8 @@ def with_retries(call: Callable[[], T], what: str, url: str, sleep: Callable[[fl
                 raise ReviewServerError(f"could not {what} (Argilla at {url}): {_describe(exc)}") from None
             if attempt == tries:
                 raise ReviewServerError(
-                    f"could not {what}: Argilla at {url} did not answer after {tries} tries over {clock() - started:.0f} s "
+                    f"could not {what}: Argilla at {url} did not answer after {tries} tries over "
+                    f"{clock() - started:.0f} s "
                     f"({_describe(exc)}). Is the server running and is {ENV_URL} right? Try again later: the "
                     "work done so far is kept"
                 ) from None

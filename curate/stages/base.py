@@ -125,7 +125,7 @@ class GlobalStep(Step):
         return ["_id"]
 
     def fit(self, frames: Iterator[pl.DataFrame]) -> Any:
-        """Return a state (a `state_type`) that `apply` uses; it is saved as data in the step's work folder for resume."""
+        """Return a state (a `state_type`) that `apply` uses; saved as data in the step's work folder for resume."""
         raise NotImplementedError
 
     def fit_map(self, frame: pl.DataFrame) -> Any:

@@ -402,3 +402,18 @@ def test_json_file_records_larger_than_max_record_bytes(tmp_path):
     rows, rejects = read_all(path, ReadOptions(max_record_bytes=50))
     assert rows["text"].to_list() == ["ok"]
     assert rejects.select("_row", "_reason", "_detail").rows() == [(1, "too_large", "the record is 112 bytes; max_record_bytes is 50")]
+
+
+def test_a_damaged_compressed_file_is_an_error_that_names_it(tmp_path):
+    import gzip
+
+    from curate.errors import InputError
+    from curate.io.readers import read_batches
+
+    packed = gzip.compress(b"".join(b'{"text": "row %d"}\n' % i for i in range(10_000)))
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    reader = open_reader(path, Source(path=str(path)), "a.jsonl.gz", ReadOptions(), 0)
+    with pytest.raises(InputError) as info:
+        list(read_batches(reader, "a.jsonl.gz"))
+    assert str(info.value) == "a.jsonl.gz can't be read to the end: Truncated compressed stream (a damaged or truncated file?)"
