@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from curate.io.writers import write_text_atomic
+from curate.langid.codes import hub_code
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
 _HUB_LICENSES = {
@@ -26,16 +27,6 @@ def size_category(rows: int) -> str:
     return next((label for bound, label in bounds if rows < bound), "1B<n<10B")
 
 
-def hub_language(code: str) -> str:
-    """ISO 639-1 where the language has one (the Hub's preference), else the ISO 639-3 code as is."""
-    try:
-        import langcodes
-
-        return langcodes.Language.get(code).language or code
-    except Exception:
-        return code
-
-
 def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     recipe = manifest["recipe"]
     card = recipe.get("card") or {}
@@ -44,7 +35,7 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
         header["pretty_name"] = card["pretty_name"]
     languages = [lang for lang in manifest.get("languages") or {} if lang not in ("und", "None", "")]
     if languages:
-        header["language"] = sorted({hub_language(lang) for lang in languages})
+        header["language"] = sorted({hub_code(lang) for lang in languages})
     given = sorted({str(i["meta"]["license"]) for i in manifest["inputs"] if i["meta"].get("license")})
     known = [g.lower() for g in given if g.lower() in _HUB_LICENSES]
     unknown = [g for g in given if g.lower() not in _HUB_LICENSES]

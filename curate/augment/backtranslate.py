@@ -23,7 +23,8 @@ from curate.augment.synth import (
     row_seeds,
     selection,
 )
-from curate.augment.translate import Decoding, Seq2SeqModel, iso639_3, set_seed
+from curate.augment.translate import Decoding, Seq2SeqModel, set_seed
+from curate.langid.codes import iso639_3
 from curate.augment.validate import Detector
 from curate.stages.base import StepResult
 

@@ -8,25 +8,14 @@ English name, e.g. "Yiddish"); any other brace is literal, so a recipe cannot re
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+
+from curate.langid.codes import iso639_3, language_name
 
 DEFAULT_PROMPT = (
     "Paraphrase the following {language} text. Keep its meaning and its language; change the wording. "
     "Answer with the paraphrase only.\n\n{text}"
 )
 PLACEHOLDER = re.compile(r"\{(text|language)\}")
-
-
-@lru_cache(maxsize=512)
-def language_name(code: str) -> str:
-    """English name of an ISO 639 code ('yid' -> 'Yiddish'); the code itself if langcodes does not know it."""
-    try:
-        import langcodes
-
-        name = langcodes.Language.get(code).display_name("en")
-    except (ImportError, ValueError, LookupError):
-        return code
-    return code if name.lower().startswith("unknown") else name
 
 
 def render_prompt(template: str | None, text: str, lang: str) -> str:
@@ -39,7 +28,6 @@ def template_for(prompts: dict[str, str], lang: str | None) -> str:
     if lang and lang in prompts:
         return prompts[lang]
     if lang:  # `yi` in the recipe, `yid` in the rows: the same language
-        from curate.augment.translate import iso639_3
 
         wanted = iso639_3(lang)
         for key, template in prompts.items():

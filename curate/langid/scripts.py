@@ -130,3 +130,34 @@ def likely_language(script: str) -> str:
     except (LookupError, ValueError):
         return UND
     return normalize_label(language)[0] if language else UND
+
+
+# Chinese, Japanese and Korean mix Han with kana or Hangul: for the share of a text's letters in its script they are one
+# class.
+CJK_CLASS = "CJK"
+_CJK_CODES = {"Hani", "Hans", "Hant", "Jpan", "Kore", "Hira", "Kana", "Hrkt", "Hang"}
+_PROPERTY = {code: name for name, code in SCRIPTS.items()}
+
+
+def share_class(script: str | None) -> str | None:
+    """The class of a script for `letter_shares`: CJK scripts are one class; scripts this module can't count, None."""
+    if script is None:
+        return None
+    if script in _CJK_CODES:
+        return CJK_CLASS
+    return script if script in _PROPERTY else None
+
+
+def _letters_in(cls: str) -> pl.Expr:
+    names = CJK_PARTS if cls == CJK_CLASS else (_PROPERTY[cls],)
+    return pl.col("t").str.count_matches(r"[\p{L}&&[" + "".join(rf"\p{{{n}}}" for n in names) + "]]")
+
+
+def letter_shares(texts: pl.Series, classes: list[str | None]) -> list[float | None]:
+    """Share of each text's letters in its class (None where the class is unknown or there are no letters)."""
+    frame = pl.DataFrame({"t": texts.cast(pl.String).fill_null(""), "c": pl.Series(classes, dtype=pl.String)})
+    frame = frame.with_columns(letters=pl.col("t").str.count_matches(r"\p{L}"))
+    share = pl.lit(None, pl.Float64)
+    for cls in {c for c in classes if c}:
+        share = pl.when(pl.col("c") == cls).then(_letters_in(cls) / pl.col("letters")).otherwise(share)
+    return frame.select(pl.when(pl.col("letters") > 0).then(share).alias("s"))["s"].to_list()

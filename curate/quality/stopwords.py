@@ -1,8 +1,8 @@
-"""Language codes and stop words.
+"""Stop words of a language, and whether a list can judge a text.
 
 Language codes from language ID (`fra`, `swh`, `cmn`, `zho_Hans`) and from recipes (`fr`, `fra`, `fre`) are brought to
-one key with `langcodes` (ISO 639-1 where there is one, individual languages folded into their macrolanguage: `swh` and
-`swa` are both `sw`). Stop words come from `stopwordsiso` (the stopwords-iso collection, 58 languages, keyed by ISO
+one key by `curate.langid.codes.language_key` (ISO 639-1 where there is one, the main member of a macrolanguage folded
+into it: `swh` and `swa` are both `sw`). Stop words come from `stopwordsiso` (the stopwords-iso collection, 58 languages, keyed by ISO
 639-1). Space-delimited languages match stop words as whole tokens; Chinese, Japanese and the Southeast Asian scripts
 are written without spaces, so their stop words are counted as substrings (leftmost-longest Aho-Corasick matches,
 `str.extract_many`).
@@ -15,6 +15,7 @@ from functools import cache, lru_cache
 import polars as pl
 
 from curate.errors import MissingDependencyError
+from curate.langid.codes import is_valid_language, language_key
 from curate.langid.scripts import detect_scripts
 from curate.quality.tokens import single_tokens
 
@@ -23,38 +24,6 @@ from curate.quality.tokens import single_tokens
 FALLBACK = {"nb": "no", "nn": "no", "fil": "tl"}
 # Languages written without spaces between words: their stop words are found as substrings.
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})
-UNKNOWN = frozenset({"und", "zxx", "mul", "mis"})
-
-
-def _langcodes():
-    try:
-        import langcodes
-    except ImportError:  # pragma: no cover - langcodes comes with the quality extra
-        raise MissingDependencyError("the quality step's language handling", "langcodes", "quality") from None
-    return langcodes
-
-
-@lru_cache(maxsize=4096)
-def language_key(code: str | None) -> str | None:
-    """The language of a code as one key (`fra`, `fr`, `fre`, `fr-FR`, `fra_Latn` -> `fr`; `swh` -> `sw`); None for
-    a missing, undetermined or malformed code."""
-    if code is None or not str(code).strip():
-        return None
-    langcodes = _langcodes()
-    try:
-        tag = langcodes.standardize_tag(str(code).strip().replace("_", "-"), macro=True)
-        language = langcodes.Language.get(tag).language
-    except (ValueError, LookupError):
-        return None
-    if not language or language in UNKNOWN:
-        return None
-    return language
-
-
-def is_valid_language(code: str) -> bool:
-    """True for a code that names a real language (for checking recipe keys)."""
-    key = language_key(code)
-    return key is not None and _langcodes().Language.get(key).is_valid()
 
 
 def key_chain(key: str | None) -> tuple[str, ...]:

@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field, create_model, field_validator, model_vali
 
 from curate.quality import measures
 from curate.langid.scripts import detect_scripts
-from curate.quality.stopwords import FALLBACK, fitting_lists, is_valid_language, language_key, stop_word_counts
+from curate.langid.codes import is_valid_language, language_key
+from curate.quality.stopwords import FALLBACK, fitting_lists, stop_word_counts
 from curate.registry import register
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, partition
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from curate.card import hub_language
+from curate.langid.codes import hub_code
 from curate.io.writers import write_text_atomic
 
 
@@ -23,7 +23,7 @@ def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:
 
 
 def card_header(metrics: dict[str, Any]) -> dict[str, Any]:
-    langs = sorted({hub_language(l) for l in metrics["data"]["languages"] if l not in ("und", "")})
+    langs = sorted({hub_code(l) for l in metrics["data"]["languages"] if l not in ("und", "")})
     header: dict[str, Any] = {"base_model": metrics["base_model"]}
     header["library_name"] = "peft" if metrics["method"] == "lora" else "transformers"
     header["pipeline_tag"] = _pipeline_tag(metrics["task"], langs, metrics["config"]["prompt"])

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from curate.errors import CurateError
+from curate.langid import codes
 from curate.train.config import LANGUAGE_PLACEHOLDERS, Data, TrainConfig
 
 UNKNOWN_LANG = "und"
@@ -104,18 +105,7 @@ def language_expr(column: str | None, fixed: str | None) -> pl.Expr:
 
 def language_name(code: str) -> str:
     """English name of a language code (`fra` -> `French`), for prompts; the code itself when unknown."""
-    if code == UNKNOWN_LANG:
-        return code
-    try:
-        import langcodes
-
-        lang = langcodes.Language.get(code)
-        name = lang.display_name() if lang.is_valid() else code
-    except (ImportError, ValueError, LookupError):  # no langcodes/language_data, or not a language tag
-        return code
-    if name.startswith("Unknown language"):
-        return code
-    return re.sub(r"\s*\((individual language|macrolanguage)\)$", "", name)
+    return code if code == UNKNOWN_LANG else codes.language_name(code)
 
 
 def prompt_expr(template: str, columns: list[str]) -> pl.Expr:

@@ -6,9 +6,10 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
+from curate.stages.langid import LangId
 from curate.augment.validate import (
     Candidates,
-    FastTextDetector,
+    LangIdDetector,
     ValidationConfig,
     chrf_scores,
     detector_for,
@@ -69,7 +70,7 @@ def test_copy_of_the_reference_a_back_translation_replaces():
 
 
 def test_wrong_language_with_real_language_id():
-    got, detail = reasons([EN, DE_PARA], [DE, DE], detector=FastTextDetector())
+    got, detail = reasons([EN, DE_PARA], [DE, DE], detector=LangIdDetector())
     assert got == ["synthetic:wrong_language", None]
     assert detail[0].startswith("detected eng (") and detail[0].endswith("), expected deu")
 
@@ -165,11 +166,15 @@ def test_bounds_are_checked():
 
 
 def test_language_id_in_several_scripts():
-    detect = FastTextDetector()
+    """The langid step's own decision: lid.176's `sh`, `als`, `bat-smg` read as the step reads them (`hbs`, `gsw`,
+    `sgs`), and Scottish Gaelic that CLD2 and langid.py recognise."""
+    detect = LangIdDetector()
     texts = [YI, "Но поля боя мы не сдали, А только крепче зубы сжали.", "2010这个数字里有两个零。", "«Αστεράτος» στις μεταγραφές!",
              DE, "", "Càit a bheil thu a’ fuireach?"]  # fmt: skip
     codes = [code for code, _ in detect(texts)]
     assert codes == ["yid", "rus", "zho", "ell", "deu", "und", "gla"]
+    step = LangId.from_dict({"on_fail": "tag"}).process(pl.DataFrame({"text": texts}))
+    assert step.kept["text_lang"].to_list() == codes  # the same decision as the step
 
 
 def test_same_language():

@@ -68,3 +68,22 @@ def test_resolve_language(name, code):
 def test_resolve_language_rejects_unknown(name):
     with pytest.raises(ValueError):
         resolve_language(name)
+
+
+def test_language_names_and_other_keys():
+    from curate.langid.codes import hub_code, iso639_3, language_key, language_name, likely_script
+
+    assert [language_name(c) for c in ("yor", "swa", "nob", "zz9")] == ["Yoruba", "Swahili", "Norwegian Bokmål", "zz9"]
+    assert [iso639_3(c) for c in ("en", "iw", "zh", "not a code")] == ["eng", "heb", "zho", None]
+    assert [hub_code(c) for c in ("yor", "kmr", "eng")] == ["yo", "kmr", "en"]  # ISO 639-1 where there is one
+    # stopwords-iso keys: CLDR folds a macrolanguage's main member into it, not the others
+    assert [language_key(c) for c in ("fra", "swh", "cmn", "yue", "und", None)] == ["fr", "sw", "zh", "yue", None, None]
+    assert [likely_script(c) for c in ("yid", "srp", "sr-Latn")] == ["Hebr", "Cyrl", "Latn"]
+
+
+def test_same_language_matches_as_expect_does():
+    from curate.langid.codes import same_language
+
+    assert same_language("yi", "yid") and same_language("eng", "en") and same_language("cmn", "zho")
+    assert same_language("ydd", "yid") and same_language("nob", "nor") and same_language("zsm", "msa")
+    assert not same_language("nob", "nno") and not same_language("hrv", "srp") and not same_language("fra", "spa")

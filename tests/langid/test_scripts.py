@@ -54,3 +54,14 @@ def test_likely_language_of_a_script():
     assert [likely_language(s) for s in ["Goth", "Kore", "Jpan", "Hani", "Grek", "Thai"]] == [
         "got", "kor", "jpn", "zho", "ell", "tha",
     ]  # fmt: skip
+
+
+def test_letter_shares_per_script_class():
+    from curate.langid.scripts import letter_shares, share_class
+
+    assert [share_class(s) for s in ("Hebr", "Jpan", "Hani", "Kore", "Latn", "Zzzz", None)] == [
+        "Hebr", "CJK", "CJK", "CJK", "Latn", None, None,
+    ]  # fmt: skip
+    texts = pl.Series(["ער האָט its", "我在 Google 上班", "1234", None])
+    # Hebrew: 5 letters (the vowel point is no letter) of 8; Han: 4 of 10 letters
+    assert letter_shares(texts, ["Hebr", "CJK", "Latn", "Latn"]) == [5 / 8, 4 / 10, None, None]
