@@ -613,6 +613,12 @@ class CsvLines:
 _UNCLOSED = "a quoted field is not closed before the end of the file: an unterminated quote?"
 
 
+def open_csv_text(path: Path, source: Source) -> io.TextIOBase:
+    """The file as text for the csv module: line ends kept, bytes not valid in the encoding as surrogates."""
+    encoding = "utf-8-sig" if source.encoding.lower() in ("utf-8", "utf8") else source.encoding
+    return io.TextIOWrapper(open_input(path), encoding=encoding, errors="surrogateescape", newline="")
+
+
 def _delimiter(path: Path, source: Source) -> str:
     return "\t" if detect_format(path, source.format) == "tsv" else ","
 
@@ -647,12 +653,8 @@ class CsvReader(Reader):
     """csv/tsv with a header row; a row with the wrong number of fields, undecodable bytes or an unterminated quote
     is a reject."""
 
-    def _open_text(self) -> io.TextIOBase:
-        encoding = "utf-8-sig" if self.source.encoding.lower() in ("utf-8", "utf8") else self.source.encoding
-        return io.TextIOWrapper(open_input(self.path), encoding=encoding, errors="surrogateescape", newline="")
-
     def batches(self) -> Iterator[ReadBatch]:
-        lines = CsvLines(self._open_text, self.options.max_record_bytes)
+        lines = CsvLines(lambda: open_csv_text(self.path, self.source), self.options.max_record_bytes)
         try:
             records = csv_records(lines, _delimiter(self.path, self.source))
             header, problem = next(records, (None, ""))
@@ -792,7 +794,7 @@ def peek_columns(path: Path, source: Source, sample: int = 200) -> dict[str, pl.
         except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
             raise CurateError(f"not a parquet file ({str(exc).splitlines()[0]})") from None
     if fmt in ("csv", "tsv"):
-        lines = CsvLines(CsvReader(path, source, path.name, options, 0)._open_text, options.max_record_bytes)
+        lines = CsvLines(lambda: open_csv_text(path, source), options.max_record_bytes)
         try:
             header, problem = next(csv_records(lines, _delimiter(path, source)), (None, ""))
         finally:

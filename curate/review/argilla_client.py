@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -42,7 +43,7 @@ def env_number(name: str, default: float, minimum: float, whole: bool = False) -
         value = int(raw) if whole else float(raw)
     except ValueError:
         value = None
-    if value is None or value != value or value in (float("inf"), float("-inf")) or value < minimum:
+    if value is None or not math.isfinite(value) or value < minimum:
         kind = "a whole number" if whole else "a number"
         raise SettingError(f"{name}={raw!r}: it must be {kind}, {minimum:g} or more")
     return value
