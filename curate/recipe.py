@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -78,6 +79,8 @@ class Output(_Section):
                                  "clusters, synthetic rows and their parents, repeats and their originals)")
     stratify_by: str | None = Field(None, description="column (e.g. text_lang) whose every value gets its split shares")
     max_rows_per_shard: int = Field(200_000, gt=0, le=MAX_BATCH_ROWS, description="rows per parquet shard at most")
+    min_originals: int = Field(10, ge=0, description="flag a split with fewer original rows (copies not counted) of "
+                               "a `stratify_by` value: figures measured on it are noise (0: no flags)")
     keep_work: bool = Field(True, description="keep OUT/.curate (per-step caches for fast reruns and --resume)")
 
     @field_validator("splits")
@@ -103,6 +106,10 @@ class Engine(_Section):
 
 class Card(_Section):
     pretty_name: str | None = Field(None, description="the dataset's display name on the Hub")
+    languages: list[str] | None = Field(None, description="the card's languages as ISO 639-1 or 639-3 codes, when you "
+                                        "know them better than language ID (default: from the data)")
+    language_columns: list[str] = Field(default_factory=list, description="columns that hold each row's language "
+                                        "(e.g. `tgt_lang`), for the card's languages besides what `langid` identified")
     task_categories: list[str] = Field(default_factory=list, description="e.g. translation, summarization")
     limitations: list[str] = Field(default_factory=list, description="known limitations, added to the generated ones")
 
@@ -143,10 +150,15 @@ class Recipe:
     path: Path
     text: str
     lines: LineMap
+    base: Path = Path(".")  # the folder relative paths resolve against (`curate.sources.project_dir`)
 
     @property
     def name(self) -> str:
         return self.model.name
+
+    def output_dir(self) -> Path:
+        """`output.dir`, resolved against the same folder as the sources."""
+        return Path(os.path.normpath(self.base / self.model.output.dir))
 
     def resolved(self) -> dict[str, Any]:
         """The recipe with every default filled in: what the manifest records and the hash is taken of."""
@@ -254,8 +266,9 @@ def _recipe_section(path: tuple) -> type[BaseModel] | None:
     return _SECTION_MODELS.get(path)
 
 
-def parse_steps(raw_steps: list[Any], lines: LineMap) -> tuple[list[StepSpec], list[str]]:
-    specs, problems = [], []
+def parse_steps(raw_steps: list[Any], lines: LineMap) -> tuple[list[StepSpec], list[str], dict[int, tuple[str, Any]]]:
+    """Valid steps, problems, and the steps of a known name whose parameters are invalid (index -> name, params)."""
+    specs, problems, invalid = [], [], {}
     names = step_names()
     for i, item in enumerate(raw_steps):
         path = ("steps", i)
@@ -278,14 +291,16 @@ def parse_steps(raw_steps: list[Any], lines: LineMap) -> tuple[list[StepSpec], l
             continue
         if params is not None and not isinstance(params, dict):
             problems.append(f"{lines.where(path + (name,))}: steps[{i}].{name}: parameters must be a mapping, got {params!r}")
+            invalid[i] = (name, None)
             continue
         try:
             config = cls.Config.model_validate(params or {})
         except ValidationError as exc:
             problems += format_validation_error(exc, path + (name,), lines, lambda p, c=cls: c.Config if len(p) == 3 else None)
+            invalid[i] = (name, params)
             continue
         specs.append(StepSpec(name=name, config=config, index=i, line=lines.line(path)))
-    return specs, problems
+    return specs, problems, invalid
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -339,8 +354,63 @@ def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe's structure (not yet its files and columns: see `curate.validate`)."""
+def lenient(model: type[BaseModel], raw: Any) -> BaseModel | None:
+    """`raw` validated without its unknown keys and the keys with invalid values (they are reported apart), or None
+    when that is still invalid: the rest of a section with a typo can then be checked in the same pass."""
+    if not isinstance(raw, dict):
+        return None
+    keys = set(config_keys(model))
+    data = {k: v for k, v in raw.items() if k in keys}
+    while True:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            bad = {e["loc"][0] for e in exc.errors() if e["loc"]} & set(data)
+            if not bad:
+                return None
+            data = {k: v for k, v in data.items() if k not in bad}
+
+
+@dataclass
+class Draft:
+    """A recipe as far as it could be read: its problems so far, and the parts that are valid on their own, so that
+    `curate.validate` checks files and columns too and every problem is reported in one pass."""
+
+    path: Path
+    text: str
+    lines: LineMap
+    data: dict[str, Any]
+    model: RecipeModel | None
+    steps: list[StepSpec]
+    invalid_steps: dict[int, tuple[str, Any]]
+    problems: list[str]
+
+    def sources(self) -> list[tuple[int, Source | None, bool]]:
+        """Every source with its index and whether it is valid as written; a source with a typo comes without its
+        unknown keys (None when it is invalid even so)."""
+        if self.model is not None:
+            return [(i, source, True) for i, source in enumerate(self.model.sources)]
+        raw = self.data.get("sources")
+        out = []
+        for i, item in enumerate(raw if isinstance(raw, list) else []):
+            try:
+                out.append((i, Source.model_validate(item), True))
+            except ValidationError:
+                out.append((i, lenient(Source, item), False))
+        return out
+
+    def output(self) -> Output | None:
+        return self.model.output if self.model is not None else lenient(Output, self.data.get("output"))
+
+    def recipe(self) -> Recipe:
+        if self.problems or self.model is None:
+            raise RecipeError(self.problems)
+        return Recipe(model=self.model, steps=self.steps, path=self.path, text=self.text, lines=self.lines)
+
+
+def read_recipe(path: str | Path) -> Draft:
+    """Read a recipe and validate its structure, collecting the problems (not yet its files and columns: see
+    `curate.validate`). Raises only when there is nothing to check: no file, not text, not YAML, not a mapping."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"{path}: recipe file not found")
@@ -367,8 +437,10 @@ def load_recipe(path: str | Path) -> Recipe:
         problems += format_validation_error(exc, (), lines, _recipe_section)
         model = None
     raw_steps = data.get("steps") or []
-    specs, step_problems = parse_steps(raw_steps if isinstance(raw_steps, list) else [], lines)
-    problems += step_problems
-    if problems:
-        raise RecipeError(problems)
-    return Recipe(model=model, steps=specs, path=path, text=text, lines=lines)
+    specs, step_problems, invalid = parse_steps(raw_steps if isinstance(raw_steps, list) else [], lines)
+    return Draft(path, text, lines, data, model, specs, invalid, problems + step_problems)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe's structure (not yet its files and columns: see `curate.validate`)."""
+    return read_recipe(path).recipe()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from curate.io.readers import data_format, detect_format
 from curate.io.writers import file_sha256
-from curate.recipe import Recipe, Source
+from curate.recipe import Source
 
 
 @dataclass
@@ -74,7 +74,9 @@ def glob_paths(pattern: str) -> list[str]:
 
 
 def _expand(pattern: str, base: Path) -> list[tuple[str, Path]]:
-    """(key, path) of each match, in key order; a file reached by several names (links) only under the first."""
+    """(key, absolute path) of the files a pattern matches, in key order; the key is the path relative to `base`, as
+    written; a file reached by several names (links) only under the first."""
+    base = base.resolve()  # absolute paths: Ray workers do not share the driver's working directory
     full = pattern if os.path.isabs(pattern) else str(base / pattern)
     out, seen = [], set()
     for match in sorted(set(glob_paths(full))):
@@ -91,18 +93,25 @@ def is_datasets_folder(path: Path) -> bool:
     return path.is_dir() and any((path / n).exists() for n in ("dataset_info.json", "dataset_dict.json", "state.json"))
 
 
-def resolve_source(index: int, source: Source, recipe_dir: Path) -> ResolvedSource | None:
-    """Files of a source, looked up relative to the working directory first, then to the recipe's folder.
-    None when nothing matches."""
+def project_dir(sources: list[Source], recipe_dir: Path) -> Path:
+    """The one folder a recipe's relative paths (its sources and `output.dir`) resolve against: the working directory
+    (`.`), or the recipe's folder when the sources are found there and not in the working directory. One rule for
+    both, so a run from another folder reads and writes where a run from the project does, or says why it can't."""
+    here = Path(".")
+    relative = [s.path for s in sources if s.path and not os.path.isabs(s.path)]
+    if not relative or all(_expand(p, here) for p in relative):
+        return here
+    return recipe_dir if all(_expand(p, recipe_dir) for p in relative) else here
+
+
+def resolve_source(index: int, source: Source, base: Path) -> ResolvedSource | None:
+    """Files of a source, relative to `base` (see `project_dir`). None when nothing matches."""
     resolved = ResolvedSource(index, source)
     if source.hub:
         resolved.files.append(InputFile(index, 0, f"hub:{source.hub}:{source.split}", None, "hub"))
         return resolved
-    for base in (Path.cwd(), recipe_dir):
-        matches = _expand(source.path, base)
-        if matches:
-            break
-    else:
+    matches = _expand(source.path, base)
+    if not matches:
         return None
     files, seen = [], set()
     for key, path in matches:
@@ -142,12 +151,3 @@ def fingerprint(files: list[InputFile]) -> None:
             f.sha256, f.bytes = digest.hexdigest(), size
         else:
             f.sha256, f.bytes = file_sha256(f.path), f.path.stat().st_size
-
-
-def resolve_all(recipe: Recipe) -> list[ResolvedSource]:
-    out = []
-    for i, source in enumerate(recipe.model.sources):
-        resolved = resolve_source(i, source, recipe.path.parent)
-        if resolved is not None:
-            out.append(resolved)
-    return out

@@ -32,21 +32,28 @@ STAGE_FOLDER = re.compile(r"^\d{2}-[a-z0-9_]+-[0-9a-f]{16}$")  # `{index:02d}-{s
 
 @dataclass
 class PartStats:
+    """Rows of one part through one step: `rows_in + added = rows_out + rejected`, where `added` are the rows the
+    step made (synthetic rows, copies), `added_rejected` of them rejected by the step itself."""
+
     rows_in: int = 0
     rows_out: int = 0
     rejected: int = 0
     seconds: float = 0.0
     reasons: Counter | None = None
     stats: Counter | None = None
+    added: int = 0
+    added_rejected: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "rejected": self.rejected,
-                "seconds": round(self.seconds, 6), "reasons": dict(self.reasons or {}), "stats": dict(self.stats or {})}  # fmt: skip
+        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "rejected": self.rejected, "added": self.added,
+                "added_rejected": self.added_rejected, "seconds": round(self.seconds, 6),
+                "reasons": dict(self.reasons or {}), "stats": dict(self.stats or {})}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PartStats:
         return cls(data["rows_in"], data["rows_out"], data["rejected"], data["seconds"],
-                   Counter(data.get("reasons", {})), Counter(data.get("stats", {})))  # fmt: skip
+                   Counter(data.get("reasons", {})), Counter(data.get("stats", {})),
+                   data.get("added", 0), data.get("added_rejected", 0))  # fmt: skip
 
 
 def total(parts: list[PartStats]) -> PartStats:
@@ -55,6 +62,8 @@ def total(parts: list[PartStats]) -> PartStats:
         out.rows_in += p.rows_in
         out.rows_out += p.rows_out
         out.rejected += p.rejected
+        out.added += p.added
+        out.added_rejected += p.added_rejected
         out.seconds += p.seconds
         out.reasons.update(p.reasons or {})
         out.stats.update(p.stats or {})

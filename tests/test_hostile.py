@@ -204,7 +204,7 @@ def test_a_full_disk_reported_by_polars_is_recognised(tmp_path, cli, monkeypatch
         return real(frame, path, *args, **kwargs)
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk)
-    result = cli("run", "r.yaml", cwd=tmp_path)
+    result = cli("run", "r.yaml", "--quiet", cwd=tmp_path)
     assert result.code == 1 and result.err.startswith("error: writing to out failed: No space left on device. "), result
     monkeypatch.setattr(pl.DataFrame, "write_parquet", real)
     assert cli("run", "r.yaml", "--resume", cwd=tmp_path).code == 0

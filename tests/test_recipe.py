@@ -7,6 +7,7 @@ import pytest
 
 from curate.errors import RecipeError
 from curate.recipe import load_recipe
+from curate.stages.langid import LangId
 from curate.validate import load_and_check
 from tests.conftest import write_jsonl, write_recipe
 
@@ -57,9 +58,46 @@ def test_recipe_hash_changes_with_a_parameter_and_not_with_formatting(project):
 
 
 def test_misspelt_key_names_line_and_suggests(project):
-    (problem,) = problems_of(project, GOOD.replace("columns:", "colums:"))
-    assert problem.startswith(f"{project / 'r.yaml'}:5:5: sources[0]: unknown key 'colums'; did you mean 'columns'?")
-    assert "(allowed: columns, encoding, format, hub, meta, path, split, txt_unit)" in problem
+    r = project / "r.yaml"
+    assert problems_of(project, GOOD.replace("columns:", "colums:")) == [
+        f"{r}:5:5: sources[0]: unknown key 'colums'; did you mean 'columns'? "
+        "(allowed: columns, encoding, format, hub, meta, path, split, txt_unit)",
+        # without its `columns`, the source has no `target`: said, and tied to the typo that may cause it
+        f"{r}:8:5: steps[0].normalize: column 'target' does not exist at this point "
+        "(columns: _id, _row, _source, src, text, tgt) (maybe because of the problem in sources[0])",
+    ]
+
+
+def test_every_problem_in_one_pass(project):
+    """Key and value typos do not hide file and column problems; problems come in the recipe's line order."""
+    write_jsonl(project / "data" / "b.jsonl", [{"src": "Hi.", "tgt": "Salut."}])
+    text = (GOOD.replace("target: tgt}", "target: tgtt}\n  - path: nowhere/*.csv")
+            .replace("{fields: [text, target]}", "{fields: [text, target], unicod: NFC}")
+            .replace("{min_chars: 2}", "{min_chars: two}")
+            .replace("test: 0.2}", "test: 0.2}\n  stratify_by: text_lag")
+            .replace("  - length:", "  - langid: {field: text}\n  - length:"))  # fmt: skip
+    r = project / "r.yaml"
+    # the sources' columns (`src` is `text`), then what the langid step adds (its own declaration)
+    columns = ", ".join(sorted({"_id", "_row", "_source", "text", "target", "tgt", *LangId.from_dict({}).produces()}))
+    assert problems_of(project, text) == [
+        f"{r}:5:26: sources[0].columns.target: column 'tgtt' not found in data/a.jsonl and 1 more files matching "
+        "'data/*.jsonl'; did you mean 'tgt'? (columns: src, tgt)",
+        f"{r}:6:5: sources[1].path: no file matches 'nowhere/*.csv' (looked in {project})",
+        f"{r}:9:41: steps[0].normalize: unknown key 'unicod'; did you mean 'unicode'? "
+        "(allowed: collapse_whitespace, fields, fix_encoding, remove_control, strip_html, unicode)",
+        f"{r}:11:14: steps[2].length.min_chars: Input should be a valid integer, unable to parse string as an integer "
+        "(got 'two')",
+        f"{r}:15:3: output.stratify_by: no column 'text_lag'; did you mean 'text_lang'? (columns: {columns}) "
+        "(maybe because of the problem in steps[0])",
+    ]
+
+
+def test_a_source_without_a_text_column_is_one_problem_for_its_glob(project):
+    write_jsonl(project / "data" / "b.jsonl", [{"src": "Hi.", "tgt": "Salut."}])
+    write_jsonl(project / "data" / "c.jsonl", [{"src": "Yo.", "tgt": "Wesh."}])
+    (problem,) = problems_of(project, GOOD.replace("columns: {text: src, target: tgt}", "columns: {target: tgt}"))
+    assert problem == (f"{project / 'r.yaml'}:4:5: sources[0]: data/a.jsonl and 2 more files matching 'data/*.jsonl' "
+                       "have no `text` column; map one with `columns: {text: <column>}` (columns: src, tgt)")  # fmt: skip
 
 
 def test_misspelt_step_parameter(project):
@@ -182,10 +220,10 @@ def test_an_encoding_must_be_a_text_encoding(project, encoding):
 def test_batch_sizes_are_bounded(project, key, limit):
     problems = problems_of(project, GOOD + f"engine: {{{key}: 1000000000000000000000}}\nmax_record_bytes: 1e21\n")
     assert problems == [
-        f"{project / 'r.yaml'}:14:1: max_record_bytes: Input should be a valid integer, unable to parse string as an "
-        "integer (got '1e21')",  # YAML 1.1 reads 1e21 as a string
         f"{project / 'r.yaml'}:13:10: engine.{key}: Input should be less than or equal to {limit} "
-        "(got 1000000000000000000000)"]  # fmt: skip
+        "(got 1000000000000000000000)",
+        f"{project / 'r.yaml'}:14:1: max_record_bytes: Input should be a valid integer, unable to parse string as an "
+        "integer (got '1e21')"]  # YAML 1.1 reads 1e21 as a string  # fmt: skip
 
 
 def test_an_empty_file_is_zero_records_not_an_error(project):

@@ -154,16 +154,20 @@ def partition(frame: pl.DataFrame) -> StepResult:
 ADDED_COLUMNS = ("_synthetic", "_repeat")
 
 
+def added_counts(frame: pl.DataFrame) -> tuple[int, int]:
+    """(synthetic rows, copies) among a frame's rows: rows steps made, which the accounting counts apart from the
+    rows read. A copy of a synthetic row counts as a copy, so the two never overlap."""
+    if frame.height == 0 or not any(c in frame.columns for c in ADDED_COLUMNS):
+        return 0, 0
+    repeat = pl.col("_repeat").fill_null(0) > 0 if "_repeat" in frame.columns else pl.lit(False)
+    synthetic = pl.col("_synthetic").fill_null(False) if "_synthetic" in frame.columns else pl.lit(False)
+    made = frame.select((synthetic & ~repeat).sum().alias("synthetic"), repeat.sum().alias("copies")).row(0)
+    return int(made[0]), int(made[1])
+
+
 def added_rows(frame: pl.DataFrame) -> int:
-    """Rows a step made (synthetic rows, repeats), which the accounting counts apart from the rows read."""
-    marks = []
-    if "_synthetic" in frame.columns:
-        marks.append(pl.col("_synthetic").fill_null(False))
-    if "_repeat" in frame.columns:
-        marks.append(pl.col("_repeat").fill_null(0) > 0)
-    if not marks or frame.height == 0:
-        return 0
-    return int(frame.select(pl.any_horizontal(marks).sum()).item())
+    """Rows a step made (synthetic rows, copies), which the accounting counts apart from the rows read."""
+    return sum(added_counts(frame))
 
 
 def first_reason(*conditions: tuple[pl.Expr, str]) -> pl.Expr:

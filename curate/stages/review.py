@@ -203,7 +203,8 @@ class Review(GlobalStep):
                 f"see `curate review status {self._out()}`, then run `{_resume_command()}` again"
             )
         summary = {"dataset": spec["dataset"], "push": store.push_state(), "selection": spec["selection"],
-                   "queued": queue.height, **counts, "agreement": res.agreement(decisions, answers)}  # fmt: skip
+                   "queued": queue.height, **counts, "on_pending": self.config.pending,
+                   "agreement": res.agreement(decisions, answers)}  # fmt: skip
         write_json_atomic(self.context.artifact("review.json"), summary)
         store.mark_applied(store.answers_fingerprint())
         keep = [pl.col("_id"), pl.col("_decision"), pl.col("_detail").alias("_review_detail"),
@@ -319,8 +320,8 @@ class Review(GlobalStep):
         dropped = pl.col(REASON).is_not_null()
         kept = frame.filter(~dropped)
         rejected = frame.filter(dropped).with_columns(pl.col("_review_detail").alias(DETAIL))
-        stats = {
-            "review:accepted": int(kept["_reviewed"].sum()),
+        stats = {  # disjoint: a corrected row is not also counted as accepted
+            "review:accepted": int((kept["_reviewed"] & ~kept["_changed"]).sum()),
             "review:corrected": int(kept["_changed"].sum()),
             "review:pending_kept": int((kept["_decision"] == res.PENDING).sum()),
         }  # fmt: skip
