@@ -25,6 +25,7 @@ from curate.io.readers import META_COLUMNS, ReadOptions, open_reader, read_batch
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
+from curate.privacy import Redaction
 from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
@@ -146,6 +147,8 @@ class Run:
         if partial:
             self.reporter.info(interrupted_message(self.work, stages, partial, self.options.resume))
         tidy(self.work, stages, keep_partial=self.options.resume)
+        self.redaction = Redaction(self, stages)
+        self.redaction.forget_removed_if_needed()
 
         parts = self.read_stage(stages[0])
         for previous_stage, stage, spec in zip(stages, stages[1:], self.recipe.steps):
@@ -154,9 +157,22 @@ class Run:
         manifest = build_manifest(self, stages, run_key, outputs, accounting, started)
         write_card(self.out, manifest, self.recipe.text)
         write_json_atomic(self.out / "manifest.json", manifest)  # last: marks the run finished
-        if not self.recipe.model.output.keep_work:
-            shutil.rmtree(self.work, ignore_errors=True)
+        self.tidy_work(parts)
         return manifest
+
+    def tidy_work(self, parts: list[str]) -> None:
+        """What stays in OUT/.curate after a successful run (`output.keep_work`; see curate.privacy)."""
+        keep = self.recipe.model.output.keep_work
+        if keep is False:
+            shutil.rmtree(self.work, ignore_errors=True)
+        elif keep == "auto":
+            self.redaction.remove_raw(parts)
+            for folder in self.redaction.raw_state():
+                self.reporter.warn(f"{folder} holds rows from before the pii step, unscrubbed (a step before `pii` "
+                                   "keeps them, e.g. a review queue); put `pii` first to keep raw data out of it")  # fmt: skip
+        elif raw := self.redaction.raw_kept():
+            self.reporter.warn(f"{self.work} holds raw, unscrubbed rows of {len(raw)} stage(s) before the pii step "
+                               "(output.keep_work: true); delete it, or set keep_work: auto to keep only scrubbed caches")  # fmt: skip
 
     def read_stage(self, stage: StageDir) -> list[str]:
         if stage.is_complete():
@@ -193,8 +209,14 @@ class Run:
 
     def make_step(self, spec, stage: StageDir) -> Step:
         context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
-                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved())  # fmt: skip
+                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved(),
+                              tags=self.tags_before(spec.index))  # fmt: skip
         return get_step(spec.name)(spec.config, context)
+
+    def tags_before(self, index: int) -> frozenset[str]:
+        """Columns the steps before step `index` add as tags (`text_lang`, `dup_cluster`), not text."""
+        steps = [get_step(s.name)(s.config) for s in self.recipe.steps[:index]]
+        return frozenset(c for step in steps for c in step.produces() if c not in step.adds_text())
 
     def step_stage(self, stage: StageDir, spec, previous: StageDir, parts: list[str]) -> list[str]:
         label = f"{spec.index + 1}. {spec.name}"
@@ -286,7 +308,7 @@ class Run:
         for writer in writers.values():
             written += writer.close()
         for stage in stages:
-            reject_files = stage.reject_files(parts)  # every stage has the same part names
+            reject_files = self.redaction.reject_files(stage, parts)  # every stage has the same part names
             if not reject_files:
                 continue
             reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),

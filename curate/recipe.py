@@ -81,7 +81,10 @@ class Output(_Section):
     max_rows_per_shard: int = Field(200_000, gt=0, le=MAX_BATCH_ROWS, description="rows per parquet shard at most")
     min_originals: int = Field(10, ge=0, description="flag a split with fewer original rows (copies not counted) of "
                                "a `stratify_by` value: figures measured on it are noise (0: no flags)")
-    keep_work: bool = Field(True, description="keep OUT/.curate (per-step caches for fast reruns and --resume)")
+    keep_work: bool | Literal["auto"] = Field(
+        "auto", description="OUT/.curate, the per-step caches for fast reruns and --resume, after a successful run: "
+        "`auto` keeps them except the raw rows of the steps before a `pii` step, `true` keeps everything (raw rows "
+        "too: a warning says so), `false` removes it")
 
     @field_validator("splits")
     @classmethod

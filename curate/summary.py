@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from curate.io.writers import write_json_atomic
 from curate.workdir import StageDir
 
 
@@ -20,12 +21,21 @@ def value_counts(files: list[Path], column: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+LANGUAGES = "languages.json"
+
+
 def languages_before(stages: list[StageDir], parts: list[str]) -> dict[str, int]:
-    """Languages of all rows when language ID first tagged them (kept and rejected alike)."""
+    """Languages of all rows when language ID first tagged them (kept and rejected alike). Kept with the stage, so
+    the figure outlives its raw rows (removed after a run when a pii step follows: curate.privacy)."""
     for stage in stages[1:]:
+        saved = stage.path / LANGUAGES
+        if saved.exists():
+            return json.loads(saved.read_text(encoding="utf-8"))
         files = [stage.data(p) for p in parts]
-        if files and "text_lang" in pl.read_parquet_schema(files[0]):
-            return value_counts(files + stage.reject_files(parts), "text_lang")
+        if files and files[0].exists() and "text_lang" in pl.read_parquet_schema(files[0]):
+            counts = value_counts(files + stage.reject_files(parts), "text_lang")
+            write_json_atomic(saved, counts)
+            return counts
     return {}
 
 

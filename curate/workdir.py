@@ -28,6 +28,7 @@ from curate.io.writers import write_json_atomic, write_parquet_atomic
 SUCCESS = "_SUCCESS.json"
 STATE = "state.json"
 STAGE_FOLDER = re.compile(r"^\d{2}-[a-z0-9_]+-[0-9a-f]{16}$")  # `{index:02d}-{step}-{key[:16]}`
+RAW_REMOVED = "_RAW_REMOVED.json"  # a stage before a pii step whose raw rows were removed after the run
 
 
 @dataclass
@@ -136,6 +137,30 @@ class StageDir:
 
     def reject_files(self, parts: list[str]) -> list[Path]:
         return [self.rejects(p) for p in parts if self.rejects(p).exists()]
+
+    def scrubbed(self, part: str, key: str) -> Path:
+        """The part's rejects as the pii steps after this stage leave them (`key`: those steps' stage keys)."""
+        return self.path / f"{part}.scrubbed-{key[:16]}.rejects.parquet"
+
+    def raw_removed(self) -> bool:
+        return (self.path / RAW_REMOVED).exists()
+
+    def remove_raw(self, parts: list[str], key: str) -> None:
+        """Delete the rows, raw rejects and state of a finished stage, keeping its figures (JSON) and its scrubbed
+        rejects (for the reject files and the card of later runs). The stage can no longer feed the next one
+        (`forget` it then)."""
+        write_json_atomic(self.path / RAW_REMOVED, {"scrubbed": key})
+        keep = {self.scrubbed(p, key).name for p in parts}
+        for path in self.path.iterdir():
+            if path.is_file() and path.suffix != ".json" and path.name not in keep:
+                path.unlink()
+
+    def forget(self) -> None:
+        """Make a finished stage run again: remove its files (parts, stats, state), not its sub-folders (a review
+        step's queue and answers, artifacts)."""
+        for child in self.path.iterdir() if self.path.exists() else ():
+            if child.is_file():
+                child.unlink()
 
 
 def split_state(state: Any) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:

@@ -36,6 +36,7 @@ class StepContext:
     index: int = 0  # position of the step in the recipe
     output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
     recipe: dict | None = None  # the resolved recipe (name, description, steps), e.g. for review guidelines
+    tags: frozenset[str] = frozenset()  # columns the steps before this one add as tags (codes, scores), not text
 
     def artifact(self, name: str) -> Path:
         """Where a step writes a file for OUT/ (e.g. `weights.json`): kept with the step's cache and copied to OUT/
@@ -62,6 +63,7 @@ class Step:
     Config: ClassVar[type[StepConfig]] = StepConfig
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
     is_global: ClassVar[bool] = False
+    scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
 
     def __init__(self, config: StepConfig, context: StepContext | None = None):
         self.config = config
@@ -77,6 +79,11 @@ class Step:
 
     def produces(self) -> list[str]:
         """Columns this step adds."""
+        return []
+
+    def adds_text(self) -> list[str]:
+        """The columns of `produces` that hold text rather than tags (codes, scores, ids): a later `pii` step scans
+        them too."""
         return []
 
     def setup(self) -> None:

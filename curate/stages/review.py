@@ -141,7 +141,10 @@ class Review(GlobalStep):
         return list(dict.fromkeys(needed + c.metadata))
 
     def produces(self) -> list[str]:
-        return ["_reviewed", *[f"{f}_before_review" for f in self.config.correct]]
+        return ["_reviewed", *self.adds_text()]
+
+    def adds_text(self) -> list[str]:
+        return [f"{f}_before_review" for f in self.config.correct]
 
     def _lang_flag(self) -> str:
         return f"{self.config.fields[0]}_lang_flag"
