@@ -99,3 +99,24 @@ engine:
     assert not (tmp_path / "pwned").exists()
     assert output_hashes(out) == reference
     assert json.loads((stage / "state.json").read_text())["frames"] == ["clusters"]  # fitted again, saved as data
+
+
+def test_every_global_step_names_a_dataclass_state():
+    """The engine reads a state back into the class the step names (never from the file): each must have one."""
+    import dataclasses
+
+    from curate.registry import get_step, step_names
+    from curate.stages.base import GlobalStep
+
+    steps = [get_step(n) for n in step_names() if issubclass(get_step(n), GlobalStep)]
+    assert {s.name for s in steps} >= {"balance", "boilerplate", "dedup", "review"}
+    assert [s.name for s in steps if not dataclasses.is_dataclass(getattr(s, "state_type", None))] == []
+
+
+def test_boilerplate_state_round_trip(stage):
+    from curate.stages.boilerplate import Boilerplate, BoilerplateState
+
+    lines = pl.DataFrame({"_source": ["a.jsonl"], "hash": [2**63 + 5]}, schema={"_source": pl.String, "hash": pl.UInt64})
+    stage.save_state(BoilerplateState(lines, {"documents_seen": 4}, "1.0.0"))
+    loaded = stage.load_state(Boilerplate.state_type)
+    assert loaded.lines.equals(lines) and (loaded.stats, loaded.polars_version) == ({"documents_seen": 4}, "1.0.0")
