@@ -50,7 +50,7 @@ def run(
     from curate.summary import accounting_line
     from curate.validate import load_and_check
 
-    recipe_obj, sources = load_and_check(recipe)
+    recipe_obj, sources = load_and_check(recipe, out_dir)
     command = "curate run " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["run"] else ""
     if engine not in ("local", "ray"):
         raise CurateError(f"--engine must be `local` or `ray`, not {engine!r}")
@@ -181,6 +181,13 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):  # typer before 0.2x: Ctrl-C is an Abort
         code = INTERRUPTED
+    except OSError as exc:  # the file system refused (permissions, a full disk outside a run): no traceback
+        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        sys.exit(1)
+    except MemoryError:
+        err.print("error: out of memory; lower `engine.batch_rows` / `engine.batch_bytes` in the recipe",
+                  style="red", highlight=False, markup=False)  # fmt: skip
+        sys.exit(1)
     if code == INTERRUPTED:  # typer 0.2x turns Ctrl-C into Exit(130), which it returns without standalone mode
         resumable = sys.argv[1:2] in (["run"], ["train"])
         err.print("interrupted" + ("; run the same command with --resume to continue where it stopped" if resumable else ""),

@@ -21,11 +21,10 @@ import polars as pl
 from curate import __version__
 from curate.card import write_card
 from curate.errors import CurateError, InputError
-from curate.io.readers import META_COLUMNS, ReadOptions, open_reader
-from curate.io.writers import (
-    ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_bytes_atomic, write_json_atomic,
-)
+from curate.io.readers import META_COLUMNS, ReadOptions, open_reader, read_batches
+from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
+from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
 from curate.privacy import Redaction
 from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
@@ -40,7 +39,6 @@ from curate.stages.base import (
 )
 from curate.workdir import PartStats, StageDir, tidy, total
 
-WORK = ".curate"
 FIT_STATS = "fit_stats.json"
 
 
@@ -63,6 +61,11 @@ class StageReport:
     label: str
     totals: PartStats
     cached: bool
+
+
+def _is_plain_name(path: Any) -> bool:
+    """A file name in OUT itself (an artifact such as weights.json), as an earlier manifest lists it."""
+    return isinstance(path, str) and bool(path) and path == Path(path).name and not path.startswith(".")
 
 
 def _hash(value: Any) -> str:
@@ -104,6 +107,27 @@ class Run:
 
     # running ----------------------------------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
+        with claim(self.out, self.options.command):
+            try:
+                return self._execute()
+            except Exception as exc:
+                reason = space_problem(exc)
+                if reason is None:
+                    raise
+                raise CurateError(self._space_message(reason)) from None
+
+    def _space_message(self, reason: str) -> str:
+        """What a full disk stopped, and how much room the run needs: each stage keeps the rows it passes on (about
+        the size of the read stage, or of the inputs before that is done) and the output holds them once more."""
+        stages = self.plan()
+        per_stage = folder_bytes(stages[0].path) if stages[0].is_complete() else sum(f.bytes for f in self.files)
+        return (f"writing to {self.out} failed: {reason}. {human_bytes(shutil.disk_usage(self.out).free)} are free "
+                f"there; this run has written {human_bytes(folder_bytes(self.out))} and needs about "
+                f"{human_bytes(per_stage * (len(stages) + 1))} in all ({len(stages)} stages of about "
+                f"{human_bytes(per_stage)}, and the output). Free some space or choose another output folder, then "
+                "run the same command with --resume: the work done so far is kept")  # fmt: skip
+
+    def _execute(self) -> dict[str, Any]:
         started = time.time()
         fingerprint(self.files)
         stages = self.plan()
@@ -114,9 +138,9 @@ class Run:
             previous["_noop"] = True
             return previous
         if previous is not None:
-            self.stale_artifacts = [o["path"] for o in previous.get("outputs", []) if "/" not in o["path"]]
+            self.stale_artifacts = [o["path"] for o in previous.get("outputs", []) if _is_plain_name(o.get("path"))]
         (self.out / "manifest.json").unlink(missing_ok=True)
-        remove_temp_files(self.out)
+        remove_leftovers(self.out)
         if self.options.fresh and self.work.exists():
             shutil.rmtree(self.work)
         partial = [s for s in stages if s.path.exists() and not s.is_complete()]
@@ -207,7 +231,7 @@ class Run:
         job = PartJob(spec.name, spec.config, step.context, previous, stage, schema, step.requires())
         state = None
         if isinstance(step, GlobalStep):
-            state = stage.load_state()
+            state = stage.load_state(step.state_type)
             if state is None:
                 state = self.fit(step, job, parts)
                 write_json_atomic(stage.path / FIT_STATS, step.fit_stats(state))
@@ -297,7 +321,7 @@ class Run:
         for folder in (data_dir, rejects_dir):  # files of an earlier run that this one did not write
             if folder.exists():
                 for old in folder.glob("*.parquet"):
-                    if old not in written:
+                    if old not in written and is_own_output_file(old):
                         old.unlink()
         written += self._copy_artifacts(stages)
         self.notes += [n for n in [review_note(self.out, self.options.command)] if n]
@@ -380,7 +404,7 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
     f = job.file
     reader = open_reader(f.path, job.source, f.key, job.options, f.file_index)
     tick = time.perf_counter()  # parsing happens inside the reader: time from batch to batch
-    for batch in reader.batches():
+    for batch in read_batches(reader, f.key):
         if limit is not None and limit <= 0:
             return
         part = f"{part_prefix(f)}-c{batch.chunk:05d}"

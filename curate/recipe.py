@@ -22,6 +22,10 @@ from curate.registry import get_step, step_names, suggest
 from curate.stages.base import StepConfig
 
 FORMATS = ("auto", "jsonl", "json", "parquet", "csv", "tsv", "txt", "arrow", "hub")
+MAX_BATCH_ROWS = 10_000_000  # bounds on sizes: a typo of 1e21 is a clear error, not an OverflowError mid-run
+MAX_BYTES = 1 << 30
+MAX_YAML_VALUES = 100_000  # a recipe is a few hundred values: more, once aliases are expanded, is an alias bomb
+MAX_YAML_DEPTH = 64
 
 
 def config_keys(model: type[BaseModel]) -> list[str]:
@@ -60,6 +64,11 @@ class Source(_Section):
             codecs.lookup(value)
         except LookupError:
             raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        try:  # rot13, zlib_codec...: codecs, but not between text and bytes
+            "".encode(value)
+            b"".decode(value)
+        except (LookupError, UnicodeError):
+            raise ValueError(f"{value!r} is not a text encoding (e.g. utf-8, latin-1, cp1252, utf-16)") from None
         return value
 
 
@@ -69,7 +78,7 @@ class Output(_Section):
     split_by: str | None = Field(None, description="column whose equal values stay in one split (besides near-duplicate "
                                  "clusters, synthetic rows and their parents, repeats and their originals)")
     stratify_by: str | None = Field(None, description="column (e.g. text_lang) whose every value gets its split shares")
-    max_rows_per_shard: int = Field(200_000, gt=0, description="rows per parquet shard at most")
+    max_rows_per_shard: int = Field(200_000, gt=0, le=MAX_BATCH_ROWS, description="rows per parquet shard at most")
     min_originals: int = Field(10, ge=0, description="flag a split with fewer original rows (copies not counted) of "
                                "a `stratify_by` value: figures measured on it are noise (0: no flags)")
     keep_work: bool | Literal["auto"] = Field(
@@ -93,8 +102,9 @@ class Output(_Section):
 
 
 class Engine(_Section):
-    batch_rows: int = Field(50_000, gt=0, description="rows per batch: bounds memory per step")
-    batch_bytes: int = Field(64 << 20, gt=0, description="bytes of input text per batch when reading text files")
+    batch_rows: int = Field(50_000, gt=0, le=MAX_BATCH_ROWS, description="rows per batch: bounds memory per step")
+    batch_bytes: int = Field(64 << 20, gt=0, le=MAX_BYTES,
+                             description="bytes of input text per batch when reading text files")  # fmt: skip
 
 
 class Card(_Section):
@@ -115,7 +125,7 @@ class RecipeModel(_Section):
     steps: list[Any] = Field(default_factory=list)
     output: Output
     on_bad_input: Literal["reject", "fail"] = "reject"
-    max_record_bytes: int = Field(4 << 20, gt=0, description="larger records are rejected as `too_large`")
+    max_record_bytes: int = Field(4 << 20, gt=0, le=MAX_BYTES, description="larger records are rejected as `too_large`")
     engine: Engine = Field(default_factory=Engine)
     card: Card = Field(default_factory=Card)
     train: dict[str, Any] | None = Field(
@@ -296,6 +306,57 @@ def parse_steps(raw_steps: list[Any], lines: LineMap) -> tuple[list[StepSpec], l
     return specs, problems, invalid
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def yaml_structure_problem(root: yaml.Node, filename: str) -> str | None:
+    """Why a composed YAML document must not be expanded into data, else None: aliases that expand to more than
+    MAX_YAML_VALUES values (a few hundred bytes can stand for billions), an alias inside the node it names (a
+    cycle), or nesting deeper than MAX_YAML_DEPTH. Each node's expanded size is counted once, without expanding."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, finished = stack.pop()
+        key, line = id(node), node.start_mark.line + 1
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_YAML_VALUES:
+                return (f"{filename}:{line}: YAML aliases here expand to more than {MAX_YAML_VALUES:,} values "
+                        "(an alias bomb?); write the recipe without them")  # fmt: skip
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            return f"{filename}:{line}: a YAML alias refers to the node that contains it; a recipe can't be recursive"
+        if depth > MAX_YAML_DEPTH:
+            return f"{filename}:{line}: the YAML nests deeper than {MAX_YAML_DEPTH} levels"
+        open_nodes.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node))
+    return None
+
+
+def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its data, with `yaml.safe_load`'s loader, once its structure
+    is known to be safe to expand."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        problem = yaml_structure_problem(root, filename)
+        if problem is not None:
+            raise RecipeError(problem)
+        return root, loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
 def lenient(model: type[BaseModel], raw: Any) -> BaseModel | None:
     """`raw` validated without its unknown keys and the keys with invalid values (they are reported apart), or None
     when that is still invalid: the rest of a section with a typo can then be checked in the same pass."""
@@ -361,13 +422,14 @@ def read_recipe(path: str | Path) -> Draft:
     except UnicodeDecodeError as exc:
         raise RecipeError(f"{path}: the recipe is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = parse_yaml(text, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise RecipeError(f"{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise RecipeError(f"{path}: the YAML nests deeper than {MAX_YAML_DEPTH} levels") from None
     lines = LineMap(root, str(path))
     if not isinstance(data, dict):
         raise RecipeError(f"{path}:1: a recipe is a mapping with `name`, `sources`, `steps` and `output`")

@@ -1,13 +1,19 @@
-"""Resolving a recipe's sources to files, and fingerprinting them for provenance and caching."""
+"""Resolving a recipe's sources to files, and fingerprinting them for provenance and caching.
+
+`**` and folders follow symbolic links to folders (a corpus is often a folder of links), but each real folder is
+walked once and each real file read once, so a link loop neither repeats rows nor hangs the run. Hidden files and
+folders (`.git`, `.curate`) are not data, as in a shell glob.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate.io.readers import EXTENSIONS, detect_format
+from curate.io.readers import data_format, detect_format
 from curate.io.writers import file_sha256
 from curate.recipe import Source
 
@@ -30,16 +36,56 @@ class ResolvedSource:
     files: list[InputFile] = field(default_factory=list)
 
 
+def walk_folders(root: str) -> Iterator[tuple[str, list[str]]]:
+    """(folder, its non-hidden files) for `root` and every non-hidden folder below it, links to folders followed
+    but each real folder visited once (a link loop ends there)."""
+    seen: set[tuple[int, int]] = set()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            folders[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            folders[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        yield folder, sorted(f for f in files if not f.startswith("."))
+
+
+def glob_paths(pattern: str) -> list[str]:
+    """`glob.glob(pattern, recursive=True)`, with `**` walked by `walk_folders` (glob itself follows link loops)."""
+    parts = pattern.split(os.sep)
+    if "**" not in parts:
+        return glob.glob(pattern)
+    cut = parts.index("**")
+    head, tail = os.sep.join(parts[:cut]) or os.sep, os.sep.join(parts[cut + 1 :])
+    found = []
+    for start in glob.glob(head) if glob.has_magic(head) else [head]:
+        if not os.path.isdir(start):
+            continue
+        for folder, files in walk_folders(start):
+            if tail:
+                found += glob_paths(os.path.join(glob.escape(folder), tail))
+            else:
+                found += [folder] + [os.path.join(folder, f) for f in files]
+    return found
+
+
 def _expand(pattern: str, base: Path) -> list[tuple[str, Path]]:
-    """(key, absolute path) of the files a pattern matches; the key is the path relative to `base`, as written."""
+    """(key, absolute path) of the files a pattern matches, in key order; the key is the path relative to `base`, as
+    written; a file reached by several names (links) only under the first."""
     base = base.resolve()  # absolute paths: Ray workers do not share the driver's working directory
     full = pattern if os.path.isabs(pattern) else str(base / pattern)
-    matches = sorted(glob.glob(full, recursive=True))
-    out = []
-    for match in matches:
-        path = Path(match)
+    out, seen = [], set()
+    for match in sorted(set(glob_paths(full))):
+        real = os.path.realpath(match)
+        if real in seen:
+            continue
+        seen.add(real)
         key = match if os.path.isabs(pattern) else os.path.relpath(match, base)
-        out.append((Path(key).as_posix(), path))
+        out.append((Path(key).as_posix(), Path(match)))
     return out
 
 
@@ -67,13 +113,21 @@ def resolve_source(index: int, source: Source, base: Path) -> ResolvedSource | N
     matches = _expand(source.path, base)
     if not matches:
         return None
-    files = []
+    files, seen = [], set()
     for key, path in matches:
         if path.is_file() or is_datasets_folder(path):
-            files.append((key, path))
+            found = [(key, path)]
         elif path.is_dir():  # a plain folder: the data files inside it
-            files += [(f"{key}/{c.relative_to(path).as_posix()}", c) for c in sorted(path.rglob("*"))
-                      if c.is_file() and c.suffix.lower() in EXTENSIONS and not c.name.startswith(".")]  # fmt: skip
+            found = [(f"{key}/{Path(folder, name).relative_to(path).as_posix()}", Path(folder, name))
+                     for folder, names in walk_folders(str(path)) for name in names
+                     if data_format(Path(name)) is not None and os.path.isfile(os.path.join(folder, name))]  # fmt: skip
+        else:
+            found = []
+        for key_, file in found:  # a folder and a glob, or two links, may reach the same file: it is read once
+            real = os.path.realpath(file)
+            if real not in seen:
+                seen.add(real)
+                files.append((key_, file))
     if not files:
         return None
     for file_index, (key, path) in enumerate(files):

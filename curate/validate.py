@@ -8,11 +8,13 @@ been meant to add) says so. A problem shared by the files of one glob is one lin
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from curate.errors import CurateError, RecipeError
-from curate.io.readers import META_COLUMNS, peek_columns
+from curate.errors import CurateError, OutputError, RecipeError
+from curate.io.readers import META_COLUMNS, not_text_kind, peek_columns
+from curate.outdir import output_problems
 from curate.recipe import Card, Draft, Recipe, Source, lenient, read_recipe
 from curate.registry import get_step, step_names, suggest
 from curate.sources import ResolvedSource, project_dir, resolve_source
@@ -39,12 +41,18 @@ def _check_columns(draft: Draft, resolved: ResolvedSource, problems: list[str]) 
             continue
         if columns is None:
             continue
-        available |= columns - set(source.columns.values())
+        available |= set(columns) - set(source.columns.values())
         for canonical, column in source.columns.items():
             if column not in columns:
                 missing.setdefault(canonical, []).append((f.key, columns))
         if "text" not in source.columns and "text" not in columns:
             no_text.append((f.key, columns))
+        for canonical, column in {"text": "text", **source.columns}.items():
+            kind = not_text_kind(columns[column]) if columns.get(column) is not None else None
+            if kind is not None:
+                mapped = ("sources", i, "columns", canonical) if canonical in source.columns else ("sources", i)
+                problems.append(f"{lines.where(mapped)}: sources[{i}].columns.{canonical}: column '{column}' of {f.key} "
+                                f"holds {kind} ({columns[column]}), not text; map a text column")  # fmt: skip
     for canonical, where in missing.items():
         column, columns = source.columns[canonical], where[0][1]
         problems.append(
@@ -146,21 +154,36 @@ def _check_output_columns(draft: Draft, available: set[str], doubt: str, problem
                             + f" (columns: {', '.join(sorted(available))}){_follow_on(doubt)}")  # fmt: skip
 
 
+def _inputs(resolved: list[ResolvedSource]) -> dict[str, Path]:
+    return {f.key: f.path for s in resolved for f in s.files if f.path is not None}
+
+
+def _check_output_dir(draft: Draft, base: Path, resolved: list[ResolvedSource], problems: list[str]) -> None:
+    """The recipe's `output.dir` can be curate's: new, empty or a curate output, and without input files in it."""
+    output = draft.output()
+    if output is not None:
+        out = Path(os.path.normpath(base / output.dir))
+        where = draft.lines.where(("output", "dir"))
+        problems += [f"{where}: output.dir: {p}" for p in output_problems(out, _inputs(resolved))]
+
+
 def _line(problem: str, filename: str) -> int:
     """The line a problem points at, to list problems in recipe order."""
     found = re.match(r":(\d+)", problem[len(filename):]) if problem.startswith(filename) else None
     return int(found.group(1)) if found else 0
 
 
-def check_draft(draft: Draft) -> tuple[Path, list[ResolvedSource], list[str]]:
+def check_draft(draft: Draft, check_output_dir: bool = True) -> tuple[Path, list[ResolvedSource], list[str]]:
     """The folder relative paths resolve against, the resolved sources, and every problem (structure, files,
-    columns), in the order of the recipe's lines."""
+    columns, the output folder unless `curate run --out` replaces it), in the order of the recipe's lines."""
     problems = list(draft.problems)
     valid_sources = [s for _, s, _ in draft.sources() if s is not None]
     base = project_dir(valid_sources, draft.path.parent)
     resolved, available, doubt = _resolve_sources(draft, base, problems)
     available, doubt = _check_steps(draft, available, doubt, problems)
     _check_output_columns(draft, available, doubt, problems)
+    if check_output_dir:
+        _check_output_dir(draft, base, resolved, problems)
     filename = str(draft.path)
     return base, resolved, sorted(problems, key=lambda p: _line(p, filename))
 
@@ -174,11 +197,15 @@ def _safe_produces(name: str) -> list[str]:
         return []
 
 
-def load_and_check(path: str | Path) -> tuple[Recipe, list[ResolvedSource]]:
+def load_and_check(path: str | Path, out: Path | None = None) -> tuple[Recipe, list[ResolvedSource]]:
+    """The recipe and its sources, checked; `out` (`curate run --out`) replaces `output.dir`, and its problems are
+    an OutputError after the recipe's own."""
     draft = read_recipe(path)
-    base, resolved, problems = check_draft(draft)
+    base, resolved, problems = check_draft(draft, check_output_dir=out is None)
     if problems:
         raise RecipeError(problems)
     recipe = draft.recipe()
     recipe.base = base
+    if out is not None and (problems := output_problems(Path(out), _inputs(resolved))):
+        raise OutputError("\n".join(problems))
     return recipe, resolved

@@ -179,3 +179,56 @@ def test_cli_validate_exit_codes_and_no_traceback(project):
 def test_a_file_read_by_two_sources(project):
     (problem,) = problems_of(project, GOOD.replace("CC-BY-4.0}", "CC-BY-4.0}\n  - path: data/a.jsonl\n    columns: {text: src}"))
     assert "sources[1]: data/a.jsonl is also read by sources[0]; each file may be read once" in problem
+
+
+# hostile recipes (issue 15) -------------------------------------------------------------------------------------
+BOMB = "name: bomb\n" + "".join(
+    f"{a}: &{a} [{','.join([f'*{p}' if p else 'lol'] * 9)}]\n" for p, a in zip(["", *"abcdefgh"], "abcdefghi"))
+
+
+def test_an_alias_bomb_is_refused_without_expanding_it(project):
+    """370 bytes that expand to 9^9 values: `validate` grew past 22 GB before."""
+    assert len(BOMB) < 400
+    (problem,) = problems_of(project, BOMB)
+    assert problem == (f"{project / 'r.yaml'}:7: YAML aliases here expand to more than 100,000 values (an alias bomb?); "
+                       "write the recipe without them")  # fmt: skip
+
+
+def test_a_few_aliases_are_fine(project):
+    text = GOOD.replace("meta: {license: CC-BY-4.0}", "meta: &m {license: CC-BY-4.0}\n  - path: data/a.jsonl\n    meta: *m")
+    with pytest.raises(RecipeError, match="is also read by sources"):  # the aliases expanded and were checked as usual
+        load_and_check(write_recipe(project / "r.yaml", text))
+
+
+def test_recursive_and_deeply_nested_yaml_is_refused(project):
+    (problem,) = problems_of(project, "name: x\nsources: &s\n  - path: *s\n")
+    assert problem == f"{project / 'r.yaml'}:2: a YAML alias refers to the node that contains it; a recipe can't be recursive"
+    (problem,) = problems_of(project, "name: x\nmeta: " + "[" * 10_000 + "]" * 10_000 + "\n")
+    assert problem == f"{project / 'r.yaml'}: the YAML nests deeper than 64 levels"
+    (problem,) = problems_of(project, "name: x\nmeta: " + "[" * 100 + "]" * 100 + "\n")
+    assert problem == f"{project / 'r.yaml'}:2: the YAML nests deeper than 64 levels"
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "zlib_codec"])
+def test_an_encoding_must_be_a_text_encoding(project, encoding):
+    (problem,) = problems_of(project, GOOD.replace("meta: {", f"encoding: {encoding}\n    meta: {{"))
+    assert problem == (f"{project / 'r.yaml'}:6:5: sources[0].encoding: '{encoding}' is not a text encoding (e.g. utf-8, "
+                       f"latin-1, cp1252, utf-16) (got '{encoding}')")  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "limit"), [("batch_rows", "10000000"), ("batch_bytes", "1073741824")])
+def test_batch_sizes_are_bounded(project, key, limit):
+    problems = problems_of(project, GOOD + f"engine: {{{key}: 1000000000000000000000}}\nmax_record_bytes: 1e21\n")
+    assert problems == [
+        f"{project / 'r.yaml'}:13:10: engine.{key}: Input should be less than or equal to {limit} "
+        "(got 1000000000000000000000)",
+        f"{project / 'r.yaml'}:14:1: max_record_bytes: Input should be a valid integer, unable to parse string as an "
+        "integer (got '1e21')"]  # YAML 1.1 reads 1e21 as a string  # fmt: skip
+
+
+def test_an_empty_file_is_zero_records_not_an_error(project):
+    """One empty file in a folder blocked the whole run: "no `text` column (columns: none found)"."""
+    (project / "data" / "empty.jsonl").write_bytes(b"")
+    (project / "data" / "broken.jsonl").write_text("{not json\n")  # nothing to check either: the run rejects it
+    recipe, sources = load_and_check(write_recipe(project / "r.yaml", GOOD))
+    assert [f.key for f in sources[0].files] == ["data/a.jsonl", "data/broken.jsonl", "data/empty.jsonl"]

@@ -128,6 +128,7 @@ class Balance(GlobalStep):
 
     Config = BalanceConfig
     config: BalanceConfig
+    state_type = BalancePlan
 
     def requires(self) -> list[str]:
         return list(self.config.by) + ([self.config.weights_by] if self.config.weights_by else [])

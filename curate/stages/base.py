@@ -125,13 +125,14 @@ class GlobalStep(Step):
     """A step that needs to see every row before deciding (dedup, balance)."""
 
     is_global = True
+    state_type: ClassVar[type]  # the dataclass `fit` returns: saved as data (frames and JSON) for resume
 
     def fit_columns(self) -> list[str]:
         """The columns `fit` needs; only these are read for the whole stage."""
         return ["_id"]
 
     def fit(self, frames: Iterator[pl.DataFrame]) -> Any:
-        """Return a state that `apply` uses; it is pickled into the step's work folder for resume."""
+        """Return a state (a `state_type`) that `apply` uses; saved as data in the step's work folder for resume."""
         raise NotImplementedError
 
     def fit_map(self, frame: pl.DataFrame) -> Any:

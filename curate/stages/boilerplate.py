@@ -65,6 +65,7 @@ class Boilerplate(GlobalStep):
 
     Config = BoilerplateConfig
     config: BoilerplateConfig
+    state_type = BoilerplateState
     version = "1"
 
     def requires(self) -> list[str]:

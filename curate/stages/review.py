@@ -123,6 +123,7 @@ class Review(GlobalStep):
 
     Config = ReviewConfig
     config: ReviewConfig
+    state_type = ReviewState
     version = "1"
 
     # columns ----------------------------------------------------------------------------------------------------
