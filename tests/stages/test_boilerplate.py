@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -99,3 +100,21 @@ def test_real_paragraphs_in_twelve_languages_keep_every_line_but_the_planted_boi
     assert state.stats["boilerplate_distinct_lines"] == 3 * 12
     assert result.kept["text"].to_list() == bodies
     assert result.stats == {"lines_removed": 3 * len(pages), "rows_with_boilerplate": len(pages)}
+
+
+@pytest.mark.slow
+def test_web_recipe_accounting(tmp_path):
+    """recipes/web.yaml end to end: every page read is curated or rejected, counted from the files it wrote."""
+    import subprocess
+    import sys
+
+    from tests.conftest import check_accounting, check_progress
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "curate", "run", "recipes/web.yaml", "--out", str(out)], cwd=root,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pages = sum(1 for line in (root / "data" / "web" / "pages.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
+    check_accounting(out, pages, done.stderr)
+    check_progress(done.stderr)
