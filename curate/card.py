@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from curate.io.writers import write_text_atomic
-from curate.langid.codes import hub_code
+from curate.langid.codes import language_key
+from curate.summary import accounting_line, thin_splits_note
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
 _HUB_LICENSES = {
@@ -33,9 +34,10 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     header: dict[str, Any] = {}
     if card.get("pretty_name"):
         header["pretty_name"] = card["pretty_name"]
-    languages = [lang for lang in manifest.get("languages") or {} if lang not in ("und", "None", "")]
+    languages = (manifest.get("card_languages") or {}).get("languages", [])
     if languages:
-        header["language"] = sorted({hub_code(lang) for lang in languages})
+        # ISO 639-1 where there is one (the Hub's preference), through the macrolanguage: `swh` is `sw`
+        header["language"] = sorted({language_key(lang) or lang for lang in languages})
     given = sorted({str(i["meta"]["license"]) for i in manifest["inputs"] if i["meta"].get("license")})
     known = [g.lower() for g in given if g.lower() in _HUB_LICENSES]
     unknown = [g for g in given if g.lower() not in _HUB_LICENSES]
@@ -66,27 +68,30 @@ def _sources(m: dict[str, Any]) -> str:
 
 def _funnel(m: dict[str, Any]) -> str:
     acc = m["accounting"]
-    rows = [[s["index"], s["name"], f"{s['rows_in']:,}", f"{s['rows_out']:,}", f"{s['rows_rejected']:,}",
-             ", ".join(f"`{k}` {v:,}" for k, v in s["reasons"].items()), f"{s['seconds']:.2f}s"] for s in m["steps"]]  # fmt: skip
-    added = f" plus {acc['added_out']:,} rows added by steps (synthetic rows, repeats)" if acc["added_out"] else ""
+    rows = [[s["index"], s["name"], f"{s['rows_in']:,}", f"{s.get('rows_added', 0):,}", f"{s['rows_out']:,}",
+             f"{s['rows_rejected']:,}", ", ".join(f"`{k}` {v:,}" for k, v in s["reasons"].items()), f"{s['seconds']:.2f}s"]
+            for s in m["steps"]]  # fmt: skip
     return (
-        f"Every row read is accounted for: {acc['rows_read']:,} rows read = {acc['curated_read']:,} curated + "
-        f"{acc['rejected_read']:,} rejected (the check {'holds' if acc['ok'] else 'FAILED'}){added}. Rejected rows are "
-        "in `rejects/`, each with the step (`_step`) and reason (`_reason`) that removed it.\n\n"
-        + _table(rows, ["#", "step", "rows in", "kept", "rejected", "reasons", "time"])
+        f"Every row read is accounted for: {accounting_line(acc)}. Rows the steps added (synthetic rows, copies) are "
+        "counted apart from the rows read. Rejected rows are in `rejects/`, each with the step (`_step`) and reason "
+        "(`_reason`) that removed it.\n\n"
+        + _table(rows, ["#", "step", "rows in", "added", "kept", "rejected", "reasons", "time"])
     )
 
 
 def _languages(m: dict[str, Any]) -> str | None:
     after, before = m.get("languages") or {}, m.get("languages_before") or {}
+    declared = m.get("card_languages") or {}
+    intro = (f"The card's languages (`language:` above) come from {' and '.join(declared['from'])}.\n\n"
+             if declared.get("languages") else "")  # fmt: skip
     if not after and not before:
-        return None
+        return intro.strip() or None
     langs = sorted(set(after) | set(before), key=lambda k: (-after.get(k, 0), -before.get(k, 0), k))
     total_b, total_a = sum(before.values()) or 1, sum(after.values()) or 1
     rows = [[f"`{k}`", f"{before.get(k, 0):,}", f"{before.get(k, 0) / total_b:.1%}", f"{after.get(k, 0):,}",
              f"{after.get(k, 0) / total_a:.1%}"] for k in langs]  # fmt: skip
-    return "Languages of `text` (ISO 639-3) when language ID tagged them, and in the curated output.\n\n" + _table(
-        rows, ["language", "before", "share", "after", "share"])
+    return intro + "Languages of `text` (ISO 639-3) when language ID tagged them, and in the curated output.\n\n" \
+        + _table(rows, ["language", "before", "share", "after", "share"])
 
 
 def _stats_with(m: dict[str, Any], prefix: str) -> dict[str, int]:
@@ -141,8 +146,12 @@ def _limitations(m: dict[str, Any]) -> str:
     if small:
         notes.append(f"Few rows (under 100) for: {', '.join(f'`{k}`' for k in small)}; figures for them are noisy.")
     if m["accounting"]["repeats_out"]:
-        notes.append(f"{m['accounting']['repeats_out']:,} rows are repeats added by balancing (`_repeat` > 0); "
+        notes.append(f"{m['accounting']['repeats_out']:,} rows are copies added by balancing (`_repeat` > 0); "
                      "they stay in the split of their original.")  # fmt: skip
+    output = m["recipe"]["output"]
+    thin = thin_splits_note(m.get("thin_splits") or [], output.get("stratify_by"), output.get("min_originals", 0))
+    if thin:
+        notes.append(thin[0].upper() + thin[1:] + ".")
     if m.get("languages"):
         notes.append("Language labels come from automatic language identification and are wrong for some short or "
                      "mixed-language texts.")  # fmt: skip

@@ -34,7 +34,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 @app.command()
 def run(
-    recipe: Path = typer.Argument(..., help="the recipe YAML"),
+    recipe: Path = typer.Argument(..., metavar="RECIPE", help="the recipe YAML"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: the recipe's output.dir)"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run where it stopped"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="read only the first N records"),
@@ -47,27 +47,32 @@ def run(
     """Run a recipe: read, apply the steps, write shards, rejects, manifest and card."""
     from curate.engine import RunOptions, run_recipe
     from curate.progress import Reporter
+    from curate.summary import accounting_line
     from curate.validate import load_and_check
 
-    recipe_obj, sources = load_and_check(recipe)
+    recipe_obj, sources = load_and_check(recipe, out_dir)
     command = "curate run " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["run"] else ""
     if engine not in ("local", "ray"):
         raise CurateError(f"--engine must be `local` or `ray`, not {engine!r}")
     options = RunOptions(out=out_dir, resume=resume, limit=limit, fresh=fresh, command=command, engine=engine,
                          address=address, workers=workers)  # fmt: skip
-    manifest = run_recipe(recipe_obj, sources, options, Reporter(err, quiet=quiet))
+    reporter = Reporter(err, quiet=quiet)
+    where = out_dir or recipe_obj.output_dir()
+    reporter.info(f"output: {where}" + (f" (= {where.resolve()})" if not where.is_absolute() else ""))
+    manifest = run_recipe(recipe_obj, sources, options, reporter)
     if manifest.get("_noop"):
         return
     acc = manifest["accounting"]
-    where = out_dir or recipe_obj.model.output.dir
-    err.print(f"wrote {where}: {acc['rows_out']:,} rows curated, {acc['rows_rejected']:,} rejected "
-              f"({acc['rows_read']:,} read; accounting {'holds' if acc['ok'] else 'FAILED'})", highlight=False)  # fmt: skip
+    err.print(f"wrote {where}: {acc['rows_out']:,} rows in data/, {acc['rows_rejected']:,} in rejects/\n"
+              f"accounting: {accounting_line(acc)}", highlight=False, markup=False)  # fmt: skip
+    for note in manifest["notes"]:
+        err.print(f"note: {note}", highlight=False, markup=False)
     if not acc["ok"]:
         raise typer.Exit(1)
 
 
 @app.command()
-def validate(recipe: Path = typer.Argument(..., help="the recipe YAML")) -> None:
+def validate(recipe: Path = typer.Argument(..., metavar="RECIPE", help="the recipe YAML")) -> None:
     """Check a recipe (keys, types, steps, files, columns) without running it."""
     from curate.validate import load_and_check
 
@@ -77,15 +82,24 @@ def validate(recipe: Path = typer.Argument(..., help="the recipe YAML")) -> None
 
 
 @app.command()
-def steps(markdown: bool = typer.Option(False, "--markdown", help="print the README's step reference")) -> None:
-    """List every registered step with its parameters and defaults."""
+def steps(
+    names: Optional[list[str]] = typer.Argument(None, metavar="NAME", help="only these steps (default: all)", show_default=False),
+    markdown: bool = typer.Option(False, "--markdown", help="print the README's step reference"),
+) -> None:
+    """List the registered steps (or only the ones named) with their parameters and defaults."""
     from curate.docs import markdown as render_markdown
     from curate.docs import step_reference
+    from curate.registry import step_names, suggest
 
+    for name in names or []:
+        if name not in step_names():
+            hint = suggest(name, step_names()).strip()
+            raise typer.BadParameter(f"no step '{name}'{'; ' + hint if hint else ''} (steps: {', '.join(step_names())})",
+                                     param_hint="'NAME'")  # fmt: skip
     if markdown:
-        sys.stdout.write(render_markdown())
+        sys.stdout.write(render_markdown(names))
         return
-    for step in step_reference():
+    for step in step_reference(names):
         table = Table(title=escape(f"{step['name']}: {step['doc']}"), title_justify="left", show_edge=False)
         for col in ("parameter", "type", "default", "meaning"):
             table.add_column(col)
@@ -96,7 +110,7 @@ def steps(markdown: bool = typer.Option(False, "--markdown", help="print the REA
 
 
 @app.command()
-def inspect(output: Path = typer.Argument(..., help="the output folder of a run")) -> None:
+def inspect(output: Path = typer.Argument(..., metavar="OUT", help="the output folder of a run")) -> None:
     """Show what a run did: counts per step, drop reasons, splits, the accounting check."""
     from curate.inspect_run import inspect_output
 
@@ -104,7 +118,7 @@ def inspect(output: Path = typer.Argument(..., help="the output folder of a run"
 
 
 @app.command()
-def report(output: Path = typer.Argument(..., help="the output folder of a run")) -> None:
+def report(output: Path = typer.Argument(..., metavar="OUT", help="the output folder of a run")) -> None:
     """Write OUT/report.html: funnel, languages before/after, lengths, drop reasons (plots also as PNG)."""
     from curate.report import build_report
 
@@ -113,8 +127,8 @@ def report(output: Path = typer.Argument(..., help="the output folder of a run")
 
 @app.command()
 def trace(
-    output: Path = typer.Argument(..., help="the output folder of a run"),
-    row_id: str = typer.Argument(..., help="the row's _id"),
+    output: Path = typer.Argument(..., metavar="OUT", help="the output folder of a run"),
+    row_id: str = typer.Argument(..., metavar="ROW_ID", help="the row's _id"),
 ) -> None:
     """Show one row's lineage: its source line, what each step did to it, where it ended."""
     from curate.trace import trace_row
@@ -143,30 +157,42 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+# The usage errors typer raises (unknown command or option, missing argument) derive from the ClickException of the
+# click that typer runs on: its own copy since typer 0.2x, the `click` package before. `typer.BadParameter` is one of
+# them in every version, so its ancestor named ClickException is the class to catch.
+INTERRUPTED = 130
+USAGE_ERRORS = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main() -> None:
+    """The console script: every user mistake ends here as a short message and an exit code, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(prog_name="curate", standalone_mode=False)
     except CurateError as exc:
         if getattr(exc, "pause", False):  # the run stopped on purpose (rows wait for review): not an error
             err.print(str(exc), highlight=False, markup=False)
         else:
             err.print(f"error: {exc}", style="red", highlight=False, markup=False)
         sys.exit(exc.exit_code)
+    except USAGE_ERRORS as exc:  # e.g. `curate frobnicate`, `curate run` without a recipe: usage, exit code 2
+        exc.show()
+        sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err.print("interrupted; run again with --resume to continue")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except (typer.Abort, KeyboardInterrupt):  # typer before 0.2x: Ctrl-C is an Abort
+        code = INTERRUPTED
+    except OSError as exc:  # the file system refused (permissions, a full disk outside a run): no traceback
+        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        sys.exit(1)
+    except MemoryError:
+        err.print("error: out of memory; lower `engine.batch_rows` / `engine.batch_bytes` in the recipe",
+                  style="red", highlight=False, markup=False)  # fmt: skip
+        sys.exit(1)
+    if code == INTERRUPTED:  # typer 0.2x turns Ctrl-C into Exit(130), which it returns without standalone mode
+        resumable = sys.argv[1:2] in (["run"], ["train"])
+        err.print("interrupted" + ("; run the same command with --resume to continue where it stopped" if resumable else ""),
+                  highlight=False)  # fmt: skip
+    sys.exit(code if isinstance(code, int) else 0)  # without standalone mode, typer returns an Exit's code
 
 
 if __name__ == "__main__":

@@ -26,9 +26,10 @@ def _type(info: FieldInfo) -> str:
     return text
 
 
-def step_reference() -> list[dict[str, Any]]:
+def step_reference(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every step's parameters, or only those of `names` (in the order given)."""
     out = []
-    for name in step_names():
+    for name in names or step_names():
         cls = get_step(name)
         params = [
             {"name": info.alias or key, "type": _type(info), "default": _default(info), "doc": info.description or ""}
@@ -38,9 +39,9 @@ def step_reference() -> list[dict[str, Any]]:
     return out
 
 
-def markdown() -> str:
+def markdown(names: list[str] | None = None) -> str:
     parts = []
-    for step in step_reference():
+    for step in step_reference(names):
         parts.append(f"### `{step['name']}`\n\n{step['doc']}\n")
         if step["params"]:
             parts.append("| parameter | type | default | meaning |\n|---|---|---|---|")

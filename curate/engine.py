@@ -21,24 +21,25 @@ import polars as pl
 from curate import __version__
 from curate.card import write_card
 from curate.errors import CurateError, InputError
-from curate.io.readers import META_COLUMNS, ReadOptions, open_reader
-from curate.io.writers import (
-    ShardWriter, parquet_rows, remove_temp_files, unified_schema, write_bytes_atomic, write_json_atomic,
-)
+from curate.io.readers import META_COLUMNS, ReadOptions, open_reader, read_batches
+from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.memory import release
-from curate.progress import Reporter
+from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
+from curate.privacy import Redaction
+from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
 from curate.sources import InputFile, ResolvedSource, fingerprint
-from curate.splits import LINK_COLUMNS, plan_splits
-from curate.summary import languages_before, synthetic_by_origin, value_counts
+from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
+from curate.summary import (
+    card_languages, languages_before, review_note, synthetic_by_origin, thin_splits_note, value_counts,
+)
 from curate.stages.base import (
-    ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_rows,
+    ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_counts, added_rows,
 )
 from curate.workdir import PartStats, StageDir, tidy, total
 
-WORK = ".curate"
 FIT_STATS = "fit_stats.json"
 
 
@@ -63,6 +64,11 @@ class StageReport:
     cached: bool
 
 
+def _is_plain_name(path: Any) -> bool:
+    """A file name in OUT itself (an artifact such as weights.json), as an earlier manifest lists it."""
+    return isinstance(path, str) and bool(path) and path == Path(path).name and not path.startswith(".")
+
+
 def _hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
@@ -70,13 +76,14 @@ def _hash(value: Any) -> str:
 class Run:
     def __init__(self, recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter):
         self.recipe, self.sources, self.options, self.reporter = recipe, sources, options, reporter
-        self.out = Path(options.out or recipe.model.output.dir)
+        self.out = Path(options.out) if options.out else recipe.output_dir()
         self.work = self.out / WORK
         self.files: list[InputFile] = [f for s in sources for f in s.files]
         self.reports: list[StageReport] = []
         self.file_rows: Counter = Counter()
         self.stale_artifacts: list[str] = []
         self.summary: dict[str, Any] = {}  # languages before/after, synthetic rows per origin: for the card
+        self.notes: list[str] = []  # about the run as a whole (a step's own are `Step.notes`): printed after it
 
     # planning ---------------------------------------------------------------------------------------------------
     def plan(self) -> list[StageDir]:
@@ -101,6 +108,27 @@ class Run:
 
     # running ----------------------------------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
+        with claim(self.out, self.options.command):
+            try:
+                return self._execute()
+            except Exception as exc:
+                reason = space_problem(exc)
+                if reason is None:
+                    raise
+                raise CurateError(self._space_message(reason)) from None
+
+    def _space_message(self, reason: str) -> str:
+        """What a full disk stopped, and how much room the run needs: each stage keeps the rows it passes on (about
+        the size of the read stage, or of the inputs before that is done) and the output holds them once more."""
+        stages = self.plan()
+        per_stage = folder_bytes(stages[0].path) if stages[0].is_complete() else sum(f.bytes for f in self.files)
+        return (f"writing to {self.out} failed: {reason}. {human_bytes(shutil.disk_usage(self.out).free)} are free "
+                f"there; this run has written {human_bytes(folder_bytes(self.out))} and needs about "
+                f"{human_bytes(per_stage * (len(stages) + 1))} in all ({len(stages)} stages of about "
+                f"{human_bytes(per_stage)}, and the output). Free some space or choose another output folder, then "
+                "run the same command with --resume: the work done so far is kept")  # fmt: skip
+
+    def _execute(self) -> dict[str, Any]:
         started = time.time()
         fingerprint(self.files)
         stages = self.plan()
@@ -111,16 +139,17 @@ class Run:
             previous["_noop"] = True
             return previous
         if previous is not None:
-            self.stale_artifacts = [o["path"] for o in previous.get("outputs", []) if "/" not in o["path"]]
+            self.stale_artifacts = [o["path"] for o in previous.get("outputs", []) if _is_plain_name(o.get("path"))]
         (self.out / "manifest.json").unlink(missing_ok=True)
-        remove_temp_files(self.out)
+        remove_leftovers(self.out)
         if self.options.fresh and self.work.exists():
             shutil.rmtree(self.work)
         partial = [s for s in stages if s.path.exists() and not s.is_complete()]
-        if partial and not self.options.resume:
-            self.reporter.info(f"an interrupted run left unfinished work in {self.work}; starting it over "
-                               "(use --resume to continue it)")  # fmt: skip
+        if partial:
+            self.reporter.info(interrupted_message(self.work, stages, partial, self.options.resume))
         tidy(self.work, stages, keep_partial=self.options.resume)
+        self.redaction = Redaction(self, stages)
+        self.redaction.forget_removed_if_needed()
 
         parts = self.read_stage(stages[0])
         for previous_stage, stage, spec in zip(stages, stages[1:], self.recipe.steps):
@@ -129,9 +158,22 @@ class Run:
         manifest = build_manifest(self, stages, run_key, outputs, accounting, started)
         write_card(self.out, manifest, self.recipe.text)
         write_json_atomic(self.out / "manifest.json", manifest)  # last: marks the run finished
-        if not self.recipe.model.output.keep_work:
-            shutil.rmtree(self.work, ignore_errors=True)
+        self.tidy_work(parts)
         return manifest
+
+    def tidy_work(self, parts: list[str]) -> None:
+        """What stays in OUT/.curate after a successful run (`output.keep_work`; see curate.privacy)."""
+        keep = self.recipe.model.output.keep_work
+        if keep is False:
+            shutil.rmtree(self.work, ignore_errors=True)
+        elif keep == "auto":
+            self.redaction.remove_raw(parts)
+            for folder in self.redaction.raw_state():
+                self.reporter.warn(f"{folder} holds rows from before the pii step, unscrubbed (a step before `pii` "
+                                   "keeps them, e.g. a review queue); put `pii` first to keep raw data out of it")  # fmt: skip
+        elif raw := self.redaction.raw_kept():
+            self.reporter.warn(f"{self.work} holds raw, unscrubbed rows of {len(raw)} stage(s) before the pii step "
+                               "(output.keep_work: true); delete it, or set keep_work: auto to keep only scrubbed caches")  # fmt: skip
 
     def read_stage(self, stage: StageDir) -> list[str]:
         if stage.is_complete():
@@ -168,8 +210,14 @@ class Run:
 
     def make_step(self, spec, stage: StageDir) -> Step:
         context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
-                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved())  # fmt: skip
+                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved(),
+                              tags=self.tags_before(spec.index))  # fmt: skip
         return get_step(spec.name)(spec.config, context)
+
+    def tags_before(self, index: int) -> frozenset[str]:
+        """Columns the steps before step `index` add as tags (`text_lang`, `dup_cluster`), not text."""
+        steps = [get_step(s.name)(s.config) for s in self.recipe.steps[:index]]
+        return frozenset(c for step in steps for c in step.produces() if c not in step.adds_text())
 
     def step_stage(self, stage: StageDir, spec, previous: StageDir, parts: list[str]) -> list[str]:
         label = f"{spec.index + 1}. {spec.name}"
@@ -184,7 +232,7 @@ class Run:
         job = PartJob(spec.name, spec.config, step.context, previous, stage, schema, step.requires())
         state = None
         if isinstance(step, GlobalStep):
-            state = stage.load_state()
+            state = stage.load_state(step.state_type)
             if state is None:
                 state = self.fit(step, job, parts)
                 write_json_atomic(stage.path / FIT_STATS, step.fit_stats(state))
@@ -193,7 +241,7 @@ class Run:
             self.run_parts(step, state, job, [p for p in parts if not stage.is_done(p)])
             for part in parts:
                 stats = stage.part_stats(part)
-                progress.advance(stats.rows_in, stats.rows_out, stats.rejected)
+                progress.advance(stats.rows_in, stats.rows_out, stats.rejected, stats.added)
         stage.complete(parts)
         self._report(stage, label, parts, cached=False)
         return parts
@@ -223,8 +271,8 @@ class Run:
         if (stage.path / FIT_STATS).exists():
             totals.stats.update(json.loads((stage.path / FIT_STATS).read_text()))
         if cached:
-            self.reporter.info(f"{label}: {totals.rows_in:,} rows in, {totals.rows_out:,} kept, "
-                               f"{totals.rejected:,} rejected (cached)")  # fmt: skip
+            self.reporter.info(f"{label}: {rows_through(totals.rows_in, totals.added, totals.rows_out, totals.rejected)} "
+                               "(cached)")  # fmt: skip
         if stage.index == 0:  # rows read per input file, for the manifest
             key_of = {part_prefix(f): f.key for f in self.files}
             for part, stats in per_part.items():
@@ -249,6 +297,9 @@ class Run:
             if files else pl.DataFrame(schema={"_id": pl.String})  # fmt: skip
         plan = plan_splits(keys, output.splits, self.recipe.model.seed, output.stratify_by, output.split_by)
         counts = Counter({split_names[code]: n for code, n in plan["_split"].value_counts().iter_rows()})
+        thin = thin_splits(keys, plan, split_names, output.stratify_by, output.min_originals)
+        if thin:
+            self.notes.append(thin_splits_note(thin, output.stratify_by, output.min_originals))
         del keys
         written: list[Path] = []
         writers = {name: ShardWriter(data_dir, name, schema, counts[name], output.max_rows_per_shard)
@@ -264,7 +315,7 @@ class Run:
         for writer in writers.values():
             written += writer.close()
         for stage in stages:
-            reject_files = stage.reject_files(parts)  # every stage has the same part names
+            reject_files = self.redaction.reject_files(stage, parts)  # every stage has the same part names
             if not reject_files:
                 continue
             reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),
@@ -277,15 +328,18 @@ class Run:
         for folder in (data_dir, rejects_dir):  # files of an earlier run that this one did not write
             if folder.exists():
                 for old in folder.glob("*.parquet"):
-                    if old not in written:
+                    if old not in written and is_own_output_file(old):
                         old.unlink()
         written += self._copy_artifacts(stages)
+        self.notes += [n for n in [review_note(self.out, self.options.command)] if n]
         data_files = [p for p in written if p.parent == data_dir]
         reject_files = [p for p in written if p.parent == rejects_dir]
         self.summary = {
             "languages": value_counts(data_files, "text_lang"),
             "languages_before": languages_before(stages, parts),
             "synthetic": synthetic_by_origin(data_files, reject_files),
+            "thin_splits": thin,
+            "card_languages": card_languages(data_files, self.recipe.resolved()),
         }
         return self._describe_outputs(written), self._accounting(data_files + reject_files)
 
@@ -310,19 +364,19 @@ class Run:
 
     def _accounting(self, written: list[Path]) -> dict[str, Any]:
         """Counted from the files written, not from the stats: the check must see what a user will load. Rows a
-        step added (synthetic rows, repeats) are counted apart from the rows read."""
+        step added are counted apart from the rows read, as synthetic rows or as copies (a copy of a synthetic row
+        is a copy): `rows_out = curated_read + synthetic_out + repeats_out`, and the same for the rejects."""
         counts = Counter()
         for p in written:
             kind = "out" if p.parent.name == "data" else "rejected"
             counts[f"rows_{kind}"] += parquet_rows(p)
             columns = [c for c in ADDED_COLUMNS if c in pl.read_parquet_schema(p)]
             if columns:
-                marks = pl.read_parquet(p, columns=columns)
-                counts[f"added_{kind}"] += added_rows(marks)
-                if "_synthetic" in columns:
-                    counts[f"synthetic_{kind}"] += int(marks["_synthetic"].fill_null(False).sum())
-                if "_repeat" in columns:
-                    counts[f"repeats_{kind}"] += int((marks["_repeat"].fill_null(0) > 0).sum())
+                synthetic, copies = added_counts(pl.read_parquet(p, columns=columns))
+                counts[f"synthetic_{kind}"] += synthetic
+                counts[f"repeats_{kind}"] += copies
+        for kind in ("out", "rejected"):
+            counts[f"added_{kind}"] = counts[f"synthetic_{kind}"] + counts[f"repeats_{kind}"]
         rows_read = self.reports[0].totals.rows_in
         curated = counts["rows_out"] - counts["added_out"]
         rejected = counts["rows_rejected"] - counts["added_rejected"]
@@ -357,7 +411,7 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
     f = job.file
     reader = open_reader(f.path, job.source, f.key, job.options, f.file_index)
     tick = time.perf_counter()  # parsing happens inside the reader: time from batch to batch
-    for batch in reader.batches():
+    for batch in read_batches(reader, f.key):
         if limit is not None and limit <= 0:
             return
         part = f"{part_prefix(f)}-c{batch.chunk:05d}"
@@ -422,7 +476,9 @@ def check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: fl
     if result.rejected.height and REASON not in result.rejected.columns:
         raise CurateError(f"internal error: step '{name}' rejected rows without a `{REASON}`")
     reasons = Counter(result.rejected[REASON].to_list()) if result.rejected.height else Counter()
-    return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats))
+    made_rejected = result.rejected.filter(~pl.col("_id").is_in(frame["_id"].implode())).height if made else 0
+    return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats),
+                     made, made_rejected)  # fmt: skip
 
 
 def _first_rows(rows: pl.DataFrame, rejects: pl.DataFrame, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -439,6 +495,18 @@ def _bad_input_message(f: InputFile, rejects: pl.DataFrame) -> str:
     unit = "line" if f.format in ("jsonl", "txt") else "record"
     return (f"{f.key}, {unit} {first['_row'] + 1}: {first[REASON]}: {first[DETAIL]} "
             "(the recipe says `on_bad_input: fail`; use `reject` to keep going and collect such records in rejects/)")  # fmt: skip
+
+
+def interrupted_message(work: Path, stages: list[StageDir], partial: list[StageDir], resume: bool) -> str:
+    """What a run does with the work an interrupted one left: finished steps are always reused (their caches are
+    keyed by everything they depend on); an unfinished step continues with --resume, else starts over."""
+    done = [s.name for s in stages if s.is_complete()]
+    reused = f"reusing the {len(done)} steps it finished ({', '.join(done)})" if done else "no step was finished"
+    names = ", ".join(f"{s.index}. {s.name}" if s.index else s.name for s in partial)
+    one = len(partial) == 1
+    then = (f"{names} {'continues' if one else 'continue'} from the last finished batch" if resume
+            else f"{names} {'starts' if one else 'start'} over (use --resume to continue from the last finished batch)")  # fmt: skip
+    return f"an interrupted run left work in {work}: {reused}; {then}"
 
 
 def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:

@@ -30,6 +30,18 @@ class InputError(CurateError):
     exit_code = 1
 
 
+class SettingError(CurateError):
+    """An environment variable or option holds a value curate can't use."""
+
+    exit_code = 2
+
+
+class OutputError(CurateError):
+    """The output folder can't be used: it holds files that are not curate's, or another run is writing to it."""
+
+    exit_code = 2
+
+
 class MissingDependencyError(CurateError):
     """An optional feature is used without its extra installed."""
 

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from curate.errors import CurateError
 from curate.manifest import load_manifest
+from curate.summary import accounting_line
 
 
 def inspect_output(out: Path, console: Console) -> None:
@@ -19,11 +20,11 @@ def inspect_output(out: Path, console: Console) -> None:
     console.print(f"[bold]{manifest['name']}[/bold]  recipe {manifest['recipe_file']} "
                   f"(sha256 {manifest['recipe_hash'][:12]}), finished {manifest['finished_at']}")  # fmt: skip
     steps = Table(title="steps")
-    for col in ("#", "step", "rows in", "kept", "rejected", "time"):
+    for col in ("#", "step", "rows in", "added", "kept", "rejected", "time"):
         steps.add_column(col, justify="right" if col not in ("step",) else "left")
     for s in manifest["steps"]:
-        steps.add_row(str(s["index"]), s["name"], f"{s['rows_in']:,}", f"{s['rows_out']:,}", f"{s['rows_rejected']:,}",
-                      f"{s['seconds']:.2f}s" + (" (cached)" if s["cached"] else ""))  # fmt: skip
+        steps.add_row(str(s["index"]), s["name"], f"{s['rows_in']:,}", f"{s.get('rows_added', 0):,}", f"{s['rows_out']:,}",
+                      f"{s['rows_rejected']:,}", f"{s['seconds']:.2f}s" + (" (cached)" if s["cached"] else ""))  # fmt: skip
     console.print(steps)
     reasons = Table(title="drop reasons")
     for col in ("step", "reason", "rows"):
@@ -42,9 +43,10 @@ def inspect_output(out: Path, console: Console) -> None:
         console.print(table)
     for s in manifest["steps"]:
         for note in s.get("notes") or []:
-            console.print(f"[yellow]warning[/yellow] {s['name']} (step {s['index']}): {note}", highlight=False)
+            console.print(f"[yellow]warning[/yellow] {s['name']} (step {s['index']}): {note}", highlight=False,
+                          soft_wrap=True)  # fmt: skip
     splits = ", ".join(f"{k} {v:,}" for k, v in manifest["splits"].items())
-    status = "[green]holds[/green]" if acc["ok"] else "[red]FAILED[/red]"
     console.print(f"splits: {splits}")
-    console.print(f"accounting: {acc['rows_read']:,} read = {acc['curated_read']:,} curated + "
-                  f"{acc['rejected_read']:,} rejected: {status}")  # fmt: skip
+    console.print(f"accounting: {accounting_line(acc)}", highlight=False, markup=False, soft_wrap=True)
+    for note in manifest.get("notes", []):
+        console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)

@@ -76,7 +76,8 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
         params = recipe.steps[stage.index - 1].resolved()[stage.name] if stage.index else {}
         steps.append({
             "index": stage.index, "name": stage.name, "params": params, "key": stage.key,
-            "rows_in": t.rows_in, "rows_out": t.rows_out, "rows_rejected": t.rejected,
+            "rows_in": t.rows_in, "rows_added": t.added, "rows_out": t.rows_out, "rows_rejected": t.rejected,
+            "added_rejected": t.added_rejected,
             "reasons": dict(sorted(t.reasons.items(), key=lambda kv: -kv[1])), "stats": dict(sorted(t.stats.items())),
             "seconds": round(t.seconds, 3), "cached": report.cached,
             "notes": step_notes(stage.name, params, t.stats) if stage.index else [],
@@ -105,6 +106,7 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
         "splits": splits,
         "outputs": outputs,
         "accounting": accounting,
+        "notes": run.notes,
         **run.summary,
         "weights": _weights(run.out) if any(o["path"] == "weights.json" for o in outputs) else None,
     }

@@ -39,18 +39,26 @@ class Reporter:
         tracker.done()
 
 
+def rows_through(rows_in: int, added: int, kept: int, rejected: int) -> str:
+    """A step's rows as an equation that adds up: rows in, plus the rows it made (synthetic rows, copies), are kept
+    or rejected."""
+    made = f" + {added:,} added" if added else ""
+    return f"{rows_in:,} rows in{made}, {kept:,} kept, {rejected:,} rejected"
+
+
 class StageProgress:
     def __init__(self, label: str, parts: int, reporter: Reporter):
         self.label, self.parts, self.reporter = label, parts, reporter
-        self.rows_in = self.rows_out = self.rejected = 0
+        self.rows_in = self.rows_out = self.rejected = self.added = 0
         self.started = time.perf_counter()
         self.bar = self.task = None
         self.cached = False
 
-    def advance(self, rows_in: int, rows_out: int, rejected: int) -> None:
+    def advance(self, rows_in: int, rows_out: int, rejected: int, added: int = 0) -> None:
         self.rows_in += rows_in
         self.rows_out += rows_out
         self.rejected += rejected
+        self.added += added
         if self.bar is not None:
             self.bar.update(self.task, advance=1, rate=f"{self.rows_in:,} rows, {self.rate():,.0f} rows/s")
 
@@ -60,6 +68,4 @@ class StageProgress:
     def done(self) -> None:
         seconds = time.perf_counter() - self.started
         note = " (cached)" if self.cached else f" in {seconds:.1f}s, {self.rate():,.0f} rows/s"
-        self.reporter.info(
-            f"{self.label}: {self.rows_in:,} rows in, {self.rows_out:,} kept, {self.rejected:,} rejected{note}"
-        )
+        self.reporter.info(f"{self.label}: {rows_through(self.rows_in, self.added, self.rows_out, self.rejected)}{note}")

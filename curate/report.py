@@ -8,15 +8,14 @@ import io
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from curate.errors import CurateError, MissingDependencyError
 from curate.io.writers import write_bytes_atomic, write_text_atomic
 from curate.manifest import load_manifest
+from curate.summary import accounting_line
 from curate.text import char_count
-
-TOP_GROUPS = 10
-
 
 def _pyplot():
     try:
@@ -35,16 +34,41 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def funnel_segments(step: dict[str, Any]) -> dict[str, int]:
+    """A step's rows split four ways that add up: rows in (kept or rejected) and rows it added (kept or rejected),
+    so that a bar's input part is exactly as long as its input."""
+    added, added_rejected = step.get("rows_added", 0), step.get("added_rejected", 0)
+    return {"kept": step["rows_out"] - (added - added_rejected), "rejected": step["rows_rejected"] - added_rejected,
+            "added, kept": added - added_rejected, "added, rejected": added_rejected}  # fmt: skip
+
+
+FUNNEL_STYLE = {"kept": ("#4c78a8", None), "rejected": ("#e45756", None), "added, kept": ("#9ecae9", "//"),
+                "added, rejected": ("#ff9d98", "//")}  # fmt: skip
+
+
+def funnel_label(step: dict[str, Any]) -> str:
+    """The counts written beside a bar: small rejections are invisible on a linear axis, their number is not."""
+    made = f" + {step['rows_added']:,} added" if step.get("rows_added") else ""
+    return f"{step['rows_in']:,} in{made}: {step['rows_out']:,} kept, {step['rows_rejected']:,} rejected"
+
+
 def plot_funnel(plt, m: dict[str, Any]):
-    steps = m["steps"]
-    names = [f"{s['index']}. {s['name']}" for s in steps][::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(steps) + 1.2))
-    ax.barh(names, [s["rows_out"] for s in steps][::-1], color="#4c78a8", label="kept")
-    ax.barh(names, [s["rows_rejected"] for s in steps][::-1], left=[s["rows_out"] for s in steps][::-1],
-            color="#e45756", label="rejected")  # fmt: skip
+    steps = m["steps"][::-1]
+    names = [f"{s['index']}. {s['name']}" for s in steps]
+    segments = [funnel_segments(s) for s in steps]
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(steps) + 1.6))
+    left = [0] * len(steps)
+    for kind, (color, hatch) in FUNNEL_STYLE.items():
+        widths = [seg[kind] for seg in segments]
+        if any(widths):
+            ax.barh(names, widths, left=left, color=color, hatch=hatch, edgecolor="white" if hatch else color, label=kind)
+            left = [a + b for a, b in zip(left, widths)]
+    for y, step in enumerate(steps):
+        ax.text(left[y], y, "  " + funnel_label(step), va="center", fontsize="small")
+    ax.set_xlim(0, max(left + [1]) * 1.6)  # room for the counts
     ax.set_xlabel("rows")
     ax.set_title("Rows kept and rejected per step")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.5 * len(steps) + 1.6)), ncol=4, frameon=False)
     return fig
 
 
@@ -65,37 +89,64 @@ def plot_languages(plt, m: dict[str, Any]):
     return fig
 
 
-def plot_lengths(plt, data_files: list[Path]):
-    if not data_files:
-        return None
-    frames = []
+def text_lengths(data_files: list[Path]) -> tuple[str, dict[str, np.ndarray]]:
+    """Characters per text of the original rows (a copy repeats a length), per language (`text_lang`) or else per
+    source file; every group, the largest first."""
+    frames, by = [], "text_lang"
     for f in data_files:
         columns = pl.read_parquet_schema(f)
-        group = "text_lang" if "text_lang" in columns else "_source"
-        frames.append(pl.read_parquet(f, columns=["text", group]).select(
-            char_count("text").alias("chars"), pl.col(group).cast(pl.String).alias("group")))  # fmt: skip
+        by = "text_lang" if "text_lang" in columns else "_source"
+        original = pl.col("_repeat") == 0 if "_repeat" in columns else pl.lit(True)
+        frames.append(pl.read_parquet(f, columns=["text", by, *(["_repeat"] if "_repeat" in columns else [])])
+                      .filter(original & pl.col("text").is_not_null())
+                      .select(char_count("text").alias("chars"), pl.col(by).cast(pl.String).fill_null("none").alias("group")))  # fmt: skip
+    if not frames:
+        return by, {}
     lengths = pl.concat(frames)
-    top = lengths["group"].value_counts(sort=True).head(TOP_GROUPS)["group"].to_list()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    upper = max(int(lengths["chars"].max() or 1), 2)
-    bins = [1.2**i for i in range(0, 200) if 1.2**i <= upper * 1.2]
-    for group in top:
-        ax.hist(lengths.filter(pl.col("group") == group)["chars"].to_numpy(), bins=bins, histtype="step", label=group)
+    order = lengths["group"].value_counts().sort(["count", "group"], descending=[True, False])["group"].to_list()
+    return by, {g: lengths.filter(pl.col("group") == g)["chars"].to_numpy() for g in order}
+
+
+def plot_lengths(plt, data_files: list[Path]):
+    """One box per language, each on its own rows (a large language does not flatten the others), log x axis from
+    the shortest text."""
+    by, groups = text_lengths(data_files)
+    if not groups:
+        return None
+    names = list(groups)[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(names) + 1.5))
+    ax.boxplot([groups[g] for g in names], orientation="horizontal", widths=0.6, showfliers=True, flierprops={"markersize": 2})
+    ax.set_yticks(range(1, len(names) + 1), [f"{g} (n={len(groups[g]):,})" for g in names], fontsize="small")
     ax.set_xscale("log")
+    low = max(min(int(v.min()) for v in groups.values()), 1)
+    high = max(int(v.max()) for v in groups.values())
+    ax.set_xlim(low / 1.3, max(high, low + 1) * 1.3)
     ax.set_xlabel("characters (log scale)")
-    ax.set_ylabel("rows")
-    ax.set_title(f"Text length per {'language' if 'text_lang' in columns else 'source'} (top {len(top)})")
-    ax.legend(fontsize="small", ncol=2)
+    ax.set_title(f"Text length per {'language' if by == 'text_lang' else 'source'} ({len(names)}; copies not counted)")
     return fig
 
 
+def reason_labels(m: dict[str, Any]) -> list[tuple[str, int]]:
+    """Drop reasons with their step, once: `langid:unexpected` already names its step, `read: unparseable` does not;
+    two steps of the same name are told apart by their number."""
+    names = [s["name"] for s in m["steps"]]
+    out = []
+    for s in m["steps"]:
+        step = f"{s['index']}. {s['name']}" if names.count(s["name"]) > 1 else s["name"]
+        for reason, n in s["reasons"].items():
+            named = reason.startswith(f"{s['name']}:")
+            out.append((reason if named and step == s["name"] else f"{step}: {reason}", n))
+    return out
+
+
 def plot_reasons(plt, m: dict[str, Any]):
-    reasons = [(f"{s['name']}: {r}", n) for s in m["steps"] for r, n in s["reasons"].items()]
+    reasons = sorted(reason_labels(m), key=lambda kv: kv[1])
     if not reasons:
         return None
-    reasons.sort(key=lambda kv: kv[1])
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(reasons) + 1.2))
-    ax.barh([r for r, _ in reasons], [n for _, n in reasons], color="#e45756")
+    bars = ax.barh([r for r, _ in reasons], [n for _, n in reasons], color="#e45756")
+    ax.bar_label(bars, labels=[f"{n:,}" for _, n in reasons], padding=3, fontsize="small")
+    ax.set_xlim(0, max(n for _, n in reasons) * 1.15)
     ax.set_xlabel("rows")
     ax.set_title("Drop reasons")
     return fig
@@ -131,8 +182,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;
 figure{{margin:2em 0}}img{{max-width:100%}}.ok{{color:#2a7}}.bad{{color:#c33}}</style></head>
 <body><h1>{html.escape(m['name'])}</h1>
 <p>Recipe <code>{html.escape(m['recipe_file'])}</code> (sha256 <code>{m['recipe_hash'][:16]}</code>), finished
-{m['finished_at']}. Accounting: {acc['rows_read']:,} read = {acc['curated_read']:,} curated +
-{acc['rejected_read']:,} rejected: <b class="{'ok' if acc['ok'] else 'bad'}">{'holds' if acc['ok'] else 'FAILED'}</b>.</p>
+{m['finished_at']}. Accounting: <b class="{'ok' if acc['ok'] else 'bad'}">{html.escape(accounting_line(acc))}</b>.</p>
 <table><tr><th>#</th><th>step</th><th>rows in</th><th>kept</th><th>rejected</th></tr>{rows}</table>
 {''.join(blocks)}
 </body></html>

@@ -20,7 +20,7 @@ from rich.table import Table
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-OUT_ARG = typer.Argument(..., help="the output folder of a run with a review step")
+OUT_ARG = typer.Argument(..., metavar="OUT", help="the output folder of a run with a review step")
 STEP_OPT = typer.Option(None, "--step", help="which review step, by its number in the run's log (when there are several)")
 
 
@@ -50,7 +50,7 @@ def _summary(store, answers=None) -> dict[str, Any]:
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    table = Table(show_edge=False, title="answers", title_justify="left")
+    table = Table(show_edge=False, title="rows (queued = accepted + corrected + rejected + pending)", title_justify="left")
     for col in ("queued", "accepted", "corrected", "rejected", "pending"):
         table.add_column(col, justify="right")
     table.add_row(*(f"{summary[k]:,}" for k in ("queued", "accepted", "corrected", "rejected", "pending")))
@@ -164,7 +164,7 @@ def register(app: typer.Typer) -> None:
     @review.command("export")
     def export_(
         output: Path = OUT_ARG,
-        file: Path = typer.Argument(..., help="where to write the queue: .jsonl or .csv"),
+        file: Path = typer.Argument(..., metavar="FILE", help="where to write the queue: .jsonl or .csv"),
         step: Optional[int] = STEP_OPT,
     ) -> None:
         """Write the review queue as JSONL/CSV, with empty answer columns to fill in (no server needed)."""
@@ -178,7 +178,7 @@ def register(app: typer.Typer) -> None:
     @review.command("import")
     def import_(
         output: Path = OUT_ARG,
-        file: Path = typer.Argument(..., help="a filled-in queue file (.jsonl or .csv)"),
+        file: Path = typer.Argument(..., metavar="FILE", help="a filled-in queue file (.jsonl or .csv)"),
         annotator: Optional[str] = typer.Option(None, "--annotator", help="who answered (when the file has no `annotator` column)"),
         step: Optional[int] = STEP_OPT,
     ) -> None:

@@ -73,3 +73,20 @@ def plan_splits(keys: pl.DataFrame, splits: dict[str, float], seed: int, stratif
     codes = np.searchsorted(edges, groups["_position"].to_numpy(), side="right").astype(np.uint8)
     groups = groups.with_columns(pl.Series("_split", codes, dtype=pl.UInt8))
     return rows.join(groups.select("_component", "_split"), on="_component").select("_id", "_split")
+
+
+def thin_splits(keys: pl.DataFrame, plan: pl.DataFrame, names: list[str], stratify_by: str | None,
+                minimum: int) -> list[dict]:  # fmt: skip
+    """The splits of a stratum (a language) with fewer than `minimum` original rows: copies (`_repeat_of`) are not
+    more evidence, so a split made of a few rows and their copies is flagged, as is one that got none."""
+    if keys.height == 0 or minimum <= 0:
+        return []
+    copy = pl.col("_repeat_of").is_not_null() if "_repeat_of" in keys.columns else pl.lit(False)
+    stratum = pl.col(stratify_by).cast(pl.String).fill_null("") if stratify_by else pl.lit("")  # "": rows without one
+    rows = keys.select(stratum.alias("stratum"), copy.alias("copy"), "_id").join(plan, on="_id")
+    counts = rows.group_by("stratum", "_split").agg((~pl.col("copy")).sum().alias("originals"), pl.col("copy").sum().alias("copies"))
+    grid = rows.select("stratum").unique().join(pl.DataFrame({"_split": range(len(names))}, schema={"_split": pl.UInt8}), how="cross")
+    found = (grid.join(counts, on=["stratum", "_split"], how="left").fill_null(0)
+             .filter(pl.col("originals") < minimum).sort(["stratum", "_split"]))  # fmt: skip
+    return [{"stratum": r["stratum"] or None, "split": names[r["_split"]], "originals": int(r["originals"]), "copies": int(r["copies"])}
+            for r in found.iter_rows(named=True)]  # fmt: skip

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 
+from curate.io.writers import write_json_atomic
 from curate.workdir import StageDir
 
 
@@ -19,12 +21,21 @@ def value_counts(files: list[Path], column: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+LANGUAGES = "languages.json"
+
+
 def languages_before(stages: list[StageDir], parts: list[str]) -> dict[str, int]:
-    """Languages of all rows when language ID first tagged them (kept and rejected alike)."""
+    """Languages of all rows when language ID first tagged them (kept and rejected alike). Kept with the stage, so
+    the figure outlives its raw rows (removed after a run when a pii step follows: curate.privacy)."""
     for stage in stages[1:]:
+        saved = stage.path / LANGUAGES
+        if saved.exists():
+            return json.loads(saved.read_text(encoding="utf-8"))
         files = [stage.data(p) for p in parts]
-        if files and "text_lang" in pl.read_parquet_schema(files[0]):
-            return value_counts(files + stage.reject_files(parts), "text_lang")
+        if files and files[0].exists() and "text_lang" in pl.read_parquet_schema(files[0]):
+            counts = value_counts(files + stage.reject_files(parts), "text_lang")
+            write_json_atomic(saved, counts)
+            return counts
     return {}
 
 
@@ -42,3 +53,76 @@ def synthetic_by_origin(data_files: list[Path], reject_files: list[Path]) -> dic
     kept, rejected = origins(data_files), origins(reject_files)
     return {o: {"kept": kept[o], "rejected": rejected[o], "pass_rate": round(kept[o] / (kept[o] + rejected[o]), 4)}
             for o in sorted(set(kept) | set(rejected))}  # fmt: skip
+
+
+def accounting_line(acc: dict) -> str:
+    """The accounting invariant as a line that adds up: rows read are curated or rejected; data/ and rejects/ also
+    hold rows the steps added (synthetic rows, copies), counted apart."""
+    line = (f"{acc['rows_read']:,} read = {acc['curated_read']:,} curated + {acc['rejected_read']:,} rejected "
+            f"({'holds' if acc['ok'] else 'FAILED'})")  # fmt: skip
+    for folder, kind, own, what in (("data/", "out", "curated_read", "curated"),
+                                    ("rejects/", "rejected", "rejected_read", "rejected")):  # fmt: skip
+        added = [f"{acc[f'{key}_{kind}']:,} {name}" for key, name in (("synthetic", "synthetic"), ("repeats", "copies"))
+                 if acc.get(f"{key}_{kind}")]  # fmt: skip
+        if added:
+            line += f"; {folder} {acc[f'rows_{kind}']:,} rows = {acc[own]:,} {what} + " + " + ".join(added)
+    return line
+
+
+def thin_splits_note(thin: list[dict], stratify_by: str | None, minimum: int) -> str | None:
+    """One line for the splits with few original rows, per stratum: `yid validation 2 (+4 copies), test 1`."""
+    if not thin:
+        return None
+    by_stratum: dict[str, list[str]] = {}
+    for t in thin:
+        copies = f" (+{t['copies']:,} copies)" if t["copies"] else ""
+        stratum = (t["stratum"] or f"(no {stratify_by})") if stratify_by else "all rows"
+        by_stratum.setdefault(stratum, []).append(f"{t['split']} {t['originals']:,}{copies}")
+    what = f"of a {stratify_by} " if stratify_by else ""
+    return (f"splits with under {minimum} original rows {what}(copies are no new evidence; figures measured on them "
+            "are noise): " + "; ".join(f"{s} {', '.join(parts)}" for s, parts in by_stratum.items()))
+
+
+def card_languages(data_files: list[Path], recipe: dict) -> dict:
+    """The dataset's languages for its card, and where they come from: the recipe's `card.languages` when given;
+    else every field a `langid` step identified (rows under its `min_chars` are tagged but too short to trust, so
+    they add no language) and the columns `card.language_columns` names (default: a `text_lang` column the sources
+    bring, when no step identified `text`). `und` is no language."""
+    card = recipe.get("card") or {}
+    if card.get("languages"):
+        return {"languages": sorted(card["languages"]), "from": ["`card.languages` in the recipe"]}
+    sources = [(f"{s['langid']['field']}_lang", s["langid"]["field"], s["langid"].get("min_chars", 0))
+               for s in recipe.get("steps", []) if "langid" in s]  # fmt: skip
+    named = card.get("language_columns") or ([] if any(c == "text_lang" for c, _, _ in sources) else ["text_lang"])
+    sources += [(column, None, 0) for column in named]
+    found: set[str] = set()
+    for f in data_files:
+        schema = pl.read_parquet_schema(f)
+        for column, field, min_chars in sources:
+            if column not in schema:
+                continue
+            frame = pl.read_parquet(f, columns=[column] + ([field] if field else []))
+            long_enough = pl.col(field).str.len_chars() >= min_chars if field else pl.lit(True)
+            found |= set(frame.filter(long_enough & pl.col(column).is_not_null())[column].cast(pl.String).to_list())
+    found -= {"und", ""}
+    described = [f"`{c}`" + (f" (texts of {m}+ characters)" if m else "") for c, _, m in dict.fromkeys(sources)]
+    return {"languages": sorted(found), "from": described if found else []}
+
+
+def review_note(out: Path, command: str) -> str | None:
+    """Rows of the review queue still without an answer, and how to get them answered: a run with `wait: false`
+    finishes, so a queue nobody saw is easy to miss. From `OUT/review.json`, which the review step writes."""
+    path = Path(out) / "review.json"
+    if not path.exists():
+        return None
+    review = json.loads(path.read_text(encoding="utf-8"))
+    waiting, queued = review.get("pending", 0), review.get("queued", 0)
+    if not waiting:
+        return None
+    kept = {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(review.get("on_pending"), "")
+    resume = (command + ("" if "--resume" in command.split() else " --resume")) if command else "curate run RECIPE --resume"
+    how = (f"answer them in Argilla (`curate review status {out}`)" if review.get("push") else
+           f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import {out} "
+           f"review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
+    return (f"{waiting:,} of {queued:,} rows queued for review have no answer yet" + (f" ({kept})" if kept else "")
+            + f"; to review them: {how}; then `{resume}` applies the answers")

@@ -9,7 +9,10 @@ import polars as pl
 
 from curate.errors import CurateError
 from curate.manifest import load_manifest
+from curate.workdir import RAW_REMOVED
 
+RAW_REMOVED_NOTE = ("(raw rows removed after the run: this step came before the pii step; "
+                    "output.keep_work: true keeps them)")  # fmt: skip
 SHOWN_CHARS = 160
 
 
@@ -19,6 +22,12 @@ def _find(files: list[Path], row_id: str) -> dict[str, Any] | None:
         if hit.height:
             return hit.row(0, named=True)
     return None
+
+
+def _rejected(row: dict[str, Any] | None) -> list[str]:
+    if row is None:
+        return []
+    return [f"rejected: {row.get('_reason')}" + (f" ({row['_detail']})" if row.get("_detail") else "")]
 
 
 def _short(value: Any) -> str:
@@ -80,14 +89,23 @@ def trace_row(out: Path, row_id: str) -> dict[str, Any]:
         if not folder.exists():
             lineage["steps"].append({"step": step["name"], "what": ["(no cache: run with output.keep_work: true)"]})
             continue
+        if (folder / RAW_REMOVED).exists():
+            dropped = _find(sorted(folder.glob("*.scrubbed-*.rejects.parquet")), row_id)
+            lineage["steps"].append({"step": step["name"], "what": [RAW_REMOVED_NOTE, *_rejected(dropped)]})
+            if dropped is not None:
+                break
+            previous = None
+            continue
         kept = _find(sorted(folder.glob("*[0-9].parquet")), row_id)
         dropped = None if kept else _find(sorted(folder.glob("*.rejects.parquet")), row_id)
         if kept is None and dropped is None:
             break  # the row did not reach this step
         state = kept or dropped
-        what = _changes(previous or {}, state) if previous is not None else ["read"]
-        if dropped is not None:
-            what.append(f"rejected: {dropped.get('_reason')}" + (f" ({dropped['_detail']})" if dropped.get("_detail") else ""))
+        if previous is not None:
+            what = _changes(previous, state)
+        else:
+            what = ["read"] if not lineage["steps"] else ["(what it changed is unknown: the rows before it were removed)"]
+        what += _rejected(dropped)
         lineage["steps"].append({"step": step["name"], "what": what or ["unchanged"]})
         previous = state
         if dropped is not None:

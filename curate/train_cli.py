@@ -71,11 +71,13 @@ def _command_line(name: str) -> str:
 
 
 def train(
-    config: Optional[Path] = typer.Argument(None, help="training config YAML (default: the recipe's `train:` section "
+    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the recipe's `train:` section "
                                             "of the last run here, else train/default.yaml)"),
     data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: output_dir, else out/train/NAME)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint of an interrupted run"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace a model in the output folder that was trained "
+                                   "with another config or data"),
     merge: bool = typer.Option(False, "--merge", help="also write the base model with the adapter merged in (OUT/merged)"),
     export: Optional[str] = typer.Option(None, "--export", help="`ct2`: convert the merged model for CTranslate2 (OUT/ct2)"),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="override the number of optimizer steps"),
@@ -91,7 +93,7 @@ def train(
     cfg, source = resolve_config(config)
     reporter = Reporter(err, quiet=quiet)
     reporter.info(f"config: {source}")
-    options = TrainOptions(data=data, output=out_dir, resume=resume, merge=merge,
+    options = TrainOptions(data=data, output=out_dir, resume=resume, overwrite=overwrite, merge=merge,
                            export=None if export == "none" else export, max_steps=max_steps,
                            command=_command_line("train"), config_source=source)  # fmt: skip
     result = run_training(cfg, options, reporter)
@@ -105,7 +107,7 @@ def train(
 
 
 def evaluate(
-    config: Optional[Path] = typer.Argument(None, help="training config YAML (default: the adapter's train_config.yaml)"),
+    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the adapter's train_config.yaml)"),
     adapter: Path = typer.Option(..., "--adapter", help="output folder of `curate train` (adapter or full model)"),
     split: Optional[str] = typer.Option(None, "--split", help="split to evaluate (default: the config's data.test_split)"),
     data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
-from tests.conftest import ROOT, write_jsonl, write_recipe
+from tests.conftest import ROOT, check_accounting, check_progress, write_jsonl, write_recipe
 
 
 def sha(path: Path) -> str:
@@ -25,12 +27,16 @@ def output_hashes(out: Path) -> dict[str, str]:
     return {p.relative_to(out).as_posix(): sha(p) for p in sorted(out.glob("*/*.parquet"))}
 
 
+def records_in_pairs() -> int:
+    """Records in data/pairs: non-blank JSONL lines."""
+    return sum(1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip())
+
+
 def records_in_sample() -> int:
     """Records in data/: non-blank JSONL lines plus CSV rows."""
-    lines = sum(1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip())
     with open(ROOT / "data" / "wiki" / "paragraphs.csv", encoding="utf-8", newline="") as handle:
         rows = sum(1 for _ in csv.reader(handle)) - 1
-    return lines + rows
+    return records_in_pairs() + rows
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +53,78 @@ def test_quickstart_accounts_for_every_row(quickstart):
     manifest = json.loads((out / "manifest.json").read_text())
     data = pl.read_parquet(out / "data" / "*.parquet")
     rejects = pl.concat([pl.read_parquet(p).select("_id", "_step", "_reason") for p in sorted((out / "rejects").glob("*.parquet"))])
-    acc = manifest["accounting"]
-    assert acc["ok"] and acc["rows_read"] == records_in_sample() == data.height + rejects.height
-    assert acc["rows_out"] == data.height and acc["rows_rejected"] == rejects.height
+    line = check_accounting(out, records_in_sample(), quickstart[1].stderr)
+    assert line.endswith(" copies") and manifest["accounting"]["repeats_out"] > 0  # balancing's copies count apart
+    check_progress(quickstart[1].stderr)
     assert data["_id"].n_unique() == data.height and set(data["_id"]).isdisjoint(rejects["_id"])
     read = rejects.filter(pl.col("_step") == "read")["_reason"].value_counts().sort("_reason").rows()
     # the planted bad records of data/MESS.md: 4 broken JSON lines + 1 invalid UTF-8, 3 missing src, 5 empty src
     assert read == [("empty_field:text", 5), ("missing_field:text", 3), ("unparseable", 5)]
     assert sum(s["rows_rejected"] for s in manifest["steps"]) == rejects.height
+
+
+def test_inspect_states_the_accounting(quickstart, cli):
+    out, _ = quickstart
+    shown = cli("inspect", str(out))
+    assert shown.code == 0
+    check_accounting(out, records_in_sample(), shown.out)
+    notes = [line.split(":")[0] for line in shown.out.splitlines() if line.startswith(("note: ", "warning "))]
+    balance = next(s["index"] for s in json.loads((out / "manifest.json").read_text())["steps"] if s["name"] == "balance")
+    assert notes == [f"warning balance (step {balance})", "note"]  # the copies per target language; the thin splits
+
+
+def test_every_recipe_has_its_accounting_checked():
+    """Each recipe in recipes/ runs end to end in a test that counts its accounting from the files it wrote:
+    quickstart (above), review (below), augment (tests/augment/test_recipe.py, with tiny models), web
+    (tests/stages/test_boilerplate.py)."""
+    assert sorted(p.name for p in (ROOT / "recipes").glob("*.yaml")) == ["augment.yaml", "quickstart.yaml", "review.yaml",
+                                                                          "web.yaml"]  # fmt: skip
+
+
+def test_review_recipe_offline_says_what_was_queued_and_what_next(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "curate", "run", "recipes/review.yaml", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    check_accounting(out, records_in_pairs(), done.stderr)
+    check_progress(done.stderr)
+    queued = pl.read_parquet(next(out.glob(".curate/*-review-*/review/queue.parquet"))).height
+    assert done.stderr.splitlines()[-1] == (
+        f"note: {queued} of {queued} rows queued for review have no answer yet (kept unreviewed); to review "
+        f"them: `curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import "
+        f"{out} review.csv`; or send them to Argilla with `curate review push {out}`; then `curate run "
+        f"recipes/review.yaml --out {out} --resume` applies the answers")
+
+
+def test_quickstart_balancing_lifts_the_rare_target_languages(quickstart):
+    """Pairs are balanced by target language: no real row is dropped, the small targets gain copies (alpha 0.5, at
+    most 2 copies of a row), and the paragraphs (no target) stay as they are."""
+    out, done = quickstart
+    data = pl.read_parquet(out / "data" / "*.parquet")
+    assert not list((out / "rejects").glob("*-balance.parquet"))
+    originals = dict(data.filter(pl.col("_repeat") == 0).group_by("tgt_lang").len().iter_rows())
+    copies = dict(data.filter(pl.col("_repeat") > 0).group_by("tgt_lang").len().iter_rows())
+    largest = max(n for lang, n in originals.items() if lang is not None)
+    for lang, n in originals.items():
+        wanted = 0 if lang is None else min(math.floor(largest * (n / largest) ** 0.5 + 0.5), 3 * n) - n
+        assert copies.get(lang, 0) == wanted, lang
+    assert [lang for lang in ("yid", "gla", "swh") if copies[lang] > 0] == ["yid", "gla", "swh"]
+    assert copies["yid"] == 2 * originals["yid"]  # the cap on copies binds for the smallest
+    note = next(line for line in done.stderr.splitlines() if line.startswith("warning: ") and ". balance: " in line)
+    assert note.endswith(f"; real rows dropped (over quota): none; {originals[None]} rows without tgt_lang kept as they are")
+    assert f"yid {originals['yid']} + {copies['yid']} (3.0x)" in note
+    # splits of a target language with under 10 original rows are flagged, counted here from the shards
+    shards = pl.concat([pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
+                        for p in (out / "data").glob("*.parquet")], how="diagonal_relaxed")  # fmt: skip
+    counts = shards.group_by("tgt_lang", "split").agg((pl.col("_repeat") == 0).sum().alias("n"), (pl.col("_repeat") > 0).sum().alias("c"))
+    thin = {}
+    for lang, split, n, c in counts.filter(pl.col("n") < 10).sort("tgt_lang", pl.col("split").replace_strict(
+            {"train": 0, "validation": 1, "test": 2})).iter_rows():  # fmt: skip
+        thin.setdefault(lang, []).append(f"{split} {n}" + (f" (+{c} copies)" if c else ""))
+    assert {"gla", "yid"} <= set(thin)
+    listed = "; ".join(lang + " " + ", ".join(parts) for lang, parts in thin.items())
+    assert (f"note: splits with under 10 original rows of a tgt_lang (copies are no new evidence; figures measured on "
+            f"them are noise): {listed}") in done.stderr.splitlines()
 
 
 def test_quickstart_scrubs_the_planted_pii(quickstart):
@@ -64,7 +134,9 @@ def test_quickstart_scrubs_the_planted_pii(quickstart):
     # data/MESS.md plants 3 emails, 3 phone numbers, 2 cards, 2 IBANs and 2 IP addresses
     assert {k: v for k, v in pii.items() if k.startswith("pii:")} == {
         "pii:credit_card": 2, "pii:email": 3, "pii:iban": 2, "pii:ip": 2, "pii:phone": 3}  # fmt: skip
-    text = " ".join(pl.read_parquet(out / "data" / "*.parquet")["text"].to_list())
+    rows = pl.concat([pl.read_parquet(out / "data" / "*.parquet"), *map(pl.read_parquet, (out / "rejects").glob("*.parquet"))],
+                     how="diagonal_relaxed")  # a pair whose source holds what its target lacks is rejected by `pairs`
+    text = " ".join(rows["text"].drop_nulls().to_list())
     for planted in ("jane.doe@example.org", "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32"):
         assert planted not in text
     assert "<EMAIL>" in text and "| `email` | 3 |" in (out / "README.md").read_text()
@@ -82,7 +154,12 @@ def test_quickstart_output_layout_and_card(quickstart):
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "configs:" in card and "path: data/train-*.parquet" in card
     assert "CC-BY-2.0-FR" in card and manifest["recipe_hash"] in card
-    assert "accounting holds" in done.stderr
+    # languages: `text` of 20+ characters (English sentences; the paragraphs in ar de el en es hi ro ru th tr vi zh,
+    # data/SOURCE.md) and the pairs' targets (`card.language_columns: [tgt_lang]`: fra spa deu swh gla yid)
+    header = yaml.safe_load(card.split("---\n")[1])
+    assert header["language"] == ["ar", "de", "el", "en", "es", "fr", "gd", "hi", "ro", "ru", "sw", "th", "tr", "vi",
+                                  "yi", "zh"]  # fmt: skip
+    assert "accounting: 1,742 read = " in done.stderr and " rejected (holds)" in done.stderr
 
 
 def test_shards_load_with_datasets(quickstart):
@@ -151,6 +228,57 @@ def test_rerun_is_a_noop_and_a_change_recomputes_only_later_steps(tmp_path, cli)
     assert cli("run", "r.yaml", cwd=tmp_path).code == 0
     steps = json.loads((tmp_path / "out" / "manifest.json").read_text())["steps"]
     assert [s["cached"] for s in steps] == [False, False, False] and steps[0]["rows_in"] == 152
+
+
+def test_output_dir_resolves_against_the_same_folder_as_the_sources(tmp_path, cli):
+    """Run from another folder, a recipe whose sources are found next to it also writes next to it, and says where."""
+    small_project(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    result = cli("run", "../r.yaml", cwd=tmp_path / "elsewhere")
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == f"output: ../out (= {tmp_path / 'out'})"
+    # 300 records + 1 broken line; every 10th text is "ab", under min_chars 3
+    assert result.err.splitlines()[-2:] == ["wrote ../out: 270 rows in data/, 31 in rejects/",
+                                            "accounting: 301 read = 270 curated + 31 rejected (holds)"]
+    assert (tmp_path / "out" / "manifest.json").is_file() and list((tmp_path / "elsewhere").iterdir()) == []
+    # from the project folder: the same output, already up to date
+    again = cli("run", "r.yaml", cwd=tmp_path)
+    assert again.err.splitlines() == [f"output: out (= {tmp_path / 'out'})", "nothing to do: out is up to date with this "
+                                      "recipe and its inputs"]  # fmt: skip
+    # sources split between the two folders: one rule for all, so it is an error that says so
+    write_jsonl(tmp_path / "elsewhere" / "extra.jsonl", [{"text": "Only here."}])
+    (tmp_path / "r.yaml").write_text((tmp_path / "r.yaml").read_text().replace(
+        "  - path: in/*.jsonl", "  - path: in/*.jsonl\n  - path: extra.jsonl"))  # fmt: skip
+    mixed = cli("validate", "r.yaml", cwd=tmp_path)
+    assert mixed.code == 2
+    assert mixed.err.splitlines()[1] == (
+        f"  r.yaml:5:5: sources[1].path: no file matches 'extra.jsonl' (looked in {tmp_path})")
+    from_elsewhere = cli("validate", "../r.yaml", cwd=tmp_path / "elsewhere")
+    assert from_elsewhere.err.splitlines()[1] == (
+        f"  ../r.yaml:4:5: sources[0].path: no file matches 'in/*.jsonl' (looked in {tmp_path / 'elsewhere'} and in "
+        f"{tmp_path}); it matches relative to the recipe's folder, but the other sources do not: write every path "
+        "relative to one folder")
+
+
+def test_after_an_interruption_a_plain_run_says_what_it_reuses(tmp_path, cli):
+    small_project(tmp_path, steps="  - normalize: {}\n  - length: {min_chars: 3}\n  - filter: {column: lang, eq: eng}")
+    assert cli("run", "r.yaml", cwd=tmp_path).code == 0
+    # as if killed while step 2 ran: its folder is there, unfinished, and no manifest marks the run done
+    (tmp_path / "out" / "manifest.json").unlink()
+    (next((tmp_path / "out" / ".curate").glob("02-length-*")) / "_SUCCESS.json").unlink()
+    (next((tmp_path / "out" / ".curate").glob("03-filter-*")) / "_SUCCESS.json").unlink()
+    result = cli("run", "r.yaml", cwd=tmp_path)
+    assert result.code == 0
+    assert result.err.splitlines()[1] == ("an interrupted run left work in out/.curate: reusing the 2 steps it finished "
+                                          "(read, normalize); 2. length, 3. filter start over (use --resume to continue "
+                                          "from the last finished batch)")  # fmt: skip
+    steps = json.loads((tmp_path / "out" / "manifest.json").read_text())["steps"]
+    assert [s["cached"] for s in steps] == [True, True, False, False]
+    (tmp_path / "out" / "manifest.json").unlink()
+    (next((tmp_path / "out" / ".curate").glob("03-filter-*")) / "_SUCCESS.json").unlink()
+    resumed = cli("run", "r.yaml", "--resume", cwd=tmp_path)
+    assert resumed.err.splitlines()[1] == ("an interrupted run left work in out/.curate: reusing the 3 steps it finished "
+                                           "(read, normalize, length); 3. filter continues from the last finished batch")
 
 
 def test_limit_reads_the_first_records(tmp_path, cli):

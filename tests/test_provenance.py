@@ -91,6 +91,64 @@ def test_report_renders(run):
                                                                        "reasons.png"]  # fmt: skip
 
 
+def test_funnel_bars_add_up_to_their_input_and_carry_their_counts(run):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from curate.report import funnel_label, funnel_segments, plot_funnel
+
+    # balance: 146 in, 26 copies made; backtranslate: 1,125 in, 84 made, 78 of them rejected with 3 rows read
+    assert funnel_segments({"rows_in": 146, "rows_added": 26, "added_rejected": 0, "rows_out": 172, "rows_rejected": 0}) \
+        == {"kept": 146, "rejected": 0, "added, kept": 26, "added, rejected": 0}
+    assert funnel_segments({"rows_in": 1125, "rows_added": 84, "added_rejected": 78, "rows_out": 1128,
+                            "rows_rejected": 81}) == {"kept": 1122, "rejected": 3, "added, kept": 6, "added, rejected": 78}
+    assert funnel_label({"rows_in": 1125, "rows_added": 84, "rows_out": 1128, "rows_rejected": 81}) == \
+        "1,125 in + 84 added: 1,128 kept, 81 rejected"
+    manifest = json.loads((run / "manifest.json").read_text())
+    fig = plot_funnel(plt, manifest)
+    ax = fig.axes[0]
+    assert [t.get_text().strip() for t in ax.texts] == [funnel_label(s) for s in manifest["steps"][::-1]]
+    fig.canvas.draw()
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.y1 < axes.y0  # below the plot: it covers no bar
+    plt.close(fig)
+
+
+def test_lengths_show_every_language_on_its_own_scale(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from curate.report import plot_lengths, text_lengths
+
+    langs = [f"l{i:02d}" for i in range(12)]
+    rows = pl.DataFrame({"text": ["x" * (5 + i) for i in range(12)] * 2 + ["y" * 3000],
+                         "text_lang": langs * 2 + ["l00"], "_repeat": [0] * 24 + [1]})  # fmt: skip
+    rows.write_parquet(tmp_path / "train.parquet")
+    by, groups = text_lengths([tmp_path / "train.parquet"])
+    assert by == "text_lang" and list(groups) == langs  # all 12 (the copy of 3,000 characters is not counted)
+    assert groups["l03"].tolist() == [8, 8]
+    fig = plot_lengths(plt, [tmp_path / "train.parquet"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{g} (n=2)" for g in langs[::-1]]
+    assert ax.get_xlim()[0] == pytest.approx(5 / 1.3) and ax.get_xscale() == "log"
+    plt.close(fig)
+
+
+def test_reason_labels_name_the_step_once(run):
+    from curate.report import reason_labels
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    # a broken line and a 1-character text in each of the two files; (240 - 50) fra + (60 - 50) deu over the cap
+    assert reason_labels(manifest) == [("read: unparseable", 2), ("length:too_short", 2), ("balance:over_quota", 200)]
+    twice = {"steps": [{"index": 1, "name": "dedup", "reasons": {"exact_duplicate": 3}},
+                       {"index": 2, "name": "dedup", "reasons": {"near_duplicate": 1}}]}  # fmt: skip
+    assert reason_labels(twice) == [("1. dedup: exact_duplicate", 3), ("2. dedup: near_duplicate", 1)]
+
+
 def test_trace_shows_each_step(run):
     data = pl.read_parquet(run / "data" / "*.parquet")
     row_id = data.filter(pl.col("_source") == "in.jsonl")["_id"][0]
@@ -110,3 +168,42 @@ def test_trace_shows_each_step(run):
 def test_trace_cli_errors(run, cli):
     result = cli("trace", str(run), "nope")
     assert result.code == 1 and "no row with _id 'nope'" in result.err
+
+
+def test_card_languages_come_from_every_identified_field_and_named_columns(tmp_path):
+    from curate.card import card_header
+    from curate.summary import card_languages
+
+    rows = pl.DataFrame({
+        "text": ["Good bye!", "A sentence long enough to trust.", None, "Une phrase assez longue pour y croire."],
+        "text_lang": ["lug", "eng", "und", "fra"],  # "Good bye!" is under min_chars 20: tagged, not a language
+        "target": ["Kwaheri!", "Sentensi ndefu ya kutosha kuaminiwa.", "Ok", "Short"],
+        "target_lang": ["swh", "swh", "eng", "ita"],  # min_chars 10 on target: "Ok", "Short" add nothing
+        "tgt_lang": ["yid", "gla", None, "yid"],
+    })  # fmt: skip
+    rows.write_parquet(tmp_path / "train.parquet")
+    files = [tmp_path / "train.parquet"]
+    langid = [{"langid": {"field": "text", "min_chars": 20}}, {"langid": {"field": "target", "min_chars": 10}}]
+    found = card_languages(files, {"steps": langid, "card": {}})
+    assert found == {"languages": ["eng", "fra", "swh"],
+                     "from": ["`text_lang` (texts of 20+ characters)", "`target_lang` (texts of 10+ characters)"]}
+    named = card_languages(files, {"steps": langid, "card": {"language_columns": ["tgt_lang"]}})
+    assert named["languages"] == ["eng", "fra", "gla", "swh", "yid"]
+    # no langid step: the column the recipe names, or the languages it declares
+    assert card_languages(files, {"steps": [], "card": {"language_columns": ["tgt_lang"]}}) == {
+        "languages": ["gla", "yid"], "from": ["`tgt_lang`"]}
+    declared = card_languages(files, {"steps": [], "card": {"languages": ["yi", "en"]}})
+    assert declared == {"languages": ["en", "yi"], "from": ["`card.languages` in the recipe"]}
+    manifest = {"recipe": {"card": {}}, "inputs": [], "accounting": {"rows_out": 4}, "splits": {"train": 4},
+                "card_languages": named}  # fmt: skip
+    assert card_header(manifest)["language"] == ["en", "fr", "gd", "sw", "yi"]
+
+
+def test_card_language_columns_are_validated(tmp_path, cli):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "Hello there.", "tgt_lang": "yid"}])
+    write_recipe(tmp_path / "r.yaml", "name: c\nsources:\n  - path: in.jsonl\noutput:\n  dir: out\ncard:\n"
+                                      "  language_columns: [tgt_lng]\n")  # fmt: skip
+    result = cli("validate", "r.yaml", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.splitlines()[1] == ("  r.yaml:7:22: card.language_columns[0]: no column 'tgt_lng'; did you mean "
+                                          "'tgt_lang'? (columns: _id, _row, _source, text, tgt_lang)")

@@ -74,7 +74,7 @@ def resolve_model(name: str, base: Path | None = None) -> Path:
         )
     raise ModelNotAvailableError(
         f"model {name!r} is not available here: no model folder at {where} and not in the local Hugging Face cache. "
-        f"Download it first, e.g. `huggingface-cli download {name}` (on a machine with network access; then copy "
+        f"Download it first, e.g. `hf download {name}` (on a machine with network access; then copy "
         "the cache or the folder here), or name a local folder with a config.json; nothing is downloaded at run time"
     )
 

@@ -4,7 +4,8 @@ template) and an OpenAI-compatible HTTP endpoint (vLLM, Ollama, llama.cpp server
 Both take chat requests (a list of messages and a seed per request) and return one answer per request, or an
 error for that request. The HTTP client sends `concurrency` requests at once, retries what may pass on a second
 try (connection errors, timeouts, 429, 5xx) with exponential backoff, and keeps every answer in an on-disk cache
-keyed by model, messages and parameters, so a rerun sends nothing it sent before.
+keyed by model, messages and parameters, so a rerun sends nothing it sent before. The key never appears in a
+message: what the server answers is redacted (a 503 page may echo the request's headers), and so is the URL.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from curate.augment import ct2
 from curate.augment.cache import ResponseCache, response_key
-from curate.errors import CurateError, MissingDependencyError
+from curate.credentials import check_key_env, redact, safe_url
+from curate.errors import CurateError, MissingDependencyError, SettingError
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 PER_REQUEST = {400, 413, 422}  # this prompt is refused (too long...): a reject, not the end of the run
@@ -167,16 +170,23 @@ class OpenAIChatClient:
             raise MissingDependencyError("paraphrase over HTTP", "httpx", "synth") from None
         self.name = model
         self.url = base_url.rstrip("/") + "/chat/completions"
+        self.shown_url = safe_url(self.url)  # for messages: without any user:password
         self.concurrency, self.retries = max(1, concurrency), max(0, retries)
         self.backoff, self.max_backoff = backoff, max_backoff
         self.extra_body = dict(extra_body or {})
         self.stats = CallStats()
         self.cache = ResponseCache(cache_path) if cache_path else None
         headers = {"Content-Type": "application/json"}
+        if api_key_env:
+            try:
+                check_key_env(api_key_env)
+            except ValueError as exc:
+                raise SettingError(f"api_key_env: {exc}") from None
         key = os.environ.get(api_key_env) if api_key_env else None
         if key:
             headers["Authorization"] = f"Bearer {key}"
         self._api_key_env = api_key_env
+        self._secrets = (key, urlsplit(base_url).password)  # a base URL may carry a user:password
         self._client = httpx.Client(headers=headers, timeout=timeout,
                                     limits=httpx.Limits(max_connections=self.concurrency))  # fmt: skip
         self._httpx = httpx
@@ -229,42 +239,45 @@ class OpenAIChatClient:
             try:
                 response = self._client.post(self.url, json=body)
             except self._httpx.TransportError as error:  # refused, reset, timed out
-                last = f"{type(error).__name__}: {error}"
+                last = self._redact(f"{type(error).__name__}: {error}")
             else:
                 if response.status_code == 200:
-                    return Completion(_answer(response))
-                last = f"HTTP {response.status_code}: {response.text[:300]}"
+                    return Completion(self._answer(response))
+                last = f"HTTP {response.status_code}: {self._redact(response.text)[:300]}"
                 if response.status_code in (401, 403):
                     hint = f" (the key is read from ${self._api_key_env})" if self._api_key_env else ""
-                    raise CurateError(f"{self.url} refused the request: HTTP {response.status_code}{hint}")
+                    raise CurateError(f"{self.shown_url} refused the request: HTTP {response.status_code}{hint}")
                 if response.status_code == 404:
-                    raise CurateError(f"{self.url} answered 404: check `base_url` (it usually ends in /v1) and that "
-                                      f"the server serves model {self.name!r}")  # fmt: skip
+                    raise CurateError(f"{self.shown_url} answered 404: check `base_url` (it usually ends in /v1) and "
+                                      f"that the server serves model {self.name!r}")  # fmt: skip
                 if response.status_code in PER_REQUEST:
                     self.stats.failed += 1
                     return Completion(None, last)
                 if response.status_code not in RETRYABLE:
-                    raise CurateError(f"{self.url} answered {last}")
+                    raise CurateError(f"{self.shown_url} answered {last}")
                 wait = _retry_after(response.headers.get("retry-after"))
             if attempt < self.retries:
                 delay = wait if wait is not None else self.backoff * (2**attempt) * (1 + random.random() * 0.25)
                 time.sleep(min(delay, self.max_backoff))
-        raise CurateError(f"{self.url} failed {self.retries + 1} times for one request ({last}); is the server up? "
-                          "Answers received so far are cached: rerunning sends only the rest")  # fmt: skip
+        raise CurateError(f"{self.shown_url} failed {self.retries + 1} times for one request ({last}); is the server "
+                          "up? Answers received so far are cached: rerunning sends only the rest")  # fmt: skip
+
+    def _redact(self, text: str) -> str:
+        return redact(text, *self._secrets)
+
+    def _answer(self, response: Any) -> str:
+        try:
+            data = response.json()
+            content = data["choices"][0]["message"].get("content")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise CurateError(f"the endpoint's answer is not an OpenAI chat completion: "
+                              f"{self._redact(response.text)[:300]}") from None  # fmt: skip
+        return content if isinstance(content, str) else ""
 
     def close(self) -> None:
         self._client.close()
         if self.cache:
             self.cache.close()
-
-
-def _answer(response: Any) -> str:
-    try:
-        data = response.json()
-        content = data["choices"][0]["message"].get("content")
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise CurateError(f"the endpoint's answer is not an OpenAI chat completion: {response.text[:300]}") from error
-    return content or ""
 
 
 def _retry_after(value: str | None) -> float | None:

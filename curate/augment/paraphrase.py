@@ -26,6 +26,7 @@ from curate.augment.synth import (
     selection,
 )
 from curate.augment.validate import Detector
+from curate.credentials import check_key_env
 from curate.stages.base import StepResult
 
 
@@ -44,7 +45,8 @@ class ParaphraseConfig(SynthConfig):
     chat_template: bool = Field(True, description="local backend: wrap the prompt in the model's chat template")
     base_url: str | None = Field(None, description="http backend: the endpoint, e.g. http://localhost:8000/v1")
     api_key_env: str | None = Field("OPENAI_API_KEY", description="http backend: environment variable holding the API "
-                                    "key (never written in recipes, logs or manifests)")  # fmt: skip
+                                    "key (never written in recipes, logs or manifests); its name must end in _API_KEY "
+                                    "or _TOKEN, or be listed in $CURATE_ALLOW_KEY_ENV")  # fmt: skip
     concurrency: int = Field(4, ge=1, le=256, description="http backend: requests in flight at once")
     retries: int = Field(4, ge=0, le=20, description="http backend: retries of a failed request (connection errors, "
                          "timeouts, 429, 5xx), with exponential backoff")  # fmt: skip
@@ -61,6 +63,11 @@ class ParaphraseConfig(SynthConfig):
     top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling")
     top_k: int = Field(0, ge=0, description="top-k sampling (0: off)")
     max_new_tokens: int = Field(256, ge=1, description="at most this many tokens per answer")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        return None if value is None else check_key_env(value)
 
     @field_validator("prompts")
     @classmethod

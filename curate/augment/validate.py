@@ -142,10 +142,11 @@ class Candidates:
     error: list[str | None] | None = None  # a failed request (detail for `synthetic:empty`)
 
 
-def normalized(column: str) -> pl.Expr:
+def normalized(column: str | pl.Expr) -> pl.Expr:
     """Text up to case, punctuation, symbols and spacing: what `copy` and `duplicate` compare."""
+    col = pl.col(column) if isinstance(column, str) else column
     return (
-        pl.col(column).fill_null("").str.normalize("NFKC").str.to_lowercase()
+        col.fill_null("").str.normalize("NFKC").str.to_lowercase()
         .str.replace_all(r"[\p{P}\p{S}]+", " ").str.replace_all(r"\s+", " ").str.strip_chars()
     )  # fmt: skip
 

@@ -1,8 +1,11 @@
 """Readers: files of every format into batches of canonical rows, and bad records into rejects.
 
-A reader never stops on one bad record: a broken JSON line, invalid UTF-8, a record that is too large or that lacks
-a mapped column becomes a reject row (with its raw content and a reason), and reading goes on. Rows get their
-stable `_id`, `_source` and `_row` here. Reading is batched by bytes and rows, so memory does not grow with a file.
+A reader never stops on one bad record: a broken JSON line, invalid UTF-8, a lone surrogate, JSON nested absurdly
+deep, a CSV quote that is never closed, a record that is too large, that lacks a mapped column or whose column holds
+a list instead of text becomes a reject row (with its raw content and a reason), and reading goes on. Rows get their
+stable `_id`, `_source` and `_row` here. Reading is batched by bytes and rows, so memory does not grow with a file
+(a line longer than a batch is kept only in part, in its reject). An empty file is zero records. Compressed files
+(`.gz`, `.zst`, `.bz2`, `.xz`, `.lz4`) are read as streams.
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import polars as pl
 import xxhash
 
 from curate.errors import CurateError, InputError, MissingDependencyError
+from curate.io.compressed import compression_of, open_input
 from curate.recipe import Source
 from curate.stages.base import first_reason
 from curate.text import utf8_buffers
@@ -30,6 +35,10 @@ EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv",
     ".txt": "txt", ".text": "txt", ".arrow": "arrow",
 }  # fmt: skip
+MAX_JSON_DEPTH = 100  # deeper records are rejected: no text record needs it, and deeper ones break the tools
+# `\ud800` not followed by a low surrogate escape, or `\udc00` not preceded by a high one: half a character
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")  # fmt: skip
 
 
 @dataclass
@@ -49,19 +58,30 @@ class ReadBatch:
     chunk: int
 
 
+def data_format(path: Path) -> str | None:
+    """The format its last extension names, under a compression suffix (`a.jsonl.gz`: jsonl); None for other
+    files (a folder source reads only these)."""
+    name = path.with_suffix("") if compression_of(path) else path
+    return EXTENSIONS.get(name.suffix.lower())
+
+
 def detect_format(path: Path, declared: str) -> str:
-    if declared != "auto":
-        return declared
     if path.is_dir():
-        return "arrow"
-    suffixes = [s.lower() for s in path.suffixes]
-    for suffix in reversed(suffixes):
-        if suffix in EXTENSIONS:
-            return EXTENSIONS[suffix]
-    raise CurateError(
-        f"{path}: can't tell the format from the extension; set `format:` on the source "
-        f"(one of: {', '.join(sorted(set(EXTENSIONS.values())))})"
-    )
+        return "arrow" if declared == "auto" else declared
+    compressed = compression_of(path)
+    fmt = declared
+    if fmt == "auto":
+        name = path.with_suffix("") if compressed else path
+        fmt = next((EXTENSIONS[s] for s in reversed([s.lower() for s in name.suffixes]) if s in EXTENSIONS), None)
+    if fmt is None:
+        raise CurateError(
+            f"{path}: can't tell the format from the extension; set `format:` on the source "
+            f"(one of: {', '.join(sorted(set(EXTENSIONS.values())))})"
+        )
+    if compressed and fmt in ("parquet", "arrow"):
+        raise CurateError(f"{path}: a {compressed}-compressed {fmt} file can't be read; decompress it first "
+                          "(parquet compresses its own pages)")  # fmt: skip
+    return fmt
 
 
 def row_ids(source_key: str, rows: list[int], contents: list[str]) -> list[str]:
@@ -80,8 +100,9 @@ def text_ids(source_key: str, rows: pl.Series, texts: pl.Series) -> list[str]:
 
 
 def _rejects(source_key: str, rows: list[int], raws: list[str], reasons: list[str], details: list[str]) -> pl.DataFrame:
+    shown = [r.encode("utf-8", "backslashreplace").decode("utf-8") for r in raws]  # a lone surrogate as `\ud800`
     return pl.DataFrame(
-        {"_id": row_ids(source_key, rows, raws), "_source": [source_key] * len(rows), "_row": rows, "_raw": raws,
+        {"_id": row_ids(source_key, rows, raws), "_source": [source_key] * len(rows), "_row": rows, "_raw": shown,
          "_reason": reasons, "_detail": details},
         schema=REJECT_COLUMNS,
     )  # fmt: skip
@@ -95,38 +116,102 @@ def _raw_text(data: bytes | str) -> str:
     return data if isinstance(data, str) else data.decode("utf-8", errors="backslashreplace")
 
 
-def _to_string_column(series: pl.Series) -> pl.Series:
-    """A column that must hold text: numbers and booleans become their text, nested values become null."""
-    if series.dtype == pl.String:
-        return series
-    if series.dtype.is_numeric() or series.dtype == pl.Boolean:
-        return series.cast(pl.String)
-    return pl.Series(series.name, [None] * len(series), dtype=pl.String)
+def not_text_kind(dtype: pl.DataType) -> str | None:
+    """What a column holds when it cannot be read as text (`a list`, `an object`), else None: text, numbers and
+    booleans (which become their text) and binary (decoded as UTF-8)."""
+    if dtype in (pl.String, pl.Binary, pl.Boolean, pl.Null) or dtype.is_numeric():
+        return None
+    if isinstance(dtype, (pl.List, pl.Array)):
+        return "a list"
+    return "an object" if isinstance(dtype, pl.Struct) else f"{dtype} values"
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """The column as text; nested values become null (the record is rejected)."""
+    if dtype == pl.String:
+        return pl.col(name)
+    if not_text_kind(dtype) is not None:
+        return pl.lit(None, pl.String).alias(name)
+    return pl.col(name).cast(pl.String)
+
+
+def _decode_utf8(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Bytes as text, and which values are not UTF-8 (null there). A loop: polars can't decode leniently, and few
+    files keep their text as bytes."""
+    texts, broken = [], []
+    for value in series.to_list():
+        try:
+            texts.append(None if value is None else value.decode("utf-8"))
+            broken.append(False)
+        except UnicodeDecodeError:
+            texts.append(None)
+            broken.append(True)
+    return pl.Series(series.name, texts, pl.String), pl.Series(f"_not_utf8_{series.name}", broken)
+
+
+def record_bytes(frame: pl.DataFrame) -> pl.Expr:
+    """Bytes of each record's text and binary values (the size of a record read as columns)."""
+    sizes = [pl.col(c).str.len_bytes() for c, t in frame.schema.items() if t == pl.String]
+    sizes += [pl.col(c).bin.size() for c, t in frame.schema.items() if t == pl.Binary]
+    return pl.sum_horizontal(sizes).fill_null(0) if sizes else pl.lit(0)
 
 
 class Canonicalizer:
     """Maps a source's columns to canonical names and turns records without their mapped columns into rejects."""
 
-    def __init__(self, source: Source, source_key: str):
+    def __init__(self, source: Source, source_key: str, max_record_bytes: int | None = None):
         self.source_key = source_key
         self.mapping = dict(source.columns)
         self.mapping.setdefault("text", "text")
         self.required = list(self.mapping)
+        self.max_record_bytes = max_record_bytes  # checked here for records read as columns (`raws` is None)
+
+    def _value_problems(self, frame: pl.DataFrame, sized: bool) -> list[tuple[pl.Expr, str]]:
+        """Records too large, and mapped columns whose values are not text: judged on the columns as read."""
+        problems = [(pl.col("_bytes") > self.max_record_bytes, "too_large")] if sized else []
+        for name in self.required:
+            dtype = frame.schema.get(name)
+            if f"_not_utf8_{name}" in frame.columns:
+                problems.append((pl.col(f"_not_utf8_{name}"), "unparseable"))
+            elif dtype is not None and not_text_kind(dtype) is not None:
+                problems.append((pl.col(name).is_not_null(), f"wrong_type:{name}"))
+        return problems
+
+    def _detail(self, reason: str, size: int | None, original: pl.DataFrame) -> str:
+        field = reason.split(":", 1)[-1]
+        if reason == "too_large":
+            return f"the record is {size:,} bytes; max_record_bytes is {self.max_record_bytes:,}"
+        if reason == "unparseable":
+            return "a mapped column holds bytes that are not valid UTF-8"
+        if reason.startswith("wrong_type:"):
+            return f"'{self.mapping[field]}' holds {not_text_kind(original.schema[field])}, not text; map a text column"
+        if reason == "empty_field:text":
+            return "the text is empty"
+        return f"the record has no value for '{self.mapping[field]}'"
 
     def __call__(self, frame: pl.DataFrame, rows: list[int], raws: list[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Canonical rows, and rejects for records without a mapped value. `raws` are the records' original text
-        (None: rebuilt as JSON for the rejects only)."""
+        (None: records read as columns, rebuilt as JSON for the rejects only)."""
         renamed = {src: dst for dst, src in self.mapping.items() if src in frame.columns}
         # An unmapped column that has a canonical name would collide with the mapped one: the mapped one wins.
         frame = frame.drop([c for c in frame.columns if c in self.mapping and c not in renamed])
-        frame = frame.rename({s: d for s, d in renamed.items() if s != d})
-        frame = frame.with_columns(
-            [_to_string_column(frame[n]).alias(n) if n in frame.columns else pl.lit(None, pl.String).alias(n)
+        original = frame.rename({s: d for s, d in renamed.items() if s != d})
+        sized = raws is None and self.max_record_bytes is not None
+        frame = original.with_columns(pl.Series("_row", rows, dtype=pl.Int64),
+                                      *([record_bytes(original).alias("_bytes")] if sized else []))  # fmt: skip
+        binary = [n for n in self.required if frame.schema.get(n) == pl.Binary]
+        frame = frame.with_columns([column for n in binary for column in _decode_utf8(frame[n])])
+        early = first_reason(*self._value_problems(frame, sized))
+        frame = frame.with_columns(early.alias("_reason")).with_columns(
+            [_as_text(n, frame.schema[n]).alias(n) if n in frame.columns else pl.lit(None, pl.String).alias(n)
              for n in self.required]  # fmt: skip
-        ).with_columns(pl.Series("_row", rows, dtype=pl.Int64))
+        )
         problems = [(pl.col(n).is_null(), f"missing_field:{n}") for n in self.required]
         problems.append((pl.col("text").str.strip_chars().str.len_chars() == 0, "empty_field:text"))
-        frame = frame.with_columns(first_reason(*problems).alias("_reason"))
+        frame = frame.with_columns(pl.coalesce("_reason", first_reason(*problems)).alias("_reason"))
+        frame = frame.drop([c for c in frame.columns if c.startswith("_not_utf8_")])
+        if sized:
+            frame, sizes = frame.drop("_bytes"), frame["_bytes"]
         bad = frame["_reason"].is_not_null()
         good = frame.filter(~bad).drop("_reason")
         good = good.with_columns(
@@ -139,13 +224,11 @@ class Canonicalizer:
             return good, empty_rejects()
         bad_frame = frame.filter(bad)
         if raws is None:
-            bad_raws = [json.dumps(r, ensure_ascii=False, default=str) for r in bad_frame.drop("_row", "_reason").to_dicts()]
+            bad_raws = [json.dumps(r, ensure_ascii=False, default=str) for r in original.filter(bad).to_dicts()]
         else:
             bad_raws = [raws[i] for i in bad.arg_true().to_list()]
-        details = [
-            "the text is empty" if r == "empty_field:text" else f"the record has no value for '{self.mapping[r.split(':', 1)[1]]}'"
-            for r in bad_frame["_reason"]
-        ]
+        bad_sizes = sizes.filter(bad).to_list() if sized else [None] * bad_frame.height
+        details = [self._detail(r, n, original) for r, n in zip(bad_frame["_reason"], bad_sizes)]
         rejects = _rejects(self.source_key, bad_frame["_row"].to_list(), bad_raws, bad_frame["_reason"].to_list(), details)
         return good, rejects
 
@@ -164,46 +247,87 @@ def _records_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(columns, strict=False)
 
 
+class LongLine(bytes):
+    """The first bytes of a line too long to hold in memory; `size` is the length of the whole line."""
+
+    size: int
+
+    @classmethod
+    def of(cls, head: bytes, size: int) -> LongLine:
+        line = cls(head)
+        line.size = size
+        return line
+
+
+def line_size(line: bytes) -> int:
+    return getattr(line, "size", len(line))
+
+
+def _wide_encoding(encoding: str) -> bool:
+    """UTF-16/32: not ASCII-compatible, so lines can't be found in the raw bytes."""
+    return encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32"))
+
+
 class _LineChunks:
-    """Splits a text file into chunks of whole lines, bounded by bytes and by line count."""
+    """Splits a text file into chunks of whole lines, bounded by bytes and by line count. A line longer than a batch
+    (and than `max_record_bytes`: it will be rejected as too large) is kept only in part, so that a file without
+    line breaks, or a decompression bomb, does not fill the memory."""
 
     def __init__(self, path: Path, encoding: str, options: ReadOptions):
         self.path, self.encoding, self.options = path, encoding.lower().replace("_", "-"), options
+        self.recode = self.encoding not in ("utf-8", "utf8", "utf-8-sig") and not _wide_encoding(encoding)
+        self.longest = options.batch_bytes + options.max_record_bytes
+
+    def _blocks(self, handle) -> Iterator[bytes]:
+        """The file in blocks of UTF-8 (UTF-16/32 are decoded here; other encodings line by line, in `_recode`)."""
+        size = self.options.batch_bytes
+        if _wide_encoding(self.encoding):
+            import codecs
+
+            decoder = codecs.getincrementaldecoder(self.encoding)(errors="surrogateescape")
+            while block := handle.read(size):
+                yield decoder.decode(block).encode("utf-8", errors="surrogateescape")
+            yield decoder.decode(b"", final=True).encode("utf-8", errors="surrogateescape")
+            return
+        block = handle.read(size)
+        yield block[3:] if block.startswith(b"\xef\xbb\xbf") else block
+        while block := handle.read(size):
+            yield block
 
     def __iter__(self) -> Iterator[tuple[int, list[bytes]]]:
         """Yields (number of the first line, lines as UTF-8 bytes or undecodable originals)."""
-        if self.encoding.startswith(("utf-16", "utf-32")):
-            # Not ASCII-compatible: decode the file as a whole, then split.
-            text = self.path.read_bytes().decode(self.encoding, errors="surrogateescape")
-            lines = [line.encode("utf-8", errors="surrogateescape") for line in text.split("\n")]
-            yield from self._batches(0, lines)
-            return
-        first, carry = 0, b""
-        with open(self.path, "rb") as handle:
-            start = True
-            while True:
-                block = handle.read(self.options.batch_bytes)
-                if start and block.startswith(b"\xef\xbb\xbf"):
-                    block = block[3:]
-                start = False
-                if not block:
-                    if carry:
-                        yield from self._batches(first, [self._recode(carry)])
-                    return
+        first, carry, long_size = 0, b"", None  # long_size: length so far of a line kept only in part (in carry)
+        with open_input(self.path) as handle:
+            for block in self._blocks(handle):
+                head = []
+                if long_size is not None:
+                    cut = block.find(b"\n")
+                    if cut < 0:
+                        long_size += len(block)
+                        continue
+                    head = [LongLine.of(self._recode(carry), long_size + cut)]
+                    carry, block, long_size = b"", block[cut + 1 :], None
                 block = carry + block
                 cut = block.rfind(b"\n")
                 if cut < 0:
                     carry = block
-                    continue
-                carry = block[cut + 1 :]
-                lines = [self._recode(line) for line in block[:cut].split(b"\n")]
+                    if len(carry) > self.longest:
+                        carry, long_size = carry[: self.options.max_record_bytes], len(carry)
+                    lines = head
+                else:
+                    carry = block[cut + 1 :]
+                    lines = head + [self._recode(line) for line in block[:cut].split(b"\n")]
                 yield from self._batches(first, lines)
                 first += len(lines)
+            if long_size is not None:
+                yield from self._batches(first, [LongLine.of(self._recode(carry), long_size)])
+            elif carry:
+                yield from self._batches(first, [self._recode(carry)])
 
     def _recode(self, line: bytes) -> bytes:
         if line.endswith(b"\r"):
             line = line[:-1]
-        if self.encoding in ("utf-8", "utf8", "utf-8-sig"):
+        if not self.recode:
             return line
         return line.decode(self.encoding, errors="surrogateescape").encode("utf-8", errors="surrogateescape")
 
@@ -211,6 +335,58 @@ class _LineChunks:
         step = self.options.batch_rows
         for i in range(0, len(lines), step):
             yield first + i, lines[i : i + step]
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (without recursion)."""
+    depth, level = 0, [(value, 1)]
+    while level:
+        item, d = level.pop()
+        if isinstance(item, (dict, list)):
+            depth = max(depth, d)
+            level.extend((v, d + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return depth
+
+
+def schema_depth(schema: pl.Schema | dict) -> int:
+    """How deeply the types of a frame read from JSON nest."""
+    def depth(dtype: pl.DataType) -> int:
+        if isinstance(dtype, (pl.List, pl.Array)):
+            return 1 + depth(dtype.inner)
+        if isinstance(dtype, pl.Struct):
+            return 1 + max((depth(f.dtype) for f in dtype.fields), default=0)
+        return 0
+
+    return 1 + max((depth(t) for t in schema.values()), default=0)
+
+
+TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+def json_value_problem(value: Any, brackets: int, surrogate_escapes: bool) -> str | None:
+    """Why a parsed JSON value can't be a record, else None: nesting deeper than MAX_JSON_DEPTH, or a lone
+    surrogate (an escaped half of a UTF-16 pair: not text, and no parquet file can hold it). The cheap tests on its
+    JSON come first: `brackets` counts its `[` and `{`; `surrogate_escapes`: it has something like `\\ud800`."""
+    if brackets > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
+        return TOO_DEEP
+    if not surrogate_escapes:
+        return None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"a lone surrogate {exc.object[exc.start]!r} (half of a UTF-16 pair) is not text"
+    return None
+
+
+def parse_json(data: bytes | str, with_line: bool = False) -> tuple[Any, str | None]:
+    """(value, None), or (None, why it can't be read): broken JSON, or JSON nested too deeply for the parser."""
+    try:
+        return json.loads(data), None
+    except json.JSONDecodeError as exc:
+        at = f"line {exc.lineno} column {exc.colno}" if with_line else f"column {exc.colno}"
+        return None, f"broken JSON: {exc.msg} at {at}"
+    except RecursionError:
+        return None, TOO_DEEP
 
 
 def _decode_error(line: bytes) -> str | None:
@@ -227,7 +403,7 @@ class Reader:
     def __init__(self, path: Path, source: Source, source_key: str, options: ReadOptions, file_index: int):
         self.path, self.source, self.source_key, self.options = path, source, source_key, options
         self.file_index = file_index
-        self.canonical = Canonicalizer(source, source_key)
+        self.canonical = Canonicalizer(source, source_key, options.max_record_bytes)
 
     def batches(self) -> Iterator[ReadBatch]:
         raise NotImplementedError
@@ -241,13 +417,15 @@ class Reader:
 
     def _split_oversize(self, numbered: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes]], pl.DataFrame]:
         limit = self.options.max_record_bytes
-        big = [(r, line) for r, line in numbered if len(line) > limit]
+        big = [(r, line) for r, line in numbered if line_size(line) > limit]
         if not big:
             return numbered, empty_rejects()
-        small = [(r, line) for r, line in numbered if len(line) <= limit]
+        small = [(r, line) for r, line in numbered if line_size(line) <= limit]
         rejects = _rejects(
             self.source_key, [r for r, _ in big], [_raw_text(line) for _, line in big], ["too_large"] * len(big),
-            [f"the record is {len(line):,} bytes; max_record_bytes is {limit:,}" for _, line in big],
+            [f"the record is {line_size(line):,} bytes; max_record_bytes is {limit:,}"
+             + (f" (its first {len(line):,} bytes are kept in _raw)" if isinstance(line, LongLine) else "")
+             for _, line in big],
         )  # fmt: skip
         return small, rejects
 
@@ -263,23 +441,25 @@ class JsonLinesReader(Reader):
     def _parse(self, numbered: list[tuple[int, bytes]]) -> tuple[pl.DataFrame, pl.DataFrame]:
         if not numbered:
             return self.canonical(pl.DataFrame(), [], [])
-        try:  # fast path: the whole batch parses
-            frame = pl.read_ndjson(io.BytesIO(b"\n".join(line for _, line in numbered)), infer_schema_length=None)
-            if frame.height == len(numbered):
-                return self.canonical(frame, [r for r, _ in numbered], [_raw_text(line) for _, line in numbered])
-        except Exception:
-            pass
+        data = b"\n".join(line for _, line in numbered)
+        if not _LONE_SURROGATE.search(data):  # polars would turn half a surrogate pair into NUL: judged line by line
+            try:  # fast path: the whole batch parses
+                frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+                if frame.height == len(numbered) and schema_depth(frame.schema) <= MAX_JSON_DEPTH:
+                    return self.canonical(frame, [r for r, _ in numbered], [_raw_text(line) for _, line in numbered])
+            except Exception:
+                pass
         records, ok_rows, ok_raws = [], [], []
         bad_rows, bad_raws, bad_details = [], [], []
         for row, line in numbered:
             problem = _decode_error(line)
             if problem is None:
-                try:
-                    record = json.loads(line)
-                    if not isinstance(record, dict):
-                        problem = f"a JSON line must hold an object, not {type(record).__name__}"
-                except json.JSONDecodeError as exc:
-                    problem = f"broken JSON: {exc.msg} at column {exc.colno}"
+                record, problem = parse_json(line)
+            if problem is None:
+                brackets = line.count(b"[") + line.count(b"{")
+                problem = json_value_problem(record, brackets, bool(_LONE_SURROGATE.search(line)))
+            if problem is None and not isinstance(record, dict):
+                problem = f"a JSON line must hold an object, not {type(record).__name__}"
             if problem is None:
                 records.append(record)
                 ok_rows.append(row)
@@ -298,7 +478,9 @@ class TextReader(Reader):
 
     def batches(self) -> Iterator[ReadBatch]:
         if self.source.txt_unit == "file":
-            data = self.path.read_bytes()
+            data = self._whole_file()
+            if not data:
+                return  # an empty file is no record
             numbered, too_large = self._split_oversize([(0, data)])
             yield ReadBatch(*self._rows(numbered, too_large), self.file_index, 0)
             return
@@ -306,6 +488,18 @@ class TextReader(Reader):
             numbered = [(first + i, line) for i, line in enumerate(lines) if line.strip()]
             numbered, too_large = self._split_oversize(numbered)
             yield ReadBatch(*self._rows(numbered, too_large), self.file_index, chunk)
+
+    def _whole_file(self) -> bytes:
+        """The file as one record; one larger than a batch is kept only in part (it will be rejected as too large)."""
+        longest = self.options.batch_bytes + self.options.max_record_bytes
+        with open_input(self.path) as handle:
+            data = handle.read(longest + 1)
+            if len(data) <= longest:
+                return data
+            size = len(data)
+            while block := handle.read(1 << 20):
+                size += len(block)
+        return LongLine.of(data[: self.options.max_record_bytes], size)
 
     def _rows(self, numbered: list[tuple[int, bytes]], too_large: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         if self.source.txt_unit == "file" and self.source.encoding.lower() not in ("utf-8", "utf8"):
@@ -325,14 +519,17 @@ class JsonReader(Reader):
     """json: one array of objects (or an object holding one such array); the whole file is read at once."""
 
     def batches(self) -> Iterator[ReadBatch]:
-        data = self.path.read_bytes()
+        with open_input(self.path) as handle:
+            data = handle.read()
+        if not data.strip():
+            return  # an empty file is no record
         problem = _decode_error(data) if self.source.encoding.lower() in ("utf-8", "utf8") else None
         records: Any = None
         if problem is None:
             try:
-                records = json.loads(data.decode(self.source.encoding).lstrip("\ufeff"))
-            except json.JSONDecodeError as exc:
-                problem = f"broken JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                records, problem = parse_json(data.decode(self.source.encoding).lstrip("\ufeff"), with_line=True)
+            except UnicodeDecodeError as exc:
+                problem = f"bytes not valid in {self.source.encoding} at byte {exc.start}"
         if isinstance(records, dict):
             lists = [v for v in records.values() if isinstance(v, list)]
             records = lists[0] if len(lists) == 1 else None
@@ -342,45 +539,158 @@ class JsonReader(Reader):
             yield ReadBatch(empty_rows(), _rejects(self.source_key, [0], [_raw_text(data)], ["unparseable"], [problem]),
                             self.file_index, 0)  # fmt: skip
             return
-        step = self.options.batch_rows
+        escapes = bool(_LONE_SURROGATE.search(data))
+        step, limit = self.options.batch_rows, self.options.max_record_bytes
         for chunk, start in enumerate(range(0, max(len(records), 1), step)):
-            part = records[start : start + step]
-            numbered = list(enumerate(part, start))
-            good = [(r, rec) for r, rec in numbered if isinstance(rec, dict)]
-            bad = [(r, rec) for r, rec in numbered if not isinstance(rec, dict)]
-            frame = _records_frame([rec for _, rec in good]) if good else pl.DataFrame()
-            raws = [json.dumps(rec, ensure_ascii=False) for _, rec in good]
-            rows, missing = self.canonical(frame, [r for r, _ in good], raws)
-            broken = _rejects(self.source_key, [r for r, _ in bad], [json.dumps(x, ensure_ascii=False) for _, x in bad],
-                              ["unparseable"] * len(bad), ["a record must be a JSON object"] * len(bad))  # fmt: skip
+            good, bad = [], []  # (row, record, its JSON); (row, its JSON, reason, detail)
+            for row, record in enumerate(records[start : start + step], start):
+                raw = json.dumps(record, ensure_ascii=False)
+                problem = json_value_problem(record, raw.count("[") + raw.count("{"), escapes)
+                size = len(raw.encode("utf-8", "surrogatepass"))
+                if problem is None and not isinstance(record, dict):
+                    problem = "a record must be a JSON object"
+                if problem is not None:
+                    bad.append((row, raw, "unparseable", problem))
+                elif size > limit:
+                    bad.append((row, raw, "too_large", f"the record is {size:,} bytes; max_record_bytes is {limit:,}"))
+                else:
+                    good.append((row, record, raw))
+            frame = _records_frame([rec for _, rec, _ in good]) if good else pl.DataFrame()
+            rows, missing = self.canonical(frame, [r for r, _, _ in good], [raw for _, _, raw in good])
+            broken = _rejects(self.source_key, *([b[i] for b in bad] for i in range(4)))
             yield ReadBatch(rows, pl.concat([broken, missing]), self.file_index, chunk)
 
 
+class _OpenQuote(Exception):
+    """Raised into csv.reader when a record runs on past max_record_bytes: its quote is never closed."""
+
+
+class CsvLines:
+    """The physical lines a csv.reader pulls (line ends kept), remembering those of the record being read. A quoted
+    field still open after `limit` bytes, or at the end of the file, is an unterminated quote: that record's first
+    line is a reject and reading goes on from its second line, read again from memory, or from the file when the
+    record outgrew the limit. Without this, one stray quote swallows the rest of the file into one field."""
+
+    def __init__(self, open_text: Callable[[], io.TextIOBase], limit: int):
+        self.open_text, self.limit = open_text, limit
+        self.handle = open_text()
+        self.pending: list[str] = []  # lines to read again, the next one last
+        self.next_line = 0
+        self.start_record()
+
+    def start_record(self) -> None:
+        self.lines: list[str] = []
+        self.start, self.size, self.quotes, self.hit_end = self.next_line, 0, 0, False
+
+    def __iter__(self) -> CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.size > self.limit:  # the reader wants more of a record that is already too long
+            raise _OpenQuote
+        line = self.pending.pop() if self.pending else self.handle.readline()
+        if not line:
+            self.hit_end = bool(self.lines)
+            raise StopIteration
+        self.next_line += 1
+        self.size += len(line.encode("utf-8", "surrogateescape"))
+        self.quotes += line.count('"')
+        if self.size <= self.limit:
+            self.lines.append(line)
+        return line
+
+    @property
+    def unterminated(self) -> bool:
+        """The record just read ended with the file, inside a quoted field."""
+        return self.hit_end and self.quotes % 2 == 1
+
+    def first_line(self) -> str:
+        return self.lines[0].rstrip("\r\n") if self.lines else ""
+
+    def read_again_from_second_line(self) -> None:
+        if self.size <= self.limit:
+            self.pending.extend(reversed(self.lines[1:]))
+        else:
+            self.handle.close()
+            self.handle, self.pending = self.open_text(), []
+            for _ in range(self.start + 1):
+                self.handle.readline()
+        self.next_line = self.start + 1
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+_UNCLOSED = "a quoted field is not closed before the end of the file: an unterminated quote?"
+
+
+def open_csv_text(path: Path, source: Source) -> io.TextIOBase:
+    """The file as text for the csv module: line ends kept, bytes not valid in the encoding as surrogates."""
+    encoding = "utf-8-sig" if source.encoding.lower() in ("utf-8", "utf8") else source.encoding
+    return io.TextIOWrapper(open_input(path), encoding=encoding, errors="surrogateescape", newline="")
+
+
+def _delimiter(path: Path, source: Source) -> str:
+    return "\t" if detect_format(path, source.format) == "tsv" else ","
+
+
+def csv_records(lines: CsvLines, delimiter: str) -> Iterator[tuple[list[str] | None, str]]:
+    """(fields, "") per record, or (None, why) for a record that is not CSV: its first line is rejected and reading
+    goes on from the next line. Strict parsing: a closing quote followed by more text means the quote was stray or
+    never closed, so the lines it swallowed are read again as records."""
+    csv.field_size_limit(2**31 - 1)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    limit = lines.limit
+    while True:
+        lines.start_record()
+        try:
+            fields = next(reader)
+            if not lines.unterminated:
+                yield fields, ""
+                continue
+            why = _UNCLOSED
+        except StopIteration:
+            return
+        except _OpenQuote:
+            why = f"a quoted field is still open after {limit:,} bytes (max_record_bytes): an unterminated quote?"
+        except csv.Error as exc:
+            why = _UNCLOSED if lines.hit_end else \
+                f"a quote closes a field that goes on ({exc}): a stray or unterminated quote?"  # fmt: skip
+        yield None, why + " (reading goes on with the next line)"
+        lines.read_again_from_second_line()
+
+
 class CsvReader(Reader):
-    """csv/tsv with a header row; a row with the wrong number of fields or undecodable bytes is a reject."""
+    """csv/tsv with a header row; a row with the wrong number of fields, undecodable bytes or an unterminated quote
+    is a reject."""
 
     def batches(self) -> Iterator[ReadBatch]:
-        delimiter = "\t" if detect_format(self.path, self.source.format) == "tsv" else ","
-        csv.field_size_limit(2**31 - 1)
-        encoding = "utf-8-sig" if self.source.encoding.lower() in ("utf-8", "utf8") else self.source.encoding
-        with open(self.path, encoding=encoding, errors="surrogateescape", newline="") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
-            header = next(reader, None)
+        lines = CsvLines(lambda: open_csv_text(self.path, self.source), self.options.max_record_bytes)
+        try:
+            records = csv_records(lines, _delimiter(self.path, self.source))
+            header, problem = next(records, (None, ""))
+            if problem:
+                raise InputError(f"{self.path}: the header row can't be read: {problem}")
             if header is None:
-                return
+                return  # an empty file is no record
             chunk, block = 0, []
-            for row_number, fields in enumerate(reader):
-                block.append((row_number, fields))
+            for row_number, (fields, problem) in enumerate(records):
+                block.append((row_number, fields, lines.first_line() if fields is None else "", problem))
                 if len(block) >= self.options.batch_rows:
                     yield self._batch(header, block, chunk)
                     chunk, block = chunk + 1, []
             if block or chunk == 0:
                 yield self._batch(header, block, chunk)
+        finally:
+            lines.close()
 
-    def _batch(self, header: list[str], block: list[tuple[int, list[str]]], chunk: int) -> ReadBatch:
+    def _batch(self, header: list[str], block: list[tuple[int, list[str] | None, str, str]], chunk: int) -> ReadBatch:
         width, limit = len(header), self.options.max_record_bytes
         good, bad = [], []
-        for row, fields in block:
+        for row, fields, first_line, problem in block:
+            if fields is None:
+                bad.append((row, first_line, "unparseable", problem))
+                continue
             raw = ",".join(fields)
             if len(fields) != width:
                 bad.append((row, raw, "unparseable", f"expected {width} fields, found {len(fields)}"))
@@ -403,6 +713,8 @@ class ParquetReader(Reader):
     def batches(self) -> Iterator[ReadBatch]:
         import pyarrow.parquet as pq
 
+        if self.path.stat().st_size == 0:
+            return  # an empty file is no record
         try:
             handle = pq.ParquetFile(self.path)
         except Exception as exc:
@@ -456,6 +768,17 @@ READERS: dict[str, type[Reader]] = {
 }  # fmt: skip
 
 
+def read_batches(reader: Reader, name: str) -> Iterator[ReadBatch]:
+    """The reader's batches; a file that breaks off (damaged compressed data, a read error) stops the run with an
+    error that names it, rather than a traceback."""
+    import lzma
+
+    try:
+        yield from reader.batches()
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise InputError(f"{name} can't be read to the end: {exc} (a damaged or truncated file?)") from None
+
+
 def empty_rows() -> pl.DataFrame:
     return pl.DataFrame(schema={"_id": pl.String, "_source": pl.String, "_row": pl.Int64, "text": pl.String})
 
@@ -465,28 +788,52 @@ def open_reader(path: Path | None, source: Source, source_key: str, options: Rea
     return READERS[fmt](path, source, source_key, options, file_index)
 
 
-def peek_columns(path: Path, source: Source, sample: int = 200) -> set[str] | None:
-    """The columns of a file, from its schema or its first records; None where a format has no columns to check."""
-    fmt = detect_format(path, source.format)
+def peek_columns(path: Path, source: Source, sample: int = 200) -> dict[str, pl.DataType | None] | None:
+    """The columns of a file with their types where the format keeps them (parquet), from its schema or its first
+    records; None where they can't be known before reading: a format without columns, an empty file, or no record
+    among the first that parses (the run rejects those). Raises CurateError for a file that is not of its format."""
+    fmt, options = detect_format(path, source.format), ReadOptions()
     if fmt == "txt":
-        return {"text"}
+        return {"text": pl.String}
+    if fmt in ("json", "arrow") or path.stat().st_size == 0:
+        return None
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        import pyarrow as pa
 
-        return set(pq.read_schema(path).names)
+        try:
+            return dict(pl.read_parquet_schema(path))
+        except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
+            raise CurateError(f"not a parquet file ({str(exc).splitlines()[0]})") from None
     if fmt in ("csv", "tsv"):
-        encoding = "utf-8-sig" if source.encoding.lower() in ("utf-8", "utf8") else source.encoding
-        with open(path, encoding=encoding, errors="replace", newline="") as handle:
-            return set(next(csv.reader(handle, delimiter="\t" if fmt == "tsv" else ","), []))
-    if fmt == "jsonl":
-        keys: set[str] = set()
-        with open(path, "rb") as handle:
-            for _, line in zip(range(sample), handle):
-                try:
-                    record = json.loads(line.decode(source.encoding, errors="replace").lstrip("\ufeff"))
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(record, dict):
-                    keys.update(record)
-        return keys
-    return None
+        lines = CsvLines(lambda: open_csv_text(path, source), options.max_record_bytes)
+        try:
+            header, problem = next(csv_records(lines, _delimiter(path, source)), (None, ""))
+        finally:
+            lines.close()
+        if problem:
+            raise CurateError(f"the header row can't be read: {problem}")
+        return dict.fromkeys(header) if header else None
+    keys: dict[str, None] = {}
+    found = False
+    with io.TextIOWrapper(open_input(path), encoding=source.encoding, errors="replace") as handle:
+        for line in _first_lines(handle, sample, options.max_record_bytes):
+            record, problem = parse_json(line.lstrip("\ufeff"))
+            if problem is None and isinstance(record, dict):
+                keys.update(dict.fromkeys(record))
+                found = True
+    return keys if found else None
+
+
+def _first_lines(handle: io.TextIOBase, count: int, longest: int) -> Iterator[str]:
+    """Up to `count` non-blank lines, skipping lines longer than `longest` without holding them."""
+    while count > 0:
+        line = handle.readline(longest + 1)
+        if not line:
+            return
+        if len(line) > longest and not line.endswith("\n"):
+            while (rest := handle.readline(longest)) and not rest.endswith("\n"):
+                pass
+            continue
+        if line.strip():
+            count -= 1
+            yield line

@@ -44,13 +44,6 @@ def write_json_atomic(path: Path, value: Any) -> None:
     write_text_atomic(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def remove_temp_files(folder: Path) -> None:
-    """Temporary files left by a killed run."""
-    if folder.exists():
-        for tmp in folder.rglob(".*.tmp-*"):
-            tmp.unlink(missing_ok=True)
-
-
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

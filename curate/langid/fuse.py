@@ -107,7 +107,8 @@ def doubt(candidates: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
 
 
 def family_scores(candidates: pl.DataFrame, doubts: pl.DataFrame, answered: pl.DataFrame, known: pl.DataFrame,
-                  prior: tuple[pl.DataFrame, float] | None = None) -> pl.DataFrame:  # fmt: skip
+                  prior: tuple[pl.DataFrame, float] | None = None,
+                  row_prior: tuple[pl.DataFrame, float, float] | None = None) -> pl.DataFrame:  # fmt: skip
     """(unit, family, score): the log evidence for each proposed family (step 3). A detector's probabilities are
     renormalised to what its script leaves possible: divided by 1 - the probability on the candidates ruled out."""
     fam = candidates.group_by("unit", "detector", "family").agg(q=pl.col("q").sum())
@@ -132,7 +133,23 @@ def family_scores(candidates: pl.DataFrame, doubts: pl.DataFrame, answered: pl.D
         scores = scores.join(table, on="family", how="left").with_columns(
             score=pl.col("score") + pl.col("log_prior").fill_null(outside)
         ).drop("log_prior")
+    if row_prior is not None:  # each unit's own expected language (a pair's declared target language)
+        expected, inside, outside = row_prior
+        scores = scores.join(expected.rename({"family": "expected"}), on="unit", how="left").with_columns(
+            score=pl.col("score") + pl.when(pl.col("expected").is_null()).then(0.0)
+            .when(pl.col("family") == pl.col("expected")).then(inside).otherwise(outside)
+        ).drop("expected")  # fmt: skip
     return scores
+
+
+def row_expect_prior(expected: pl.DataFrame, known: pl.DataFrame, share: float
+                     ) -> tuple[pl.DataFrame, float, float] | None:  # fmt: skip
+    """(unit, family) of units with one expected language each: it gets `share` of the prior, every other family the
+    detectors know shares the rest."""
+    if expected.height == 0 or share <= 0:
+        return None
+    total = max(known["family"].n_unique(), 2)
+    return expected, math.log(share), math.log(max(1 - share, FLOOR) / (total - 1))
 
 
 def expect_prior(expected_families: list[str], known: pl.DataFrame, share: float
@@ -203,10 +220,11 @@ def choose_member(candidates: pl.DataFrame, chosen: pl.DataFrame, fold: float) -
 
 def fuse(detections: dict[str, Detection], detectors: dict[str, Detector], unit_scripts: pl.DataFrame,
          expected_families: list[str] | None = None, expect_share: float = 0.0, fold: float = 0.8,
-         known: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+         known: pl.DataFrame | None = None, unit_expected: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
     """(unit, lang, score, support) for every unit some detector proposed a language for that is written in its script.
 
-    `unit_scripts`: (unit, unit_script); `known`: `knowledge(detectors)`, when the caller keeps it."""
+    `unit_scripts`: (unit, unit_script); `known`: `knowledge(detectors)`, when the caller keeps it; `unit_expected`:
+    (unit, family), one expected language for some units (instead of, or besides, the recipe's list)."""
     known = knowledge(detectors.values()) if known is None else known
     writable = writable_table(detections)
     parts = [calibrated(name, d, calibration_of(detectors[name])) for name, d in detections.items()]
@@ -218,7 +236,8 @@ def fuse(detections: dict[str, Detection], detectors: dict[str, Detector], unit_
          for name, d in detections.items()]  # fmt: skip
     )
     prior = expect_prior(expected_families or [], known, expect_share)
-    chosen = choose_family(family_scores(candidates, doubt(proposed, candidates), answered, known, prior))
+    per_unit = row_expect_prior(unit_expected, known, expect_share) if unit_expected is not None else None
+    chosen = choose_family(family_scores(candidates, doubt(proposed, candidates), answered, known, prior, per_unit))
     decided = choose_member(candidates, chosen, fold)
     return decided.join(support(proposed, chosen, answered, known), on="unit", how="left").with_columns(
         pl.col("support").fill_null(0.0)

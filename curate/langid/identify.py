@@ -79,17 +79,22 @@ class LanguageIdentifier:
         self.expected = sorted(families)
         self.known = knowledge(self.detectors.values())
 
-    def identify(self, texts: pl.Series) -> tuple[pl.DataFrame, Counter]:
+    def identify(self, texts: pl.Series, expected: pl.Series | None = None) -> tuple[pl.DataFrame, Counter]:
         """Per text, in order: `lang` (ISO 639-3 or `und`), `script` (ISO 15924 or null), `score` (0-1), `support`
         (0-1, see `curate.langid.fuse`), `mixed`
         (share of characters in another language), `guesses` (each detector's answer for the text's first unit,
-        `detector:lang`), `proposed` (every language some detector proposed for it); and counters for the manifest."""
+        `detector:lang`), `proposed` (every language some detector proposed for it); and counters for the manifest.
+        `expected`: each text's own expected language (ISO 639-3 or null), weighed with `expect_prior` like the
+        recipe's `expect`."""
         stats: Counter = Counter()
         s = self.settings
         units = split_units(texts, s.chunk_chars)
         units = units.with_columns(unit=pl.int_range(units.height, dtype=pl.UInt32)).hstack(
             detect_scripts(units["text"])
         )
+        if expected is not None:
+            families = expected.cast(pl.String).replace(macrolanguages())
+            units = units.with_columns(expected=families.gather(units["row"]))
         live = units.filter(pl.col("script").is_not_null())
         decided, proposals = self._decide(live, stats)
         weight = pl.when(pl.col("script").is_null()).then(0).otherwise(pl.col("text").str.len_chars())
@@ -120,7 +125,11 @@ class LanguageIdentifier:
             found = pool.map(lambda d: d.detect(texts), self.detectors.values())
             detections = dict(zip(self.detectors, found))
         positions = live.select(unit=pl.int_range(live.height, dtype=pl.UInt32), unit_script="script")
-        decided = fuse(detections, self.detectors, positions, self.expected, s.expect_prior, s.fold, self.known)
+        unit_expected = None
+        if "expected" in live.columns:
+            unit_expected = live.select(unit=pl.int_range(live.height, dtype=pl.UInt32), family="expected").drop_nulls()
+        decided = fuse(detections, self.detectors, positions, self.expected, s.expect_prior, s.fold, self.known,
+                       unit_expected)  # fmt: skip
         # A unit with letters that no candidate fits (a script no detector knows): the script's likely language,
         # scored by the share of its letters in that script.
         lost = live.with_row_index("position").join(decided, left_on="position", right_on="unit", how="anti")

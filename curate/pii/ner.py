@@ -119,7 +119,7 @@ class GlinerBackend:
         except Exception as exc:  # noqa: BLE001  (the library raises several types for a model that is not there)
             raise CurateError(
                 f"GLiNER model '{config.model}' could not be loaded from a local folder or the Hugging Face cache "
-                f"({type(exc).__name__}); download it once (huggingface-cli download {config.model}) or give a folder"
+                f"({type(exc).__name__}); download it once (hf download {config.model}) or give a folder"
             ) from None
         self.labels = config.label_map()
         self.config = config

@@ -122,9 +122,9 @@ def find_card(text: str, hints: Hints) -> Iterator[Span]:
 
 
 # -- IBAN -----------------------------------------------------------------------------------------------------------
-# Country code, two check digits, then the BBAN in groups (print format: groups of four, separated by spaces);
-# ISO 13616 writes IBANs in capitals only.
-_IBAN_RUN = re.compile(r"(?<![^\W_])[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,40}")
+# Country code, two check digits, then the BBAN in groups (print format: groups of four, separated by spaces).
+# ISO 13616 writes capitals, people also write lower case: the country format and mod 97 tell an IBAN either way.
+_IBAN_RUN = re.compile(r"(?<![^\W_])[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,40}", re.IGNORECASE)
 
 
 def _iban_key(value: str) -> str | None:
@@ -177,7 +177,9 @@ DETECTORS = [
         find_card,
         "payment card numbers: issuer range, length and Luhn check",
     ),
-    Detector("iban", r"[A-Z]{2}[0-9]{2}[ -]?[A-Z0-9]{4}", find_iban, "IBANs: country length/format and mod 97-10"),
+    Detector(
+        "iban", r"(?i)[A-Z]{2}[0-9]{2}[ -]?[A-Z0-9]{4}", find_iban, "IBANs in any case: country format and mod 97-10"
+    ),
     Detector(
         "crypto",
         r"\b(?:[13LMD][1-9A-HJ-NP-Za-km-z]{25}|(?i:bc|tb|ltc)1[0-9A-Za-z]{8}|0[xX][0-9a-fA-F]{40})",

@@ -1,187 +1,31 @@
-"""Phone numbers with Google's libphonenumber (`phonenumbers`), guided by region hints.
+"""Phone numbers with Google's libphonenumber (`phonenumbers`), in three modes of increasing reach.
 
-Numbers written with a `+` and a country code are found anywhere. A number written the national way ("06 12 34 56
-78") only means something within a region, so each row gets its likely regions: from a country column (ISO 3166-1
-alpha-2, or a locale such as `fr_CA`), else from the row's language (ISO 639-1 or 639-3, as `text_lang` holds it),
-else the step's default region. A candidate counts when libphonenumber says it is a valid number there.
+- `strict`: numbers written with `+` and a country code, anywhere; numbers written the national way ("06 12 34 56
+  78") when libphonenumber says they are valid in one of the row's regions: its country or language column, then
+  the recipe's `regions`.
+- `text`: also the regions the text itself points at: the country codes of its `+` numbers, country-code domains of
+  its addresses, country names and its script (`curate.pii.regions`).
+- `lenient`: also a number that is only phone-shaped (digit groups, 7 to 15 digits, not a date, an amount or a
+  version) when a word such as "tel", "appelez" or "電話" in the row's language stands near it (`curate.pii.context`)
+  or names its column ("phone", "tel_mobile"), or when it is written exactly the way a region writes its national
+  numbers and is valid there.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
+from typing import Literal
 
+from curate.pii.context import phone_context
 from curate.pii.scan import Detector, Hints, Span, blank
 
-# Official or majority languages -> the regions where most of their speakers live, most populous first (after
-# CLDR's territory-language data). Only the first few are tried for a row, so the lists stay short.
-LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
-    "eng": ("US", "GB", "IN", "CA", "AU", "NG", "PH", "ZA", "IE", "NZ"),
-    "fra": ("FR", "CA", "BE", "CH", "CI", "SN", "MA", "LU"),
-    "deu": ("DE", "AT", "CH", "LU", "LI"),
-    "spa": ("ES", "MX", "CO", "AR", "US", "PE", "VE", "CL"),
-    "por": ("BR", "PT", "AO", "MZ"),
-    "ita": ("IT", "CH", "SM"),
-    "nld": ("NL", "BE", "SR"),
-    "pol": ("PL",),
-    "rus": ("RU", "BY", "KZ", "UA"),
-    "ukr": ("UA",),
-    "bel": ("BY",),
-    "tur": ("TR", "CY"),
-    "ara": ("EG", "SA", "DZ", "MA", "IQ", "AE", "JO", "TN", "LB", "KW", "QA"),
-    "zho": ("CN", "TW", "HK", "SG"),
-    "cmn": ("CN", "TW", "SG"),
-    "yue": ("HK", "CN"),
-    "jpn": ("JP",),
-    "kor": ("KR",),
-    "hin": ("IN",),
-    "ben": ("BD", "IN"),
-    "urd": ("PK", "IN"),
-    "pan": ("IN", "PK"),
-    "tam": ("IN", "LK", "SG"),
-    "tel": ("IN",),
-    "mar": ("IN",),
-    "guj": ("IN",),
-    "kan": ("IN",),
-    "mal": ("IN",),
-    "nep": ("NP",),
-    "sin": ("LK",),
-    "fas": ("IR", "AF"),
-    "pes": ("IR",),
-    "prs": ("AF",),
-    "pus": ("AF", "PK"),
-    "heb": ("IL",),
-    "yid": ("IL", "US"),
-    "ell": ("GR", "CY"),
-    "swe": ("SE", "FI"),
-    "nor": ("NO",),
-    "nob": ("NO",),
-    "nno": ("NO",),
-    "dan": ("DK",),
-    "fin": ("FI",),
-    "isl": ("IS",),
-    "ces": ("CZ",),
-    "slk": ("SK",),
-    "hun": ("HU",),
-    "ron": ("RO", "MD"),
-    "bul": ("BG",),
-    "hrv": ("HR", "BA"),
-    "srp": ("RS", "BA", "ME"),
-    "bos": ("BA",),
-    "slv": ("SI",),
-    "mkd": ("MK",),
-    "sqi": ("AL", "XK"),
-    "als": ("AL", "XK"),
-    "lit": ("LT",),
-    "lav": ("LV",),
-    "est": ("EE",),
-    "kat": ("GE",),
-    "hye": ("AM",),
-    "aze": ("AZ",),
-    "kaz": ("KZ",),
-    "uzb": ("UZ",),
-    "mon": ("MN",),
-    "tha": ("TH",),
-    "lao": ("LA",),
-    "khm": ("KH",),
-    "mya": ("MM",),
-    "vie": ("VN",),
-    "ind": ("ID",),
-    "msa": ("MY", "SG", "BN"),
-    "zsm": ("MY",),
-    "fil": ("PH",),
-    "tgl": ("PH",),
-    "swa": ("TZ", "KE", "UG"),
-    "swh": ("TZ", "KE", "UG"),
-    "amh": ("ET",),
-    "som": ("SO", "ET", "KE"),
-    "hau": ("NG", "NE"),
-    "yor": ("NG",),
-    "ibo": ("NG",),
-    "afr": ("ZA", "NA"),
-    "zul": ("ZA",),
-    "xho": ("ZA",),
-    "cat": ("ES", "AD"),
-    "eus": ("ES",),
-    "glg": ("ES",),
-    "gle": ("IE",),
-    "gla": ("GB",),
-    "cym": ("GB",),
-    "ltz": ("LU",),
-    "mlt": ("MT",),
-    # individual languages that language-ID models report in place of their macrolanguage
-    "arb": ("EG", "SA", "DZ", "MA", "IQ", "AE", "JO", "TN", "LB", "KW", "QA"),
-    "arz": ("EG",),
-    "ary": ("MA",),
-    "apc": ("SY", "LB", "JO"),
-    "acm": ("IQ",),
-    "ekk": ("EE",),
-    "lvs": ("LV",),
-    "npi": ("NP",),
-    "azj": ("AZ",),
-    "uzn": ("UZ",),
-    "khk": ("MN",),
-    "ydd": ("IL", "US"),
-    "pbt": ("AF", "PK"),
-    "hbs": ("RS", "HR", "BA"),
-}
-
-# ISO 639-1 -> ISO 639-3 for the languages above.
-_ISO1 = {
-    "en": "eng", "fr": "fra", "de": "deu", "es": "spa", "pt": "por", "it": "ita", "nl": "nld", "pl": "pol",
-    "ru": "rus", "uk": "ukr", "be": "bel", "tr": "tur", "ar": "ara", "zh": "zho", "ja": "jpn", "ko": "kor",
-    "hi": "hin", "bn": "ben", "ur": "urd", "pa": "pan", "ta": "tam", "te": "tel", "mr": "mar", "gu": "guj",
-    "kn": "kan", "ml": "mal", "ne": "nep", "si": "sin", "fa": "fas", "ps": "pus", "he": "heb", "iw": "heb",
-    "yi": "yid", "el": "ell", "sv": "swe", "no": "nor", "nb": "nob", "nn": "nno", "da": "dan", "fi": "fin",
-    "is": "isl", "cs": "ces", "sk": "slk", "hu": "hun", "ro": "ron", "bg": "bul", "hr": "hrv", "sr": "srp",
-    "bs": "bos", "sl": "slv", "mk": "mkd", "sq": "sqi", "lt": "lit", "lv": "lav", "et": "est", "ka": "kat",
-    "hy": "hye", "az": "aze", "kk": "kaz", "uz": "uzb", "mn": "mon", "th": "tha", "lo": "lao", "km": "khm",
-    "my": "mya", "vi": "vie", "id": "ind", "ms": "msa", "tl": "tgl", "sw": "swa", "am": "amh", "so": "som",
-    "ha": "hau", "yo": "yor", "ig": "ibo", "af": "afr", "zu": "zul", "xh": "xho", "ca": "cat", "eu": "eus",
-    "gl": "glg", "ga": "gle", "gd": "gla", "cy": "cym", "lb": "ltz", "mt": "mlt",
-}  # fmt: skip
-
-MAX_REGIONS = 3  # regions tried per row: each is one pass of the matcher over the row
-
-
-@cache
-def _supported() -> frozenset[str]:
-    import phonenumbers
-
-    return frozenset(phonenumbers.SUPPORTED_REGIONS)
-
-
-def _parts(value: str) -> list[str]:
-    return [p for p in re.split(r"[-_@.\s]+", value.strip()) if p]
-
-
-@lru_cache(maxsize=4096)
-def regions_of_country(value: str | None) -> tuple[str, ...]:
-    """A country code ('FR', 'fr') or a locale with a region ('fr_CA', 'pt-BR') -> that region, if known."""
-    if not value:
-        return ()
-    parts = _parts(value)
-    candidates = [parts[0]] if len(parts) == 1 else parts[1:]
-    for part in candidates:
-        code = "GB" if part.upper() == "UK" else part.upper()
-        if len(code) == 2 and code in _supported():
-            return (code,)
-    return ()
-
-
-@lru_cache(maxsize=4096)
-def regions_of_language(value: str | None) -> tuple[str, ...]:
-    """A language ('fra', 'fr', 'fr-CA', 'eng_Latn') -> likely regions: the tag's own region first, then the
-    language's main regions."""
-    if not value:
-        return ()
-    parts = _parts(value)
-    lang = parts[0].lower()
-    lang = _ISO1.get(lang, lang)
-    own = [p.upper() for p in parts[1:] if len(p) == 2 and p.upper() in _supported()]
-    out = list(dict.fromkeys(own + list(LANGUAGE_REGIONS.get(lang, ()))))
-    return tuple(out[:MAX_REGIONS])
+PhoneMode = Literal["strict", "text", "lenient"]
+MODES: tuple[str, ...] = ("strict", "text", "lenient")
+MAX_REGIONS = 6  # regions tried per row, each one pass of the matcher over the digits no earlier one explained
+CONTEXT_BEFORE = 40  # characters before a number searched for a context word (fitted: bench/pii.py --fit)
+CONTEXT_AFTER = 16  # and after it ("0612345678 (mobile)")
 
 
 @lru_cache(maxsize=1)
@@ -220,29 +64,180 @@ def _may_hold_number(text: str, region: str | None) -> bool:
     return False
 
 
-def find_phone(text: str, hints: Hints) -> Iterator[Span]:
-    """Valid numbers for the row's regions, tried in order (international numbers whatever the region); key: E.164.
-    A region is tried only while digits are left that no earlier region explained."""
+def _matches(text: str, region: str | None) -> list[Span]:
     phonenumbers = _phonenumbers()
-    regions = hints.regions or hints.fallback or (None,)
-    taken: list[Span] = []
-    for region in regions:
-        rest = blank(text, taken) if taken else text
-        if not _may_hold_number(rest, region):
+    return [
+        Span("phone", m.start, m.end, phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164))
+        for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    ]
+
+
+def _regions_of(spans: list[Span]) -> list[str]:
+    """The main region of each country code of the numbers already found (+33 -> FR, +1 -> US)."""
+    phonenumbers = _phonenumbers()
+    out: list[str] = []
+    for s in spans:
+        code = phonenumbers.parse(s.key).country_code
+        out += phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())[:1]
+    return out
+
+
+# -- lenient: phone-shaped numbers near a context word, or in a region's own national format -------------------------
+# Digit groups joined by one separator (space, dash, dot, slash), the first maybe in parentheses, maybe after a +;
+# or one run of digits (a context word must stand near either).
+_SHAPE = re.compile(
+    r"(?<![\w+.,/-])(\+\s?)?(?:\(\d{1,5}\)\s?\d{1,8}|\d{1,15})(?:(?:[ .\-/]|\s?[/-]\s?)\(?\d{1,8}\)?)*(?![\w]|[.,/-]\d)"
+)
+_DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](?:\d{2}|\d{4})|(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
+_YEARS = re.compile(r"(?:1[89]|20)\d\d\s?[-/]\s?(?:1[89]|20)\d\d")
+_CURRENCY = "$€£¥₹₽₩₺₫₱₪฿¢"  # the currency signs in common use (Unicode category Sc)
+_AMOUNT_BEFORE = re.compile(rf"[{_CURRENCY}]\s?$")
+_AMOUNT_AFTER = re.compile(rf"^\s?(?:[{_CURRENCY}%‰]|(?:k|m|bn|mn)\b)")
+_VERSION_BEFORE = re.compile(r"(?:\b[vV]|\bversion|\bver\.?|\brelease|\bbuild)\s?$", re.IGNORECASE)
+MIN_DIGITS, MAX_DIGITS = 7, 15  # ITU-T E.164: at most 15 digits; hardly any national number has fewer than 7
+
+
+def _is_date(value: str) -> bool:
+    m = _DATE.fullmatch(value)
+    if m is None:
+        return bool(_YEARS.fullmatch(value))
+    day_month = (m.group(1), m.group(2)) if m.group(1) else (m.group(5), m.group(4))
+    a, b = int(day_month[0]), int(day_month[1])
+    return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31)
+
+
+def phone_shaped(text: str, start: int, end: int) -> bool:
+    """Digit groups that could be a phone number: 7-15 digits, no one-digit group after the first, and not a date,
+    a year range, an amount or a version number."""
+    value = text[start:end]
+    groups = re.findall(r"\d+", value)
+    digits = sum(len(g) for g in groups)
+    if not MIN_DIGITS <= digits <= MAX_DIGITS or any(len(g) == 1 for g in groups[1:]):
+        return False
+    if _is_date(value):
+        return False
+    before, after = text[max(0, start - 8) : start], text[end : end + 6]
+    return not (_AMOUNT_BEFORE.search(before) or _AMOUNT_AFTER.search(after) or _VERSION_BEFORE.search(before))
+
+
+# Words of column names that hold phone numbers: whole words, and stems that may go on ("phone_number", "Telefonnr").
+_PHONE_COLUMN_WORDS = frozenset({"tel", "tlf", "telnr", "telno", "fax", "mob", "gsm", "msisdn", "cell", "mobile",
+                                 "mobil", "mobiel", "móvil", "portable", "handy"})  # fmt: skip
+_PHONE_COLUMN_STEMS = ("phone", "telephon", "téléphon", "telefon", "teléfon", "cellphone")
+
+
+def is_phone_column(name: str) -> bool:
+    """Does a column's name say it holds phone numbers? ("phone", "Tel.", "mobile_no", "contact-phone")"""
+    words = re.findall(r"[^\W\d_]+", name.lower())
+    return any(w in _PHONE_COLUMN_WORDS or w.startswith(_PHONE_COLUMN_STEMS) for w in words)
+
+
+def _near_context(text: str, start: int, end: int, language: str | None) -> bool:
+    window = text[max(0, start - CONTEXT_BEFORE) : start] + " " + text[end : end + CONTEXT_AFTER]
+    return phone_context(language).search(window) is not None
+
+
+@cache
+def _regions_by_length() -> dict[tuple[str, int], tuple[str, ...]]:
+    """(trunk prefix written or '', national number length) -> the regions where such a number can exist."""
+    phonenumbers = _phonenumbers()
+    index: dict[tuple[str, int], list[str]] = {}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for length in metadata.general_desc.possible_length if metadata else ():
+            index.setdefault(("", length), []).append(region)
+            if metadata.national_prefix:
+                index.setdefault((metadata.national_prefix, length), []).append(region)
+    return {key: tuple(regions) for key, regions in index.items()}
+
+
+def _thousands(groups: list[str]) -> bool:
+    """1 234 567 or 12.345.678: grouped like a count, not like a phone number."""
+    return len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
+
+
+@lru_cache(maxsize=65536)
+def national_format_regions(candidate: str) -> tuple[str, ...]:
+    """The regions where `candidate` is a valid number written exactly the way the region writes its national
+    numbers: the same digit groups as libphonenumber's national format (with or without the trunk prefix).
+    Needs real grouping (three groups, or two after an area code in parentheses) and not a count's grouping."""
+    groups = re.findall(r"\d+", candidate)
+    if (len(groups) < 3 and not candidate.startswith("(")) or len(groups) < 2 or _thousands(groups):
+        return ()
+    phonenumbers = _phonenumbers()
+    digits = "".join(groups)
+    index = _regions_by_length()
+    tries = list(index.get(("", len(digits)), ()))
+    for prefix in {p for p, _ in index if p and digits.startswith(p)}:
+        tries += index.get((prefix, len(digits) - len(prefix)), ())
+    out = []
+    for region in sorted(set(tries)):
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
             continue
-        for m in phonenumbers.PhoneNumberMatcher(rest, region, leniency=phonenumbers.Leniency.VALID):
-            key = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-            taken.append(Span("phone", m.start, m.end, key))
-    yield from taken
+        if not phonenumbers.is_valid_number_for_region(number, region):
+            continue
+        expected = re.findall(r"\d+", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+        prefix = phonenumbers.PhoneMetadata.metadata_for_region(region).national_prefix or ""
+        if groups == expected or (prefix and _with_prefix(groups, prefix) == expected):
+            out.append(region)
+    return tuple(out)
+
+
+def _with_prefix(groups: list[str], prefix: str) -> list[str]:
+    """The groups with the trunk prefix joined to the area code, whether it was left out ("532 123 45 67") or
+    written apart ("0 532 123 45 67", "0 (917) 123 4567")."""
+    if groups[0] == prefix and len(groups) > 2:
+        return [prefix + groups[1]] + groups[2:]
+    return [prefix + groups[0]] + groups[1:]
+
+
+def _lenient(text: str, hints: Hints) -> Iterator[Span]:
+    for m in _SHAPE.finditer(text):
+        start, end = m.start(), m.end()
+        if not phone_shaped(text, start, end):
+            continue
+        if (
+            hints.phone_column
+            or _near_context(text, start, end, hints.language)
+            or national_format_regions(m.group())
+        ):
+            yield Span("phone", start, end, ("+" if m.group(1) else "") + re.sub(r"\D", "", m.group()))
+
+
+def find_phone(text: str, hints: Hints, mode: PhoneMode = "lenient") -> Iterator[Span]:
+    """Phone numbers in `text`; key: E.164 for numbers libphonenumber validated, the digits for lenient ones. A
+    region is tried only while digits are left that no earlier one explained."""
+    taken: list[Span] = []
+    regions = list(hints.regions)
+    if mode != "strict":
+        taken = _matches(text, None) if "+" in text else []  # + numbers first: their country is a clue
+        regions += _regions_of(taken) + list(hints.clues)
+    regions += hints.fallback
+    for region in list(dict.fromkeys(regions))[:MAX_REGIONS] or [None]:
+        rest = blank(text, taken) if taken else text
+        if _may_hold_number(rest, region):
+            taken += _matches(rest, region)
+    if mode == "lenient":
+        taken += _lenient(blank(text, taken) if taken else text, hints)
+    yield from sorted(taken, key=lambda s: s.start)
+
+
+def detector(mode: PhoneMode = "lenient") -> Detector:
+    finder: Callable[[str, Hints], Iterator[Span]] = lambda text, hints: find_phone(text, hints, mode)  # noqa: E731
+    return Detector(
+        "phone",
+        PHONE_PREFILTER,
+        finder,
+        "phone numbers: international (+..) anywhere, national ones valid for the row's regions (libphonenumber); "
+        "in `text` mode also regions the text points at, in `lenient` mode phone-shaped numbers near a context word "
+        "or in a region's national format",
+        after_others=True,
+    )
 
 
 # Something a number could start with: '+' and a digit, or five digits with at most three separators between each.
 PHONE_PREFILTER = r"\+\s?\(?[0-9]|[0-9](?:[\s().\-/]{0,3}[0-9]){4,}"
 
-DETECTOR = Detector(
-    "phone",
-    PHONE_PREFILTER,
-    find_phone,
-    "phone numbers valid for the row's region hints (libphonenumber); international (+..) numbers anywhere",
-    after_others=True,
-)
+DETECTOR = detector()

@@ -8,7 +8,7 @@ a superset of what the detector accepts), and a `find` function that runs only o
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,11 +27,16 @@ class Span(NamedTuple):
 
 @dataclass(frozen=True)
 class Hints:
-    """What is known about a row beyond its text: its likely regions (ISO 3166-1 alpha-2, best first) from a
-    country or language column, and the regions to assume when there are none (the step's default region)."""
+    """What is known about a row beyond its text, for numbers that only mean something in a region: its likely
+    regions (ISO 3166-1 alpha-2, best first) from a country or language column, the regions its text points at
+    (`clues`), the recipe's regions (`fallback`, tried after the row's own), its language (ISO 639-1), and what
+    its column is for."""
 
     regions: tuple[str, ...] = ()
+    clues: tuple[str, ...] = ()
     fallback: tuple[str, ...] = ()
+    language: str | None = None
+    phone_column: bool = False  # the column's name says it holds phone numbers ("phone", "tel", "mobile_no")
 
 
 FindFn = Callable[[str, Hints], Iterable[Span]]
@@ -49,6 +54,8 @@ class Detector:
     country: str | None = None  # the country of a national identifier: preferred in rows hinted at it
     after_others: bool = False  # runs last, and only if its prefilter (Python-compatible then) still matches
     # outside the spans found so far (phone: digits already read as a card, IBAN or ID are not parsed again)
+    confirm: Callable[[str, Span, Hints], bool] | None = None  # for weak checks: does the row agree? If not, the
+    # span gives way to any other kind that overlaps it (a phone number of the row's own country)
 
 
 def iter_matches(
@@ -118,17 +125,20 @@ def blank(text: str, spans: Iterable[Span]) -> str:
     return "".join(pieces) + text[last:]
 
 
-def resolve(spans: Iterable[Span], rank: dict[str, float]) -> list[Span]:
+def resolve(spans: Iterable[Span], rank: dict[str, float], demoted: Collection[Span] = ()) -> list[Span]:
     """Non-overlapping spans in text order. A span inside a longer one gives way to it (a URL holding an IP is one
-    URL); otherwise the kind ranked first wins."""
-    spans = sorted(set(spans), key=lambda s: (s.start, -s.end, rank.get(s.kind, len(rank))))
+    URL); otherwise the kind ranked first wins, and `demoted` spans after every kind."""
+    def rank_of(s: Span) -> float:
+        return len(rank) + 1.0 if s in demoted else rank.get(s.kind, len(rank))
+
+    spans = sorted(set(spans), key=lambda s: (s.start, -s.end, rank_of(s)))
     outer: list[Span] = []
     for s in spans:
         if any(o.start <= s.start and s.end <= o.end and (o.end - o.start) > (s.end - s.start) for o in outer[-8:]):
             continue
         outer.append(s)
     chosen: list[Span] = []
-    for s in sorted(outer, key=lambda s: (rank.get(s.kind, len(rank)), -(s.end - s.start), s.start)):
+    for s in sorted(outer, key=lambda s: (rank_of(s), -(s.end - s.start), s.start)):
         if all(s.end <= c.start or c.end <= s.start for c in chosen):
             chosen.append(s)
     return sorted(chosen, key=lambda s: s.start)
@@ -154,6 +164,7 @@ class Scanner:
         self.detectors = list(detectors)
         self.rank: dict[str, float] = {d.kind: float(i) for i, d in enumerate(self.detectors)}
         self.country = {d.kind: d.country for d in self.detectors if d.country}
+        self.confirm = {d.kind: d.confirm for d in self.detectors if d.confirm is not None}
         self._ranks: dict[tuple[str, ...], dict[str, float]] = {}
 
     def rank_for(self, regions: tuple[str, ...]) -> dict[str, float]:
@@ -189,11 +200,13 @@ class Scanner:
             for detector, on in zip(self.detectors, flag):
                 if on and not detector.after_others:
                     found.extend(detector.find(text, hints))
+            doubtful = [s for s in found if s.kind in self.confirm and not self.confirm[s.kind](text, s, hints)]
+            settled = [s for s in found if s not in doubtful] if doubtful else found
             for detector, on in zip(self.detectors, flag):
                 if on and detector.after_others:
-                    if found and not re.search(detector.prefilter, blank(text, found)):
+                    if settled and not re.search(detector.prefilter, blank(text, settled)):
                         continue  # every candidate is inside a span already found
                     found.extend(detector.find(text, hints))
             if found:
-                out[row] = resolve(found, self.rank_for(hints.regions))
+                out[row] = resolve(found, self.rank_for(hints.regions), doubtful)
         return out

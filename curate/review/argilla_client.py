@@ -2,7 +2,8 @@
 
 The server comes from `ARGILLA_API_URL` and `ARGILLA_API_KEY`, never from the recipe. A server that is down or
 slow is tried again with exponential backoff (`CURATE_REVIEW_RETRIES` tries, first wait `CURATE_REVIEW_BACKOFF`
-seconds, each request `CURATE_REVIEW_TIMEOUT` seconds at most), then a `ReviewServerError` says what failed and where.
+seconds, each request `CURATE_REVIEW_TIMEOUT` seconds at most), then a `ReviewServerError` says what failed, where,
+and how long it tried. A value of those variables that is not a number in range is an error, not a silent default.
 The key is never printed, logged or written: every message goes through `redact`, and URLs lose any user:password.
 """
 
@@ -10,16 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 
-from curate.errors import CurateError, MissingDependencyError
+from curate import credentials
+from curate.credentials import safe_url
+from curate.errors import CurateError, MissingDependencyError, SettingError
 from curate.review import ReviewServerError
 from curate.review import records as rec
 from curate.review.state import ANSWER_SCHEMA, ReviewStore
@@ -30,29 +34,36 @@ LIST_PAGE = 500
 T = TypeVar("T")
 
 
-def _env_number(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
+def env_number(name: str, default: float, minimum: float, whole: bool = False) -> float:
+    """A number from the environment, `default` when unset; anything else than a number >= `minimum` is an error."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < minimum:
+        kind = "a whole number" if whole else "a number"
+        raise SettingError(f"{name}={raw!r}: it must be {kind}, {minimum:g} or more")
+    return value
 
 
-def safe_url(url: str | None) -> str:
-    """The URL without any user:password part."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", "")).rstrip("/")
+@dataclass(frozen=True)
+class RetrySettings:
+    tries: int
+    backoff: float  # seconds before the second try; doubles, at most 30
+    timeout: int  # seconds per request
+
+
+def retry_settings() -> RetrySettings:
+    return RetrySettings(tries=int(env_number("CURATE_REVIEW_RETRIES", 5, 1, whole=True)),
+                         backoff=env_number("CURATE_REVIEW_BACKOFF", 1.0, 0),
+                         timeout=int(env_number("CURATE_REVIEW_TIMEOUT", 30, 1, whole=True)))  # fmt: skip
 
 
 def redact(text: str) -> str:
-    key = os.environ.get(ENV_KEY)
-    if key and len(key) >= 4:
-        text = text.replace(key, "***")
-    return text
+    return credentials.redact(text, os.environ.get(ENV_KEY))
 
 
 def require_sdk() -> None:
@@ -65,6 +76,7 @@ def require_sdk() -> None:
 
 
 def settings_from_env() -> tuple[str, str]:
+    retry_settings()  # checked before any work, with the URL and key
     url, key = os.environ.get(ENV_URL, "").strip(), os.environ.get(ENV_KEY, "").strip()
     missing = [name for name, value in ((ENV_URL, url), (ENV_KEY, key)) if not value]
     if missing:
@@ -98,11 +110,13 @@ def _describe(exc: BaseException) -> str:
     return redact(f"{name}: {text}" if name not in text else text)[:500]
 
 
-def with_retries(call: Callable[[], T], what: str, url: str, sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run `call`; on a transient failure wait (1, 2, 4, ... seconds) and try again; then raise a clear error."""
-    tries = max(1, int(_env_number("CURATE_REVIEW_RETRIES", 5)))
-    first = _env_number("CURATE_REVIEW_BACKOFF", 1.0)
-    waited = 0.0
+def with_retries(call: Callable[[], T], what: str, url: str, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> T:  # fmt: skip
+    """Run `call`; on a transient failure wait (1, 2, 4, ... seconds) and try again; then raise a clear error that
+    says how long it tried (the requests' own time included, not only the waits)."""
+    settings = retry_settings()
+    tries, first = settings.tries, settings.backoff
+    started = clock()
     for attempt in range(1, tries + 1):
         try:
             return call()
@@ -116,13 +130,12 @@ def with_retries(call: Callable[[], T], what: str, url: str, sleep: Callable[[fl
                 raise ReviewServerError(f"could not {what} (Argilla at {url}): {_describe(exc)}") from None
             if attempt == tries:
                 raise ReviewServerError(
-                    f"could not {what}: Argilla at {url} did not answer after {tries} tries over {waited:.0f} s "
+                    f"could not {what}: Argilla at {url} did not answer after {tries} tries over "
+                    f"{clock() - started:.0f} s "
                     f"({_describe(exc)}). Is the server running and is {ENV_URL} right? Try again later: the "
                     "work done so far is kept"
                 ) from None
-            delay = min(first * 2 ** (attempt - 1), 30.0)
-            waited += delay
-            sleep(delay)
+            sleep(min(first * 2 ** (attempt - 1), 30.0))
     raise AssertionError("unreachable")
 
 
@@ -154,7 +167,7 @@ def connect() -> Connection:
 
     raw_url, key = settings_from_env()
     url = safe_url(raw_url)
-    timeout = int(_env_number("CURATE_REVIEW_TIMEOUT", 30))
+    timeout = retry_settings().timeout
 
     def make():
         with _quiet():

@@ -133,9 +133,13 @@ def agreement(decisions: pl.DataFrame, answers: pl.DataFrame) -> dict[str, Any]:
 
 
 def counts(decisions: pl.DataFrame, correct: list[str]) -> dict[str, int]:
-    """Rows per outcome: accepted (of which corrected), rejected, pending."""
-    out = {"accepted": int((decisions["_decision"] == ACCEPT).sum()), "rejected": int((decisions["_decision"] == REJECT).sum()),
-           "pending": int((decisions["_decision"] == PENDING).sum())}  # fmt: skip
+    """Rows per outcome, disjoint so that they add up to the rows queued: accepted as they are, accepted with a
+    correction, rejected, pending (no decision yet)."""
+    decision = pl.col("_decision")
     corrected = pl.any_horizontal([pl.col(f"corrected_{f}").is_not_null() for f in correct]) if correct else pl.lit(False)
-    out["corrected"] = int(decisions.select(corrected.sum()).item()) if decisions.height else 0
-    return out
+    accepted = decision == ACCEPT
+    row = decisions.select(
+        (accepted & ~corrected).sum().alias("accepted"), (accepted & corrected).sum().alias("corrected"),
+        (decision == REJECT).sum().alias("rejected"), (decision == PENDING).sum().alias("pending"),
+    ).row(0, named=True) if decisions.height else dict.fromkeys(("accepted", "corrected", "rejected", "pending"), 0)  # fmt: skip
+    return {k: int(v) for k, v in row.items()}

@@ -188,7 +188,7 @@ def reopen(out: Path, stage_path: Path) -> bool:
         return False
     index = _stage_index(stage_path)
     for child in stage_path.iterdir():
-        if child.is_file():  # parts, stats, state.pkl, _SUCCESS.json; not review/ nor artifacts/
+        if child.is_file():  # parts, stats, state, _SUCCESS.json; not review/ nor artifacts/
             child.unlink()
     for other in (out / ".curate").iterdir():
         match = re.match(r"^(\d{2})-", other.name)

@@ -36,6 +36,7 @@ class StepContext:
     index: int = 0  # position of the step in the recipe
     output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
     recipe: dict | None = None  # the resolved recipe (name, description, steps), e.g. for review guidelines
+    tags: frozenset[str] = frozenset()  # columns the steps before this one add as tags (codes, scores), not text
 
     def artifact(self, name: str) -> Path:
         """Where a step writes a file for OUT/ (e.g. `weights.json`): kept with the step's cache and copied to OUT/
@@ -62,6 +63,7 @@ class Step:
     Config: ClassVar[type[StepConfig]] = StepConfig
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
     is_global: ClassVar[bool] = False
+    scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
 
     def __init__(self, config: StepConfig, context: StepContext | None = None):
         self.config = config
@@ -77,6 +79,11 @@ class Step:
 
     def produces(self) -> list[str]:
         """Columns this step adds."""
+        return []
+
+    def adds_text(self) -> list[str]:
+        """The columns of `produces` that hold text rather than tags (codes, scores, ids): a later `pii` step scans
+        them too."""
         return []
 
     def setup(self) -> None:
@@ -118,13 +125,14 @@ class GlobalStep(Step):
     """A step that needs to see every row before deciding (dedup, balance)."""
 
     is_global = True
+    state_type: ClassVar[type]  # the dataclass `fit` returns: saved as data (frames and JSON) for resume
 
     def fit_columns(self) -> list[str]:
         """The columns `fit` needs; only these are read for the whole stage."""
         return ["_id"]
 
     def fit(self, frames: Iterator[pl.DataFrame]) -> Any:
-        """Return a state that `apply` uses; it is pickled into the step's work folder for resume."""
+        """Return a state (a `state_type`) that `apply` uses; saved as data in the step's work folder for resume."""
         raise NotImplementedError
 
     def fit_map(self, frame: pl.DataFrame) -> Any:
@@ -153,16 +161,20 @@ def partition(frame: pl.DataFrame) -> StepResult:
 ADDED_COLUMNS = ("_synthetic", "_repeat")
 
 
+def added_counts(frame: pl.DataFrame) -> tuple[int, int]:
+    """(synthetic rows, copies) among a frame's rows: rows steps made, which the accounting counts apart from the
+    rows read. A copy of a synthetic row counts as a copy, so the two never overlap."""
+    if frame.height == 0 or not any(c in frame.columns for c in ADDED_COLUMNS):
+        return 0, 0
+    repeat = pl.col("_repeat").fill_null(0) > 0 if "_repeat" in frame.columns else pl.lit(False)
+    synthetic = pl.col("_synthetic").fill_null(False) if "_synthetic" in frame.columns else pl.lit(False)
+    made = frame.select((synthetic & ~repeat).sum().alias("synthetic"), repeat.sum().alias("copies")).row(0)
+    return int(made[0]), int(made[1])
+
+
 def added_rows(frame: pl.DataFrame) -> int:
-    """Rows a step made (synthetic rows, repeats), which the accounting counts apart from the rows read."""
-    marks = []
-    if "_synthetic" in frame.columns:
-        marks.append(pl.col("_synthetic").fill_null(False))
-    if "_repeat" in frame.columns:
-        marks.append(pl.col("_repeat").fill_null(0) > 0)
-    if not marks or frame.height == 0:
-        return 0
-    return int(frame.select(pl.any_horizontal(marks).sum()).item())
+    """Rows a step made (synthetic rows, copies), which the accounting counts apart from the rows read."""
+    return sum(added_counts(frame))
 
 
 def first_reason(*conditions: tuple[pl.Expr, str]) -> pl.Expr:

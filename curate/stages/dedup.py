@@ -172,6 +172,7 @@ class Dedup(GlobalStep):
 
     Config = DedupConfig
     config: DedupConfig
+    state_type = DedupState
 
     def requires(self) -> list[str]:
         score = self.config.score_column()

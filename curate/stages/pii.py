@@ -4,6 +4,12 @@ and addresses with an optional NER model) and tag, mask, pseudonymize it, or dro
 Fast path: polars runs one cheap regex per kind over the whole batch to find the few rows that may hold PII; only
 those rows are validated in Python (checksums, `ipaddress`, libphonenumber). Offsets in `{field}_pii` are Python
 character offsets into the field as this step writes it. Counts per kind go to the manifest; values never do.
+
+By default every text column is scanned: the sources' string columns, the strings inside their struct and list
+columns, and text a step added (the text before a review correction); not the tags steps add (`text_lang`,
+`dup_cluster`) nor curate's own `_` columns. The engine
+also `scrub`s, with this step's config, the rejects of the steps that ran before it, so that no value this step
+removes leaves the run through rejects/.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 import polars as pl
@@ -20,12 +27,13 @@ from curate.errors import CurateError
 from curate.pii import BUILTIN, BY_KIND, GROUPS, Hints, Scanner, Span
 from curate.pii.actions import Action, replacer, rewrite
 from curate.pii.ner import NerBackend, NerConfig, load_backend
-from curate.pii.phones import regions_of_country, regions_of_language
+from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector, is_phone_column
+from curate.pii.regions import language_code, region_code, regions_of_country, regions_of_language, text_regions
 from curate.pii.scan import resolve
 from curate.registry import register
 from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult
 
-DEFAULT_FIELDS = ("text", "target")
+REJECT_TEXT = ("_raw", "_detail")  # curate's own columns that can hold a record's text: scanned in rejects
 TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))
 _ALL_KINDS = ", ".join([d.kind for d in BUILTIN] + list(GROUPS))
 
@@ -52,6 +60,35 @@ def tag_column(values: pl.Series, rows: list[int], tags: list[list[Span]]) -> pl
     return frame.select(pl.when(pl.col("v").is_null()).then(None).otherwise(pl.coalesce("t", empty)).alias("t"))["t"]
 
 
+def _holds_text(dtype: pl.DataType) -> bool:
+    """A struct or list type with strings somewhere inside."""
+    if isinstance(dtype, pl.Struct):
+        return any(f.dtype == pl.String or _holds_text(f.dtype) for f in dtype.fields)
+    if isinstance(dtype, (pl.List, pl.Array)):
+        return dtype.inner == pl.String or _holds_text(dtype.inner)
+    return False
+
+
+def map_strings(values: pl.Series, change: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """`values` with `change` applied to every string in it, at any depth of structs and lists, as batch calls on
+    the flattened strings (a struct field at a time, a list's items exploded)."""
+    dtype = values.dtype
+    if dtype == pl.String:
+        return change(values)
+    if isinstance(dtype, pl.Struct):
+        fields = [map_strings(values.struct.field(f.name), change).alias(f.name) for f in dtype.fields]
+        rebuilt = pl.DataFrame(fields).select(pl.struct(pl.all()).alias(values.name)).to_series()
+        return pl.select(pl.when(values.is_null()).then(None).otherwise(rebuilt).alias(values.name)).to_series()
+    if isinstance(dtype, pl.List) and _holds_text(dtype):
+        frame = pl.DataFrame({"v": values}).with_row_index("_i")
+        items = frame.filter(pl.col("v").list.len() > 0).explode("v")
+        items = items.with_columns(map_strings(items["v"], change).alias("v"))
+        lists = items.group_by("_i", maintain_order=True).agg(pl.col("v").alias("new"))
+        joined = frame.join(lists, on="_i", how="left", maintain_order="left")
+        return joined.select(pl.coalesce("new", "v").alias(values.name)).to_series()
+    return values
+
+
 def _expand(names: list[str]) -> list[str]:
     """Kind names with groups (`national_id`) replaced by their members, in order, without repeats."""
     out: list[str] = []
@@ -62,7 +99,10 @@ def _expand(names: list[str]) -> list[str]:
 
 class PiiConfig(StepConfig):
     fields: list[str] | None = Field(
-        None, min_length=1, description="text columns to scan (default: `text` and `target`, those the rows have)"
+        None,
+        min_length=1,
+        description="text columns to scan (default: every string column the rows have, and the strings inside "
+        "struct and list columns, except curate's `_` columns and the tags earlier steps added, such as `text_lang`)",
     )
     kinds: list[str] | None = Field(
         None,
@@ -84,10 +124,19 @@ class PiiConfig(StepConfig):
     language_column: str | None = Field(
         None,
         description="column with each row's language (ISO 639-1/639-3), used for phone regions when there is no "
-        "country; default `{field}_lang` when the rows have it",
+        "country; default `{field}_lang`, else `text_lang`, when the rows have it",
     )
-    default_region: str | None = Field(
-        "US", description="region for national-format phone numbers in rows with no hint (null: only +numbers)"
+    regions: list[str] = Field(
+        default_factory=list,
+        description="regions (ISO 3166-1 alpha-2) of the corpus, tried in order after each row's own for phone "
+        "numbers written the national way, e.g. [GB, FR]",
+    )
+    phones: PhoneMode = Field(
+        "lenient",
+        description="phone numbers: `strict` (+numbers, and national ones valid in the row's regions from "
+        "`region_column`, the language or `regions`), `text` (also regions the text points at: +numbers' country "
+        "codes, country names, domains, script), `lenient` (also phone-shaped numbers near a word such as tel, "
+        "appelez, 電話, or written exactly the way a region writes its national numbers)",
     )
     pseudonymize_key_env: str = Field(
         "CURATE_PII_KEY", description="environment variable holding the secret key for `pseudonymize`"
@@ -98,20 +147,18 @@ class PiiConfig(StepConfig):
         "{model label: kind}}; needs `pip install 'curate[pii-ner]'`",
     )
     redact_rejects: bool = Field(
-        True, description="mask every PII span in the rows this step rejects, so rejects/ holds no PII either"
+        True,
+        description="mask every PII span in the rows this step rejects and in the rejects of the steps before it, so "
+        "rejects/ holds no PII either (false: the actions apply to them, as to kept rows)",
     )
 
-    @field_validator("default_region")
+    @field_validator("regions")
     @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        import phonenumbers
-
-        code = value.upper()
-        if code not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {value!r}: give an ISO 3166-1 alpha-2 code such as US, FR, DE, IN")
-        return code
+    def _regions(cls, values: list[str]) -> list[str]:
+        unknown = [v for v in values if region_code(v) is None]
+        if unknown:
+            raise ValueError(f"unknown region {unknown[0]!r}: give ISO 3166-1 alpha-2 codes such as US, FR, DE, IN")
+        return [region_code(v) for v in values]
 
     @model_validator(mode="after")
     def _known_kinds(self) -> PiiConfig:
@@ -153,13 +200,15 @@ class Pii(BatchStep):
 
     Config = PiiConfig
     config: PiiConfig
-    version = "1"
+    version = "2"
+    scrubs_rejects = True
 
     def __init__(self, config: PiiConfig, context=None):
         super().__init__(config, context)
         self.kinds = config.kind_list()
         self.actions = config.action_of()
-        self.scanner = Scanner([BY_KIND[k] for k in self.kinds if k in BY_KIND])
+        phone = detector(config.phones)
+        self.scanner = Scanner([phone if k == "phone" else BY_KIND[k] for k in self.kinds if k in BY_KIND])
         self.ner_rank = {k: 1e6 + i for i, k in enumerate(self.kinds) if k not in BY_KIND}  # after every pattern
         self._secret: bytes | None = None
         self._ner: NerBackend | None = None
@@ -190,25 +239,74 @@ class Pii(BatchStep):
             self._ner = load_backend(self.config.ner)
         self._ready = True
 
+    # -- which columns ------------------------------------------------------------------------------------------
+    def _columns(self, batch: pl.DataFrame) -> list[str]:
+        if self.config.fields:
+            return [f for f in self.config.fields if f in batch.columns]
+        return [c for c in batch.columns if not c.startswith("_") and c not in self.context.tags]
+
+    def fields_of(self, batch: pl.DataFrame) -> list[str]:
+        """The text columns to scan in this batch: `fields` when given, else every string column but curate's own
+        and the tags earlier steps added (see the module doc)."""
+        schema = batch.schema
+        return [c for c in self._columns(batch) if (self.config.fields or schema[c] == pl.String)
+                and not schema[c].is_nested()]  # fmt: skip
+
+    def nested_of(self, batch: pl.DataFrame) -> list[str]:
+        """The columns among those that hold text inside structs or lists (`{"author": {"email": ...}}`)."""
+        return [c for c in self._columns(batch) if _holds_text(batch.schema[c])]
+
+    def _scrub_nested(self, frame: pl.DataFrame, rejected: bool, stats: Counter) -> pl.DataFrame:
+        """Every string inside the nested columns handled as its kind's action says (`drop` masks there, and
+        everything is masked in rejected rows when `redact_rejects`); no tag column: offsets need a flat text."""
+        columns = self.nested_of(frame)
+        if not columns or frame.height == 0:
+            return frame
+        actions = {k: "mask" if a == "drop" else a for k, a in self.actions.items()}
+        replace_span = replacer(actions, self._secret, mask_all=rejected and self.config.redact_rejects)
+
+        def scrub_strings(values: pl.Series) -> pl.Series:
+            found = self.detect(pl.DataFrame({"v": values}), "v")
+            rows = sorted(found)
+            stats.update(f"pii:{s.kind}" for r in rows for s in found[r])
+            texts = values.gather(rows).to_list() if rows else []
+            new = [rewrite(text, found[r], replace_span)[0] for r, text in zip(rows, texts)]
+            return values.scatter(rows, pl.Series(new, dtype=pl.String)) if rows else values
+
+        return frame.with_columns(map_strings(frame[c], scrub_strings) for c in columns)
+
     # -- detection ----------------------------------------------------------------------------------------------
     def _hints(self, batch: pl.DataFrame, field: str) -> Callable[[int], Hints]:
         c = self.config
-        fallback = (c.default_region,) if c.default_region else ()
-        lang_col = c.language_column or (f"{field}_lang" if f"{field}_lang" in batch.columns else None)
+        lang_col = c.language_column or next(
+            (name for name in (f"{field}_lang", "text_lang") if name in batch.columns), None
+        )
         countries, languages = (
             batch[name].cast(pl.String).to_list() if name and name in batch.columns else None
             for name in (c.region_column, lang_col)
         )
+        clues = self._clues(batch[field]) if c.phones != "strict" and "phone" in self.kinds else {}
+        fallback = tuple(c.regions)
+        phone_column = c.phones == "lenient" and is_phone_column(field)
 
         @lru_cache(maxsize=1024)
-        def hints(country: str | None, language: str | None) -> Hints:
+        def row_hints(country: str | None, language: str | None) -> Hints:
             regions = regions_of_country(country) or regions_of_language(language)
-            return Hints(regions=regions, fallback=fallback)
+            return Hints(regions=regions, fallback=fallback, language=language_code(language), phone_column=phone_column)
 
         def of(row: int) -> Hints:
-            return hints(countries[row] if countries else None, languages[row] if languages else None)
+            hints = row_hints(countries[row] if countries else None, languages[row] if languages else None)
+            return replace(hints, clues=clues[row]) if row in clues else hints
 
         return of
+
+    @staticmethod
+    def _clues(values: pl.Series) -> dict[int, tuple[str, ...]]:
+        """Regions each row's text points at, for the rows that may hold a phone number (polars, whole batch)."""
+        rows = values.cast(pl.String).str.contains(PHONE_PREFILTER).fill_null(False).arg_true()
+        if rows.len() == 0:
+            return {}
+        return {r: found for r, found in zip(rows.to_list(), text_regions(values.gather(rows))) if found}
 
     def detect(self, batch: pl.DataFrame, field: str) -> dict[int, list[Span]]:
         """Row index -> spans in `batch[field]` (only rows with PII)."""
@@ -246,7 +344,7 @@ class Pii(BatchStep):
     # -- the step -----------------------------------------------------------------------------------------------
     def process(self, batch: pl.DataFrame) -> StepResult:
         self.setup()
-        fields = [f for f in (self.config.fields or DEFAULT_FIELDS) if f in batch.columns]
+        fields = self.fields_of(batch)
         found = {f: self.detect(batch, f) for f in fields}
         stats: Counter = Counter()
         per_row: dict[int, Counter] = {}
@@ -269,7 +367,20 @@ class Pii(BatchStep):
             pl.Series(REASON, [reasons[r][0] for r in dropped], dtype=pl.String),
             pl.Series(DETAIL, [reasons[r][1] for r in dropped], dtype=pl.String),
         )
-        return StepResult(kept=out.filter(~is_dropped), rejected=rejected, stats=stats)
+        kept = self._scrub_nested(out.filter(~is_dropped), False, stats)
+        return StepResult(kept=kept, rejected=self._scrub_nested(rejected, True, stats), stats=stats)
+
+    def scrub(self, rejects: pl.DataFrame) -> pl.DataFrame:
+        """Rejects of an earlier step as this step would have left them: every text column (and the raw record,
+        `_raw`, and `_detail`) with its PII masked (`redact_rejects`) or handled by the actions. No tag columns."""
+        self.setup()
+        columns = self.fields_of(rejects) + [c for c in REJECT_TEXT if rejects.schema.get(c) == pl.String]
+        every = set(range(rejects.height))
+        scrubbed = rejects.with_columns(
+            self.rewrite(rejects[c].cast(pl.String), self.detect(rejects, c), every)[0].alias(c)
+            for c in dict.fromkeys(columns)
+        )
+        return self._scrub_nested(scrubbed, True, Counter())
 
     def _reasons(self, per_row: dict[int, Counter]) -> dict[int, tuple[str, str]]:
         """Row -> (reason, detail) for the rows to drop: the first kind (in the step's order) whose action is drop;

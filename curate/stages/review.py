@@ -123,6 +123,7 @@ class Review(GlobalStep):
 
     Config = ReviewConfig
     config: ReviewConfig
+    state_type = ReviewState
     version = "1"
 
     # columns ----------------------------------------------------------------------------------------------------
@@ -140,7 +141,10 @@ class Review(GlobalStep):
         return list(dict.fromkeys(needed + c.metadata))
 
     def produces(self) -> list[str]:
-        return ["_reviewed", *[f"{f}_before_review" for f in self.config.correct]]
+        return ["_reviewed", *self.adds_text()]
+
+    def adds_text(self) -> list[str]:
+        return [f"{f}_before_review" for f in self.config.correct]
 
     def _lang_flag(self) -> str:
         return f"{self.config.fields[0]}_lang_flag"
@@ -202,7 +206,8 @@ class Review(GlobalStep):
                 f"see `curate review status {self._out()}`, then run `{_resume_command()}` again"
             )
         summary = {"dataset": spec["dataset"], "push": store.push_state(), "selection": spec["selection"],
-                   "queued": queue.height, **counts, "agreement": res.agreement(decisions, answers)}  # fmt: skip
+                   "queued": queue.height, **counts, "on_pending": self.config.pending,
+                   "agreement": res.agreement(decisions, answers)}  # fmt: skip
         write_json_atomic(self.context.artifact("review.json"), summary)
         store.mark_applied(store.answers_fingerprint())
         keep = [pl.col("_id"), pl.col("_decision"), pl.col("_detail").alias("_review_detail"),
@@ -318,8 +323,8 @@ class Review(GlobalStep):
         dropped = pl.col(REASON).is_not_null()
         kept = frame.filter(~dropped)
         rejected = frame.filter(dropped).with_columns(pl.col("_review_detail").alias(DETAIL))
-        stats = {
-            "review:accepted": int(kept["_reviewed"].sum()),
+        stats = {  # disjoint: a corrected row is not also counted as accepted
+            "review:accepted": int((kept["_reviewed"] & ~kept["_changed"]).sum()),
             "review:corrected": int(kept["_changed"].sum()),
             "review:pending_kept": int((kept["_decision"] == res.PENDING).sum()),
         }  # fmt: skip

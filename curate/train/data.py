@@ -7,7 +7,6 @@ weights are joins, and an epoch's order is one draw from a seeded generator. Tok
 from __future__ import annotations
 
 import json
-import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -102,6 +102,19 @@ def _save_tensors(tensors: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _load_tensors(path: Path) -> Any:
+    """A checkpoint file of tensors and plain values; `weights_only`: an object that would run code is refused."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CurateError(f"{path}: not a checkpoint curate wrote ({str(exc).splitlines()[0]}); it is not loaded. "
+                          "Start again without --resume") from None  # fmt: skip
+
+
 class Checkpoints:
     """`OUTPUT/checkpoints/last/` (weights, optimizer, scheduler, RNG, state) and `best.safetensors`, written to a
     temporary folder first and swapped in, so a kill at any moment leaves a whole checkpoint."""
@@ -158,12 +171,11 @@ class Checkpoints:
         folder = self.latest()
         assert folder is not None
         load_trainable(model, folder / "trainable.safetensors")
-        states = torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True)
+        states, rng = (_load_tensors(folder / name) for name in ("optimizer.pt", "rng.pt"))
         optimizer.load_state_dict(states["optimizer"])
         scheduler.load_state_dict(states["scheduler"])
         if scaler is not None and states.get("scaler"):
             scaler.load_state_dict(states["scaler"])
-        rng = torch.load(folder / "rng.pt", map_location="cpu", weights_only=False)
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])

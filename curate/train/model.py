@@ -126,8 +126,8 @@ def resolve_quantization(setting: str, device: str, full: bool) -> str:
 def _not_found(name: str, exc: Exception) -> CurateError:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     hint = (
-        f"download it once with `huggingface-cli download {name}` (HF_HUB_OFFLINE=1 is set, so nothing is fetched)"
-        if offline else f"check the hub id or the folder, or download it with `huggingface-cli download {name}`"
+        f"download it once with `hf download {name}` (HF_HUB_OFFLINE=1 is set, so nothing is fetched)"
+        if offline else f"check the hub id or the folder, or download it with `hf download {name}`"
     )  # fmt: skip
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return CurateError(f"base model '{name}' could not be loaded: {first}; {hint}")

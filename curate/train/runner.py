@@ -55,6 +55,7 @@ class TrainOptions:
     data: Path | None = None  # overrides data.dir
     output: Path | None = None  # overrides output_dir
     resume: bool = False
+    overwrite: bool = False  # replace a finished model trained with another config
     merge: bool = False
     export: str | None = None
     max_steps: int | None = None
@@ -91,6 +92,26 @@ def output_dir(config: TrainConfig, override: Path | None = None) -> Path:
     return Path(override or config.output_dir or f"out/train/{config.name}")
 
 
+def check_output_dir(out: Path, config_hash: str, overwrite: bool) -> str | None:
+    """A finished model in `out` trained with another config or data is not replaced unless asked (`--overwrite`):
+    two configs of the same `name` write to the same folder. Returns a note when a model is replaced."""
+    metrics = out / "metrics.json"
+    if not metrics.is_file():
+        return None
+    try:
+        before = json.loads(metrics.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = {}
+    source = before.get("config_source") or "an unknown config"
+    if before.get("config_hash") == config_hash:
+        return f"replacing the model in {out} (trained from {source} with the same config and data)"
+    if overwrite:
+        return f"replacing the model in {out} (trained from {source} with another config or data: --overwrite)"
+    raise CurateError(f"{out} holds a model trained from {source} with another config or data (finished "
+                      f"{before.get('finished_at', '?')}); keep both with --out DIR (or `output_dir:` in the config), "
+                      "or replace it with --overwrite")  # fmt: skip
+
+
 def resolve_base(config: TrainConfig, train_texts: Any, reporter: Reporter) -> tuple[str, Path | None]:
     """The base model's name or folder; a `build_tiny` spec is built (once) from the training texts."""
     if isinstance(config.base_model, TinyModel):
@@ -113,6 +134,7 @@ def training_hash(config: TrainConfig, data_dir: Path, manifest: dict[str, Any] 
         resolved.pop(key, None)
     for key in _NOT_TRAINING_EVAL:
         resolved["eval"].pop(key, None)
+    resolved["data"].pop("dir", None)  # the folder it names is in `_data`, resolved
     resolved["_data"] = [str(data_dir.resolve()), (manifest or {}).get("run_key")]
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -267,6 +289,10 @@ def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter 
     )  # fmt: skip
     checkpoints = Checkpoints(out / "checkpoints")
     config_hash = training_hash(config, data_dir, manifest)
+    if not options.resume:
+        replacing = check_output_dir(out, config_hash, options.overwrite)
+        if replacing:
+            reporter.info(replacing)
     notes: list[str] = []
     if options.resume:
         saved = checkpoints.read_state()
@@ -309,7 +335,7 @@ def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter 
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     metrics = build_metrics(config, options, data_dir, manifest, base, task, device, dtype, quantize, trainable, total,
-                            train_ex, eval_ex, class_weights, train_enc, state, result)  # fmt: skip
+                            train_ex, eval_ex, class_weights, train_enc, state, result, config_hash)  # fmt: skip
     write_outputs(out, config, metrics, result)
 
     merge = options.merge or config.merge
@@ -350,7 +376,7 @@ def remove_previous_outputs(out: Path) -> None:
 def build_metrics(config: TrainConfig, options: TrainOptions, data_dir: Path, manifest: dict | None, base: str,
                   task: str, device: str, dtype: Any, quantize: str, trainable: int, total: int, train_ex: Examples,
                   eval_ex: Examples | None, class_weights: dict | None, train_enc: Any, state: Any,
-                  result: EvalResult | None) -> dict[str, Any]:  # fmt: skip
+                  result: EvalResult | None, config_hash: str = "") -> dict[str, Any]:  # fmt: skip
     from curate.manifest import versions
 
     history = state.history
@@ -360,6 +386,7 @@ def build_metrics(config: TrainConfig, options: TrainOptions, data_dir: Path, ma
         "curate_version": __version__,
         "command": options.command,
         "config_source": options.config_source,
+        "config_hash": config_hash,
         "config": config.resolved(),
         "base_model": base,
         "task": task,

@@ -191,12 +191,16 @@ def main(argv: list[str] | None = None) -> int:
         from curate.train.model import require
 
         require("torch", "transformers", "tokenizers", feature="building a tiny model")
-        out = build_tiny(args.kind, args.out, texts_from(args.data), args.vocab_size, args.d_model, args.layers,
+        texts = texts_from(args.data)
+        print(f"building a tiny random {args.kind} model (d_model {args.d_model}, {args.layers} layers, vocabulary "
+              f"{args.vocab_size}) from {len(texts):,} texts of {args.data}", flush=True)  # fmt: skip
+        out = build_tiny(args.kind, args.out, texts, args.vocab_size, args.d_model, args.layers,
                          args.heads, args.ffn_dim, args.seed, args.init_std)  # fmt: skip
     except CurateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(f"wrote a tiny {args.kind} model to {out}")
+    print(f"wrote a tiny {args.kind} model to {out}; train on it with `base_model: {out}` (it shows the mechanics, it "
+          "does not translate)")  # fmt: skip
     return 0
 
 

@@ -42,7 +42,7 @@ def test_a_model_that_is_not_here_names_itself_and_how_to_get_it(tmp_path, monke
     with pytest.raises(ct2.ModelNotAvailableError) as error:
         ct2.resolve_model("Helsinki-NLP/opus-mt-yi-en", tmp_path)
     message = str(error.value)
-    assert "'Helsinki-NLP/opus-mt-yi-en'" in message and "huggingface-cli download Helsinki-NLP/opus-mt-yi-en" in message
+    assert "'Helsinki-NLP/opus-mt-yi-en'" in message and "hf download Helsinki-NLP/opus-mt-yi-en" in message
     with pytest.raises(ct2.ModelNotAvailableError, match="no model folder at .* not in the local Hugging Face cache"):
         ct2.resolve_model("models/nowhere", tmp_path)
     with pytest.raises(ct2.ModelNotAvailableError, match="python -m curate.augment.tiny out/models/tiny"):

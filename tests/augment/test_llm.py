@@ -92,12 +92,43 @@ def test_a_refused_prompt_is_an_error_for_that_request_only(tmp_path):
 
 
 def test_the_api_key_comes_from_the_environment_and_stays_out_of_messages(monkeypatch):
-    monkeypatch.setenv("CURATE_TEST_KEY", "sk-secret-123")
+    monkeypatch.setenv("CURATE_TEST_API_KEY", "sk-secret-123")
     with ScriptedServer(lambda p, a: (401, "bad key", {})) as server:
         with pytest.raises(CurateError) as error:
-            client(server.url, api_key_env="CURATE_TEST_KEY").complete(ask("x"), GREEDY)
+            client(server.url, api_key_env="CURATE_TEST_API_KEY").complete(ask("x"), GREEDY)
     assert server.headers[0]["Authorization"] == "Bearer sk-secret-123"
-    assert "$CURATE_TEST_KEY" in str(error.value) and "sk-secret" not in str(error.value)
+    assert "$CURATE_TEST_API_KEY" in str(error.value) and "sk-secret" not in str(error.value)
+
+
+def test_error_bodies_that_echo_the_key_are_redacted(monkeypatch):
+    """A 503 page that echoes the request's headers put the key on stderr."""
+    monkeypatch.setenv("CURATE_TEST_API_KEY", "sk-secret-123")
+
+    def echo_headers(prompt, attempt):
+        status = 400 if prompt == "refused" else 503
+        return status, f"upstream down; request had Authorization: Bearer sk-secret-123 for {prompt}", {}
+
+    with ScriptedServer(echo_headers) as server:
+        http = client(server.url.replace("http://", "http://user:hunter22@"), api_key_env="CURATE_TEST_API_KEY", retries=1)
+        (refused,) = http.complete(ask("refused"), GREEDY)
+        with pytest.raises(CurateError) as error:
+            http.complete(ask("x"), GREEDY)
+    assert refused.error == 'HTTP 400: {"error": {"message": "upstream down; request had Authorization: Bearer *** for refused"}}'
+    assert str(error.value) == (
+        f"{server.url}/chat/completions failed 2 times for one request (HTTP 503: {{\"error\": {{\"message\": \"upstream "
+        "down; request had Authorization: Bearer *** for x\"}}); is the server up? Answers received so far are "
+        "cached: rerunning sends only the rest")  # fmt: skip
+    assert "hunter22" not in str(error.value)
+
+
+def test_only_key_variables_may_be_named(monkeypatch):
+    from curate.errors import SettingError
+
+    with pytest.raises(SettingError, match="^api_key_env: a recipe may only read a key from a variable whose name ends "
+                                           "in _API_KEY or _TOKEN"):  # fmt: skip
+        client("http://127.0.0.1:9/v1", api_key_env="AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("CURATE_ALLOW_KEY_ENV", "MY_SECRET, AWS_SECRET_ACCESS_KEY")
+    assert client("http://127.0.0.1:9/v1", api_key_env="AWS_SECRET_ACCESS_KEY").name == "tiny"
 
 
 def test_a_wrong_url_says_so():

@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 
 from curate.augment.validate import REASONS
 from tests.augment import models
-from tests.conftest import ROOT
+from tests.conftest import ROOT, check_accounting, check_progress
 
 
 def test_the_augment_recipe(tmp_path, cli):
@@ -28,7 +28,12 @@ def test_the_augment_recipe(tmp_path, cli):
     assert done.code == 0, done
     out = tmp_path / "out"
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["accounting"]["ok"]
+    # every record of data/pairs is curated or rejected; synthetic rows (kept and rejected) count apart
+    records = sum(1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip())
+    line = check_accounting(out, records, done.err)
+    assert " synthetic; rejects/ " in line and line.endswith(" synthetic")
+    check_progress(done.err)
+    assert check_accounting(out, records, cli("inspect", str(out)).out) == line
     origins = manifest["synthetic"]
     assert sorted(o.split(":")[0] for o in origins) == ["backtranslate", "paraphrase", "roundtrip"]
     assert all(v["rejected"] > 0 for v in origins.values()) and sum(v["kept"] for v in origins.values()) > 0

@@ -71,3 +71,11 @@ def test_causal_tokenizers_and_chat_templates():
     # byte-level: any text round-trips, whatever its script
     text = "Ωμέγα 漢字 ײִדיש 🙂"
     assert qwen.decode(qwen(text, add_special_tokens=False)["input_ids"]) == text
+
+
+def test_readme_and_recipe_give_the_same_command():
+    from tests.conftest import ROOT
+
+    command = "python -m curate.augment.tiny out/models/tiny && curate run recipes/augment.yaml"
+    assert command in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert f"#     {command}" in (ROOT / "recipes" / "augment.yaml").read_text(encoding="utf-8").splitlines()

@@ -53,3 +53,22 @@ def test_ids_do_not_start_inside_longer_tokens():
 def test_national_id_group_has_at_least_eight_countries():
     countries = {BY_KIND[k].country for k in GROUPS["national_id"]}
     assert {"US", "ES", "FR", "IT", "GB", "DE", "IN", "BR"} <= countries
+
+
+def test_weak_checks_are_those_random_numbers_often_pass():
+    """`weak` is measured, not guessed: the share of random digit strings of the identifier's length that pass its
+    check is at least 1 in 20 for the weak ones (Luhn on 9 digits, Verhoeff, the SSN's range rules) and far below
+    for the others (two check digits, or a check digit and a birth date)."""
+    import random
+
+    from curate.pii.ids import SPECS
+
+    lengths = {"us_ssn": 9, "ca_sin": 9, "in_aadhaar": 12, "de_tax_id": 11, "pl_pesel": 11, "tr_tckimlik": 11,
+               "br_cpf": 11, "kr_rrn": 13, "za_id": 13, "se_personnummer": 10, "fr_nir": 15, "cn_ric": 18}  # fmt: skip
+    rng = random.Random(14)
+    for spec in SPECS:
+        if spec.kind in lengths:
+            numbers = ["".join(rng.choice("0123456789") for _ in range(lengths[spec.kind])) for _ in range(4000)]
+            rate = sum(spec.check(n) for n in numbers) / len(numbers)
+            assert spec.weak == (rate >= 1 / 20), (spec.kind, rate)
+    assert {s.kind for s in SPECS if s.weak} == {"us_ssn", "ca_sin", "in_aadhaar"}

@@ -69,7 +69,9 @@ def test_iban_print_and_electronic_forms():
         ("AL47-2121-1009-0000-0002-3569-8741", "AL47212110090000000235698741"),
     ]
     assert found("iban", "IBAN:DE89370400440532013000.") == [("DE89370400440532013000", "DE89370400440532013000")]
-    assert found("iban", "de89 3704 0044 0532 0130 00") == []  # ISO 13616 writes capitals
+    assert found("iban", "de89 3704 0044 0532 0130 00, gb42nawi04454264788619") == [  # people write lower case too
+        ("de89 3704 0044 0532 0130 00", "DE89370400440532013000"), ("gb42nawi04454264788619", "GB42NAWI04454264788619")]
+    assert found("iban", "de89 3704 0044 0532 0130 01") == []  # mod 97 in any case
 
 
 def test_crypto():

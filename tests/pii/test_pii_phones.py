@@ -1,45 +1,88 @@
-"""Phone numbers: libphonenumber validity, with region hints from a country or a language."""
+"""Phone numbers in three modes: strict (+numbers, national ones valid in the row's regions), text (also the
+regions the text points at), lenient (also phone-shaped numbers near a context word or written in a region's own
+national format)."""
 
-from curate.pii import BY_KIND, Hints
-from curate.pii.phones import regions_of_country, regions_of_language
+import pytest
 
-
-def phones(text, **hints):
-    return [(text[s.start : s.end], s.key) for s in BY_KIND["phone"].find(text, Hints(**hints))]
-
-
-def test_country_values():
-    assert regions_of_country("FR") == regions_of_country("fr") == ("FR",)
-    assert regions_of_country("fr_CA") == ("CA",)
-    assert regions_of_country("pt-BR") == ("BR",)
-    assert regions_of_country("UK") == ("GB",)
-    assert regions_of_country("xx") == regions_of_country(None) == regions_of_country("") == ()
+from curate.pii import Hints
+from curate.pii.phones import find_phone, is_phone_column, national_format_regions, phone_shaped
 
 
-def test_language_values():
-    assert regions_of_language("fra") == regions_of_language("fr") == ("FR", "CA", "BE")
-    assert regions_of_language("fr-CA") == ("CA", "FR", "BE")  # the tag's own region first
-    assert regions_of_language("eng_Latn") == ("US", "GB", "IN")  # GlotLID-style labels
-    assert regions_of_language("deu") == ("DE", "AT", "CH")
-    assert regions_of_language("zzz") == ()
+def phones(text, mode="lenient", **hints):
+    return [(text[s.start : s.end], s.key) for s in find_phone(text, Hints(**hints), mode)]
 
 
 def test_international_numbers_need_no_hint():
     text = "Appelez le 06 12 34 56 78 ou le +33 1 42 68 53 00"
-    assert phones(text) == [("+33 1 42 68 53 00", "+33142685300")]
-    assert phones(text, fallback=("US",)) == [("+33 1 42 68 53 00", "+33142685300")]
+    assert phones(text, "strict") == [("+33 1 42 68 53 00", "+33142685300")]
+    assert phones(text, "strict", fallback=("US",)) == [("+33 1 42 68 53 00", "+33142685300")]
 
 
-def test_national_numbers_with_a_hint():
+def test_national_numbers_with_the_row_regions_then_the_recipe_regions():
     text = "Appelez le 06 12 34 56 78 ou le +33 1 42 68 53 00"
-    assert phones(text, regions=("FR",)) == [("06 12 34 56 78", "+33612345678"), ("+33 1 42 68 53 00", "+33142685300")]
+    assert phones(text, "strict", regions=("FR",)) == [
+        ("06 12 34 56 78", "+33612345678"), ("+33 1 42 68 53 00", "+33142685300")]  # fmt: skip
     # several regions: each explains the numbers the ones before it could not
-    assert phones("Call (415) 555-0132 or 020 7946 0958", regions=("US", "GB")) == [
-        ("(415) 555-0132", "+14155550132"), ("020 7946 0958", "+442079460958")]  # fmt: skip
+    both = [("(415) 555-0132", "+14155550132"), ("020 7946 0958", "+442079460958")]
+    assert phones("Call (415) 555-0132 or 020 7946 0958", "strict", regions=("US",), fallback=("GB",)) == both
+
+
+def test_text_mode_uses_what_the_text_says():
+    # the country code of a + number elsewhere in the text
+    assert phones("Tél. +33 1 42 68 53 00, portable 06 12 34 56 78", "text") == [
+        ("+33 1 42 68 53 00", "+33142685300"), ("06 12 34 56 78", "+33612345678")]  # fmt: skip
+    assert phones("Tél. +33 1 42 68 53 00, portable 06 12 34 56 78", "strict") == [
+        ("+33 1 42 68 53 00", "+33142685300")]  # fmt: skip
+    # regions the step found in the text (country names, domains, script): `clues`
+    assert phones("Mi móvil 612 34 56 78", "text", clues=("ES",)) == [("612 34 56 78", "+34612345678")]
+    assert phones("Mi móvil 612 34 56 78", "strict", clues=("ES",)) == []
+
+
+def test_lenient_mode_takes_phone_shaped_numbers_near_a_context_word():
+    # national numbers in no region's exact format, with nothing else to go by (the issue's examples)
+    for number in ("07700 063 966", "0490 75 40 81", "(37) 788-063", "699 956 915", "467 3395"):
+        assert phones(f"Call me at {number} tomorrow") == [(number, "".join(c for c in number if c.isdigit()))]
+        assert phones(f"Call me at {number} tomorrow", "text") == []
+    assert phones("See page 07700 063 966 tomorrow") == []  # no context word, no region writes it so
+    assert phones("Telefon: 030 1234567", language="de") == [("030 1234567", "0301234567")]
+    assert phones("Telepono: 09171234567") == [("09171234567", "09171234567")]  # one run of digits, with context
+
+
+def test_lenient_mode_takes_numbers_written_in_a_region_national_format():
+    assert phones("_: (415)555-0132") == [("(415)555-0132", "4155550132")]
+    assert phones("0216 123 45 67 ve 0 (917) 123 4567") == [("0216 123 45 67", "02161234567"),
+                                                             ("0 (917) 123 4567", "09171234567")]  # fmt: skip
+    assert phones("09171234567 or 1 234 567 or 2019 2020") == []  # bare digits, a count, two years: no evidence
+
+
+@pytest.mark.parametrize(
+    "value, shaped",
+    [("0490 75 40 81", True), ("+44 20 7946 0958", True), ("467 3395", True), ("123456", False),
+     ("12.05.2023", False), ("2023-05-12", False), ("1995-2001", False), ("1 2 3 4 5 6 7", False),
+     ("1234567890123456", False)],
+)  # fmt: skip
+def test_phone_shapes(value, shaped):
+    assert phone_shaped(value, 0, len(value)) is shaped
+
+
+def test_amounts_and_versions_are_not_phone_shaped():
+    for text in ("Tel price: $ 1 234 567", "call 1 234 567 €", "phone 12 345 678 %", "phone version 10.0.19041.1"):
+        number = text.split(" ", 2)[-1].strip("$€% ").removeprefix("version ")
+        start = text.index(number)
+        assert not phone_shaped(text, start, start + len(number)), text
+        assert phones(text) == [], text
+
+
+def test_national_format_regions_compare_digit_groups():
+    assert {"US", "MX"} <= set(national_format_regions("(415) 555-0132"))
+    assert "FR" in national_format_regions("06 12 34 56 78")
+    assert national_format_regions("0612345678") == ()  # one group: no format to compare
+    assert "FR" not in national_format_regions("06 1234 5678")  # French numbers are grouped in pairs
+    assert national_format_regions("1 234 567") == ()  # a count's grouping
 
 
 def test_years_and_counts_are_not_numbers():
-    assert phones("In 1995-2001 there were 12345 people, 3.5 million in 2020.", fallback=("US",)) == []
+    assert phones("In 1995-2001 there were 12345 people, 3.5 million in 2020.", regions=("US",)) == []
 
 
 def test_examples_from_several_regions():
@@ -48,13 +91,14 @@ def test_examples_from_several_regions():
              ("+91 81234 56789", None), ("081234 56789", "IN"), ("0412 345 678", "AU"),
              ("+55 11 96123-4567", None)]  # fmt: skip
     for number, region in cases:
-        hints = Hints(regions=(region,)) if region else Hints()
-        assert [t for t, _ in phones(f"tel. {number} !", **hints.__dict__)] == [number], number
+        hints = {"regions": (region,)} if region else {}
+        assert [t for t, _ in phones(f"tel. {number} !", "strict", **hints)] == [number], number
 
 
-def test_language_table_names_only_regions_libphonenumber_knows():
-    import phonenumbers
-
-    from curate.pii.phones import LANGUAGE_REGIONS
-
-    assert {r for regions in LANGUAGE_REGIONS.values() for r in regions} <= set(phonenumbers.SUPPORTED_REGIONS)
+def test_a_phone_column_is_context_for_every_value():
+    names = ["phone", "Tel.", "mobile_no", "contact-phone", "Telefonnummer", "TÉLÉPHONE", "text", "hotel", "mobility",
+             "customer_id", "television"]  # fmt: skip
+    assert [n for n in names if is_phone_column(n)] == ["phone", "Tel.", "mobile_no", "contact-phone", "Telefonnummer",
+                                                        "TÉLÉPHONE"]  # fmt: skip
+    assert phones("09171234567", phone_column=True) == [("09171234567", "09171234567")]
+    assert phones("09171234567") == []

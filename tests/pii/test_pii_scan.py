@@ -50,3 +50,26 @@ def test_national_number_of_the_hinted_country_wins():
 def test_blank_keeps_length():
     text = "ab 123 cd"
     assert blank(text, [Span("x", 3, 6, "")]) == "ab     cd"
+
+
+def test_a_weak_checksum_id_gives_way_to_a_phone_unless_the_row_agrees():
+    texts = ["Llámame al 612 345 678", "my SIN is 612 345 678", "612 345 678"]
+    scanner = Scanner(BUILTIN)
+
+    def kinds(**hints):
+        found = scanner.scan(pl.Series(texts), lambda i: Hints(**hints))
+        return [[(s.kind, texts[i][s.start : s.end]) for s in found.get(i, [])] for i in range(len(texts))]
+
+    spanish = kinds(regions=("ES",), language="es")  # passes the Canadian SIN's Luhn check, and is a Spanish mobile
+    assert spanish == [[("phone", "612 345 678")], [("ca_sin", "612 345 678")], [("phone", "612 345 678")]]
+    canadian = kinds(regions=("CA",), language="en")  # the row's country agrees with the SIN
+    assert canadian == [[("ca_sin", "612 345 678")]] * 3
+    # no hint: the context word decides; with none, nothing else claims the number
+    assert kinds() == [[("phone", "612 345 678")], [("ca_sin", "612 345 678")], [("ca_sin", "612 345 678")]]
+
+
+def test_resolve_ranks_demoted_spans_last():
+    rank = {"ca_sin": 0.0, "phone": 1.0}
+    sin, phone = Span("ca_sin", 0, 11, "s"), Span("phone", 0, 11, "p")
+    assert resolve([sin, phone], rank) == [sin]
+    assert resolve([sin, phone], rank, demoted={sin}) == [phone]

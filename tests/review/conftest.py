@@ -20,6 +20,23 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "argilla: end-to-end tests against a real Argilla server (run alone: -m argilla)")
 
 
+def pytest_report_collectionfinish(config, start_path, items):
+    """Say, before any test runs, that the Argilla tests will build a large venv the first time."""
+    selected = sum(1 for item in items if item.get_closest_marker("argilla"))
+    if not selected or local_argilla.venv_ready():
+        return []
+    return [f"{selected} argilla test{'s' if selected > 1 else ''} selected: the first one builds the Argilla server's venv in "
+            f"{local_argilla.venv_path()} ({local_argilla.VENV_SIZE}; once, a few minutes). "
+            "Skip them with -m 'not argilla'."]  # fmt: skip
+
+
+def _say(config, message: str) -> None:
+    """A line on the terminal even while pytest captures output (a long wait must not look like a hang)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n{message}", flush=True)
+
+
 @pytest.fixture(autouse=True)
 def _review_cli():
     """`curate review ...` in the in-process CLI, whether or not curate/cli.py wires it in yet."""
@@ -38,7 +55,8 @@ def _unavailable(why: str):
 
 
 @pytest.fixture(scope="session")
-def argilla_server():
+def argilla_venv(pytestconfig):
+    """The Argilla server's own venv, built on first use (saying so on the terminal)."""
     try:
         import requests  # noqa: F401
 
@@ -47,10 +65,18 @@ def argilla_server():
         require_sdk()
     except Exception as exc:
         _unavailable(f"the SDK is missing ({exc}); pip install 'curate[review]'")
+    try:
+        return local_argilla.ensure_venv(log=lambda m: _say(pytestconfig, m))
+    except Exception as exc:  # a failed venv build: say why
+        _unavailable(str(exc)[-2000:])
+
+
+@pytest.fixture(scope="session")
+def argilla_server(argilla_venv):
     started = time.time()
     try:
-        server = local_argilla.start(log=lambda m: print(m, flush=True))
-    except Exception as exc:  # a failed venv build or start: say why
+        server = local_argilla.start()
+    except Exception as exc:  # a failed start: say why
         _unavailable(str(exc)[-2000:])
     print(f"Argilla test server up in {time.time() - started:.1f} s at {server.url}")
     yield server

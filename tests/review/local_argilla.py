@@ -3,8 +3,8 @@
     python tests/review/local_argilla.py [--port 6900] [--home DIR]    # runs until Ctrl-C
 
 `argilla-server==2.8.0` pins versions that clash with ours, so it lives in a virtual environment of its own,
-cached at `~/.cache/curate-argilla-venv` (override with `CURATE_ARGILLA_VENV`): built once (a few minutes), reused
-after. The server runs with fakeredis and the in-memory search engine of `argilla_memory_engine.py` (see
+cached at `~/.cache/curate-argilla-venv` (override with `CURATE_ARGILLA_VENV`): built once (about 580 MB, a few
+minutes), reused after. The server runs with fakeredis and the in-memory search engine of `argilla_memory_engine.py` (see
 `argilla_launcher.py`), on SQLite under a home folder, so it needs neither Redis nor Elasticsearch. The database
 (schema and owner) is made once and kept beside the venv as a template, so a start is one process start.
 """
@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "argilla_launcher.py"
 SERVER_PACKAGES = ["argilla-server==2.8.0", "click<8.2", "huggingface-hub<1.0", "fakeredis>=2.20"]
 MARK = ".curate-ready"
+VENV_SIZE = "about 580 MB"
 OWNER_KEY = "curate-owner.apikey"  # a local test server's key; never a real one
 OWNER_PASSWORD = "curate-owner-password"
 
@@ -69,15 +70,21 @@ def _locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def venv_ready() -> bool:
+    venv = venv_path()
+    mark = venv / MARK
+    return mark.exists() and mark.read_text() == " ".join(SERVER_PACKAGES) and _python(venv).exists()
+
+
 def ensure_venv(log=print) -> Path:
     """The server's venv with a migrated template database; built when missing or incomplete."""
     venv = venv_path()
     wanted = " ".join(SERVER_PACKAGES)
     with _locked(venv.parent / (venv.name + ".lock")):
         mark = venv / MARK
-        if mark.exists() and mark.read_text() == wanted and _python(venv).exists():
+        if venv_ready():
             return venv
-        log(f"building the Argilla server's venv in {venv} (once; a few minutes)")
+        log(f"building the Argilla server's venv in {venv} ({VENV_SIZE}; once, a few minutes)")
         shutil.rmtree(venv, ignore_errors=True)
         _run([sys.executable, "-m", "venv", str(venv)])
         _run([str(_python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *SERVER_PACKAGES])
@@ -142,34 +149,51 @@ def start(home: Path | None = None, port: int | None = None, timeout: float = 12
     handle.close()
     server = Server(f"http://127.0.0.1:{port}", OWNER_KEY, home, process, log_path)
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Argilla server exited ({process.returncode}):\n{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(server.url + "/api/v1/status", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    server.stop()
-    raise RuntimeError(f"the Argilla server did not answer within {timeout:.0f} s:\n{server.log_tail()}")
+    try:
+        while time.time() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the Argilla server exited ({process.returncode}):\n{server.log_tail()}")
+            try:
+                with urllib.request.urlopen(server.url + "/api/v1/status", timeout=2) as response:
+                    if response.status == 200:
+                        return server
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"the Argilla server did not answer within {timeout:.0f} s:\n{server.log_tail()}")
+    except BaseException:  # not up (or Ctrl-C while starting): no server is left behind
+        server.stop()
+        raise
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run a local Argilla 2.8 server (fakeredis, in-memory search).")
     parser.add_argument("--port", type=int, default=6900)
-    parser.add_argument("--home", type=Path, default=None, help="data folder (default: a new temporary one)")
+    parser.add_argument("--home", type=Path, default=None, help="data folder (default: a new temporary one, removed "
+                        "when the server stops)")  # fmt: skip
     args = parser.parse_args()
-    server = start(args.home, args.port)
-    print(f"Argilla at {server.url} (data in {server.home}); owner 'argilla', password {OWNER_PASSWORD!r}\n"
-          f"  export ARGILLA_API_URL={server.url} ARGILLA_API_KEY={server.api_key}\nCtrl-C stops it.", flush=True)  # fmt: skip
-    def stop(*_):
-        server.stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.process.wait()
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl-C
+    home = args.home or Path(tempfile.mkdtemp(prefix="curate-argilla-"))
+    server = None
+    try:
+        if not venv_ready():
+            print(f"building the Argilla server's venv in {venv_path()} ({VENV_SIZE}; once, a few minutes)", flush=True)
+        server = start(home, args.port, log=lambda m: None)
+        print(f"Argilla at {server.url} (data in {server.home}); owner 'argilla', password {OWNER_PASSWORD!r}\n"
+              f"  export ARGILLA_API_URL={server.url} ARGILLA_API_KEY={server.api_key}\nCtrl-C stops it.", flush=True)  # fmt: skip
+        server.process.wait()  # Ctrl-C (or SIGTERM) interrupts the wait; the server is stopped below, not in a handler
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while stopping changes nothing
+        if server is not None:
+            server.stop()
+        if args.home is None:
+            shutil.rmtree(home, ignore_errors=True)
+    print("stopped" + ("" if args.home else f"; removed {home}"), flush=True)
 
 
 if __name__ == "__main__":

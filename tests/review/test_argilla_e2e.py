@@ -145,7 +145,7 @@ def test_review_loop_end_to_end(tmp_path, cli, argilla_env):
     assert manifest["accounting"]["ok"]
     step = next(s for s in manifest["steps"] if s["name"] == "review")
     assert step["reasons"] == {"review:rejected": 2}
-    assert step["stats"] == {"review:accepted": 2, "review:corrected": 1, "review:pending_kept": queue.height - 4}
+    assert step["stats"] == {"review:accepted": 1, "review:corrected": 1, "review:pending_kept": queue.height - 4}
 
     data = pl.read_parquet(str(out / "data" / "*.parquet"))
     fixed = data.filter(pl.col("_id") == fix_id).row(0, named=True)

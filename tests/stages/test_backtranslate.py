@@ -147,7 +147,7 @@ def test_transformers_engine_gives_the_same_rows_as_ctranslate2_float32(paths):
 
 
 def test_a_model_that_is_not_here_is_a_clear_error(paths):
-    with pytest.raises(ModelNotAvailableError, match="huggingface-cli download Helsinki-NLP/opus-mt-yi-en"):
+    with pytest.raises(ModelNotAvailableError, match="hf download Helsinki-NLP/opus-mt-yi-en"):
         step(paths, model="Helsinki-NLP/opus-mt-yi-en")
 
 

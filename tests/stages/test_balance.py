@@ -3,7 +3,7 @@ import json
 import polars as pl
 import pytest
 
-from curate.stages.balance import Balance, quotas_for, temperature_quotas
+from curate.stages.balance import Balance, quotas_for, temperature_quotas, upsampling_quotas
 from tests.conftest import write_jsonl, write_recipe
 
 
@@ -103,3 +103,73 @@ def test_prefer_original_rows_when_shrinking():
     result = step.apply(frame, step.fit(iter([frame])))
     assert result.kept["_synthetic"].to_list() == [False] * 10
     assert result.rejected["_reason"].to_list() == ["balance:over_quota"] * 10
+
+
+def test_temperature_without_total_keeps_every_real_row():
+    # n_max * (n / n_max) ** 0.5: fra 1000 * sqrt(0.1) = 316.2 -> 316, yid 1000 * sqrt(0.01) = 100
+    sizes = {"eng": 1000, "fra": 100, "yid": 10}
+    assert upsampling_quotas(sizes, 0.5) == {"eng": 1000, "fra": 316, "yid": 100}
+    assert quotas_for(sizes, Balance.Config(alpha=0.5)) == {"eng": 1000, "fra": 316, "yid": 100}
+    # at most 2 copies of a row: yid 10 rows -> 30 at most
+    assert quotas_for(sizes, Balance.Config(alpha=0.5, max_copies=2)) == {"eng": 1000, "fra": 300, "yid": 30}
+    # asking for a total is asking to drop: eng loses rows
+    assert quotas_for(sizes, Balance.Config(alpha=0.5, total=1110))["eng"] < 1000
+
+
+def pairs_and_paragraphs() -> pl.DataFrame:
+    """12 English-German pairs, 3 English-Yiddish pairs, 4 paragraphs without a target language."""
+    langs = ["deu"] * 12 + ["yid"] * 3 + [None] * 4
+    return pl.DataFrame({"_id": [f"r{i:02d}" for i in range(len(langs))], "src_lang": ["eng"] * 15 + [None] * 4,
+                         "tgt_lang": langs, "text_lang": ["eng"] * 15 + ["ara", "ara", "deu", "hin"]})  # fmt: skip
+
+
+def test_pairs_balanced_by_target_language_and_paragraphs_left_alone():
+    frame = pairs_and_paragraphs()
+    step = Balance.from_dict({"by": "tgt_lang", "alpha": 0.5})
+    plan = step.fit(iter([frame]))
+    result = step.apply(frame, plan)
+    assert result.rejected.height == 0
+    # yid: 12 * sqrt(3 / 12) = 6, so 3 copies; deu is the largest and keeps its 12; the 4 paragraphs are not a group
+    kept = result.kept
+    assert dict(kept.group_by("tgt_lang").len().iter_rows()) == {"deu": 12, "yid": 6, None: 4}
+    assert kept.filter(pl.col("_repeat") > 0)["_repeat_of"].sort().to_list() == ["r12", "r13", "r14"]
+    assert step.fit_stats(plan) == {"ungrouped": 4, "rows:deu": 12, "copies:deu": 0, "dropped:deu": 0,
+                                    "rows:yid": 3, "copies:yid": 3, "dropped:yid": 0}  # fmt: skip
+    stats, params = step.fit_stats(plan), step.config.model_dump()
+    assert Balance.notes(params, stats) == ["copies per tgt_lang: yid 3 + 3 (2.0x); real rows dropped (over quota): "
+                                            "none; 4 rows without tgt_lang kept as they are"]  # fmt: skip
+    assert Balance.card_section(params, stats).splitlines()[2:] == [
+        "| group | rows | copies added | real rows dropped | rows after |", "|---|---|---|---|---|",
+        "| `deu` | 12 | 0 | 0 | 12 |", "| `yid` | 3 | 3 | 0 | 6 |"]  # fmt: skip
+
+
+def test_balance_by_the_pair_and_a_cap():
+    frame = pairs_and_paragraphs()
+    step = Balance.from_dict({"by": ["src_lang", "tgt_lang"], "strategy": "cap", "cap": 10})
+    plan = step.fit(iter([frame]))
+    result = step.apply(frame, plan)
+    assert plan.sizes == {"eng/deu": 12, "eng/yid": 3}
+    assert result.rejected["_reason"].to_list() == ["balance:over_quota"] * 2 and result.kept.height == 17
+    assert Balance.notes(step.config.model_dump(), step.fit_stats(plan)) == [
+        "copies per src_lang/tgt_lang: none; real rows dropped (over quota): eng/deu 2 of 12; 4 rows without "
+        "src_lang/tgt_lang kept as they are"]  # fmt: skip
+
+
+def test_splits_with_few_originals_are_flagged():
+    from curate.splits import thin_splits
+
+    # yor: 1 row and its 4 copies, all in validation (they stay together); swa: 12 rows over the splits
+    keys = pl.DataFrame({
+        "_id": ["y", "y~r1", "y~r2", "y~r3", "y~r4"] + [f"s{i}" for i in range(12)],
+        "_repeat_of": [None, "y", "y", "y", "y"] + [None] * 12,
+        "lang": ["yor"] * 5 + ["swa"] * 12,
+    })  # fmt: skip
+    plan = pl.DataFrame({"_id": keys["_id"], "_split": [1] * 5 + [0] * 10 + [1, 2]}, schema_overrides={"_split": pl.UInt8})
+    assert thin_splits(keys, plan, ["train", "validation", "test"], "lang", 2) == [
+        {"stratum": "swa", "split": "validation", "originals": 1, "copies": 0},
+        {"stratum": "swa", "split": "test", "originals": 1, "copies": 0},
+        {"stratum": "yor", "split": "train", "originals": 0, "copies": 0},
+        {"stratum": "yor", "split": "validation", "originals": 1, "copies": 4},
+        {"stratum": "yor", "split": "test", "originals": 0, "copies": 0},
+    ]
+    assert thin_splits(keys, plan, ["train", "validation", "test"], "lang", 0) == []

@@ -1,5 +1,6 @@
 import json
-import pickle
+import tempfile
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -8,6 +9,7 @@ from curate.dedup.shingles import casefold, no_space_script, normalized, shingle
 from curate.errors import CurateError
 from curate.stages.base import StepContext
 from curate.stages.dedup import Dedup
+from curate.workdir import StageDir
 
 # Openings of XQuAD paragraphs (google-deepmind/xquad, CC BY-SA 4.0): paragraph 0 and paragraph 5 of each language.
 XQUAD = {
@@ -100,7 +102,12 @@ def run(rows: pl.DataFrame, config: dict, batch: int = 3, context: StepContext |
     step = Dedup.from_dict(config, context)
     step.setup()
     batches = [rows.slice(i, batch) for i in range(0, rows.height, batch)]
-    state = pickle.loads(pickle.dumps(step.fit(b.select(step.fit_columns()) for b in batches)))
+    state = step.fit(b.select(step.fit_columns()) for b in batches)
+    with tempfile.TemporaryDirectory() as folder:  # as on resume: the state saved as data and read back
+        stage = StageDir(1, "dedup", "0" * 64, Path(folder))
+        stage.path.mkdir()
+        stage.save_state(state)
+        state = stage.load_state(Dedup.state_type)
     results = [step.apply(b, state) for b in batches]
     for b, r in zip(batches, results):
         assert r.kept.height + r.rejected.height == b.height

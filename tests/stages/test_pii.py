@@ -121,21 +121,58 @@ def test_per_kind_actions_and_groups():
 def test_region_hints_from_a_country_or_language_column():
     frame = pl.DataFrame({"text": ["Appelez le 06 12 34 56 78", "Appelez le 06 12 34 56 78", "Ruf 030 1234567 an"],
                           "country": ["FR", None, None], "text_lang": [None, "fra", "deu"]})  # fmt: skip
-    step = Pii.from_dict({"action": "tag", "region_column": "country"})
+    step = Pii.from_dict({"action": "tag", "region_column": "country", "phones": "strict"})
     out = step.process(frame).kept
     assert spans(out) == [[("phone", "06 12 34 56 78")], [("phone", "06 12 34 56 78")], [("phone", "030 1234567")]]
-    # without hints only the default region (US) is tried for national numbers
-    bare = Pii.from_dict({"action": "tag"}).process(frame.select("text")).kept
-    assert spans(bare) == [[], [], []]
+    # strict without hints: only +numbers; the recipe's regions are tried after the row's own
+    bare = frame.select("text")
+    assert spans(Pii.from_dict({"action": "tag", "phones": "strict"}).process(bare).kept) == [[], [], []]
+    german = Pii.from_dict({"action": "tag", "phones": "strict", "regions": ["de"]}).process(bare).kept
+    assert spans(german)[2] == [("phone", "030 1234567")]
+    # lenient (the default): "Appelez" is a context word, and 06 12 34 56 78 is written the French way
+    assert spans(Pii.from_dict({"action": "tag"}).process(bare).kept) == [[("phone", "06 12 34 56 78")]] * 2 + [[]]
 
 
-def test_fields_default_to_text_and_target_present():
-    frame = pl.DataFrame({"text": ["a@b.io"], "target": ["c@d.io"], "other": ["e@f.io"]})
-    out = Pii.from_dict({}).process(frame).kept
-    assert out.row(0, named=True) == {"text": "<EMAIL>", "target": "<EMAIL>", "other": "e@f.io",
-                                      "text_pii": [{"kind": "email", "start": 0, "end": 7}],
-                                      "target_pii": [{"kind": "email", "start": 0, "end": 7}]}  # fmt: skip
+def test_fields_default_to_every_text_column_but_tags():
+    from curate.stages.base import StepContext
+
+    frame = pl.DataFrame({"_id": ["a"], "_source": ["x@y.org"], "text": ["a@b.io"], "target": ["c@d.io"],
+                          "author": ["e@f.io"], "text_lang": ["eng"], "n": [1],
+                          "text_before_review": ["g@h.io"]})  # fmt: skip
+    step = Pii.from_dict({}, StepContext(index=2, tags=frozenset({"text_lang", "text_lang_score", "_reviewed"})))
+    assert step.fields_of(frame) == ["text", "target", "author", "text_before_review"]  # not text_lang, not _source
+    out = step.process(frame).kept
+    assert out.row(0, named=True) == {
+        "_id": "a", "_source": "x@y.org", "text": "<EMAIL>", "target": "<EMAIL>", "author": "<EMAIL>",
+        "text_lang": "eng", "n": 1, "text_before_review": "<EMAIL>",
+        **{f"{f}_pii": [{"kind": "email", "start": 0, "end": 7}] for f in ("text", "target", "author",
+                                                                          "text_before_review")}}  # fmt: skip
+    assert Pii.from_dict({"fields": ["text"]}).process(frame).kept["author"][0] == "e@f.io"  # `fields` narrows
+    # a column named for phone numbers is context for each of its values, in lenient mode
+    contacts = pl.DataFrame({"mobile_no": ["09171234567"], "ref": ["09171234567"]})
+    assert Pii.from_dict({}).process(contacts).kept.row(0) == ("<PHONE>", "09171234567", [{"kind": "phone", "start": 0,
+                                                               "end": 7}], [])  # fmt: skip
     assert Pii.from_dict({}).process(pl.DataFrame({"text": ["x"]})).kept.columns == ["text", "text_pii"]
+
+
+def test_scrub_masks_the_rejects_of_earlier_steps():
+    rejects = pl.DataFrame({
+        "_id": ["1", "2"], "_source": ["in.jsonl"] * 2, "_step": ["read", "langid"],
+        "_reason": ["unparseable", "langid:unexpected"],
+        "_raw": ['{"text": "call +44 20 7946 0958', None], "_detail": ["Expecting ',' delimiter", None],
+        "text": [None, "Écrivez à jean.dupont@exemple.fr"], "author": [None, "GB82 WEST 1234 5698 7654 32"],
+    })  # fmt: skip
+    step = Pii.from_dict({"action": "tag", "actions": {"email": "mask"}})
+    out = step.scrub(rejects)
+    assert out.columns == rejects.columns  # no tag columns
+    assert out["_raw"].to_list() == ['{"text": "call <PHONE>', None]  # rejects: every span masked
+    assert out["text"].to_list() == [None, "Écrivez à <EMAIL>"]
+    assert out["author"].to_list() == [None, "<IBAN>"]
+    assert out.select("_id", "_source", "_step", "_reason", "_detail").equals(
+        rejects.select("_id", "_source", "_step", "_reason", "_detail"))  # fmt: skip
+    # redact_rejects: false applies the actions, as to kept rows
+    assert Pii.from_dict({"action": "tag", "actions": {"email": "mask"}, "redact_rejects": False}).scrub(rejects)[
+        "author"].to_list() == [None, "GB82 WEST 1234 5698 7654 32"]  # fmt: skip
 
 
 def test_requires_and_produces():
@@ -151,7 +188,8 @@ def test_requires_and_produces():
      ({"kinds": ["person"]}, "names and addresses need `ner"),
      ({"actions": {"phone": "erase"}}, "actions.phone"),
      ({"kinds": ["email"], "actions": {"phone": "drop"}}, "not among the kinds searched"),
-     ({"default_region": "XX"}, "unknown region 'XX'"),
+     ({"regions": ["FR", "XX"]}, "unknown region 'XX'"),
+     ({"phones": "loose"}, "phones"),
      ({"ner": {"backend": "flair", "model": "x"}}, "ner.backend"),
      ({"colour": "red"}, "colour")],
 )  # fmt: skip
@@ -219,3 +257,28 @@ def test_names_with_a_spacy_pipeline(tmp_path):
     ).kept
     assert out["text"].to_list() == ["<PERSON> : marie.curie@exemple.fr", "Rien à signaler."]
     assert spans(out)[0] == [("person", "<PERSON>"), ("email", "marie.curie@exemple.fr")]
+
+
+def test_map_strings_reaches_every_string_in_structs_and_lists():
+    from curate.stages.pii import map_strings
+
+    values = pl.Series("meta", [{"who": "ann", "tags": ["x", "y"], "n": 1}, None, {"who": None, "tags": [], "n": 2},
+                                {"who": "bo", "tags": None, "n": 3}])  # fmt: skip
+    out = map_strings(values, lambda s: s.str.to_uppercase())
+    assert out.name == "meta" and out.dtype == values.dtype
+    assert out.to_list() == [{"who": "ANN", "tags": ["X", "Y"], "n": 1}, None, {"who": None, "tags": [], "n": 2},
+                             {"who": "BO", "tags": None, "n": 3}]  # fmt: skip
+    deep = pl.Series("d", [[{"a": "p"}], [], None, [{"a": None}, {"a": "q"}]])
+    assert map_strings(deep, lambda s: s + "!").to_list() == [[{"a": "p!"}], [], None, [{"a": None}, {"a": "q!"}]]
+
+
+def test_text_inside_structs_and_lists_is_scrubbed_too():
+    frame = pl.DataFrame({"text": ["hello", "server 192.0.2.146"],
+                          "meta": [{"email": "ann@example.org", "tags": ["call +44 20 7946 0958"]},
+                                   {"email": "bo@example.org", "tags": []}]})  # fmt: skip
+    result = Pii.from_dict({"actions": {"ip": "drop", "email": "tag"}}).process(frame)
+    assert result.kept["meta"].to_list() == [{"email": "ann@example.org", "tags": ["call <PHONE>"]}]  # email: tag
+    assert result.rejected["meta"].to_list() == [{"email": "<EMAIL>", "tags": []}]  # rejects: every span masked
+    assert result.stats["pii:email"] == 2 and result.stats["pii:phone"] == 1 and "meta_pii" not in result.kept.columns
+    scrubbed = Pii.from_dict({}).scrub(frame.with_columns(pl.lit("length:too_short").alias("_reason")))
+    assert scrubbed["meta"].to_list() == [{"email": "<EMAIL>", "tags": ["call <PHONE>"]}, {"email": "<EMAIL>", "tags": []}]

@@ -92,6 +92,10 @@ def test_file_review_loop_stops_resumes_and_applies(tmp_path, cli):
         "I don't know.": {"decision": "accept", "corrected_target": "Я не знаю!"},
     })  # fmt: skip
     assert "--resume" in imported
+    # outcomes that add up to the rows queued: one rejected, one accepted with a correction (not also "accepted")
+    lines = imported.splitlines()
+    assert lines[1] == "rows (queued = accepted + corrected + rejected + pending)"
+    assert [c.strip() for c in lines[4].split("│")] == [str(queue.height), "0", "1", "1", str(queue.height - 2)]
     resumed = cli("run", recipe, "--resume")
     assert resumed.code == 0, resumed
 
@@ -105,9 +109,10 @@ def test_file_review_loop_stops_resumes_and_applies(tmp_path, cli):
         ("I like tea.", "review", "review:rejected", "1 of 1 reviewers rejected; issues: wrong_language; note: Spanish")]
     manifest = json.loads((out / "manifest.json").read_text())
     step = next(s for s in manifest["steps"] if s["name"] == "review")
-    assert step["stats"] == {"review:accepted": 1, "review:corrected": 1, "review:pending_kept": queue.height - 2}
+    assert step["stats"] == {"review:corrected": 1, "review:pending_kept": queue.height - 2}  # disjoint: none accepted as is
     summary = json.loads((out / "review.json").read_text())
-    assert (summary["queued"], summary["accepted"], summary["rejected"], summary["corrected"]) == (queue.height, 1, 1, 1)
+    assert (summary["queued"], summary["accepted"], summary["corrected"], summary["rejected"]) == (queue.height, 0, 1, 1)
+    assert summary["pending"] == queue.height - 2
     trace = cli("trace", out, fixed["_id"])
     assert "changed target: 'Я не знаю.' -> 'Я не знаю!'" in trace.out
 
@@ -146,7 +151,7 @@ def test_without_resume_the_run_starts_over_and_waits_again(tmp_path, cli):
     assert cli("run", recipe).code == 3
     first = _queued(out)
     again = cli("run", recipe)
-    assert again.code == 3 and "starting it over" in again.err
+    assert again.code == 3 and "review starts over (use --resume to continue from the last finished batch)" in again.err
     assert _queued(out).equals(first)  # the same rows: the choice is seeded
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 
+from tests.conftest import ROOT
 from tests.train.conftest import copy_output, needs_train
 
 pytestmark = [needs_train, pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
@@ -42,6 +43,27 @@ def test_train_with_no_argument_uses_the_last_run(cli_with_train, project):
     assert any("macro average" in line for line in lines)
     metrics = json.loads((project / "out" / "train" / "quickstart" / "metrics.json").read_text())
     assert metrics["config_source"] == "recipes/quickstart.yaml (train:)" and metrics["command"] == "curate train --max-steps 4"
+
+
+def test_a_model_trained_with_another_config_is_not_replaced_silently(cli_with_train, curated, tmp_path):
+    root = tmp_path / "p"
+    copy_output(curated, root / "out" / "quickstart")
+    assert cli_with_train("train", "--max-steps", "2", "-q", cwd=root).code == 0  # the recipe's `train:` section
+    config = ROOT / "train" / "quickstart.yaml"  # the same training, so the same model: replaced, and said so
+    same = cli_with_train("train", config, "--max-steps", "2", cwd=root)
+    assert same.code == 0, same.err
+    assert ("replacing the model in out/train/quickstart (trained from recipes/quickstart.yaml (train:) with the same "
+            "config and data)") in same.err.splitlines()
+    finished = json.loads((root / "out" / "train" / "quickstart" / "metrics.json").read_text())["finished_at"]
+    other = cli_with_train("train", config, "--max-steps", "3", cwd=root)
+    assert other.code == 1 and "Traceback" not in other.err
+    assert other.err.splitlines()[-1] == (
+        f"error: out/train/quickstart holds a model trained from {config} with another config or data (finished "
+        f"{finished}); keep both with --out DIR (or `output_dir:` in the config), or replace it with --overwrite")
+    replaced = cli_with_train("train", config, "--max-steps", "3", "--overwrite", cwd=root)
+    assert replaced.code == 0 and (f"replacing the model in out/train/quickstart (trained from {config} with another "
+                                   "config or data: --overwrite)") in replaced.err.splitlines()
+    assert json.loads((root / "out" / "train" / "quickstart" / "metrics.json").read_text())["train"]["steps"] == 3
 
 
 def test_eval_a_finished_adapter(cli_with_train, project):

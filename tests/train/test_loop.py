@@ -110,3 +110,33 @@ def test_resume_refuses_another_config(curated, tiny_marian, tmp_path, monkeypat
                            data={"eval_split": None})  # fmt: skip
     with pytest.raises(CurateError, match="made with another config or data; run without --resume"):
         run_training(changed, TrainOptions(resume=True))
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",)
+
+
+def test_a_planted_pickle_in_a_checkpoint_is_refused(tmp_path):
+    """Checkpoints are loaded with `weights_only`: tensors and plain values, never an object that runs code."""
+    import pickle
+
+    import torch
+
+    from curate.errors import CurateError
+    from curate.train.loop import Checkpoints, TrainState
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    checkpoints = Checkpoints(tmp_path / "checkpoints")
+    checkpoints.save(model, optimizer, scheduler, None, TrainState(total_steps=3))
+    assert checkpoints.restore(model, optimizer, scheduler, None).total_steps == 3  # what curate wrote loads
+    rng = tmp_path / "checkpoints" / "last" / "rng.pt"
+    rng.write_bytes(pickle.dumps(_Payload(tmp_path / "pwned")))
+    with pytest.raises(CurateError, match=f"^{rng}: not a checkpoint curate wrote .*it is not loaded. Start again without --resume$"):
+        checkpoints.restore(model, optimizer, scheduler, None)
+    assert not (tmp_path / "pwned").exists()
