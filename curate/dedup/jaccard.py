@@ -4,8 +4,8 @@ The MinHash estimate of a pair's similarity has a standard deviation of about sq
 J = 0.8 with 128 permutations), so pairs near the threshold land on the wrong side of it often. Verifying the
 candidate pairs on their shingle sets removes that noise: `fit` appends every row's shingle hashes (4 bytes per
 shingle) to a file in the step's work folder, and each candidate pair's two sets are read back through a memory
-map, sorted and merged by a compiled loop (`curate.dedup.kernels`); the mapped pages are released after every chunk of
-pairs, so memory stays independent of the text. The
+map and compared by a compiled loop (`curate.dedup.kernels`); past `RESIDENT_BYTES` of spill, the mapped pages are
+released after every chunk of pairs, so memory stays independent of the text. The
 similarity is that of the sets of 32-bit shingle hashes (a collision between two different shingles of a pair has a
 probability of about (shingles)^2 / 2^32 and moves J by 1/union).
 """
@@ -21,6 +21,7 @@ import numpy as np
 from curate.dedup.kernels import jaccard_pairs
 
 PAIRS_PER_CHUNK = 1 << 13  # pairs compared between two releases of the pages they read
+RESIDENT_BYTES = 1 << 28  # a spill up to this size may stay in memory while pairs are compared
 DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
@@ -73,9 +74,10 @@ class ShingleSpill:
         if self._hashes is None:
             return out
         u, v, counts = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), np.maximum(self.counts, 0)
-        for lo in range(0, len(u), PAIRS_PER_CHUNK):
-            hi = lo + PAIRS_PER_CHUNK
-            jaccard_pairs(self._hashes, self.starts, counts, u[lo:hi], v[lo:hi], out[lo:hi])
-            if DONTNEED is not None:  # the pages read stay cached by the OS, not in this process's memory
+        release = DONTNEED is not None and self._hashes.nbytes > RESIDENT_BYTES
+        step = PAIRS_PER_CHUNK if release else max(len(u), 1)
+        for lo in range(0, len(u), step):
+            jaccard_pairs(self._hashes, self.starts, counts, u[lo : lo + step], v[lo : lo + step], out[lo : lo + step])
+            if release:  # the pages read stay cached by the OS, not in this process's memory
                 self._map.madvise(DONTNEED)
         return out

@@ -108,7 +108,7 @@ def candidate_edges(
 def _buckets(column: np.ndarray, relevant: np.ndarray | None, active: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(doc, key) of the documents that share their key with another, sorted by key then doc."""
     docs = np.flatnonzero(active) if active is not None else np.arange(len(column))
-    frame = pl.DataFrame({"doc": docs, "key": np.asarray(column)[docs]}).filter(pl.len().over("key") > 1)
+    frame = pl.DataFrame({"doc": docs, "key": np.asarray(column)[docs]}).filter(pl.col("key").is_duplicated())
     if relevant is not None and frame.height:
         flag = pl.Series("relevant", relevant[frame["doc"].to_numpy()])
         frame = frame.with_columns(flag).filter(pl.col("relevant").any().over("key")).drop("relevant")

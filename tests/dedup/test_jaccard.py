@@ -1,9 +1,15 @@
 import numpy as np
+import pytest
 
+from curate.dedup import jaccard as jac
 from curate.dedup.jaccard import ShingleSpill
 
 
-def test_exact_jaccard_of_spilled_sets(tmp_path):
+@pytest.mark.parametrize("resident", [True, False])
+def test_exact_jaccard_of_spilled_sets(tmp_path, monkeypatch, resident):
+    if not resident:  # pages released after every pair
+        monkeypatch.setattr(jac, "RESIDENT_BYTES", 0)
+        monkeypatch.setattr(jac, "PAIRS_PER_CHUNK", 1)
     sets = [[1, 2, 3, 3], [2, 3, 4], [], [9], [5, 6, 7, 8, 9, 10]]
     spill = ShingleSpill(tmp_path / "s.u32")
     flat = np.array([h for s in sets[:3] for h in s], dtype=np.uint32)
