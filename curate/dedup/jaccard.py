@@ -35,7 +35,7 @@ class ShingleSpill:
         self._starts: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
         self.starts = np.empty(0, dtype=np.int64)
-        self.counts = np.empty(0, dtype=np.int64)
+        self.counts = np.empty(0, dtype=np.int32)
         self._hashes: np.ndarray | None = None
         self._map: mmap.mmap | None = None
 
@@ -44,13 +44,13 @@ class ShingleSpill:
         assert self._file is not None
         self._file.write(np.ascontiguousarray(hashes, dtype=np.uint32).tobytes())
         self._starts.append(starts.astype(np.int64) + self._position)
-        self._counts.append(counts.astype(np.int64))
+        self._counts.append(counts.astype(np.int32))
         self._position += hashes.size
 
     def skip(self, rows: int) -> None:
         """Rows without shingles here (e.g. an earlier run's rows, known only by their signatures)."""
         self._starts.append(np.zeros(rows, dtype=np.int64))
-        self._counts.append(np.full(rows, -1, dtype=np.int64))
+        self._counts.append(np.full(rows, -1, dtype=np.int32))
 
     def close(self) -> None:
         if self._file is not None:

@@ -258,7 +258,7 @@ class Dedup(GlobalStep):
         """Smaller wins: the keep policy as a number per row (ties go to input order)."""
         c = self.config
         if c.keep == "first":
-            return np.zeros(frame.height)
+            return np.zeros(frame.height, dtype=np.int8)
         if c.keep == "longest":
             chars = [pl.col(f).cast(pl.String).str.len_chars().fill_null(0) for f in c.columns()]
             return -frame.select(pl.sum_horizontal(chars).alias("n"))["n"].to_numpy().astype(np.float64)
@@ -337,7 +337,7 @@ class Dedup(GlobalStep):
                                   f"expected {self._width()}")  # fmt: skip
             sig_file.write(sigs.tobytes())
             present = np.ones(len(ids), dtype=bool) if self.config.method == "exact" else (sigs != MAX_HASH).any(axis=1)
-            got.add(ids, band_keys(sigs, bands, rows), present, np.zeros(len(ids)))
+            got.add(ids, band_keys(sigs, bands, rows), present, np.zeros(len(ids), dtype=np.int8))
             if spill is not None:
                 spill.skip(len(ids))
         got.old_clusters.append(read_clusters(store))
