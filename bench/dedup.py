@@ -371,10 +371,12 @@ def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: P
         make_corpus(n, corpus, xquad)
         best: dict[str, dict] = {}
         with tempfile.TemporaryDirectory(prefix="bench-dedup-", dir=cache) as tmp:
-            for _ in range(rounds):
-                for kind in ("datasketch", "rensa", "curate"):
+            for round_ in range(rounds):
+                for kind in ("curate", "rensa", "datasketch"):
                     r = (run_curate(corpus, n, threshold, Path(tmp)) if kind == "curate"
                          else run_loop(kind, corpus, threshold, bands))  # fmt: skip
+                    print(f"round {round_ + 1}, {kind}: {r['seconds']:.1f} s, {r['cpu_s']:.1f} CPU s", file=sys.stderr,
+                          flush=True)  # fmt: skip
                     if kind not in best or r["seconds"] < best[kind]["seconds"]:
                         best[kind] = r
         for kind in ("datasketch", "rensa", "curate"):

@@ -14,17 +14,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from curate.dedup import shingles as _s
+
 U64 = np.uint64
 U32 = np.uint32
-_C1, _C2 = U64(0xFF51AFD7ED558CCD), U64(0xC4CEB9FE1A85EC53)
-_BASE = U64(0x100000001B3)  # shingles.BASE
-_BASE_INV = U64(pow(0x100000001B3, -1, 1 << 64))
-_WORD_SALT = U64(0xD6E8FEB86659FD93)  # shingles.WORD_SALT
+_C1, _C2 = U64(_s.FMIX_C1), U64(_s.FMIX_C2)
+_BASE = U64(_s.BASE)
+_BASE_INV = U64(pow(_s.BASE, -1, 1 << 64))
+_WORD_SALT = U64(_s.WORD_SALT)
 _MASK32 = U64(0xFFFFFFFF)
-_MERSENNE = U64((1 << 61) - 1)
-# character classes (shingles.SPACE, PUNCT, NO_SPACE_LETTER, LETTER) and the token of a folded run
-_SPACE, _PUNCT, _NO_SPACE_LETTER, _LETTER = 1, 2, 3, 4
-_SPACE_TOKEN = U64(0x20 + 1)
+_MERSENNE = U64((1 << 61) - 1)  # datasketch's legacy prime
+_SPACE, _PUNCT, _NO_SPACE_LETTER, _LETTER = _s.SPACE, _s.PUNCT, _s.NO_SPACE_LETTER, _s.LETTER
+_SPACE_TOKEN = U64(_s.SPACE_CP + 1)  # a folded run of spaces and punctuation, as a character token
 WORD, CHAR, AUTO = 0, 1, 2
 
 

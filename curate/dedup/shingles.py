@@ -30,14 +30,13 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from curate.dedup import kernels
 from curate.text import NO_SPACE, utf8_buffers
 
 Mode = Literal["char", "word"]
 Tokenize = Literal["auto", "char", "word"]
 
 MASK64 = (1 << 64) - 1
-_C1, _C2 = 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53
+FMIX_C1, FMIX_C2 = 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53  # MurmurHash3's fmix64
 BASE = 0x100000001B3  # FNV-1a's 64-bit prime: odd, so invertible modulo 2^64
 WORD_SALT = 0xD6E8FEB86659FD93
 MAX_NGRAM = 64
@@ -137,6 +136,8 @@ def batch_shingles(texts: pl.Series, tokenize: Tokenize, n: int, lowercase: bool
     without spaces, its words otherwise."""
     if n < 1 or n > MAX_NGRAM:
         raise ValueError(f"ngram must be between 1 and {MAX_NGRAM}")
+    from curate.dedup import kernels  # it compiles what this module defines
+
     data, offsets = utf8_buffers(texts)
     mode = {"word": kernels.WORD, "char": kernels.CHAR, "auto": kernels.AUTO}[tokenize]
     lower, kinds = compared_code_points(lowercase)
@@ -172,9 +173,9 @@ def _chunks(sizes: np.ndarray, budget: int) -> Iterator[tuple[int, int]]:
 # pure-Python reference (for datasketch, tests and debugging) ---------------------------------------------------
 def _fmix64_int(x: int) -> int:
     x ^= x >> 33
-    x = (x * _C1) & MASK64
+    x = (x * FMIX_C1) & MASK64
     x ^= x >> 33
-    x = (x * _C2) & MASK64
+    x = (x * FMIX_C2) & MASK64
     return x ^ (x >> 33)
 
 
