@@ -9,6 +9,7 @@ cluster of two or more.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -298,16 +299,19 @@ class Dedup(GlobalStep):
             writer = StoreWriter(Path(self.context.output_dir), self._store_name(), self._meta())
         spill = ShingleSpill(tmp / "shingles.u32") if self._verifies_exactly() else None
         sig_path = tmp / "signatures.u32"
+        # signatures are read back to compare pairs by them (exact hashes, estimates, earlier runs' rows)
+        keep_sigs = c.method == "exact" or c.verify == "estimate" or bool(c.against)
         got = _Collected(BandKeySpill(tmp, bands))
         try:
-            with open(sig_path, "wb") as sig_file:
+            with open(sig_path, "wb") if keep_sigs else contextlib.nullcontext() as sig_file:
                 for location in self._against_dirs():  # earlier runs first: their rows win every cluster
                     self._load_store(location, got, sig_file, spill, bands, rows)
                 got.n_old = sum(len(s) for s in got.ids)
                 for part in partials:
                     if part is None:
                         continue
-                    sig_file.write(part.sigs.tobytes())
+                    if sig_file is not None:
+                        sig_file.write(part.sigs.tobytes())
                     got.add(part.ids, part.keys, part.present, part.priority)
                     if spill is not None:
                         part.spilled.replay(spill)
@@ -316,7 +320,8 @@ class Dedup(GlobalStep):
             if spill is not None:
                 spill.close()
             n = sum(len(s) for s in got.ids)
-            sig_matrix = np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(n, self._width())) if n else None
+            sig_matrix = (np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(n, self._width())) if n and keep_sigs
+                          else None)  # fmt: skip
             state = self._cluster(got, self._verifier(sig_matrix, spill))
             if writer is not None:
                 self._finish_store(writer, got, sig_matrix, state.clusters)
