@@ -1,6 +1,7 @@
 """The dataset card, the HTML report and row lineage."""
 
 import json
+import sys
 
 import polars as pl
 import pytest
@@ -41,17 +42,14 @@ card:
   limitations: [Made-up sentences.]
 """)
     from curate.cli import main
-    import os, sys
 
-    cwd = os.getcwd()
-    os.chdir(tmp)
-    sys.argv = ["curate", "run", "r.yaml", "--quiet"]
-    try:
-        main()
-    except SystemExit as exc:
-        assert exc.code in (0, None)
-    finally:
-        os.chdir(cwd)
+    with pytest.MonkeyPatch.context() as patch:  # a module fixture can't use `monkeypatch`: both are restored after
+        patch.chdir(tmp)
+        patch.setattr(sys, "argv", ["curate", "run", "r.yaml", "--quiet"])
+        try:
+            main()
+        except SystemExit as exc:
+            assert exc.code in (0, None)
     return tmp / "out"
 
 
