@@ -21,7 +21,7 @@ import polars as pl
 from curate import __version__
 from curate.card import write_card
 from curate.errors import CurateError, InputError
-from curate.io.readers import META_COLUMNS, ReadOptions, open_reader, read_batches
+from curate.io.readers import ReadOptions, open_reader, read_batches
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
@@ -34,9 +34,8 @@ from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
 from curate.summary import (
     card_languages, languages_before, review_note, synthetic_by_origin, thin_splits_note, value_counts,
 )
-from curate.stages.base import (
-    ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_counts, added_rows,
-)
+from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
+from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
 from curate.workdir import PartStats, StageDir, tidy, total
 
 FIT_STATS = "fit_stats.json"
@@ -312,7 +311,7 @@ class Run:
             if not reject_files:
                 continue
             reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),
-                                           front=META_COLUMNS + ["_step", REASON, DETAIL])  # fmt: skip
+                                           front=META_COLUMNS + [STEP, REASON, DETAIL])  # fmt: skip
             n = sum(parquet_rows(p) for p in reject_files)
             writer = ShardWriter(rejects_dir, f"{stage.index:02d}-{stage.name}", reject_schema, n, max(n, 1), single=True)
             for p in reject_files:
@@ -416,7 +415,7 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
                 rows, rejects = _first_rows(rows, rejects, limit)
             if rejects.height and job.on_bad_input == "fail":
                 raise InputError(_bad_input_message(f, rejects))
-            rejects = rejects.with_columns(pl.lit("read").alias("_step"))
+            rejects = rejects.with_columns(pl.lit("read").alias(STEP))
             stats = PartStats(rows.height + rejects.height, rows.height, rejects.height, time.perf_counter() - tick,
                               Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
             job.stage.write_part(part, rows, rejects, stats)
@@ -454,7 +453,7 @@ def run_part(step: Step, state: Any, job: PartJob, part: str) -> PartStats:
     started = time.perf_counter()
     result = step.apply(frame, state) if isinstance(step, GlobalStep) else step.process(frame)
     stats = check_result(job.step, frame, result, time.perf_counter() - started)
-    job.target.write_part(part, result.kept, result.rejected.with_columns(pl.lit(job.step).alias("_step")), stats)
+    job.target.write_part(part, result.kept, result.rejected.with_columns(pl.lit(job.step).alias(STEP)), stats)
     return stats
 
 

@@ -16,19 +16,26 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import polars as pl
 import xxhash
 
 from curate.errors import CurateError, InputError, MissingDependencyError
 from curate.io.compressed import compression_of, open_input
-from curate.recipe import Source
-from curate.stages.base import first_reason
+from curate.rows import META_COLUMNS, REJECT_COLUMNS, first_reason
 
-META_COLUMNS = ["_id", "_source", "_row"]
-REJECT_COLUMNS = {"_id": pl.String, "_source": pl.String, "_row": pl.Int64, "_raw": pl.String,
-                  "_reason": pl.String, "_detail": pl.String}  # fmt: skip
+
+class Source(Protocol):
+    """What a reader needs to know about a source (a recipe's `sources` entry provides it)."""
+
+    hub: str | None
+    split: str
+    format: str
+    columns: dict[str, str]
+    encoding: str
+    txt_unit: str
+
 
 EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv",

@@ -22,7 +22,8 @@ from pydantic import Field, field_validator, model_validator
 from curate.hashing import seeded_hashes
 from curate.io.writers import write_json_atomic
 from curate.registry import register
-from curate.stages.base import REASON, GlobalStep, StepConfig, StepResult
+from curate.rows import REASON
+from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 OVER_QUOTA = "balance:over_quota"
 _NULL_GROUP = "<none>"

@@ -16,8 +16,7 @@ from typing import Any, ClassVar, Iterator
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-REASON = "_reason"
-DETAIL = "_detail"
+from curate.rows import REASON, partition
 
 
 class StepConfig(BaseModel):
@@ -118,7 +117,7 @@ class FilterStep(BatchStep):
         raise NotImplementedError
 
     def process(self, batch: pl.DataFrame) -> StepResult:
-        return partition(batch.with_columns(self.reason().alias(REASON)))
+        return StepResult(*partition(batch.with_columns(self.reason().alias(REASON))))
 
 
 class GlobalStep(Step):
@@ -149,37 +148,3 @@ class GlobalStep(Step):
 
     def apply(self, batch: pl.DataFrame, state: Any) -> StepResult:
         raise NotImplementedError
-
-
-def partition(frame: pl.DataFrame) -> StepResult:
-    """Split a frame with a `_reason` column (null = keep) into kept rows and rejected rows."""
-    dropped = pl.col(REASON).is_not_null()
-    kept = frame.filter(~dropped).drop(REASON)
-    return StepResult(kept=kept, rejected=frame.filter(dropped))
-
-
-ADDED_COLUMNS = ("_synthetic", "_repeat")
-
-
-def added_counts(frame: pl.DataFrame) -> tuple[int, int]:
-    """(synthetic rows, copies) among a frame's rows: rows steps made, which the accounting counts apart from the
-    rows read. A copy of a synthetic row counts as a copy, so the two never overlap."""
-    if frame.height == 0 or not any(c in frame.columns for c in ADDED_COLUMNS):
-        return 0, 0
-    repeat = pl.col("_repeat").fill_null(0) > 0 if "_repeat" in frame.columns else pl.lit(False)
-    synthetic = pl.col("_synthetic").fill_null(False) if "_synthetic" in frame.columns else pl.lit(False)
-    made = frame.select((synthetic & ~repeat).sum().alias("synthetic"), repeat.sum().alias("copies")).row(0)
-    return int(made[0]), int(made[1])
-
-
-def added_rows(frame: pl.DataFrame) -> int:
-    """Rows a step made (synthetic rows, copies), which the accounting counts apart from the rows read."""
-    return sum(added_counts(frame))
-
-
-def first_reason(*conditions: tuple[pl.Expr, str]) -> pl.Expr:
-    """The reason of the first condition that holds, else null: several rules, one exact reason per row."""
-    expr = pl.lit(None, dtype=pl.String)
-    for condition, reason in reversed(conditions):
-        expr = pl.when(condition.fill_null(False)).then(pl.lit(reason)).otherwise(expr)
-    return expr

@@ -29,7 +29,8 @@ from curate.dedup.shingles import MAX_NGRAM, batch_shingles, normalized
 from curate.dedup.store import FORMAT, StoreWriter, check_compatible, find_store, iter_parts, read_clusters, store_name
 from curate.errors import CurateError
 from curate.registry import register
-from curate.stages.base import REASON, GlobalStep, StepConfig, StepResult
+from curate.rows import REASON
+from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 HASH_VERSION = "curate-poly64-v1"  # bump when shingle hashing changes: old stores become incompatible
 REASONS = {"exact": "exact_duplicate", "minhash": "near_duplicate"}

@@ -31,7 +31,8 @@ from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector, is_phone_col
 from curate.pii.regions import language_code, region_code, regions_of_country, regions_of_language, text_regions
 from curate.pii.scan import resolve
 from curate.registry import register
-from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult
+from curate.rows import DETAIL, REASON
+from curate.stages.base import BatchStep, StepConfig, StepResult
 
 REJECT_TEXT = ("_raw", "_detail")  # curate's own columns that can hold a record's text: scanned in rejects
 TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))

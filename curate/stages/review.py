@@ -26,7 +26,8 @@ from curate.review import records as rec
 from curate.review import resolve as res
 from curate.review.selection import Rule, Selector, check_take
 from curate.review.state import ReviewStore
-from curate.stages.base import DETAIL, REASON, GlobalStep, StepConfig, StepResult
+from curate.rows import DETAIL, REASON
+from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 Take = int | float | None
 PII_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))  # as the pii step writes it
