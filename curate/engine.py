@@ -31,9 +31,7 @@ from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
-from curate.summary import (
-    card_languages, languages_before, review_note, synthetic_by_origin, thin_splits_note, value_counts,
-)
+from curate.summary import card_languages, languages_before, synthetic_by_origin, thin_splits_note, value_counts
 from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
 from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
 from curate.workdir import PartStats, StageDir, tidy, total
@@ -80,6 +78,7 @@ class Run:
         self.reports: list[StageReport] = []
         self.file_rows: Counter = Counter()
         self.stale_artifacts: list[str] = []
+        self.artifacts: dict[int, list[str]] = {}  # files each stage left in OUT/, by stage index
         self.summary: dict[str, Any] = {}  # languages before/after, synthetic rows per origin: for the card
         self.notes: list[str] = []  # about the run as a whole (a step's own are `Step.notes`): printed after it
 
@@ -209,7 +208,8 @@ class Run:
     def make_step(self, spec, stage: StageDir) -> Step:
         context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
                               index=spec.index, output_dir=self.out, recipe=self.recipe.resolved(),
-                              tags=self.tags_before(spec.index))  # fmt: skip
+                              tags=self.tags_before(spec.index),
+                              resume_command=resume_command(self.options.command))  # fmt: skip
         return get_step(spec.name)(spec.config, context)
 
     def tags_before(self, index: int) -> frozenset[str]:
@@ -323,7 +323,8 @@ class Run:
                     if old not in written and is_own_output_file(old):
                         old.unlink()
         written += self._copy_artifacts(stages)
-        self.notes += [n for n in [review_note(self.out, self.options.command)] if n]
+        for spec, stage in zip(self.recipe.steps, stages[1:]):
+            self.notes += self.make_step(spec, stage).run_notes()
         data_files = [p for p in written if p.parent == data_dir]
         reject_files = [p for p in written if p.parent == rejects_dir]
         self.summary = {
@@ -343,6 +344,7 @@ class Run:
                 target = self.out / source.name
                 write_bytes_atomic(target, source.read_bytes())
                 copied.append(target)
+                self.artifacts.setdefault(stage.index, []).append(source.name)
         for name in self.stale_artifacts:
             if self.out / name not in copied:
                 (self.out / name).unlink(missing_ok=True)
@@ -497,6 +499,13 @@ def interrupted_message(work: Path, stages: list[StageDir], partial: list[StageD
     then = (f"{names} {'continues' if one else 'continue'} from the last finished batch" if resume
             else f"{names} {'starts' if one else 'start'} over (use --resume to continue from the last finished batch)")  # fmt: skip
     return f"an interrupted run left work in {work}: {reused}; {then}"
+
+
+def resume_command(command: str) -> str:
+    """The command that goes on with a run (after a review, a kill): the one that started it, with --resume."""
+    if not command:
+        return "curate run RECIPE --resume"
+    return command + ("" if "--resume" in command.split() else " --resume")
 
 
 def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:

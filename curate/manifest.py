@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate import __version__
-from curate.registry import step_card_section, step_notes
+from curate.registry import absent_step_notes, card_sections, get_step, step_notes
 
 if TYPE_CHECKING:
     from curate.engine import Run
@@ -52,11 +52,6 @@ def is_up_to_date(manifest: dict[str, Any], out: Path, run_key: str) -> bool:
     return True
 
 
-def _weights(out: Path) -> dict[str, Any] | None:
-    path = Path(out) / "weights.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
 def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
@@ -81,7 +76,7 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
             "reasons": dict(sorted(t.reasons.items(), key=lambda kv: -kv[1])), "stats": dict(sorted(t.stats.items())),
             "seconds": round(t.seconds, 3), "cached": report.cached,
             "notes": step_notes(stage.name, params, t.stats) if stage.index else [],
-            "card": step_card_section(stage.name, params, t.stats) if stage.index else None,
+            "artifacts": _artifacts(stage.name, params, run.artifacts.get(stage.index, [])),
         })  # fmt: skip
     splits = {name: 0 for name in recipe.model.output.splits}
     for item in outputs:
@@ -108,5 +103,13 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
         "accounting": accounting,
         "notes": run.notes,
         **run.summary,
-        "weights": _weights(run.out) if any(o["path"] == "weights.json" for o in outputs) else None,
+        "card_sections": card_sections([s for s in steps if s["index"]]),
+        "absent_step_notes": absent_step_notes([spec.name for spec in recipe.steps]),
     }
+
+
+def _artifacts(name: str, params: dict[str, Any], written: list[str]) -> dict[str, str]:
+    """The files a step left in OUT/ on this run, with what each is for (`Step.artifacts`)."""
+    step = get_step(name)
+    about = step.artifacts(params) if step else {}
+    return {file: about.get(file, "") for file in written}

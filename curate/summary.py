@@ -107,22 +107,3 @@ def card_languages(data_files: list[Path], recipe: dict) -> dict:
     found -= {"und", ""}
     described = [f"`{c}`" + (f" (texts of {m}+ characters)" if m else "") for c, _, m in dict.fromkeys(sources)]
     return {"languages": sorted(found), "from": described if found else []}
-
-
-def review_note(out: Path, command: str) -> str | None:
-    """Rows of the review queue still without an answer, and how to get them answered: a run with `wait: false`
-    finishes, so a queue nobody saw is easy to miss. From `OUT/review.json`, which the review step writes."""
-    path = Path(out) / "review.json"
-    if not path.exists():
-        return None
-    review = json.loads(path.read_text(encoding="utf-8"))
-    waiting, queued = review.get("pending", 0), review.get("queued", 0)
-    if not waiting:
-        return None
-    kept = {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(review.get("on_pending"), "")
-    resume = (command + ("" if "--resume" in command.split() else " --resume")) if command else "curate run RECIPE --resume"
-    how = (f"answer them in Argilla (`curate review status {out}`)" if review.get("push") else
-           f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import {out} "
-           f"review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
-    return (f"{waiting:,} of {queued:,} rows queued for review have no answer yet" + (f" ({kept})" if kept else "")
-            + f"; to review them: {how}; then `{resume}` applies the answers")

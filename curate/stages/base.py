@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -36,6 +36,7 @@ class StepContext:
     output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
     recipe: dict | None = None  # the resolved recipe (name, description, steps), e.g. for review guidelines
     tags: frozenset[str] = frozenset()  # columns the steps before this one add as tags (codes, scores), not text
+    resume_command: str = "curate run RECIPE --resume"  # the command that goes on with this run, for messages
 
     def artifact(self, name: str) -> Path:
         """Where a step writes a file for OUT/ (e.g. `weights.json`): kept with the step's cache and copied to OUT/
@@ -43,6 +44,19 @@ class StepContext:
         folder = (self.workdir or Path(".")) / "artifacts"
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
+
+
+@dataclass(frozen=True)
+class CardSection:
+    """A section of the dataset card about a step, or about every step of one kind together. `place` puts it among
+    the card's own sections: `findings` (what the data held: before the synthetic rows), `review` (after them),
+    `steps` (a step's own figures), `files` (what the steps wrote for training); `index` (the step's place in the
+    recipe) orders it within its place."""
+
+    title: str
+    text: str
+    index: int
+    place: Literal["findings", "review", "steps", "files"] = "steps"
 
 
 @dataclass
@@ -63,6 +77,7 @@ class Step:
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
     is_global: ClassVar[bool] = False
     scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
+    note_if_absent: ClassVar[str | None] = None  # a limitation the card states when a recipe has no such step
 
     def __init__(self, config: StepConfig, context: StepContext | None = None):
         self.config = config
@@ -98,6 +113,29 @@ class Step:
     def card_section(cls, params: dict[str, Any], stats: dict[str, int]) -> str | None:
         """A section of the dataset card (markdown) about what this step did, or None."""
         return None
+
+    @classmethod
+    def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
+        """The card's sections about every step of this kind in a run (`steps`: their manifest entries, in recipe
+        order, with `index`, `params`, `stats`, `reasons` and `artifacts`); by default `card_section` of each, titled
+        by the step. Override to write about them together (one table for two dedup steps)."""
+        sections = []
+        for step in steps:
+            text = cls.card_section(step["params"], step["stats"])
+            if text:
+                sections.append(CardSection(f"Step {step['index']}: {step['name']}", text, step["index"]))
+        return sections
+
+    @classmethod
+    def artifacts(cls, params: dict[str, Any]) -> dict[str, str]:
+        """Files the step leaves in OUT/ for other tools (written with `StepContext.artifact`), each with what it is
+        for: the manifest lists those a run wrote with the step (e.g. balance's `weights.json`)."""
+        return {}
+
+    def run_notes(self) -> list[str]:
+        """What a user must do once the run is over (e.g. answer the rows waiting for review): printed after the
+        accounting and kept in the manifest. Asked at the end of every run, whether the step ran or was cached."""
+        return []
 
     @classmethod
     def summary(cls) -> str:

@@ -22,7 +22,7 @@ from pydantic import Field, field_validator
 from curate.content.classifier import ClassifierConfig, ContentClassifier
 from curate.content.lexicons import BUILTIN, builtin_allow, builtin_list, combine, normalized_term, read_list_file
 from curate.content.matching import Hit, Matcher
-from curate.card import _table as markdown_table
+from curate.markdown import table as markdown_table
 from curate.registry import register
 from curate.rowlang import row_languages
 from curate.rows import DETAIL, REASON, partition
