@@ -32,13 +32,12 @@ def versions() -> dict[str, str]:
 
 
 def load_manifest(out: Path) -> dict[str, Any] | None:
-    path = Path(out) / MANIFEST
-    if not path.exists():
-        return None
+    """The manifest of a finished run in `out`, or None (no run finished there, or the file is not a manifest)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        manifest = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def is_up_to_date(manifest: dict[str, Any], out: Path, run_key: str) -> bool:

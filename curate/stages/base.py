@@ -75,7 +75,6 @@ class Step:
     name: ClassVar[str] = "?"
     Config: ClassVar[type[StepConfig]] = StepConfig
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
-    is_global: ClassVar[bool] = False
     scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
     note_if_absent: ClassVar[str | None] = None  # a limitation the card states when a recipe has no such step
 
@@ -161,7 +160,6 @@ class FilterStep(BatchStep):
 class GlobalStep(Step):
     """A step that needs to see every row before deciding (dedup, balance)."""
 
-    is_global = True
     state_type: ClassVar[type]  # the dataclass `fit` returns: saved as data (frames and JSON) for resume
 
     def fit_columns(self) -> list[str]:

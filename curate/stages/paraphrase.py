@@ -99,7 +99,7 @@ class Paraphrase(SynthStep):
 
     def load_models(self) -> None:
         from curate.augment.llm import LocalLLM, OpenAIChatClient
-        from curate.augment.ct2 import cache_root
+        from curate.models.locate import cache_root
 
         c = self.config
         if c.backend == "http":
