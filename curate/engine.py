@@ -29,10 +29,10 @@ from curate.privacy import Redaction
 from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
+from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
 from curate.summary import card_languages, languages_before, synthetic_by_origin, thin_splits_note, value_counts
-from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
 from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
 from curate.workdir import PartStats, StageDir, tidy, total
 

@@ -7,6 +7,7 @@ module is imported; the first lookup imports every module in `curate.stages`, so
 from __future__ import annotations
 
 import difflib
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -66,8 +67,6 @@ def step_notes(name: str, params: dict, stats: dict) -> list[str]:
 def card_sections(steps: list[dict]) -> list[dict]:
     """The card's sections about a run's steps (their manifest entries): each kind of step writes about its steps
     (`Step.card_sections`); in recipe order."""
-    from dataclasses import asdict
-
     sections = []
     for name in dict.fromkeys(s["name"] for s in steps):
         step = get_step(name)

@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 def retry(call: Callable[[], T], *, tries: int, first_wait: float, worth_retrying: Callable[[Exception], bool],
           max_wait: float = 30.0, jitter: float = 0.0, asked_wait: Callable[[Exception], float | None] | None = None,
-          on_retry: Callable[[Exception], None] | None = None, sleep: Callable[[float], None] = time.sleep) -> T:  # fmt: skip
+          on_retry: Callable[[Exception], None] | None = None,
+          sleep: Callable[[float], None] = time.sleep) -> T:  # fmt: skip
     """`call()`, at most `tries` times in all. Before try k + 1: `first_wait * 2**(k-1)`, stretched by up to
     `jitter` (a share, so that clients that failed together do not come back together), unless `asked_wait` says
     how long the server asked for."""
@@ -27,7 +28,8 @@ def retry(call: Callable[[], T], *, tries: int, first_wait: float, worth_retryin
             if attempt + 1 >= tries or not worth_retrying(exc):
                 raise
             asked = asked_wait(exc) if asked_wait else None
-            delay = asked if asked is not None else first_wait * 2**attempt * (1 + random.random() * jitter if jitter else 1)
+            stretch = 1 + random.random() * jitter if jitter else 1
+            delay = asked if asked is not None else first_wait * 2**attempt * stretch
             if on_retry:
                 on_retry(exc)
             sleep(min(delay, max_wait))

@@ -17,6 +17,8 @@ from curate.augment.synth import Generated, origin, row_seeds
 from curate.augment.translate import Decoding, Seq2SeqModel, set_seed
 from curate.langid.codes import iso639_3
 
+ModelsFor = Callable[[str, str], tuple[Seq2SeqModel, Seq2SeqModel, str]]  # (lang, pivot) -> forward, back, name
+
 
 def row_languages(batch: pl.DataFrame, rows: list[int], fixed: str | None, column: str) -> list[str | None]:
     """Each row's language: the fixed one, else the row's `column` (e.g. `target_lang`), else unknown."""
@@ -71,8 +73,7 @@ def backtranslate(batch: pl.DataFrame, rows: list[int], config, model: Seq2SeqMo
     return generated, stats
 
 
-def roundtrip(batch: pl.DataFrame, rows: list[int], config,
-              models: Callable[[str, str], tuple[Seq2SeqModel, Seq2SeqModel, str]], seed: int) -> tuple[Generated, Counter]:  # fmt: skip
+def roundtrip(batch: pl.DataFrame, rows: list[int], config, models: ModelsFor, seed: int) -> tuple[Generated, Counter]:
     """Round trips of `rows` (indices into `batch`) through each pivot; `models(lang, pivot)` gives the (forward,
     back) models for rows in `lang` and the name of the pair. `config` is the roundtrip step's config."""
     c = config

@@ -226,8 +226,8 @@ class OpenAIChatClient:
     def _post(self, body: dict[str, Any]) -> Completion:
         """One request, tried at most `retries + 1` times."""
         try:
-            return retry(lambda: self._try(body), tries=self.retries + 1, first_wait=self.backoff, max_wait=self.max_backoff,
-                         jitter=0.25, worth_retrying=lambda exc: isinstance(exc, _Transient),
+            return retry(lambda: self._try(body), tries=self.retries + 1, first_wait=self.backoff, jitter=0.25,
+                         max_wait=self.max_backoff, worth_retrying=lambda exc: isinstance(exc, _Transient),
                          asked_wait=lambda exc: exc.wait, on_retry=self._count_retry)  # fmt: skip
         except _Transient as exc:
             raise CurateError(f"{self.shown_url} failed {self.retries + 1} times for one request ({exc}); is the "

@@ -20,7 +20,8 @@ def messages_for(config: Any, text: str, lang: str) -> list[dict[str, str]]:
     return ([{"role": "system", "content": config.system}] if config.system else []) + [{"role": "user", "content": user}]
 
 
-def paraphrase(batch: pl.DataFrame, rows: list[int], config: Any, backend: Backend, seed: int) -> tuple[Generated, Counter]:
+def paraphrase(batch: pl.DataFrame, rows: list[int], config: Any, backend: Backend,
+               seed: int) -> tuple[Generated, Counter]:  # fmt: skip
     """Rewrites of `rows` (indices into `batch`) by the backend, `config.n` per row. `config` is the paraphrase step's
     config (field, lang, prompts, system, sampling...)."""
     c = config

@@ -130,8 +130,8 @@ def resolve_model_path(model: str | None, base: Path | None = None) -> Path:
     path = find_local(model, base, Path.is_file)
     if path is None:
         raise ModelNotAvailableError(
-            f"language-ID model file not found: {places(model, base)}. Download a fastText model file first, e.g. GlotLID with "
-            "`hf download cis-lmu/glotlid model.bin --local-dir models/glotlid` or lid.176.bin from "
+            f"language-ID model file not found: {places(model, base)}. Download a fastText model file first, e.g. "
+            "GlotLID with `hf download cis-lmu/glotlid model.bin --local-dir models/glotlid` or lid.176.bin from "
             "https://dl.fbaipublicfiles.com/fasttext/supervised-models/lid.176.bin, and give its path in `model:` "
             "(nothing is downloaded at run time)"
         )

@@ -125,7 +125,8 @@ def sentencepiece_pieces(model: bytes) -> list[str]:
     return [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
 
 
-def train_byte_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str], add_prefix_space: bool = False) -> Any:
+def train_byte_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str],
+                   add_prefix_space: bool = False) -> Any:  # fmt: skip
     """A byte-level BPE (as GPT-2, Llama 3 and Qwen use; so no character is unknown) trained on `texts`; `specials`
     get the first ids."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -232,7 +233,8 @@ def _marian(vocab: int, pad: int, eos: int, d_model: int, layers: int, heads: in
     torch.manual_seed(seed)
     model = MarianMTModel(config)
     model.generation_config = GenerationConfig(decoder_start_token_id=pad, eos_token_id=eos, pad_token_id=pad,
-                                               forced_eos_token_id=forced_eos, bad_words_ids=[[pad]], num_beams=1)  # fmt: skip
+                                               forced_eos_token_id=forced_eos, bad_words_ids=[[pad]],
+                                               num_beams=1)  # fmt: skip
     return model
 
 

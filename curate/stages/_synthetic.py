@@ -115,7 +115,8 @@ class SynthStep(BatchStep):
         if not hasattr(self, "detector"):
             self.setup()
         c = self.config
-        rows = selection(batch, c, c.field, self.context.seed, self.name).arg_true().to_list()  # type: ignore[attr-defined]
+        field = c.field  # type: ignore[attr-defined]
+        rows = selection(batch, c, field, self.context.seed, self.name).arg_true().to_list()
         generated, stats = self.generate(batch, rows)
         kept, rejected = assemble(batch, generated, self.into(), c.validation, self.detector, stats,
                                   str(self.context.index))  # fmt: skip

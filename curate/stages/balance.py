@@ -237,8 +237,8 @@ class Balance(GlobalStep):
         sections = super().card_sections(steps)
         written = [s for s in steps if WEIGHTS in s.get("artifacts", {})]
         if written:
-            sections.append(CardSection("Class weights", f"Written to `{WEIGHTS}` for the trainer.", written[0]["index"],
-                                        "files"))  # fmt: skip
+            text = f"Written to `{WEIGHTS}` for the trainer."
+            sections.append(CardSection("Class weights", text, written[0]["index"], "files"))
         return sections
 
     @classmethod

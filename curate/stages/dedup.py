@@ -178,8 +178,8 @@ class Dedup(GlobalStep):
 
     @classmethod
     def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
-        return [CardSection("Deduplication", "What the `dedup` step found.\n\n" + figures_table(steps), steps[0]["index"],
-                            "findings")]  # fmt: skip
+        text = "What the `dedup` step found.\n\n" + figures_table(steps)
+        return [CardSection("Deduplication", text, steps[0]["index"], "findings")]
 
     def requires(self) -> list[str]:
         score = self.config.score_column()

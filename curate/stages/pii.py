@@ -215,7 +215,8 @@ class Pii(BatchStep):
         if not counts:
             return []
         rows = [[f"`{k.removeprefix('pii:')}`", f"{v:,}"] for k, v in sorted(counts.items())]
-        text = "Personal data found (counts per kind only; no value is recorded anywhere).\n\n" + table(rows, ["kind", "found"])
+        text = ("Personal data found (counts per kind only; no value is recorded anywhere).\n\n"
+                + table(rows, ["kind", "found"]))
         return [CardSection("Personal data", text, steps[0]["index"], "findings")]
 
     def __init__(self, config: PiiConfig, context=None):
