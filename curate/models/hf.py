@@ -6,11 +6,21 @@ Heavy imports (torch, transformers) happen inside functions, so importing curate
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 from typing import Any
 
-from curate.errors import CurateError
+from curate.errors import CurateError, MissingDependencyError
+
+TRAIN_PACKAGES = ("torch", "transformers", "peft", "sacrebleu", "tokenizers")  # the `train` extra
+
+
+def require(*modules: str, feature: str = "curate train") -> None:
+    """An install hint for the first of `modules` (default: the `train` extra's) that is not installed."""
+    for module in modules or TRAIN_PACKAGES:
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(feature, module, "train")
 
 
 def quiet_libraries() -> None:

@@ -38,7 +38,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import CurateError
-from curate.models.hf import quiet_libraries
+from curate.models.hf import quiet_libraries, require
 
 KINDS = ("marian", "qwen2")  # the base models `curate train` can build
 CHATML = (
@@ -508,8 +508,6 @@ def _build_augment(args: argparse.Namespace) -> int:
 
 
 def _build_base(args: argparse.Namespace) -> int:
-    from curate.train.model import require
-
     try:
         require("torch", "transformers", "tokenizers", feature="building a tiny model")
         texts = texts_from(args.data)

@@ -2,7 +2,7 @@
 logging come from `curate.models.hf`, shared with the augmentation steps).
 
 Heavy imports (torch, transformers, peft) happen inside functions so `import curate.train` works without the
-`train` extra; `require()` turns a missing package into an install hint.
+`train` extra (`curate.models.hf.require` turns a missing package into an install hint).
 """
 
 from __future__ import annotations
@@ -32,16 +32,6 @@ TARGET_MODULES: dict[str, tuple[str, ...]] = {
     "gpt_bigcode": ("c_attn", "c_proj", "c_fc"),
     "xglm": ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"),
 }
-
-_PACKAGES = {"torch": "torch", "transformers": "transformers", "peft": "peft", "sacrebleu": "sacrebleu", "tokenizers": "tokenizers"}
-
-
-def require(*modules: str, feature: str = "curate train") -> None:
-    """Raise an install hint for the first missing package of the `train` extra."""
-    for module in modules or tuple(_PACKAGES):
-        if importlib.util.find_spec(module) is None:
-            raise MissingDependencyError(feature, _PACKAGES.get(module, module), "train")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # device and precision

@@ -218,7 +218,7 @@ class LoopProgress:
 
 
 def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
-    from curate.train.model import require
+    from curate.models.hf import require
 
     require()
     import torch
@@ -438,7 +438,7 @@ def write_outputs(out: Path, config: TrainConfig, metrics: dict[str, Any], resul
 def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, options: TrainOptions,
                    reporter: Reporter | None = None, max_rows_per_language: int | None = None) -> tuple[EvalResult, Path]:  # fmt: skip
     """Evaluate a finished adapter (or fully fine-tuned folder) on a split; writes eval-<split>.json/.md beside it."""
-    from curate.train.model import require
+    from curate.models.hf import require
 
     require()
     from curate.models import hf

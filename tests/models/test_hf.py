@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from curate.errors import CurateError
+from curate.errors import CurateError, MissingDependencyError
 
 pytest.importorskip("transformers")
 
@@ -57,3 +57,14 @@ def test_a_tokenizer_without_padding_pads_with_its_end_token(tmp_path):
     PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|end|>").save_pretrained(tmp_path)
     tokenizer = load_tokenizer(str(tmp_path))
     assert tokenizer.pad_token == "<|end|>" and tokenizer.pad_token_id == tokenizer.eos_token_id == 0
+
+
+def test_missing_extra_names_the_package(monkeypatch):
+    import importlib.util
+
+    from curate.models.hf import require
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
+    with pytest.raises(MissingDependencyError, match=r"needs the Python package 'peft'.*pip install 'curate\[train\]'"):
+        require()

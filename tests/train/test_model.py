@@ -2,7 +2,7 @@
 
 import pytest
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.errors import CurateError
 from tests.train.conftest import needs_train
 
 pytestmark = [needs_train, pytest.mark.filterwarnings("ignore::FutureWarning")]
@@ -61,14 +61,3 @@ def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(CurateError, match=r"base model '.*nope' could not be loaded: .*hf download"):
         model_type(str(tmp_path / "nope"))
-
-
-def test_missing_extra_names_the_package(monkeypatch):
-    import importlib.util
-
-    from curate.train.model import require
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
-    with pytest.raises(MissingDependencyError, match=r"needs the Python package 'peft'.*pip install 'curate\[train\]'"):
-        require()
