@@ -1,0 +1,320 @@
+"""Which encoding a text file is in when nobody wrote it down, and the records of a file that are in another.
+
+A file's encoding is read from its first bytes (`SAMPLE_BYTES`), most certain evidence first: a byte-order mark;
+UTF-16/32, whose NUL bytes give them away; UTF-8, which legacy text is almost never by chance (a line of Cyrillic,
+Greek or Japanese in a legacy encoding that happens to be valid UTF-8 is vanishingly rare); else chardet's
+statistical detection (byte-pair models per language and encoding), the better of the maintained detectors on
+`bench/encoding.py`. Where chardet scores several encodings nearly alike and they decode the sample differently
+(`cœur` in ISO-8859-15 is `c½ur` in windows-1252), charset-normalizer's measure of mess (symbols inside words,
+odd capitals, mixed scripts) picks among them: the two detectors look at different evidence.
+
+In `auto` mode a record is then decoded with the file's encoding, unless it is valid UTF-8 while the file is not
+(part of a file converted, or appended to, later), or is not valid in the file's encoding (a file that mixes two):
+such a record is decoded on its own, by the candidates in `fallback_candidates`'s order; a record no candidate
+decodes, or that is damaged UTF-8 (mostly valid, with a few stray bytes), is `unparseable`, its `_detail` naming the
+candidates tried.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+SAMPLE_BYTES = 200_000  # what chardet examines by default: its models converge well before
+DAMAGED = 3  # valid UTF-8 characters per stray byte that make a record damaged UTF-8 (bench/encoding.py --fit)
+NEAR_TIE = 0.9  # chardet candidates within this share of its best confidence are near-ties (bench/encoding.py --fit)
+UTF8 = "utf-8"
+WIDE = ("utf-16", "utf-32")
+STATEFUL = ("iso2022", "hz", "utf-7")
+
+# Byte-order marks, longest first (a UTF-32-LE mark starts like a UTF-16-LE one). The plain `utf-16`/`utf-32`
+# codecs read the mark and the byte order from it.
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
+
+# Encodings whose bytes a wider one reads (nearly) the same way, adding what the narrow one lacks: vendor extensions
+# (cp932's NEC and IBM rows, GBK and GB18030, Unified Hangul), the C1 range the Windows code pages fill with
+# punctuation. A record a file's narrow encoding can't read is most likely in its wider sibling. These are the
+# decoders the WHATWG Encoding Standard gives these labels.
+WIDER = {"ascii": "utf-8", "iso8859-1": "cp1252", "iso8859-9": "cp1254", "iso8859-11": "cp874", "tis-620": "cp874",
+         "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949", "shift_jis": "cp932", "big5": "big5hkscs",
+         "cp950": "big5hkscs", "euc_jp": "euc_jis_2004"}  # fmt: skip
+
+
+def codec_name(encoding: str) -> str:
+    """Python's own name for an encoding (`windows-1251` -> `cp1251`, `latin-1` -> `iso8859-1`)."""
+    return codecs.lookup(encoding).name
+
+
+def is_wide(encoding: str) -> bool:
+    """UTF-16/32: not ASCII-compatible, so records can't be found in the raw bytes before decoding."""
+    return codec_name(encoding).startswith(WIDE)
+
+
+@dataclass(frozen=True)
+class FileEncoding:
+    """What a file is read with: a codec name, how it was found, and whether records in other encodings get the
+    per-record fallback."""
+
+    name: str
+    how: str
+    fallback: bool = False
+
+
+def bom_encoding(head: bytes) -> str | None:
+    return next((name for mark, name in BOMS if head.startswith(mark)), None)
+
+
+def _complete_lines(sample: bytes, truncated: bool) -> bytes:
+    """The sample without a last line the cut may have split in the middle of a character."""
+    cut = sample.rfind(b"\n")
+    return sample[: cut + 1] if truncated and cut > 0 else sample
+
+
+def _utf8(data: bytes) -> str | None:
+    try:
+        return data.decode(UTF8)
+    except UnicodeDecodeError:
+        return None
+
+
+def mostly_utf8(sample: bytes) -> bool:
+    """Most lines with non-ASCII bytes are valid UTF-8: a UTF-8 file with a few damaged or foreign lines. Legacy
+    text is valid UTF-8 by chance on a line or two at most."""
+    foreign = [line for line in sample.split(b"\n") if not line.isascii()]
+    valid = sum(_utf8(line) is not None for line in foreign)
+    return valid * 2 > len(foreign)
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark and without ASCII (so without the NUL bytes chardet looks for), e.g.
+    one line of Japanese: the byte order in which it decodes to letters only."""
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    for name in ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample.decode(name)
+        except UnicodeDecodeError:
+            continue
+        if all(ch.isprintable() or ch.isspace() for ch in text):
+            return name
+    return None
+
+
+def detect(sample: bytes, truncated: bool = False) -> FileEncoding:
+    """The encoding of a file from its first bytes (`truncated`: the file goes on after them)."""
+    if mark := bom_encoding(sample):
+        return FileEncoding(mark, "byte-order mark")
+    if b"\x00" in sample:  # NUL bytes: UTF-16/32 (which chardet finds by their pattern), or binary data
+        found = _chardet_ranking(sample[:SAMPLE_BYTES])
+        if found and found[0][0].startswith(WIDE):
+            return FileEncoding(found[0][0], "UTF-16/32 pattern")
+    sample = _complete_lines(sample, truncated)
+    if sample.isascii():
+        return FileEncoding(UTF8, "ASCII")
+    if _utf8(sample) is not None or mostly_utf8(sample):
+        return FileEncoding(UTF8, "UTF-8")
+    ranked = _chardet_ranking(sample)
+    if not ranked:
+        wide = _utf16_without_bom(sample)
+        return FileEncoding(wide, "UTF-16 without BOM") if wide else FileEncoding(UTF8, "no encoding fits")
+    name, confidence = best_decoding(sample, ranked)
+    return FileEncoding(name, f"chardet, confidence {confidence:.2f}")
+
+
+def _chardet_ranking(data: bytes) -> list[tuple[str, float]]:
+    """chardet's candidates, best first, as codec names; empty for binary data."""
+    import chardet
+
+    ranked = chardet.detect_all(data, compat_names=False)
+    out = []
+    for found in ranked:
+        if found["encoding"] is None:
+            continue
+        try:
+            name = codec_name(found["encoding"])
+        except LookupError:
+            continue
+        out.append((UTF8 if name == "ascii" else name, found["confidence"]))
+    return out
+
+
+def best_decoding(data: bytes, ranked: list[tuple[str, float]]) -> tuple[str, float]:
+    """chardet's best candidate, unless near-ties decode `data` differently: then the one whose decoding of the lines
+    where they differ is least messy to charset-normalizer (chardet's order breaks a tie)."""
+    top = ranked[0][1]
+    texts: dict[str, tuple[str, float]] = {}  # decoding -> the first candidate that gives it
+    for name, confidence in ranked:
+        if confidence < top * NEAR_TIE:
+            break
+        text = _decoded(data, name)
+        if text is not None:
+            texts.setdefault(text, (name, confidence))
+    if len(texts) <= 1:
+        return next(iter(texts.values()), ranked[0])
+    differing = _differing_lines(list(texts))
+    from charset_normalizer.md import mess_ratio
+
+    scores = [mess_ratio(lines, 1.0) for lines in differing]
+    return list(texts.values())[min(range(len(scores)), key=scores.__getitem__)]
+
+
+def _differing_lines(texts: list[str], limit: int = 32_768) -> list[str]:
+    """For each decoding, its lines where the decodings differ (up to `limit` characters): the evidence between them."""
+    split = [t.split("\n") for t in texts]
+    rows = [i for i, lines in enumerate(zip(*split)) if len(set(lines)) > 1]
+    out = []
+    for lines in split:
+        chosen, size = [], 0
+        for i in rows:
+            if size > limit:
+                break
+            chosen.append(lines[i])
+            size += len(lines[i])
+        out.append("\n".join(chosen))
+    return out
+
+
+def _decoded(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+@dataclass
+class Decoded:
+    """A batch of records as text (None where no encoding read it, with the reason in `problems`); `stats` counts
+    the records decoded on their own per encoding (`fallback:<name>`) and those none read (`undecodable`)."""
+
+    texts: list[str | None]
+    problems: list[str | None]
+    stats: Counter = field(default_factory=Counter)
+
+
+def utf8_evidence(raw: bytes) -> tuple[int, int]:
+    """(characters of two or more bytes that are valid UTF-8, stray bytes that are not) in a record."""
+    text = raw.decode(UTF8, "surrogateescape")
+    stray = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    return sum(1 for ch in text if ch >= "\x80") - stray, stray
+
+
+def damaged_utf8(raw: bytes) -> bool:
+    """Mostly valid UTF-8 with a few stray bytes (a cut or a damaged byte): not a record in a legacy encoding, whose
+    non-ASCII bytes form valid UTF-8 only by chance and rarely (cp1251 `Ві` reads as UTF-8 `ó`)."""
+    valid, stray = utf8_evidence(raw)
+    return 0 < stray and valid >= DAMAGED * stray
+
+
+class RecordDecoder:
+    """Decodes the records of one file: with its encoding, and in `auto` mode the records in another encoding on
+    their own."""
+
+    def __init__(self, encoding: FileEncoding):
+        self.encoding = encoding
+        self.name = encoding.name
+
+    @property
+    def passthrough(self) -> bool:
+        """Records are UTF-8 as read: the file is read as strict UTF-8, or decoded from UTF-16/32 while read."""
+        return self.name == UTF8 and not self.encoding.fallback or is_wide(self.name)
+
+    @property
+    def ascii_safe(self) -> bool:
+        """Every byte below 0x80 is the ASCII character (not so in the stateful 7-bit ISO-2022 and HZ encodings)."""
+        return not self.name.startswith(STATEFUL)
+
+    def decode(self, raws: list[bytes]) -> Decoded:
+        texts = [_decoded(raw, self.name) for raw in raws]
+        problems: list[str | None] = [None] * len(raws)
+        stats: Counter = Counter()
+        if self.encoding.fallback and self.name != UTF8:
+            for i, raw in enumerate(raws):  # valid UTF-8 in a file that is not: part of it was converted later
+                if not raw.isascii() and (text := _utf8(raw)) is not None and text != texts[i]:
+                    texts[i] = text
+                    stats[f"fallback:{UTF8}"] += 1
+        bad = [i for i, text in enumerate(texts) if text is None]
+        if bad and not self.encoding.fallback:
+            for i in bad:
+                problems[i] = self._invalid(raws[i], [self.name]) + " (`encoding: auto` decodes such records on their own)"
+        elif bad:
+            pool = _pool_encoding([raws[i] for i in bad])
+            for i in bad:
+                texts[i], used, problems[i] = self._on_its_own(raws[i], pool)
+                if used is not None:
+                    stats[f"fallback:{used}"] += 1
+        stats["undecodable"] += sum(p is not None for p in problems)
+        return Decoded(texts, problems, +stats)
+
+    def _on_its_own(self, raw: bytes, pool: str | None) -> tuple[str | None, str | None, str | None]:
+        """(text, encoding, None), or (None, None, why) for a record the file's encoding can't read."""
+        if damaged_utf8(raw):
+            return None, None, self._invalid(raw, [UTF8]) + ": damaged UTF-8 (most of the record is valid UTF-8)"
+        tried = [self.name]
+        for name in fallback_candidates(raw, self.name, pool):
+            if name in tried:
+                continue
+            tried.append(name)
+            text = _decoded(raw, name)
+            if text is not None:
+                return text, name, None
+        return None, None, self._invalid(raw, tried)
+
+    @staticmethod
+    def _invalid(raw: bytes, tried: list[str]) -> str:
+        first = tried[0]
+        try:
+            raw.decode(first)
+            where = ""
+        except UnicodeDecodeError as exc:
+            where = f" (byte 0x{raw[exc.start]:02x} at {exc.start})"
+        except LookupError:
+            where = ""
+        if len(tried) == 1:
+            return f"bytes not valid in {first}{where}"
+        return f"bytes not valid in any encoding tried: {', '.join(tried)}{where}"
+
+
+def _pool_encoding(raws: list[bytes]) -> str | None:
+    """The encoding of the records a file's encoding can't read, judged together: records of one file that are in
+    another encoding mostly share it, and together they are more evidence than any one of them."""
+    pool = b"\n".join(raw for raw in raws if not damaged_utf8(raw))[:SAMPLE_BYTES]
+    if not pool or pool.isascii():
+        return None
+    ranked = _chardet_ranking(pool)
+    return best_decoding(pool, ranked)[0] if ranked else None
+
+
+def fallback_candidates(raw: bytes, file_encoding: str, pool: str | None) -> Iterator[str]:
+    """Encodings to try on a record the file's encoding can't read, likeliest first: the wider sibling of the file's
+    encoding (a vendor extension), UTF-8, the encoding of the file's other such records, then what chardet makes of
+    the record alone."""
+    if file_encoding in WIDER:
+        yield WIDER[file_encoding]
+    yield UTF8
+    if pool is not None:
+        yield pool
+    ranked = _chardet_ranking(raw)
+    if ranked:
+        yield best_decoding(raw, ranked)[0]
+        yield from (name for name, _ in ranked[1:4])
+
+
+def resolve_encoding(path, declared: str | None) -> FileEncoding:
+    """What a file is read with. A codec named in the recipe: that codec. `auto`: the detected encoding, and records
+    in another encoding decoded on their own. Not given: UTF-8 as always when the file is UTF-8 (records that are
+    not are `unparseable`), else what `auto` does: a legacy file is read, not rejected line by line."""
+    from dataclasses import replace
+
+    from curate.io.compressed import open_input
+
+    if declared not in (None, "auto"):
+        return FileEncoding(codec_name(declared), "declared")
+    with open_input(path) as handle:
+        sample = handle.read(SAMPLE_BYTES + 1)
+    found = detect(sample[:SAMPLE_BYTES], truncated=len(sample) > SAMPLE_BYTES)
+    if declared is None and found.name == UTF8:
+        return found
+    return replace(found, fallback=not is_wide(found.name))
