@@ -18,6 +18,7 @@ candidates tried.
 from __future__ import annotations
 
 import codecs
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -25,6 +26,10 @@ from typing import Iterator
 SAMPLE_BYTES = 200_000  # what chardet examines by default: its models converge well before
 DAMAGED = 3  # valid UTF-8 characters per stray byte that make a record damaged UTF-8 (bench/encoding.py --fit)
 NEAR_TIE = 0.9  # chardet candidates within this share of its best confidence are near-ties (bench/encoding.py --fit)
+WEAK = 0.05  # chardet's best confidence under which it had too little to go on: charset-normalizer's answer contends
+WINDOW = 16_384  # bytes of a file's non-ASCII records judged together when looking for runs in another encoding
+MIN_WINDOW = 1_024  # ... and the least: a small file is cut in four windows of at least this
+SIMILAR = 0.9  # cosine of two windows' byte histograms above which the second is taken to be in the first's encoding
 UTF8 = "utf-8"
 WIDE = ("utf-16", "utf-32")
 STATEFUL = ("iso2022", "hz", "utf-7")
@@ -88,44 +93,72 @@ def mostly_utf8(sample: bytes) -> bool:
     return valid * 2 > len(foreign)
 
 
-def _utf16_without_bom(sample: bytes) -> str | None:
-    """UTF-16 text without a byte-order mark and without ASCII (so without the NUL bytes chardet looks for), e.g.
-    one line of Japanese: the byte order in which it decodes to letters only."""
-    if len(sample) < 4 or len(sample) % 2:
-        return None
-    for name in ("utf-16-le", "utf-16-be"):
+def unicode_without_bom(sample: bytes) -> str | None:
+    """UTF-32 or UTF-16 without a byte-order mark: the ones that decode the sample to text (no unassigned,
+    private-use or control characters), and of those the one whose text keeps to the fewest blocks of 128 code
+    points (Khmer read in the wrong byte order is a scatter of Yi, Hangul and CJK). Valid UTF-32 is rare by chance
+    (every four bytes must be under 0x110000), so it is tried first."""
+    import unicodedata
+
+    found = []
+    for name in ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"):
         try:
-            text = sample.decode(name)
+            text = codecs.getincrementaldecoder(name)().decode(sample, final=False)
         except UnicodeDecodeError:
             continue
-        if all(ch.isprintable() or ch.isspace() for ch in text):
-            return name
-    return None
+        if text and all(ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cn", "Co", "Cs") for ch in text):
+            found.append((len({ord(ch) >> 7 for ch in text}), name))
+        if found and name == "utf-32-be":
+            break
+    return min(found)[1] if found else None
 
 
 def detect(sample: bytes, truncated: bool = False) -> FileEncoding:
     """The encoding of a file from its first bytes (`truncated`: the file goes on after them)."""
     if mark := bom_encoding(sample):
         return FileEncoding(mark, "byte-order mark")
-    if b"\x00" in sample:  # NUL bytes: UTF-16/32 (which chardet finds by their pattern), or binary data
-        found = _chardet_ranking(sample[:SAMPLE_BYTES])
-        if found and found[0][0].startswith(WIDE):
-            return FileEncoding(found[0][0], "UTF-16/32 pattern")
+    if b"\x00" in sample and (wide := unicode_without_bom(sample)):  # NUL bytes: UTF-16/32, or binary data
+        return FileEncoding(wide, "UTF-16/32 without BOM")
     sample = _complete_lines(sample, truncated)
     if sample.isascii():
+        found = _chardet_ranking(sample) if b"\x1b" in sample or b"~{" in sample else []
+        if found and found[0][0].startswith(STATEFUL):  # ISO-2022 and HZ are 7-bit, their escapes give them away
+            return FileEncoding(found[0][0], "escape sequences")
         return FileEncoding(UTF8, "ASCII")
     if _utf8(sample) is not None or mostly_utf8(sample):
         return FileEncoding(UTF8, "UTF-8")
-    ranked = _chardet_ranking(sample)
+    evidence = legacy_lines(sample)
+    ranked = _chardet_ranking(evidence)
     if not ranked:
-        wide = _utf16_without_bom(sample)
-        return FileEncoding(wide, "UTF-16 without BOM") if wide else FileEncoding(UTF8, "no encoding fits")
-    name, confidence = best_decoding(sample, ranked)
-    return FileEncoding(name, f"chardet, confidence {confidence:.2f}")
+        wide = unicode_without_bom(sample)
+        return FileEncoding(wide, "UTF-16/32 without BOM") if wide else FileEncoding(UTF8, "no encoding fits")
+    name, confidence = best_decoding(evidence, ranked)
+    return FileEncoding(narrowest(name, evidence), f"chardet, confidence {confidence:.2f}")
+
+
+def legacy_lines(data: bytes) -> bytes:
+    """The lines that are neither ASCII nor UTF-8: the evidence for a legacy encoding (a file's UTF-8 lines, read
+    as UTF-8 anyway, would only blur it)."""
+    return b"\n".join(line for line in data.split(b"\n") if not line.isascii() and _utf8(line) is None)
+
+
+# Vendor code pages that read some of their standard's own bytes otherwise: cp932 maps six code points of JIS X 0208
+# apart (〜 ‖ − ¢ £ ¬; browsers map them as Shift_JIS does), cp949 does not compose EUC-KR's eight-byte Hangul
+# syllables (KS X 1001's way to write the syllables outside its 2,350). (GBK and cp950 read GB2312's and Big5's
+# bytes as browsers do, and as the texts of those regions mean them: they stay.)
+STANDARD = {"cp932": "shift_jis", "cp949": "euc_kr"}
+
+
+def narrowest(name: str, data: bytes) -> str:
+    """The standard rather than its vendor's code page (`STANDARD`) when it reads `data`: the file shows no sign of
+    the vendor's extensions. Records that need them fall back to the vendor's (`WIDER`)."""
+    standard = STANDARD.get(name)
+    return standard if standard and _decoded(data, standard) is not None else name
 
 
 def _chardet_ranking(data: bytes) -> list[tuple[str, float]]:
-    """chardet's candidates, best first, as codec names; empty for binary data."""
+    """chardet's candidates, best first, as codec names; empty for binary data. Without UTF-16/32: those are found
+    before (`unicode_without_bom`), and a record of an ASCII-compatible file is not in them."""
     import chardet
 
     ranked = chardet.detect_all(data, compat_names=False)
@@ -137,28 +170,45 @@ def _chardet_ranking(data: bytes) -> list[tuple[str, float]]:
             name = codec_name(found["encoding"])
         except LookupError:
             continue
-        out.append((UTF8 if name == "ascii" else name, found["confidence"]))
+        if not name.startswith(WIDE):
+            out.append((UTF8 if name == "ascii" else name, found["confidence"]))
     return out
 
 
 def best_decoding(data: bytes, ranked: list[tuple[str, float]]) -> tuple[str, float]:
     """chardet's best candidate, unless near-ties decode `data` differently: then the one whose decoding of the lines
-    where they differ is least messy to charset-normalizer (chardet's order breaks a tie)."""
+    where they differ is least messy to charset-normalizer (chardet's order breaks a tie). When chardet had too
+    little to go on (a short record), charset-normalizer's own answer contends too."""
     top = ranked[0][1]
+    contenders = [(name, confidence) for name, confidence in ranked if confidence >= top * NEAR_TIE]
+    if top < WEAK and (other := _charset_normalizer_answer(data)):
+        contenders.append((other, top))
     texts: dict[str, tuple[str, float]] = {}  # decoding -> the first candidate that gives it
-    for name, confidence in ranked:
-        if confidence < top * NEAR_TIE:
-            break
+    for name, confidence in contenders:
         text = _decoded(data, name)
         if text is not None:
             texts.setdefault(text, (name, confidence))
     if len(texts) <= 1:
         return next(iter(texts.values()), ranked[0])
-    differing = _differing_lines(list(texts))
+    scores = [mess(lines) for lines in _differing_lines(list(texts))]
+    return list(texts.values())[min(range(len(scores)), key=scores.__getitem__)]
+
+
+def mess(text: str) -> float:
+    """charset-normalizer's measure of how unlike text a decoding is (0: clean)."""
     from charset_normalizer.md import mess_ratio
 
-    scores = [mess_ratio(lines, 1.0) for lines in differing]
-    return list(texts.values())[min(range(len(scores)), key=scores.__getitem__)]
+    return mess_ratio(text, 1.0)
+
+
+def _charset_normalizer_answer(data: bytes) -> str | None:
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data).best()
+    try:
+        return codec_name(best.encoding) if best is not None else None
+    except LookupError:
+        return None
 
 
 def _differing_lines(texts: list[str], limit: int = 32_768) -> list[str]:
@@ -177,11 +227,17 @@ def _differing_lines(texts: list[str], limit: int = 32_768) -> list[str]:
     return out
 
 
+_C1 = re.compile("[\x80-\x9f]")
+
+
 def _decoded(data: bytes, encoding: str) -> str | None:
+    """`data` as text in `encoding`, or None when it is not valid there, or decodes to C1 control characters (what
+    ISO-8859 makes of the punctuation windows code pages put at 0x80-0x9f: not text)."""
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
+    return None if _C1.search(text) else text
 
 
 @dataclass
@@ -229,12 +285,13 @@ class RecordDecoder:
     def decode(self, raws: list[bytes]) -> Decoded:
         texts = [_decoded(raw, self.name) for raw in raws]
         problems: list[str | None] = [None] * len(raws)
-        stats: Counter = Counter()
+        used = [self.name] * len(raws)
         if self.encoding.fallback and self.name != UTF8:
             for i, raw in enumerate(raws):  # valid UTF-8 in a file that is not: part of it was converted later
                 if not raw.isascii() and (text := _utf8(raw)) is not None and text != texts[i]:
-                    texts[i] = text
-                    stats[f"fallback:{UTF8}"] += 1
+                    texts[i], used[i] = text, UTF8
+            _runs_in_other_encodings(raws, texts, used, self.name)
+        stats = Counter(f"fallback:{name}" for name in used if name != self.name)
         bad = [i for i, text in enumerate(texts) if text is None]
         if bad and not self.encoding.fallback:
             for i in bad:
@@ -242,9 +299,9 @@ class RecordDecoder:
         elif bad:
             pool = _pool_encoding([raws[i] for i in bad])
             for i in bad:
-                texts[i], used, problems[i] = self._on_its_own(raws[i], pool)
-                if used is not None:
-                    stats[f"fallback:{used}"] += 1
+                texts[i], by, problems[i] = self._on_its_own(raws[i], pool)
+                if by is not None:
+                    stats[f"fallback:{by}"] += 1
         stats["undecodable"] += sum(p is not None for p in problems)
         return Decoded(texts, problems, +stats)
 
@@ -275,6 +332,95 @@ class RecordDecoder:
         if len(tried) == 1:
             return f"bytes not valid in {first}{where}"
         return f"bytes not valid in any encoding tried: {', '.join(tried)}{where}"
+
+
+def _runs_in_other_encodings(raws: list[bytes], texts: list[str | None], used: list[str], name: str) -> None:
+    """Finds runs of records in another legacy encoding than the file's `name` (two files concatenated), and reads
+    them with it (in place). The records with non-ASCII bytes, in order, are cut in windows; a window whose bytes
+    look like the window before it (`SIMILAR` histograms of its bytes) is in that window's encoding, else chardet
+    judges it (`best_decoding`). Where the encoding changes, each record of the windows on both sides is judged
+    between the two (`_likelier`): a window may hold the end of one file and the start of the next."""
+    evidence = [i for i, raw in enumerate(raws) if used[i] == name and not raw.isascii()]
+    windows = _windows(evidence, raws)
+    decisions: list[str] = []
+    previous = None  # (histogram, encoding) of the window before
+    for window in windows:
+        data = b"\n".join(raws[i] for i in window)
+        histogram = _byte_histogram(data)
+        if previous is not None and _cosine(histogram, previous[0]) >= SIMILAR:
+            decisions.append(previous[1])
+        else:
+            decisions.append(_window_encoding(data, name))
+        previous = (histogram, decisions[-1])
+    for k, window in enumerate(windows):
+        for other in set(decisions[max(k - 1, 0) : k + 2]) - {name}:
+            for i in window:
+                theirs = _decoded(raws[i], other)
+                if theirs is not None and theirs != texts[i] and (
+                        texts[i] is None or _likelier(raws[i], name, other, decisions[k]) == other):  # fmt: skip
+                    texts[i], used[i] = theirs, other
+
+
+def _windows(evidence: list[int], raws: list[bytes]) -> list[list[int]]:
+    """Consecutive groups of records of at least the window's size in bytes."""
+    total = sum(len(raws[i]) for i in evidence)
+    size = min(WINDOW, max(MIN_WINDOW, total // 4))
+    windows, current, filled = [], [], 0
+    for i in evidence:
+        current.append(i)
+        filled += len(raws[i])
+        if filled >= size:
+            windows.append(current)
+            current, filled = [], 0
+    if current:
+        windows.append(current)
+    return windows
+
+
+def _byte_histogram(data: bytes):
+    import numpy as np
+
+    return np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)[128:].astype(float)
+
+
+def _cosine(a, b) -> float:
+    import numpy as np
+
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm else 0.0
+
+
+def _window_encoding(data: bytes, name: str) -> str:
+    """chardet's encoding for a window, unless the file's `name` decodes it the same way or is a near-tie of it
+    there: a window is less evidence than the file's sample, so only a clear preference overrules it."""
+    ranked = _chardet_ranking(data)
+    if not ranked:
+        return name
+    other, confidence = best_decoding(data, ranked)
+    theirs = _decoded(data, other)
+    if theirs is None or theirs == _decoded(data, name):
+        return name
+    return name if dict(ranked).get(name, 0.0) >= NEAR_TIE * confidence else other
+
+
+def _likelier(raw: bytes, name: str, other: str, default: str) -> str:
+    """Which of two encodings chardet finds likelier for one record, with only those two to choose from (its
+    byte-pair models tell KOI8-R from windows-1251 in a sentence, where a measure of mess sees two clean
+    decodings); `default` when it can't tell."""
+    import warnings
+
+    import chardet
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ranked = chardet.detect_all(raw, compat_names=False, include_encodings=[
+                n.replace("_", "-") for n in (name, other)])  # fmt: skip
+    except ValueError:  # an encoding chardet has no model for
+        return default
+    scores = {codec_name(r["encoding"]): r["confidence"] for r in ranked if r["encoding"]}
+    ours, theirs = scores.get(name, 0.0), scores.get(other, 0.0)
+    return default if ours == theirs else (other if theirs > ours else name)
 
 
 def _pool_encoding(raws: list[bytes]) -> str | None:
