@@ -123,7 +123,7 @@ def detect(sample: bytes, truncated: bool = False) -> FileEncoding:
     if sample.isascii():
         found = _chardet_ranking(sample) if b"\x1b" in sample or b"~{" in sample else []
         if found and found[0][0].startswith(STATEFUL):  # ISO-2022 and HZ are 7-bit, their escapes give them away
-            return FileEncoding(found[0][0], "escape sequences")
+            return FileEncoding(narrowest(found[0][0], sample), "escape sequences")
         return FileEncoding(UTF8, "ASCII")
     if _utf8(sample) is not None or mostly_utf8(sample):
         return FileEncoding(UTF8, "UTF-8")
@@ -142,16 +142,19 @@ def legacy_lines(data: bytes) -> bytes:
     return b"\n".join(line for line in data.split(b"\n") if not line.isascii() and _utf8(line) is None)
 
 
-# Vendor code pages that read some of their standard's own bytes otherwise: cp932 maps six code points of JIS X 0208
-# apart (〜 ‖ − ¢ £ ¬; browsers map them as Shift_JIS does), cp949 does not compose EUC-KR's eight-byte Hangul
-# syllables (KS X 1001's way to write the syllables outside its 2,350). (GBK and cp950 read GB2312's and Big5's
-# bytes as browsers do, and as the texts of those regions mean them: they stay.)
-STANDARD = {"cp932": "shift_jis", "cp949": "euc_kr"}
+# Encodings that read some of their standard's own bytes otherwise: cp932 maps six code points of JIS X 0208 apart
+# (〜 ‖ − ¢ £ ¬; browsers map them as Shift_JIS does), JIS X 0213's Shift_JIS reads a lone 0x5c as ¥ (a JSON
+# escape!), cp949 does not compose EUC-KR's eight-byte Hangul syllables (KS X 1001's way to write the syllables
+# outside its 2,350). (GBK and cp950 read GB2312's and Big5's bytes as browsers do, and as the texts of those
+# regions mean them: they stay.)
+STANDARD = {"cp932": "shift_jis", "shift_jis_2004": "shift_jis", "shift_jisx0213": "shift_jis", "cp949": "euc_kr",
+            "euc_jis_2004": "euc_jp", "euc_jisx0213": "euc_jp", "iso2022_jp_2": "iso2022_jp",
+            "iso2022_jp_2004": "iso2022_jp", "iso2022_jp_3": "iso2022_jp", "iso2022_jp_ext": "iso2022_jp"}  # fmt: skip
 
 
 def narrowest(name: str, data: bytes) -> str:
-    """The standard rather than its vendor's code page (`STANDARD`) when it reads `data`: the file shows no sign of
-    the vendor's extensions. Records that need them fall back to the vendor's (`WIDER`)."""
+    """The standard rather than its vendor's code page or later edition (`STANDARD`) when it reads `data`: the file
+    shows no sign of what they add. Records that need it fall back to it (`WIDER`, or chardet on the record)."""
     standard = STANDARD.get(name)
     return standard if standard and _decoded(data, standard) is not None else name
 
@@ -337,28 +340,34 @@ class RecordDecoder:
 def _runs_in_other_encodings(raws: list[bytes], texts: list[str | None], used: list[str], name: str) -> None:
     """Finds runs of records in another legacy encoding than the file's `name` (two files concatenated), and reads
     them with it (in place). The records with non-ASCII bytes, in order, are cut in windows; a window whose bytes
-    look like the window before it (`SIMILAR` histograms of its bytes) is in that window's encoding, else chardet
-    judges it (`best_decoding`). Where the encoding changes, each record of the windows on both sides is judged
-    between the two (`_likelier`): a window may hold the end of one file and the start of the next."""
+    look like the window before it (`SIMILAR` histograms of its bytes) is in the file's encoding when the two windows
+    before it were judged to be (most windows of most files: the shortcut keeps reading fast); any other window
+    chardet judges (`_judged`). Where the encoding changes, each record of the windows on both sides is judged between
+    the encodings around it (`_likeliest`): a window may hold the end of one file and the start of the next."""
     evidence = [i for i, raw in enumerate(raws) if used[i] == name and not raw.isascii()]
-    windows = _windows(evidence, raws)
-    decisions: list[str] = []
-    previous = None  # (histogram, encoding) of the window before
-    for window in windows:
+    windows, decisions = [], []
+    previous, settled = None, 0  # the histogram of the window before; how many windows in a row are the file's
+    for window in _windows(evidence, raws):
         data = b"\n".join(raws[i] for i in window)
         histogram = _byte_histogram(data)
-        if previous is not None and _cosine(histogram, previous[0]) >= SIMILAR:
-            decisions.append(previous[1])
+        if settled >= 2 and _cosine(histogram, previous) >= SIMILAR:
+            judged = [(window, name, True)]
         else:
-            decisions.append(_window_encoding(data, name))
-        previous = (histogram, decisions[-1])
+            judged = _judged(window, raws, name)
+        windows += [part for part, _, _ in judged]
+        decisions += [decision for _, decision, _ in judged]
+        previous, settled = histogram, settled + 1 if judged == [(window, name, True)] else 0
     for k, window in enumerate(windows):
-        for other in set(decisions[max(k - 1, 0) : k + 2]) - {name}:
-            for i in window:
-                theirs = _decoded(raws[i], other)
-                if theirs is not None and theirs != texts[i] and (
-                        texts[i] is None or _likelier(raws[i], name, other, decisions[k]) == other):  # fmt: skip
-                    texts[i], used[i] = theirs, other
+        around = list(dict.fromkeys([decisions[k], *decisions[max(k - 1, 0) : k + 2]]))
+        if around == [name]:
+            continue
+        for i in window:
+            readings = {n: text for n in dict.fromkeys([*around, name]) if (text := _decoded(raws[i], n)) is not None}
+            if len(set(readings.values())) > 1:
+                chosen = _likeliest(raws[i], list(readings), default=decisions[k])
+                texts[i], used[i] = readings[chosen], chosen
+            elif readings and texts[i] is None:
+                texts[i], used[i] = next(iter(readings.items()))[::-1]
 
 
 def _windows(evidence: list[int], raws: list[bytes]) -> list[list[int]]:
@@ -390,37 +399,51 @@ def _cosine(a, b) -> float:
     return float(a @ b) / norm if norm else 0.0
 
 
-def _window_encoding(data: bytes, name: str) -> str:
-    """chardet's encoding for a window, unless the file's `name` decodes it the same way or is a near-tie of it
-    there: a window is less evidence than the file's sample, so only a clear preference overrules it."""
+def _judged(window: list[int], raws: list[bytes], name: str) -> list[tuple[list[int], str, bool]]:
+    """(records, encoding, sure) for a window: chardet's encoding, unless the file's `name` decodes it the same way
+    or is a near-tie of it there (a window is less evidence than the file's sample: only a clear preference
+    overrules it). A window chardet is unsure of (under `WEAK`) may be the end of one file and the start of the
+    next: its halves are judged apart."""
+    data = b"\n".join(raws[i] for i in window)
     ranked = _chardet_ranking(data)
     if not ranked:
-        return name
+        return [(window, name, False)]
+    if ranked[0][1] < WEAK and len(window) > 1:
+        half = len(window) // 2
+        return _judged(window[:half], raws, name) + _judged(window[half:], raws, name)
     other, confidence = best_decoding(data, ranked)
     theirs = _decoded(data, other)
-    if theirs is None or theirs == _decoded(data, name):
-        return name
-    return name if dict(ranked).get(name, 0.0) >= NEAR_TIE * confidence else other
+    if theirs is None or theirs == _decoded(data, name) or dict(ranked).get(name, 0.0) >= NEAR_TIE * confidence:
+        return [(window, name, ranked[0][1] >= WEAK)]
+    return [(window, other, ranked[0][1] >= WEAK)]
 
 
-def _likelier(raw: bytes, name: str, other: str, default: str) -> str:
-    """Which of two encodings chardet finds likelier for one record, with only those two to choose from (its
+def _likeliest(raw: bytes, names: list[str], default: str) -> str:
+    """Which of a few encodings chardet finds likeliest for one record, with only those to choose from (its
     byte-pair models tell KOI8-R from windows-1251 in a sentence, where a measure of mess sees two clean
     decodings); `default` when it can't tell."""
     import warnings
 
     import chardet
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ranked = chardet.detect_all(raw, compat_names=False, include_encodings=[
-                n.replace("_", "-") for n in (name, other)])  # fmt: skip
-    except ValueError:  # an encoding chardet has no model for
+    known = {_chardet_name(n): n for n in names}
+    known.pop(None, None)
+    if not known:
         return default
-    scores = {codec_name(r["encoding"]): r["confidence"] for r in ranked if r["encoding"]}
-    ours, theirs = scores.get(name, 0.0), scores.get(other, 0.0)
-    return default if ours == theirs else (other if theirs > ours else name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ranked = chardet.detect_all(raw, compat_names=False, include_encodings=list(known))
+    scores = {known[found]: r["confidence"] for r in ranked if (found := _chardet_name(r["encoding"] or "")) in known}
+    best = max(names, key=lambda n: scores.get(n, 0.0))
+    return default if scores.get(best, 0.0) <= scores.get(default, 0.0) else best
+
+
+def _chardet_name(name: str) -> str | None:
+    """chardet's name for an encoding, or for the edition it models in its place (EUC-JP by EUC-JIS-2004...)."""
+    from chardet.registry import lookup_encoding
+
+    editions = [edition for edition, standard in STANDARD.items() if standard == name]
+    return next((found for n in [name, *editions] if (found := lookup_encoding(n))), None)
 
 
 def _pool_encoding(raws: list[bytes]) -> str | None:

@@ -26,12 +26,11 @@ from curate.errors import CurateError, InputError, MissingDependencyError
 from curate.io.compressed import compression_of, open_input
 from curate.io.encoding import UTF8, FileEncoding, RecordDecoder, is_wide, resolve_encoding
 from curate.recipe import Source
-from curate.stages.base import first_reason
+from curate.stages.base import RAW_BYTES, first_reason
 
 META_COLUMNS = ["_id", "_source", "_row"]
 REJECT_COLUMNS = {"_id": pl.String, "_source": pl.String, "_row": pl.Int64, "_raw": pl.String,
                   "_reason": pl.String, "_detail": pl.String}  # fmt: skip
-RAW_BYTES = "_raw_bytes"  # a rejected record's bytes when they are not text in any encoding tried (else `_raw`)
 
 EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv",

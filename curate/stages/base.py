@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 REASON = "_reason"
 DETAIL = "_detail"
+RAW_BYTES = "_raw_bytes"  # a rejected record's bytes when they are not text in any encoding tried (else `_raw`)
 
 
 class StepConfig(BaseModel):
