@@ -1,6 +1,6 @@
 """`encoding: auto` against charset-normalizer and chardet used directly, on files built from real text.
 
-    python bench/encoding.py [--shared ../shared/eval] [--half 1] [--fit] [--files]
+    python bench/encoding.py [--shared ../shared/eval] [--half 1] [--fit] [--files] [--speed]
 
 Test files, all from `shared/eval` (text nobody here wrote or tuned on): the sentences of `lid/lid.jsonl`, the target
 sentences of `parallel/eng-*.jsonl` and the Wikipedia paragraphs of `dedup/xquad_paragraphs.jsonl`, grouped by
@@ -14,7 +14,8 @@ mark) gets texts of every language. Mixed files (JSONL, 30 records):
   in the old encoding);
 - `X + utf-8 appended`: the first two thirds in X, the rest in UTF-8 (a legacy file that new UTF-8 records were
   added to);
-- `X, then Y`: two files of two legacy encodings of one script, concatenated (`cat a.txt b.txt`).
+- `X, then Y`: two files of two legacy encodings of one script, concatenated (`cat a.txt b.txt`); 15 records of
+  each, and where there is text enough also one file of up to 500 of each.
 
 A record counts as decoded when its text is exactly the original. `auto` is curate's reader (`encoding: auto`), the
 real code path; `default` is the reader with no `encoding:` (UTF-8, or `auto` for a file that is not UTF-8);
@@ -208,6 +209,11 @@ def build_files(texts: dict[str, list[str]], half: int) -> list[TestFile]:
             records = a[start : start + 15] + b[start : start + 15]
             files.append(TestFile("mixed: X, then Y", f"{first}, then {second}", "jsonl",
                                   _lines(records, [first] * 15 + [second] * 15), records))  # fmt: skip
+        if min(len(a), len(b)) >= 300:  # and one large file, where whole windows of each encoding follow each other
+            size = min(len(a), len(b), 1000) // 2
+            records = a[:size] + b[-size:]
+            files.append(TestFile("mixed: X, then Y", f"{first}, then {second}", "jsonl",
+                                  _lines(records, [first] * size + [second] * size), records))  # fmt: skip
     return files
 
 
@@ -343,7 +349,7 @@ def fit(files: list[TestFile]) -> None:
     mixed = [f for f in files if f.family.startswith("mixed")]
     for name, values, subset in (("NEAR_TIE", (0.75, 0.85, 0.9, 0.95, 0.99), single),
                                  ("WEAK", (0.0, 0.02, 0.05, 0.1, 0.2), single),
-                                 ("SIMILAR", (0.8, 0.9, 0.95, 1.01), mixed)):  # fmt: skip
+                                 ("SIMILAR", (0.8, 0.9, 0.95, 0.98, 1.01), mixed)):  # fmt: skip
         kept = getattr(encoding_module, name)
         for value in values:
             setattr(encoding_module, name, value)
@@ -362,18 +368,43 @@ def fit(files: list[TestFile]) -> None:
           dict(sorted(ratios.items())[-3:]))
 
 
+def speed(texts: dict[str, list[str]], megabytes: int = 16) -> list[str]:
+    """Reading a large file: Russian sentences in JSONL, as windows-1251 and as UTF-8, with `encoding:` named and
+    with `auto` (whose windows are then nearly all taken by the histogram shortcut)."""
+    sentences = [t for t in texts["rus"] if representable(t, "cp1251")]
+    body = write_records(sentences, "jsonl")
+    text = body * (megabytes * 2**20 // len(body.encode("utf-8")) + 1)
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, declared in (("cp1251", "cp1251"), ("cp1251", "auto"), ("utf-8", "utf-8"), ("utf-8", "auto")):
+            path = Path(folder) / f"{name}.jsonl"
+            if not path.exists():
+                path.write_bytes(text.encode(name))
+            started = time.perf_counter()
+            rows = sum(b.rows.height for b in open_reader(path, Source(path=str(path), encoding=declared), path.name,
+                                                          ReadOptions(), 0).batches())  # fmt: skip
+            took = time.perf_counter() - started
+            lines.append(f"{name} file, encoding: {declared:7s} {rows:9,} records in {took:6.1f}s: "
+                         f"{path.stat().st_size / 2**20 / took:6.1f} MB/s")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--half", type=int, default=1, help="the half to report on (0 is the one fitted on)")
     parser.add_argument("--fit", action="store_true", help="sweep the fitted numbers on half 0")
     parser.add_argument("--files", action="store_true", help="also one line per encoding and mix")
+    parser.add_argument("--speed", action="store_true", help="only the reading speed on a 16 MB file")
     args = parser.parse_args()
     if not (args.shared / "lid" / "lid.jsonl").exists():
         raise SystemExit(f"{args.shared} not found: the benchmark needs ../shared/eval (see its SOURCE.md)")
     texts = load_texts(args.shared)
     if args.fit:
         fit(build_files(texts, 0))
+        return
+    if args.speed:
+        print("\n".join(speed(texts)))
         return
     files = build_files(texts, args.half)
     scores, seconds = run(files)

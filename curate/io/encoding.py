@@ -9,10 +9,11 @@ statistical detection (byte-pair models per language and encoding), the better o
 odd capitals, mixed scripts) picks among them: the two detectors look at different evidence.
 
 In `auto` mode a record is then decoded with the file's encoding, unless it is valid UTF-8 while the file is not
-(part of a file converted, or appended to, later), or is not valid in the file's encoding (a file that mixes two):
-such a record is decoded on its own, by the candidates in `fallback_candidates`'s order; a record no candidate
-decodes, or that is damaged UTF-8 (mostly valid, with a few stray bytes), is `unparseable`, its `_detail` naming the
-candidates tried.
+(part of a file converted, or appended to, later), lies in a run of records in another legacy encoding (two files
+concatenated: `_runs_in_other_encodings`), or is not valid in the file's encoding (a file that mixes two): such a
+record is decoded on its own, by the candidates in `fallback_candidates`'s order; a record no candidate decodes, or
+that is damaged UTF-8 (mostly valid, with a few stray bytes), is `unparseable`, its `_detail` naming the candidates
+tried.
 """
 
 from __future__ import annotations
@@ -79,10 +80,7 @@ def _complete_lines(sample: bytes, truncated: bool) -> bytes:
 
 
 def _utf8(data: bytes) -> str | None:
-    try:
-        return data.decode(UTF8)
-    except UnicodeDecodeError:
-        return None
+    return _strict(data, UTF8)
 
 
 def mostly_utf8(sample: bytes) -> bool:
@@ -233,14 +231,18 @@ def _differing_lines(texts: list[str], limit: int = 32_768) -> list[str]:
 _C1 = re.compile("[\x80-\x9f]")
 
 
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
 def _decoded(data: bytes, encoding: str) -> str | None:
     """`data` as text in `encoding`, or None when it is not valid there, or decodes to C1 control characters (what
     ISO-8859 makes of the punctuation windows code pages put at 0x80-0x9f: not text)."""
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        return None
-    return None if _C1.search(text) else text
+    text = _strict(data, encoding)
+    return None if text is None or _C1.search(text) else text
 
 
 @dataclass
@@ -280,13 +282,20 @@ class RecordDecoder:
         """Records are UTF-8 as read: the file is read as strict UTF-8, or decoded from UTF-16/32 while read."""
         return self.name == UTF8 and not self.encoding.fallback or is_wide(self.name)
 
+    def as_read(self, raws: list[bytes]) -> bool:
+        """Are these records UTF-8 as they are (the file is read as UTF-8, and they all are: checked in one call)?"""
+        return self.passthrough or self.name == UTF8 and _utf8(b"\n".join(raws)) is not None
+
     @property
     def ascii_safe(self) -> bool:
         """Every byte below 0x80 is the ASCII character (not so in the stateful 7-bit ISO-2022 and HZ encodings)."""
         return not self.name.startswith(STATEFUL)
 
     def decode(self, raws: list[bytes]) -> Decoded:
-        texts = [_decoded(raw, self.name) for raw in raws]
+        if self.encoding.fallback:
+            texts = [_decoded(raw, self.name) for raw in raws]
+        else:  # the encoding the recipe names, as it is (ISO-8859's C1 controls too)
+            texts = [_strict(raw, self.name) for raw in raws]
         problems: list[str | None] = [None] * len(raws)
         used = [self.name] * len(raws)
         if self.encoding.fallback and self.name != UTF8:
@@ -341,8 +350,8 @@ def _runs_in_other_encodings(raws: list[bytes], texts: list[str | None], used: l
     """Finds runs of records in another legacy encoding than the file's `name` (two files concatenated), and reads
     them with it (in place). The records with non-ASCII bytes, in order, are cut in windows; a window whose bytes
     look like the window before it (`SIMILAR` histograms of its bytes) is in the file's encoding when the two windows
-    before it were judged to be (most windows of most files: the shortcut keeps reading fast); any other window
-    chardet judges (`_judged`). Where the encoding changes, each record of the windows on both sides is judged between
+    before it were judged to be (most windows of large files: the shortcut keeps reading fast; the histograms of
+    smaller windows are too noisy to trust); any other window chardet judges (`_judged`). Where the encoding changes, each record of the windows on both sides is judged between
     the encodings around it (`_likeliest`): a window may hold the end of one file and the start of the next."""
     evidence = [i for i, raw in enumerate(raws) if used[i] == name and not raw.isascii()]
     windows, decisions = [], []
@@ -350,7 +359,7 @@ def _runs_in_other_encodings(raws: list[bytes], texts: list[str | None], used: l
     for window in _windows(evidence, raws):
         data = b"\n".join(raws[i] for i in window)
         histogram = _byte_histogram(data)
-        if settled >= 2 and _cosine(histogram, previous) >= SIMILAR:
+        if settled >= 2 and len(data) >= WINDOW and _cosine(histogram, previous) >= SIMILAR:
             judged = [(window, name, True)]
         else:
             judged = _judged(window, raws, name)

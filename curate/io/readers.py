@@ -438,9 +438,10 @@ class Reader:
 
     def _decode(self, numbered: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes]], pl.DataFrame, Counter]:
         """Records as UTF-8, the rejects of those no encoding read (their bytes kept as they are), and the figures."""
-        if self.decoder.passthrough:
+        raws = [line for _, line in numbered]
+        if self.decoder.as_read(raws):
             return numbered, empty_rejects(), Counter()
-        decoded = self.decoder.decode([line for _, line in numbered])
+        decoded = self.decoder.decode(raws)
         good = [(r, text.encode("utf-8")) for (r, _), text in zip(numbered, decoded.texts) if text is not None]
         bad = [(r, line, problem) for (r, line), problem in zip(numbered, decoded.problems) if problem is not None]
         rejects = _rejects(self.source_key, [r for r, _, _ in bad], [bytes(line) for _, line, _ in bad],
