@@ -351,8 +351,9 @@ def _runs_in_other_encodings(raws: list[bytes], texts: list[str | None], used: l
     them with it (in place). The records with non-ASCII bytes, in order, are cut in windows; a window whose bytes
     look like the window before it (`SIMILAR` histograms of its bytes) is in the file's encoding when the two windows
     before it were judged to be (most windows of large files: the shortcut keeps reading fast; the histograms of
-    smaller windows are too noisy to trust); any other window chardet judges (`_judged`). Where the encoding changes, each record of the windows on both sides is judged between
-    the encodings around it (`_likeliest`): a window may hold the end of one file and the start of the next."""
+    smaller windows are too noisy to trust); any other window chardet judges (`_judged`). Where the encoding
+    changes, each record of the windows on both sides is judged between the encodings around it (`_likeliest`): a
+    window may hold the end of one file and the start of the next."""
     evidence = [i for i, raw in enumerate(raws) if used[i] == name and not raw.isascii()]
     windows, decisions = [], []
     previous, settled = None, 0  # the histogram of the window before; how many windows in a row are the file's
@@ -372,11 +373,11 @@ def _runs_in_other_encodings(raws: list[bytes], texts: list[str | None], used: l
             continue
         for i in window:
             readings = {n: text for n in dict.fromkeys([*around, name]) if (text := _decoded(raws[i], n)) is not None}
-            if len(set(readings.values())) > 1:
-                chosen = _likeliest(raws[i], list(readings), default=decisions[k])
-                texts[i], used[i] = readings[chosen], chosen
-            elif readings and texts[i] is None:
-                texts[i], used[i] = next(iter(readings.items()))[::-1]
+            if not readings or set(readings.values()) == {texts[i]}:
+                continue
+            default = decisions[k] if decisions[k] in readings else next(iter(readings))
+            chosen = _likeliest(raws[i], list(readings), default) if len(set(readings.values())) > 1 else default
+            texts[i], used[i] = readings[chosen], chosen
 
 
 def _windows(evidence: list[int], raws: list[bytes]) -> list[list[int]]:

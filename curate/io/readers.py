@@ -10,6 +10,7 @@ stable `_id`, `_source` and `_row` here. Reading is batched by bytes and rows, s
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -24,7 +25,7 @@ import xxhash
 
 from curate.errors import CurateError, InputError, MissingDependencyError
 from curate.io.compressed import compression_of, open_input
-from curate.io.encoding import UTF8, FileEncoding, RecordDecoder, is_wide, resolve_encoding
+from curate.io.encoding import UTF8, RecordDecoder, is_wide, resolve_encoding
 from curate.recipe import Source
 from curate.stages.base import RAW_BYTES, first_reason
 
@@ -121,8 +122,6 @@ def _raw_text(data: bytes | str) -> str | bytes:
     if isinstance(data, str):
         return data
     if isinstance(data, LongLine):
-        import codecs
-
         try:
             return codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
         except UnicodeDecodeError:
@@ -294,8 +293,6 @@ class _LineChunks:
         """The file in blocks: UTF-16/32 decoded to UTF-8, other encodings as they are, without a UTF-8 BOM."""
         size = self.options.batch_bytes
         if is_wide(self.encoding):
-            import codecs
-
             decoder = codecs.getincrementaldecoder(self.encoding)(errors="surrogateescape")
             while block := handle.read(size):
                 yield decoder.decode(block).encode("utf-8", errors="surrogateescape")
