@@ -135,9 +135,12 @@ def detect(sample: bytes, truncated: bool = False) -> FileEncoding:
 
 
 def legacy_lines(data: bytes) -> bytes:
-    """The lines that are neither ASCII nor UTF-8: the evidence for a legacy encoding (a file's UTF-8 lines, read
-    as UTF-8 anyway, would only blur it)."""
-    return b"\n".join(line for line in data.split(b"\n") if not line.isascii() and _utf8(line) is None)
+    """The evidence for a legacy encoding: the sample as it is (with the charset a web page declares, which chardet
+    reads, and trusts where that encoding decodes the page), or only its lines that are neither ASCII nor UTF-8 when
+    some lines are UTF-8 (those are read as UTF-8 anyway, and would only blur it)."""
+    lines = [line for line in data.split(b"\n") if not line.isascii()]
+    legacy = [line for line in lines if _utf8(line) is None]
+    return data if len(legacy) == len(lines) else b"\n".join(legacy)
 
 
 # Encodings that read some of their standard's own bytes otherwise: cp932 maps six code points of JIS X 0208 apart
