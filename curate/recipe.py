@@ -64,7 +64,6 @@ class Source(_Section):
 
         if value is None or value == "auto":
             return value
-
         try:
             codecs.lookup(value)
         except LookupError:

@@ -130,7 +130,7 @@ def review_note(out: Path, command: str) -> str | None:
 
 def input_encoding(stats: Counter, declared: str | None) -> dict | None:
     """What the read stage's figures say about one input file's encoding (None for columnar files): the encoding it
-    was read with (`detected`, or as declared), how it was found, the records decoded on their own per encoding
+    was read with (`encoding`: detected, or as declared), how it was found, the records decoded on their own per encoding
     (`fallback`), and those no encoding read (`undecodable`, rejected as `unparseable` with their bytes)."""
     named = [key.split(":", 1)[1] for key in stats if key.startswith("file_encoding:")]
     if not named:

@@ -22,6 +22,7 @@ import codecs
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 SAMPLE_BYTES = 200_000  # what chardet examines by default: its models converge well before
@@ -484,7 +485,7 @@ def fallback_candidates(raw: bytes, file_encoding: str, pool: str | None) -> Ite
         yield from (name for name, _ in ranked[1:4])
 
 
-def resolve_encoding(path, declared: str | None) -> FileEncoding:
+def resolve_encoding(path: Path, declared: str | None) -> FileEncoding:
     """What a file is read with. A codec named in the recipe: that codec. `auto`: the detected encoding, and records
     in another encoding decoded on their own. Not given: UTF-8 as always when the file is UTF-8 (records that are
     not are `unparseable`), else what `auto` does: a legacy file is read, not rejected line by line."""
