@@ -32,7 +32,10 @@ from curate.registry import get_step, step_notes
 from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
-from curate.summary import card_languages, languages_before, synthetic_by_origin, thin_splits_note, value_counts
+from curate.summary import (
+    card_languages, encoding_notes, input_encoding, languages_before, synthetic_by_origin, thin_splits_note,
+    value_counts,
+)
 from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
 from curate.workdir import PartStats, StageDir, tidy, total
 
@@ -77,6 +80,7 @@ class Run:
         self.files: list[InputFile] = [f for s in sources for f in s.files]
         self.reports: list[StageReport] = []
         self.file_rows: Counter = Counter()
+        self.file_stats: dict[str, Counter] = {}  # per input file: its encoding, records decoded on their own
         self.stale_artifacts: list[str] = []
         self.artifacts: dict[int, list[str]] = {}  # files each stage left in OUT/, by stage index
         self.summary: dict[str, Any] = {}  # languages before/after, synthetic rows per origin: for the card
@@ -149,6 +153,7 @@ class Run:
         self.redaction.forget_removed_if_needed()
 
         parts = self.read_stage(stages[0])
+        self.notes += encoding_notes(self.input_encodings())
         for previous_stage, stage, spec in zip(stages, stages[1:], self.recipe.steps):
             parts = self.step_stage(stage, spec, previous_stage, parts)
         outputs, accounting = self.write_outputs(stages, parts)
@@ -201,6 +206,16 @@ class Run:
         options = ReadOptions(model.engine.batch_rows, model.engine.batch_bytes, model.max_record_bytes)
         return [ReadJob(f, self.sources_by_index(f.source_index).source, options, stage, model.on_bad_input)
                 for f in self.files]  # fmt: skip
+
+    def input_encodings(self) -> dict[str, dict[str, Any]]:
+        """Per text input file: the encoding it was read with, how it was found, the records decoded on their own."""
+        found = {}
+        for f in self.files:
+            declared = self.sources_by_index(f.source_index).source.encoding
+            summary = input_encoding(self.file_stats.get(f.key, Counter()), declared)
+            if summary is not None:
+                found[f.key] = summary
+        return found
 
     def sources_by_index(self, index: int) -> ResolvedSource:
         return next(s for s in self.sources if s.index == index)
@@ -268,7 +283,9 @@ class Run:
         if stage.index == 0:  # rows read per input file, for the manifest
             key_of = {part_prefix(f): f.key for f in self.files}
             for part, stats in per_part.items():
-                self.file_rows[key_of[part.rsplit("-", 1)[0]]] += stats.rows_in
+                key = key_of[part.rsplit("-", 1)[0]]
+                self.file_rows[key] += stats.rows_in
+                self.file_stats.setdefault(key, Counter()).update(stats.stats or {})
         if stage.index:
             params = self.recipe.steps[stage.index - 1].resolved()[stage.name]
             for note in step_notes(stage.name, params, totals.stats):
@@ -419,7 +436,7 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
                 raise InputError(_bad_input_message(f, rejects))
             rejects = rejects.with_columns(pl.lit("read").alias(STEP))
             stats = PartStats(rows.height + rejects.height, rows.height, rejects.height, time.perf_counter() - tick,
-                              Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
+                              Counter(rejects[REASON].to_list()), Counter(batch.stats))  # fmt: skip
             job.stage.write_part(part, rows, rejects, stats)
         if limit is not None:
             limit -= stats.rows_in

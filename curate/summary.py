@@ -107,3 +107,37 @@ def card_languages(data_files: list[Path], recipe: dict) -> dict:
     found -= {"und", ""}
     described = [f"`{c}`" + (f" (texts of {m}+ characters)" if m else "") for c, _, m in dict.fromkeys(sources)]
     return {"languages": sorted(found), "from": described if found else []}
+
+
+def input_encoding(stats: Counter, declared: str | None) -> dict | None:
+    """What the read stage's figures say about one input file's encoding (None for columnar files): the encoding it
+    was read with (`encoding`: detected, or as declared), how it was found, the records decoded on their own per encoding
+    (`fallback`), and those no encoding read (`undecodable`, rejected as `unparseable` with their bytes)."""
+    named = [key.split(":", 1)[1] for key in stats if key.startswith("file_encoding:")]
+    if not named:
+        return None
+    how = next((key.split(":", 1)[1] for key in stats if key.startswith("detected_by:")), "")
+    fallback = {key.split(":", 1)[1]: n for key, n in sorted(stats.items()) if key.startswith("fallback:")}
+    return {"declared": declared, "encoding": named[0], "how": how, "fallback": sum(fallback.values()),
+            "fallback_encodings": fallback, "undecodable": stats.get("undecodable", 0)}  # fmt: skip
+
+
+def _listed(items: list[str], most: int = 5) -> str:
+    return ", ".join(items[:most]) + (f" and {len(items) - most:,} more" if len(items) > most else "")
+
+
+def encoding_notes(encodings: dict[str, dict]) -> list[str]:
+    """What a user should know about the encodings of the inputs: files that are not UTF-8 though the recipe did not
+    say so (read as `auto` reads them, not rejected line by line), and records decoded on their own."""
+    guessed = [f"{path} ({e['encoding']}, {e['how']})" for path, e in encodings.items()
+               if e["declared"] is None and e["encoding"] != "utf-8"]  # fmt: skip
+    notes = []
+    if guessed:
+        notes.append(f"not UTF-8, so read with the encoding detected (set `encoding:` on the source to choose one): "
+                     f"{_listed(guessed)}")  # fmt: skip
+    mixed = [f"{path} ({e['encoding']}): {e['fallback']:,} ("
+             + ", ".join(f"{name} {n:,}" for name, n in e["fallback_encodings"].items()) + ")"
+             for path, e in encodings.items() if e["fallback"]]  # fmt: skip
+    if mixed:
+        notes.append(f"records in another encoding than their file's, decoded on their own: {_listed(mixed)}")
+    return notes

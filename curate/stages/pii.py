@@ -32,7 +32,7 @@ from curate.pii.regions import language_code, region_code, regions_of_country, r
 from curate.pii.scan import resolve
 from curate.markdown import table
 from curate.registry import register
-from curate.rows import DETAIL, REASON
+from curate.rows import DETAIL, RAW_BYTES, REASON
 from curate.stages.base import BatchStep, CardSection, StepConfig, StepResult
 
 REJECT_TEXT = ("_raw", "_detail")  # curate's own columns that can hold a record's text: scanned in rejects
@@ -388,7 +388,8 @@ class Pii(BatchStep):
 
     def scrub(self, rejects: pl.DataFrame) -> pl.DataFrame:
         """Rejects of an earlier step as this step would have left them: every text column (and the raw record,
-        `_raw`, and `_detail`) with its PII masked (`redact_rejects`) or handled by the actions. No tag columns."""
+        `_raw`, and `_detail`) with its PII masked (`redact_rejects`) or handled by the actions. No tag columns. The
+        bytes of a record no encoding read (`_raw_bytes`) can't be scanned, so they are dropped."""
         self.setup()
         columns = self.fields_of(rejects) + [c for c in REJECT_TEXT if rejects.schema.get(c) == pl.String]
         every = set(range(rejects.height))
@@ -396,6 +397,8 @@ class Pii(BatchStep):
             self.rewrite(rejects[c].cast(pl.String), self.detect(rejects, c), every)[0].alias(c)
             for c in dict.fromkeys(columns)
         )
+        if RAW_BYTES in scrubbed.columns:
+            scrubbed = scrubbed.with_columns(pl.lit(None, pl.Binary).alias(RAW_BYTES))
         return self._scrub_nested(scrubbed, True, Counter())
 
     def _reasons(self, per_row: dict[int, Counter]) -> dict[int, tuple[str, str]]:
