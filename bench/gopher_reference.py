@@ -17,11 +17,12 @@ same quantity:
 Every fraction is over all the characters of the text, in both.
 
 Texts: the XQuAD paragraphs of `shared/eval/dedup/xquad_paragraphs.jsonl` (clean Wikipedia text in 12 languages;
-`pip install 'curate[bench]'` installs the tokenizers datatrove needs for them), each as one line and with one sentence per line, and repetitive texts made from
-them (seeded): a phrase of the paragraph repeated, a sentence repeated, the paragraph twice, a line repeated.
-Printed: each measure by both (means, the median ratio, rank correlation), what separates them (datatrove's top
-n-gram joined without spaces, and counted only when repeated), and the keep/drop decisions at Gopher's limits, rule
-by rule and for the whole filter, overall, per kind of text and per language.
+`pip install 'curate[bench]'` installs the tokenizers datatrove needs for them), each as one line and with one
+sentence per line, and repetitive texts made from them (seeded): a phrase of the paragraph repeated, a sentence
+repeated, the paragraph twice, a line repeated. Printed: each measure by both (means, the median ratio, rank
+correlation), what separates them (datatrove's top n-gram joined without spaces, and counted only when repeated),
+the n-gram rules that fire on one side only per language, and the keep/drop decisions of the whole filter, overall,
+per kind of text and per language.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def tokenizers(languages: dict[str, str]) -> dict:
 def texts(shared: Path, languages: list[str], per_lang: int) -> pl.DataFrame:
     """(lang, kind, text): clean paragraphs in two forms, and repetitive texts made from them."""
     paragraphs = pl.read_ndjson(shared / "dedup" / "xquad_paragraphs.jsonl").filter(pl.col("lang").is_in(languages))
-    paragraphs = paragraphs.with_columns(pl.col("text").str.strip_chars()).group_by("lang", maintain_order=True).head(per_lang)
+    paragraphs = paragraphs.with_columns(pl.col("text").str.strip_chars())
+    paragraphs = paragraphs.group_by("lang", maintain_order=True).head(per_lang)
     rnd = random.Random(SEED)
     rows = []
     for lang, text in paragraphs.select("lang", "text").iter_rows():
@@ -233,20 +235,21 @@ def main() -> int:
     print("\nn-gram rules that fire on one side only, per language (any n)")
     print(rule_disagreements(frame, ours, theirs))
 
-    decided = pl.concat([frame.select("lang", "kind"), pl.DataFrame({"ours": ours["drop"],
-                                                                     "datatrove": theirs["drop"]})], how="horizontal")  # fmt: skip
+    decisions = pl.DataFrame({"ours": ours["drop"], "datatrove": theirs["drop"]})
+    decided = pl.concat([frame.select("lang", "kind"), decisions], how="horizontal")
     print("\n## the whole repetition filter (the step: duplicate_paragraphs, duplicate_lines, repetition; datatrove: "
           "GopherRepetitionFilter), per kind of text")
     print(agreement(decided, ["kind"]))
     print("\nper language")
     print(agreement(decided, ["lang"]))
     clean = decided.filter(pl.col("kind").str.starts_with("clean"))
-    reasons = pl.concat([clean.select(by=pl.lit("step"), lang="lang", reason="ours"),
-                         clean.select(by=pl.lit("datatrove"), lang="lang", reason="datatrove")]).drop_nulls("reason")  # fmt: skip
+    reasons = pl.concat([clean.select(by=pl.lit(side), lang="lang", reason=column)
+                         for side, column in (("step", "ours"), ("datatrove", "datatrove"))]).drop_nulls("reason")
     print("\nclean paragraphs dropped, by reason and language")
     print(reasons.group_by("by", "reason", "lang").len().sort("by", "reason", "lang"))
     overall = agreement(decided.with_columns(all=pl.lit("all")), ["all"]).row(0, named=True)
-    print(f"\noverall: the step drops {overall['ours drop %']}% of the texts, datatrove {overall['datatrove drop %']}%; "
+    print(f"\noverall: the step drops {overall['ours drop %']}% of the texts, datatrove "
+          f"{overall['datatrove drop %']}%; "
           f"they agree on {overall['agree %']}% ({overall['ours only']} dropped by the step only, "
           f"{overall['datatrove only']} by datatrove only)")  # fmt: skip
     return 0

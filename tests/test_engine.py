@@ -353,8 +353,8 @@ def finished_parts(out: Path, index: int) -> dict[str, tuple[int, int]]:
     folder = stage_folder(out, index)
     if folder is None:
         return {}
-    files = [p for p in folder.glob("*.parquet") if not p.name.endswith(".rejects.parquet") and not p.name.startswith("state-")]
-    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in files}
+    data = [p for p in folder.glob("*.parquet") if not p.name.endswith(".rejects.parquet") and p.name[:6] != "state-"]
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in data}
 
 
 def is_finished(out: Path, index: int) -> bool:
@@ -419,7 +419,8 @@ engine:
         assert [s["cached"] for s in manifest["steps"]] == finished  # finished stages are reused whole
         for i in stages:
             after = finished_parts(out, i)
-            assert {p: after[p] for p in at_kill[i]} == at_kill[i], f"stage {i}: a part finished before the kill was redone"
+            redone = [p for p in at_kill[i] if after[p] != at_kill[i][p]]
+            assert not redone, f"stage {i}: parts finished before the kill were written again: {redone}"
             assert len(after) == len(finished_parts(tmp_path / "reference", i))  # and the rest was done
         assert not list(out.rglob(".*.tmp-*"))
 

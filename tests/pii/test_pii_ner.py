@@ -83,14 +83,16 @@ def test_gliner_offsets_across_pieces(tiny_gliner):
 
 @pytest.mark.slow
 def test_gliner_labels_name_the_kinds(tiny_gliner):
-    backend = load_backend(NerConfig(backend="gliner", model=tiny_gliner, labels={"person": "name", "address": "place"}))
+    labels = {"person": "name", "address": "place"}
+    backend = load_backend(NerConfig(backend="gliner", model=tiny_gliner, labels=labels))
     (spans,) = backend.find(["Alan Turing moved to 221 Baker Street in the spring."])
     assert [(s.kind, s.start, s.end) for s in spans] == [("name", 0, 11), ("place", 21, 37)]
 
 
 @pytest.mark.slow
 def test_pii_step_masks_what_gliner_finds_beside_the_patterns(tiny_gliner):
-    texts = ["Alan Turing wrote to ada@example.org from 221 Baker Street.", "The weather was fine and nothing happened."]
+    texts = ["Alan Turing wrote to ada@example.org from 221 Baker Street.",
+             "The weather was fine and nothing happened."]
     step = Pii.from_dict({"fields": ["text"], "ner": {"backend": "gliner", "model": tiny_gliner}})
     result = step.process(pl.DataFrame({"_id": ["a", "b"], "text": texts}))
     assert result.kept["text"].to_list() == ["<PERSON> wrote to <EMAIL> from <ADDRESS>.", texts[1]]

@@ -76,8 +76,8 @@ def build(out: Path, steps: int = 200, seed: int = 0) -> Path:
     random.seed(seed)  # GLiNER's collator draws from the global generator
     try:
         data = _sentences(rng, 64)
-        fast = PreTrainedTokenizerFast(tokenizer_object=_word_pieces([t for t, _ in data]), unk_token="[UNK]",
-                                       pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")  # fmt: skip
+        specials = dict(zip(["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"], SPECIALS))
+        fast = PreTrainedTokenizerFast(tokenizer_object=_word_pieces([t for t, _ in data]), **specials)
         backbone = out / "backbone"
         fast.save_pretrained(backbone)
         BertModel(BertConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
