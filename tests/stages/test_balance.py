@@ -7,14 +7,22 @@ from curate.stages.balance import Balance, quotas_for, temperature_quotas, upsam
 from tests.conftest import write_jsonl, write_recipe
 
 
+# Temperature sampling (XLM-R, mT5): group i gets a share p_i = n_i^a / sum_j n_j^a of the total, a = 1/T. For the
+# skewed corpus below (eng 1000, fra 100, yid 10; a = 0.3; total 1110), by hand:
+#   1000^0.3 = 10^0.9 = 7.943282, 100^0.3 = 10^0.6 = 3.981072, 10^0.3 = 1.995262; sum 13.919616
+#   eng 1110 * 7.943282 / 13.919616 = 633.426, fra 1110 * 3.981072 / 13.919616 = 317.465,
+#   yid 1110 * 1.995262 / 13.919616 = 159.109
+# rounded down 633 + 317 + 159 = 1109; the one row left goes to the largest remainder (fra .465 > eng .426 > yid .109)
+SKEWED = {"eng": 1000, "fra": 100, "yid": 10}
+SKEWED_QUOTAS = {"eng": 633, "fra": 318, "yid": 159}
+
+
 def test_temperature_quotas_follow_the_formula():
-    sizes = {"eng": 1000, "fra": 100, "yid": 10}
-    quotas = temperature_quotas(sizes, 0.3, 1110)
-    assert sum(quotas.values()) == 1110
-    weights = {k: v**0.3 for k, v in sizes.items()}
-    for lang, q in quotas.items():
-        assert abs(q - 1110 * weights[lang] / sum(weights.values())) < 1
-    assert temperature_quotas(sizes, 1.0, 1110) == sizes
+    assert temperature_quotas(SKEWED, 0.3, 1110) == SKEWED_QUOTAS
+    assert temperature_quotas(SKEWED, 1.0, 1110) == SKEWED  # a = 1: the corpus's own shares
+    assert temperature_quotas(SKEWED, 0.0, 1110) == {"eng": 370, "fra": 370, "yid": 370}  # a = 0: equal shares
+    # three equal groups and 10 rows: 3.33 each, 3 + 3 + 3, and the tie for the last row goes by name
+    assert temperature_quotas({"c": 5, "a": 5, "b": 5}, 0.5, 10) == {"a": 4, "b": 3, "c": 3}
 
 
 def test_cap_floor_and_no_repeat():
@@ -28,7 +36,7 @@ def test_cap_floor_and_no_repeat():
 
 def skewed_corpus(tmp_path):
     records = []
-    for lang, n in (("eng", 1000), ("fra", 100), ("yid", 10)):
+    for lang, n in SKEWED.items():
         for i in range(n):
             # every 50th English row is a near-duplicate of the one before it (same cluster)
             cluster = f"{lang}-{i - 1}" if lang == "eng" and i % 50 == 1 else f"{lang}-{i}"
@@ -56,20 +64,20 @@ def test_skewed_corpus_end_to_end(tmp_path, cli):
     assert result.code == 0, result.err
     out = tmp_path / "out"
     data = pl.read_parquet(out / "data" / "*.parquet")
-    quotas = temperature_quotas({"eng": 1000, "fra": 100, "yid": 10}, 0.3, 1110)
-    assert dict(data["lang"].value_counts().iter_rows()) == quotas
+    assert dict(data["lang"].value_counts().iter_rows()) == SKEWED_QUOTAS
     # groups below quota are filled with marked repeats of every row, as evenly as possible
     yid = data.filter(pl.col("lang") == "yid")
     assert yid.filter(pl.col("_repeat") == 0).height == 10
-    assert yid.group_by(pl.coalesce("_repeat_of", "_id")).len()["len"].to_list().count(16) == quotas["yid"] % 10
+    # 159 rows from 10: each row 15 times and 9 of them once more
+    assert sorted(yid.group_by(pl.coalesce("_repeat_of", "_id")).len()["len"].to_list()) == [15] + [16] * 9
     # the over-quota rows are rejects with the exact reason; every row read is accounted for
     rejects = pl.read_parquet(out / "rejects" / "01-balance.parquet")
     assert rejects["_reason"].unique().to_list() == ["balance:over_quota"]
-    assert rejects.height == 1000 - quotas["eng"]
+    assert rejects.height == 1000 - 633
     manifest = json.loads((out / "manifest.json").read_text())
     acc = manifest["accounting"]
     assert acc["ok"] and acc["rows_read"] == 1110
-    assert acc["repeats_out"] == acc["added_out"] == quotas["yid"] - 10 + quotas["fra"] - 100
+    assert acc["repeats_out"] == acc["added_out"] == (159 - 10) + (318 - 100)
     # leak-free: a cluster, and a repeat with its original, are never in two splits
     split_of = pl.concat([pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
                           for p in (out / "data").glob("*.parquet")])  # fmt: skip
@@ -83,6 +91,11 @@ def test_skewed_corpus_end_to_end(tmp_path, cli):
     weights = json.loads((out / "weights.json").read_text())
     assert weights["label"] == "label" and set(weights["weights"]) == {"eng", "fra", "yid"}
     assert weights["weights"]["yid"] == {"neg": round(10 / (2 * 4), 6), "pos": round(10 / (2 * 6), 6)}
+    # the step lists the file with itself in the manifest, and the card says what it is for, after the step's figures
+    assert manifest["steps"][1]["artifacts"] == {"weights.json": "class weights per group and label, for the trainer"}
+    card = (out / "README.md").read_text()
+    before, found, _ = card.partition("## Class weights\n\nWritten to `weights.json` for the trainer.\n\n## Limitations")
+    assert found and "## Step 1: balance" in before
 
 
 def test_deterministic_and_seed_dependent():

@@ -1,10 +1,9 @@
 import json
 
 import polars as pl
-import pytest
 
 from curate.stages.normalize import Normalize
-from tests.conftest import SHARED_EVAL
+from tests.conftest import ROOT
 
 
 def normalize(texts, **params):
@@ -65,11 +64,11 @@ def test_missing_target_stays_missing():
     assert result.kept["target"].to_list() == [None] and result.rejected.height == 0
 
 
-@pytest.mark.skipif(not (SHARED_EVAL / "mojibake.jsonl").exists(), reason="shared eval data not present")
 def test_mojibake_eval_set():
-    """ftfy's own test cases: every case ftfy is expected to fix is fixed (to its encoding-only repair), and no
-    negative (text that looks broken but is not) is changed."""
-    rows = [json.loads(line) for line in (SHARED_EVAL / "mojibake.jsonl").open(encoding="utf-8")]
+    """ftfy's own test cases (tests/stages/data/mojibake.jsonl, see SOURCE.md there): every case ftfy is expected to
+    fix is fixed (to its encoding-only repair), and no negative (text that looks broken but is not) is changed."""
+    rows = [json.loads(line) for line in (ROOT / "tests" / "stages" / "data" / "mojibake.jsonl").open(encoding="utf-8")]
+    assert len(rows) == 161
     out = normalize([r["broken"] for r in rows], collapse_whitespace=False, remove_control=False).kept["text"]
     fixed = [o == r["fixed_encoding"] for o, r in zip(out, rows) if r["ftfy_expect"] == "pass" and r["text_changed"]]
     negatives = [o == r["broken"] for o, r in zip(out, rows) if r["category"] == "negative" and not r["text_changed"]]
