@@ -156,7 +156,7 @@ def run_process(command: list[str], cwd: Path | None = None) -> dict:
             "stdout": stdout}  # fmt: skip
 
 
-def run_curate(corpus: Path, n: int, threshold: float, work: Path) -> dict:
+def run_curate(corpus: Path, threshold: float, work: Path) -> dict:
     """`curate run` on a recipe of one dedup step over the corpus: read, dedup (fit and apply), write shards."""
     out = work / "out"
     recipe = work / "bench-dedup.yaml"
@@ -373,7 +373,7 @@ def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: P
         with tempfile.TemporaryDirectory(prefix="bench-dedup-", dir=cache) as tmp:
             for round_ in range(rounds):
                 for kind in ("curate", "rensa", "datasketch"):
-                    r = (run_curate(corpus, n, threshold, Path(tmp)) if kind == "curate"
+                    r = (run_curate(corpus, threshold, Path(tmp)) if kind == "curate"
                          else run_loop(kind, corpus, threshold, bands))  # fmt: skip
                     print(f"round {round_ + 1}, {kind}: {r['seconds']:.1f} s, {r['cpu_s']:.1f} CPU s", file=sys.stderr,
                           flush=True)  # fmt: skip

@@ -1,9 +1,9 @@
 """`dedup`: remove (or tag) exact and near-duplicate rows, in memory that grows with the rows, not their text.
 
-`fit` sees the stage one batch at a time and keeps per row only its id, its LSH band keys and a few numbers; the
-signatures (and, for exact verification, the shingle hashes) go to files in the step's work folder, read back through
-memory maps for the candidate pairs only. Candidate pairs come from a polars `group_by` per band, are verified, and
-become clusters by connected components. The state handed to `apply` is a small frame of the rows that belong to a
+`fit` sees the stage one batch at a time and keeps per row only its id and a few numbers; its LSH band keys, its
+shingle hashes (exact verification) and, where pairs are compared by them, its signature go to files in the step's
+work folder, read back one band at a time or for the candidate pairs only. Candidate pairs come from the buckets of
+each band, are verified, and become clusters by connected components. The state handed to `apply` is a small frame of the rows that belong to a
 cluster of two or more.
 """
 
