@@ -15,8 +15,12 @@ import logging
 import os
 from typing import Any, Iterator
 
+from pathlib import Path
+
+import curate
 from curate.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
 from curate.errors import CurateError, MissingDependencyError
+from curate.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
 from curate.stages.base import GlobalStep, Step
 from curate.workdir import PartStats
 
@@ -28,6 +32,8 @@ def _ray():
         raise MissingDependencyError("the Ray engine", "ray[data]", "ray") from None
     return ray
 
+
+CODE = str(Path(curate.__file__).parent)
 
 # Steps built on this worker process, by stage key: a step (and its models) is built once per worker, and later
 # batches of the same stage reuse it. Ray reuses worker processes across tasks.
@@ -57,14 +63,32 @@ def _unwrap(exc: BaseException) -> BaseException:
 class RayRun(Run):
     def __init__(self, *args, address: str | None = None, workers: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.address = address or os.environ.get("RAY_ADDRESS")
+        self.origin = "--address" if address else "RAY_ADDRESS"
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.workers = workers
+
+    def connect(self, ray) -> None:
+        """A new local cluster of `--workers` CPUs, or the cluster at the address once `check_cluster` passes. Its
+        workers get this driver's curate code (`py_modules`), so every node runs the same steps."""
+        quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+        if self.address in (None, "local"):
+            ray.init(address="local", num_cpus=self.workers, **quiet)
+            return
+        auth = auth_settings(os.environ, Path.home())
+        self.reporter.info(f"ray: connecting to {self.address} ({self.origin}) {auth.tried()}")
+        check_cluster(self.address, self.origin, auth)
+        try:
+            ray.init(address=self.address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]}, **quiet)
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+            raise ClusterError(f"connecting to the Ray cluster at {self.address} ({self.origin}) {auth.tried()} "
+                               f"failed: {exc}; {DOCS}") from None  # fmt: skip
+        nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+        self.reporter.info(f"ray: {nodes} node{'s' * (nodes != 1)}, {ray.cluster_resources().get('CPU', 0):g} CPUs")
 
     def execute(self) -> dict[str, Any]:
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                     num_cpus=self.workers if self.address is None else None)  # fmt: skip
+            self.connect(ray)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
