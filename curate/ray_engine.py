@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import Any, Iterator
 
 from pathlib import Path
@@ -60,6 +61,14 @@ def _unwrap(exc: BaseException) -> BaseException:
     return cause if isinstance(cause, CurateError) else exc
 
 
+def _init(ray, **options) -> None:
+    """`ray.init` without its chatter: logs, the dashboard, and tips a user of curate can't act on (Ray 2.52 warns
+    about GPU environment variables on every connect)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"ray\.")
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **options)
+
+
 class RayRun(Run):
     def __init__(self, *args, address: str | None = None, workers: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,15 +79,14 @@ class RayRun(Run):
     def connect(self, ray) -> None:
         """A new local cluster of `--workers` CPUs, or the cluster at the address once `check_cluster` passes. Its
         workers get this driver's curate code (`py_modules`), so every node runs the same steps."""
-        quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
         if self.address in (None, "local"):
-            ray.init(address="local", num_cpus=self.workers, **quiet)
+            _init(ray, address="local", num_cpus=self.workers)
             return
         auth = auth_settings(os.environ, Path.home())
         self.reporter.info(f"ray: connecting to {self.address} ({self.origin}) {auth.tried()}")
         check_cluster(self.address, self.origin, auth)
         try:
-            ray.init(address=self.address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]}, **quiet)
+            _init(ray, address=self.address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]})
         except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
             raise ClusterError(f"connecting to the Ray cluster at {self.address} ({self.origin}) {auth.tried()} "
                                f"failed: {exc}; {DOCS}") from None  # fmt: skip

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -49,16 +50,12 @@ class Node:
     def log_tail(self, n: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
 
-    def step_tasks(self) -> int:
-        """Step tasks (Ray Data `map_batches`) the workers of this node ran, from their logs."""
-        logs = self.temp_dir.glob("session_*/logs/worker-*.out")
-        return sum(p.read_text(errors="replace").count(STEP_TASK) for p in logs)
-
 
 @dataclass
 class Cluster:
     address: str
     env: dict[str, str]  # the environment of the nodes, and of a driver: RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH
+    workdir: Path
     nodes: list[Node] = field(default_factory=list)
 
     def status(self) -> str:
@@ -66,6 +63,22 @@ class Cluster:
         done = subprocess.run([RAY, "status", f"--address={self.address}"], env=self.env, capture_output=True,
                               text=True, timeout=60)  # fmt: skip
         return done.stdout if done.returncode == 0 else ""
+
+    def node_ids(self) -> set[str]:
+        return set(re.findall(r"^ 1 node_(\w+)", self.status(), flags=re.M))
+
+    def step_tasks(self) -> Counter:
+        """Step tasks (Ray Data `map_batches`) run per node id, from the workers' logs: `worker-{id}-*.out` names
+        the tasks a worker ran, `python-core-worker-{id}_*.log` its node. (Ray before 2.60 keeps the logs of all the
+        nodes on a machine in the head's `--temp-dir`.)"""
+        logs = {p.resolve() for p in self.workdir.glob("*/session_*/logs")}
+        node_of = {}
+        for path in (p for folder in logs for p in folder.glob("python-core-worker-*.log")):
+            node_of.update(re.findall(r"worker_id=(\w+) node_id=(\w+)", path.read_text(errors="replace")))
+        tasks = Counter()
+        for path in (p for folder in logs for p in folder.glob("worker-*.out")):
+            tasks[node_of.get(path.name.split("-")[1])] += path.read_text(errors="replace").count(STEP_TASK)
+        return +tasks
 
     def stop(self, timeout: float = 30) -> list[int]:
         """SIGTERM to each `ray start --block` (the worker first), SIGKILL to whatever of their process trees is
@@ -134,7 +147,7 @@ def start(workdir: Path, cpus: tuple[int, int] = (1, 1), timeout: float = 180) -
     env.update({"RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"})
     env["RAY_AUTH_TOKEN_PATH"] = str(_make_token(workdir, env))
     port = free_port()
-    cluster = Cluster(f"127.0.0.1:{port}", env)
+    cluster = Cluster(f"127.0.0.1:{port}", env, workdir)
     try:
         for name, n in zip(("head", "worker"), cpus):
             command = _node_command(n, workdir / name, port, head=name == "head")
