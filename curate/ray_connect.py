@@ -22,6 +22,7 @@ from curate.errors import CurateError, SettingError
 DOCS = "see the README, section 'Scaling out on Ray'"
 TCP_TIMEOUT_S = 5.0
 HANDSHAKE_TIMEOUT_S = 10.0
+REFUSED = "refused"
 
 
 class ClusterError(CurateError):
@@ -102,7 +103,7 @@ def check_cluster(address: str, origin: str, auth: Auth) -> None:
     problem = _handshake(address)
     if problem is None:
         return
-    if problem == "refused":
+    if problem == REFUSED:
         raise ClusterError(f"{cluster} refused the connection, which curate tried {auth.tried()}. "
                            + _token_advice(auth))
     raise ClusterError(
@@ -128,16 +129,17 @@ def _reason(exc: OSError) -> str:
 
 
 def _handshake(address: str) -> str | None:
-    """Ask the head's GCS for the cluster id, once: None if it answers, "refused" if it refuses the token, else
-    what went wrong. Ray's client logs a warning per failed attempt from C++; the message that follows says more."""
-    from ray._raylet import InnerGcsClient
+    """Ask the head's GCS for the cluster id, once: None if it answers, REFUSED if it refuses the token, else what
+    went wrong. Ray's client logs a warning per failed attempt from C++; the message that follows says more."""
+    from ray._raylet import AuthenticationTokenLoader, InnerGcsClient
     from ray.exceptions import AuthenticationError, RayError
 
+    AuthenticationTokenLoader.instance().reset_cache()  # the token the environment names now, as `Auth` describes it
     try:
         with _quiet_stderr():
             InnerGcsClient.standalone(address, None, int(HANDSHAKE_TIMEOUT_S * 1000))
     except AuthenticationError:
-        return "refused"
+        return REFUSED
     except RayError as exc:
         return str(exc).split("\n")[0]
     return None

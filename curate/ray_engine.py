@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any, Iterator
-
 from pathlib import Path
+from typing import Any, Iterator
 
 import curate
 from curate.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
 from curate.errors import CurateError, MissingDependencyError
+from curate.progress import Reporter
 from curate.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
 from curate.stages.base import GlobalStep, Step
 from curate.workdir import PartStats
@@ -69,6 +69,25 @@ def _init(ray, **options) -> None:
         ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **options)
 
 
+def connect(address: str | None, origin: str, workers: int | None, reporter: Reporter) -> None:
+    """A new local cluster of `workers` CPUs, or the cluster at `address` once `check_cluster` passes. Its workers
+    get this driver's curate code (`py_modules`), so every node runs the same steps."""
+    ray = _ray()
+    if address in (None, "local"):
+        _init(ray, address="local", num_cpus=workers)
+        return
+    auth = auth_settings(os.environ, Path.home())
+    reporter.info(f"ray: connecting to {address} ({origin}) {auth.tried()}")
+    check_cluster(address, origin, auth)
+    try:
+        _init(ray, address=address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]})
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        raise ClusterError(f"connecting to the Ray cluster at {address} ({origin}) {auth.tried()} failed: {exc}; "
+                           + DOCS) from None  # fmt: skip
+    nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    reporter.info(f"ray: {nodes} node{'s' * (nodes != 1)}, {ray.cluster_resources().get('CPU', 0):g} CPUs")
+
+
 class RayRun(Run):
     def __init__(self, *args, address: str | None = None, workers: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,27 +95,10 @@ class RayRun(Run):
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.workers = workers
 
-    def connect(self, ray) -> None:
-        """A new local cluster of `--workers` CPUs, or the cluster at the address once `check_cluster` passes. Its
-        workers get this driver's curate code (`py_modules`), so every node runs the same steps."""
-        if self.address in (None, "local"):
-            _init(ray, address="local", num_cpus=self.workers)
-            return
-        auth = auth_settings(os.environ, Path.home())
-        self.reporter.info(f"ray: connecting to {self.address} ({self.origin}) {auth.tried()}")
-        check_cluster(self.address, self.origin, auth)
-        try:
-            _init(ray, address=self.address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]})
-        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
-            raise ClusterError(f"connecting to the Ray cluster at {self.address} ({self.origin}) {auth.tried()} "
-                               f"failed: {exc}; {DOCS}") from None  # fmt: skip
-        nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
-        self.reporter.info(f"ray: {nodes} node{'s' * (nodes != 1)}, {ray.cluster_resources().get('CPU', 0):g} CPUs")
-
     def execute(self) -> dict[str, Any]:
         ray = _ray()
         if not ray.is_initialized():
-            self.connect(ray)
+            connect(self.address, self.origin, self.workers, self.reporter)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
