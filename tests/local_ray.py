@@ -7,8 +7,10 @@ A head and a worker, each a `ray start` process with `--node-ip-address=127.0.0.
 token authentication on (`RAY_AUTH_MODE=token` on both and for the driver; the token made by
 `ray get-auth-token --generate` and read from the file `RAY_AUTH_TOKEN_PATH` names, so the user's ~/.ray is left
 alone). Beyond the README's commands, for a machine that others share: free ports, a `--temp-dir` per node, no
-dashboard, a small object store, and `--block`, which keeps each node's processes (GCS, raylet, agents, workers)
-under one process, so that stopping the cluster is signalling the two process ids it started.
+dashboard, a small object store, no 30 s drain on SIGTERM (`RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0`), and
+`--block`, which keeps each node's processes (GCS, raylet, agents, workers) under one process, so that stopping the
+cluster is signalling the two process ids it started. (On Linux, Ray takes `--node-ip-address=127.0.0.1` for the
+machine's own outward address; connections still stay on this machine.)
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ def free_port() -> int:
 class Node:
     name: str
     process: subprocess.Popen
-    temp_dir: Path
     log_path: Path
 
     def log_tail(self, n: int = 3000) -> str:
@@ -65,6 +66,7 @@ class Cluster:
         return done.stdout if done.returncode == 0 else ""
 
     def node_ids(self) -> set[str]:
+        """The active nodes `ray status` lists."""
         return set(re.findall(r"^ 1 node_(\w+)", self.status(), flags=re.M))
 
     def step_tasks(self) -> Counter:
@@ -120,11 +122,10 @@ def _make_token(workdir: Path, env: dict[str, str]) -> Path:
 
 
 def _start_node(name: str, command: list[str], workdir: Path, env: dict[str, str]) -> Node:
-    temp_dir = Path(next(a.split("=", 1)[1] for a in command if a.startswith("--temp-dir=")))
     log_path = workdir / f"{name}.log"
     with open(log_path, "wb") as handle:
         process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    return Node(name, process, temp_dir, log_path)
+    return Node(name, process, log_path)
 
 
 def _wait(cluster: Cluster, nodes: int, timeout: float) -> None:
@@ -133,7 +134,7 @@ def _wait(cluster: Cluster, nodes: int, timeout: float) -> None:
         for node in cluster.nodes:
             if node.process.poll() is not None:
                 raise RuntimeError(f"`ray start` of the {node.name} exited ({node.process.returncode}):\n{node.log_tail()}")
-        if len(re.findall(r"^ 1 node_", cluster.status(), flags=re.M)) == nodes:
+        if len(cluster.node_ids()) == nodes:
             return
         time.sleep(1)
     raise RuntimeError(f"the cluster did not show {nodes} nodes within {timeout:.0f} s:\n"
