@@ -19,7 +19,7 @@ node brings its own cores.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import os
 import platform
 import sys
@@ -33,40 +33,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # This file is named ray.py: keep its folder off the path so `import ray` finds the real package.
 sys.path = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+_spec = importlib.util.spec_from_file_location("bench_scale", HERE / "scale.py")
+_scale = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_scale)
+RECIPE, make_corpus, quickstart_steps = _scale.RECIPE, _scale.make_corpus, _scale.quickstart_steps
 
 from curate.progress import Reporter  # noqa: E402
 
 PASS_STEPS = 5
 PASS_THROUGH = "".join("  - filter: {column: text, is_null: false}\n" for _ in range(PASS_STEPS))
 BATCH_ROWS = 10_000
-
-
-def quickstart_recipe(data: Path, steps: str | None = None) -> str:
-    """recipes/quickstart.yaml read from `data` (its steps, or others), in batches of BATCH_ROWS."""
-    text = (ROOT / "recipes" / "quickstart.yaml").read_text(encoding="utf-8")
-    head, rest = text.split("\nsources:\n", 1)
-    block, tail = rest.split("\nsteps:\n", 1)[1].split("\noutput:", 1)
-    source = f"  - path: {data}\n    columns: {{text: src, target: tgt}}\n"
-    return f"{head}\nsources:\n{source}steps:\n{steps or block}\noutput:{tail}\nengine: {{batch_rows: {BATCH_ROWS}}}\n"
-
-
-def make_corpus(path: Path, n: int) -> None:
-    """The sample pairs of data/pairs/ (with their languages) repeated, a counter appended to both sides."""
-    seeds = []
-    for f in sorted((ROOT / "data" / "pairs").glob("*.jsonl")):
-        for line in f.read_bytes().splitlines():
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(record, dict) and all(isinstance(record.get(k), str) and record[k].strip()
-                                                for k in ("src", "tgt", "src_lang", "tgt_lang")):  # fmt: skip
-                seeds.append(record)
-    with open(path, "w", encoding="utf-8") as handle:
-        for i in range(n):
-            r = seeds[i % len(seeds)]
-            row = {**r, "src": f"{r['src']} ({i})", "tgt": f"{r['tgt']} ({i})", "id": f"{r.get('id')}#{i}"}
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 class StageTimes(Reporter):
@@ -88,8 +64,9 @@ class StageTimes(Reporter):
         self.seconds[label], self.parts[label] = time.perf_counter() - started, parts
 
 
-def write_recipe(path: Path, data: Path, steps: str | None = None) -> Path:
-    path.write_text(quickstart_recipe(data, steps), encoding="utf-8")
+def write_recipe(path: Path, data: Path, steps: str) -> Path:
+    path.write_text(RECIPE.format(n=0, data=data, out=path.parent / "unused", steps=steps)
+                    + f"engine: {{batch_rows: {BATCH_ROWS}}}\n")  # fmt: skip
     return path
 
 
@@ -168,7 +145,7 @@ def main() -> None:
         tmp = Path(tmp)
         data = tmp / "corpus.jsonl"
         make_corpus(data, args.rows)
-        recipes = {"quickstart": write_recipe(tmp / "quickstart.yaml", data),
+        recipes = {"quickstart": write_recipe(tmp / "quickstart.yaml", data, quickstart_steps()),
                    "pass": write_recipe(tmp / "pass.yaml", data, PASS_THROUGH)}  # fmt: skip
         results = [{**measure("local", recipes, tmp, "local"), "start": None, "connect": None}]
         for workers in (1, 2):

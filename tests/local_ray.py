@@ -105,8 +105,9 @@ class Cluster:
 
 
 def _node_command(cpus: int, temp_dir: Path, head_port: int, head: bool) -> list[str]:
-    role = ["--head", f"--port={head_port}", "--include-dashboard=false"] if head else [f"--address=127.0.0.1:{head_port}"]
-    return [RAY, "start", *role, "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", "--block",
+    head_or_join = ["--head", f"--port={head_port}", "--include-dashboard=false"] if head else \
+        [f"--address=127.0.0.1:{head_port}"]  # fmt: skip
+    return [RAY, "start", *head_or_join, "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", "--block",
             f"--temp-dir={temp_dir}", f"--dashboard-agent-listen-port={free_port()}", "--object-store-memory=100000000",
             "--disable-usage-stats"]  # fmt: skip
 
@@ -133,7 +134,8 @@ def _wait(cluster: Cluster, nodes: int, timeout: float) -> None:
     while time.time() < deadline:
         for node in cluster.nodes:
             if node.process.poll() is not None:
-                raise RuntimeError(f"`ray start` of the {node.name} exited ({node.process.returncode}):\n{node.log_tail()}")
+                raise RuntimeError(f"`ray start` of the {node.name} exited ({node.process.returncode}):\n"
+                                   + node.log_tail())  # fmt: skip
         if len(cluster.node_ids()) == nodes:
             return
         time.sleep(1)

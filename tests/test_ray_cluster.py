@@ -30,7 +30,8 @@ def closed_port() -> int:
 def unreachable(address: str, origin: str, port: int, reason: str) -> str:
     return (f"can't reach the Ray cluster at {address} ({origin}): a TCP connection to port {port} failed ({reason}). "
             f"Check that the head runs there (`ray status --address={address}` on the head), that this machine can "
-            f"reach that port (a firewall?), and that the port is the head's `--port` (6379 by default); {DOCS}")  # fmt: skip
+            f"reach that port (a firewall?), and that the port is the head's `--port` (6379 by default); "
+            + DOCS)  # fmt: skip
 
 
 # token settings, as Ray's loader reads them ---------------------------------------------------------------------
@@ -111,8 +112,9 @@ def test_cli_unreachable_cluster_exit_2_no_traceback(cli, tmp_path, monkeypatch)
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     result = cli("run", "r.yaml", "--engine", "ray", cwd=tmp_path)
     assert result.code == 2, result
+    error = unreachable(f"127.0.0.1:{port}", "RAY_ADDRESS", port, "Connection refused")
     assert result.err == (f"output: out (= {tmp_path / 'out'})\nray: connecting to 127.0.0.1:{port} (RAY_ADDRESS) "
-                          f"{NO_TOKEN}\nerror: {unreachable(f'127.0.0.1:{port}', 'RAY_ADDRESS', port, 'Connection refused')}\n")  # fmt: skip
+                          f"{NO_TOKEN}\nerror: {error}\n")  # fmt: skip
     assert not (tmp_path / "out").exists()
 
 
@@ -171,7 +173,8 @@ def test_quickstart_on_a_two_node_cluster(tmp_path):
         assert set(cluster.step_tasks()) == nodes  # both nodes ran steps
 
         refused = f"the Ray cluster at {cluster.address} (RAY_ADDRESS) refused the connection, which curate tried"
-        no_token = curate_run(tmp_path / "no-token", {k: v for k, v in env.items() if k != "RAY_AUTH_MODE"}, "--engine", "ray")
+        without_mode = {k: v for k, v in env.items() if k != "RAY_AUTH_MODE"}
+        no_token = curate_run(tmp_path / "no-token", without_mode, "--engine", "ray")
         wrong = curate_run(tmp_path / "wrong", {**env, "RAY_AUTH_TOKEN": "not-the-token"}, "--engine", "ray")
         assert cluster.stop() == []  # no process of either node's tree is left
     assert [no_token.returncode, wrong.returncode] == [2, 2]
