@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import pickle
 import platform
 import sys
 import tempfile
@@ -105,13 +106,15 @@ def model_loading(recipe: Path, workdir: Path) -> list[tuple[str, float]]:
     # a runtime_env of its own: Ray starts new worker processes for it, which have imported nothing of curate
     fresh = {"env_vars": {"CURATE_BENCH_FRESH_WORKER": str(time.time())}}
     setup = ray.remote(num_cpus=1, max_calls=1, scheduling_strategy="SPREAD", runtime_env=fresh)(_set_up)
-    per_node = ray.get([setup.remote(steps) for _ in range(nodes)])
+    blob = pickle.dumps(steps)  # unpickled on the worker, timed: it imports curate's step modules
+    per_node = ray.get([setup.remote(blob) for _ in range(nodes)])
     names = ["imports"] + [name for name, *_ in steps]
     return [(name, sum(t[i] for t in per_node) / nodes) for i, name in enumerate(names)]
 
 
-def _set_up(steps: list[tuple]) -> list[float]:
+def _set_up(blob: bytes) -> list[float]:
     started = time.perf_counter()
+    steps = pickle.loads(blob)
     from curate.registry import get_step  # every step's module
 
     seconds = [time.perf_counter() - started]
@@ -126,7 +129,7 @@ def measure(name: str, recipes: dict[str, Path], tmp: Path, engine: str) -> dict
     seconds, _ = run(recipes["quickstart"], tmp / f"{name}-run", engine)
     _, times = run(recipes["pass"], tmp / f"{name}-pass", engine)
     per_step, parts = pass_step(times)
-    return {"name": name, "run": seconds, "pass": per_step, "parts": parts}
+    return {"engine": engine, "name": name, "run": seconds, "pass": per_step, "parts": parts}
 
 
 def main() -> None:
@@ -147,7 +150,7 @@ def main() -> None:
         make_corpus(data, args.rows)
         recipes = {"quickstart": write_recipe(tmp / "quickstart.yaml", data, quickstart_steps()),
                    "pass": write_recipe(tmp / "pass.yaml", data, PASS_THROUGH)}  # fmt: skip
-        results = [{**measure("local", recipes, tmp, "local"), "start": None, "connect": None}]
+        results = [{**measure("-", recipes, tmp, "local"), "start": None, "connect": None}]
         for workers in (1, 2):
             started = time.perf_counter()
             connect(None, "--workers", workers, quiet)
@@ -166,6 +169,7 @@ def main() -> None:
             results.append({**measure("2 nodes, 1 CPU each", recipes, tmp, "ray"), "start": start,
                             "connect": connected})  # fmt: skip
             ray.shutdown()
+        results.append({**measure("- (again, last)", recipes, tmp, "local"), "start": None, "connect": None})
     report(args.rows, results, loading)
 
 
@@ -178,11 +182,10 @@ def report(rows: int, results: list[dict], loading: list[tuple[str, float]]) -> 
     print(f"{'engine':<7}{'cluster':<22}{'start s':>8}{'connect s':>10}{'run s':>8}{'rows/s':>9}{'vs local':>9}"
           f"{'s/step':>8}{'ms/part':>8}")  # fmt: skip
     for r in results:
-        engine = "local" if r is local else "ray"
         start = f"{r['start']:.1f}" if r["start"] is not None else "-"
         connect = f"{r['connect']:.1f}" if r["connect"] is not None else "-"
-        per_part = f"{(r['pass'] - local['pass']) / r['parts'] * 1000:.0f}" if r is not local else "-"
-        print(f"{engine:<7}{'-' if r is local else r['name']:<22}{start:>8}{connect:>10}{r['run']:>8.1f}"
+        per_part = f"{(r['pass'] - local['pass']) / r['parts'] * 1000:.0f}" if r["engine"] == "ray" else "-"
+        print(f"{r['engine']:<7}{r['name']:<22}{start:>8}{connect:>10}{r['run']:>8.1f}"
               f"{rows / r['run']:>9,.0f}{local['run'] / r['run']:>8.2f}x{r['pass']:>8.2f}{per_part:>8}")  # fmt: skip
     print(f"s/step: wall time of a step that keeps every row ({results[0]['parts']} parts); ms/part: its overhead "
           "per part over the local engine's")  # fmt: skip
