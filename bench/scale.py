@@ -44,6 +44,7 @@ def quickstart_steps() -> str:
 
 
 def make_corpus(path: Path, n: int) -> None:
+    """The sample pairs with their languages (the quickstart's `standardize`, `pairs` and `balance` read them)."""
     seeds = []
     for f in sorted((ROOT / "data" / "pairs").glob("*.jsonl")):
         for line in f.read_bytes().splitlines():
@@ -51,12 +52,15 @@ def make_corpus(path: Path, n: int) -> None:
                 record = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
-            if isinstance(record.get("src"), str) and record["src"].strip() and isinstance(record.get("tgt"), str):
+            if isinstance(record, dict) and all(isinstance(record.get(k), str) and record[k].strip()
+                                                for k in ("src", "tgt", "src_lang", "tgt_lang")):  # fmt: skip
                 seeds.append(record)
     with open(path, "w", encoding="utf-8") as handle:
         for i in range(n):
             r = seeds[i % len(seeds)]
-            handle.write(json.dumps({"src": f"{r['src']} ({i})", "tgt": f"{r['tgt']} ({i})"}, ensure_ascii=False) + "\n")
+            row = {"src": f"{r['src']} ({i})", "tgt": f"{r['tgt']} ({i})", "src_lang": r["src_lang"],
+                   "tgt_lang": r["tgt_lang"]}  # fmt: skip
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def measure(n: int, workdir: Path) -> dict:

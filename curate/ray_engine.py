@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
+from pathlib import Path
 from typing import Any, Iterator
 
+import curate
 from curate.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
 from curate.errors import CurateError, MissingDependencyError
+from curate.progress import Reporter
+from curate.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
 from curate.stages.base import GlobalStep, Step
 from curate.workdir import PartStats
 
@@ -28,6 +33,8 @@ def _ray():
         raise MissingDependencyError("the Ray engine", "ray[data]", "ray") from None
     return ray
 
+
+CODE = str(Path(curate.__file__).parent)
 
 # Steps built on this worker process, by stage key: a step (and its models) is built once per worker, and later
 # batches of the same stage reuse it. Ray reuses worker processes across tasks.
@@ -54,17 +61,44 @@ def _unwrap(exc: BaseException) -> BaseException:
     return cause if isinstance(cause, CurateError) else exc
 
 
+def _init(ray, **options) -> None:
+    """`ray.init` without its chatter: logs, the dashboard, and tips a user of curate can't act on (Ray 2.52 warns
+    about GPU environment variables on every connect)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"ray\.")
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **options)
+
+
+def connect(address: str | None, origin: str, workers: int | None, reporter: Reporter) -> None:
+    """A new local cluster of `workers` CPUs, or the cluster at `address` once `check_cluster` passes. Its workers
+    get this driver's curate code (`py_modules`), so every node runs the same steps."""
+    ray = _ray()
+    if address in (None, "local"):
+        _init(ray, address="local", num_cpus=workers)
+        return
+    auth = auth_settings(os.environ, Path.home())
+    reporter.info(f"ray: connecting to {address} ({origin}) {auth.tried()}")
+    check_cluster(address, origin, auth)
+    try:
+        _init(ray, address=address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]})
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        raise ClusterError(f"connecting to the Ray cluster at {address} ({origin}) {auth.tried()} failed: {exc}; "
+                           + DOCS) from None  # fmt: skip
+    nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    reporter.info(f"ray: {nodes} node{'s' * (nodes != 1)}, {ray.cluster_resources().get('CPU', 0):g} CPUs")
+
+
 class RayRun(Run):
     def __init__(self, *args, address: str | None = None, workers: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.address = address or os.environ.get("RAY_ADDRESS")
+        self.origin = "--address" if address else "RAY_ADDRESS"
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.workers = workers
 
     def execute(self) -> dict[str, Any]:
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                     num_cpus=self.workers if self.address is None else None)  # fmt: skip
+            connect(self.address, self.origin, self.workers, self.reporter)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
