@@ -29,21 +29,11 @@ class Paraphrase(BatchStep):
         return ["_synthetic", "_parent_id", "_origin"]
 
     def setup(self) -> None:
-        from curate.augment.ct2 import cache_root
-        from curate.augment.llm import LocalLLM, OpenAIChatClient
+        from curate.augment.llm import make_backend
         from curate.augment.validate import detector_for
 
-        c = self.config
-        if c.backend == "http":
-            cache = cache_root(c.cache_dir) / "llm" / "responses.sqlite" if c.cache else None
-            self.backend = OpenAIChatClient(c.base_url, c.model, api_key_env=c.api_key_env, concurrency=c.concurrency,
-                                            retries=c.retries, backoff=c.backoff, timeout=c.timeout,
-                                            cache_path=cache)  # fmt: skip
-        else:
-            self.backend = LocalLLM(c.model, base=self.context.recipe_dir, engine=c.engine, device=c.device,
-                                    compute_type=c.compute_type, threads=c.threads, cache_dir=c.cache_dir,
-                                    batch_size=c.batch_size, chat_template=c.chat_template)  # fmt: skip
-        self.detector = detector_for(c.validation, self.context.recipe_dir)
+        self.backend = make_backend(self.config, base=self.context.recipe_dir)
+        self.detector = detector_for(self.config.validation, self.context.recipe_dir)
 
     def process(self, batch) -> StepResult:
         if not hasattr(self, "backend"):
