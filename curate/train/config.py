@@ -79,7 +79,8 @@ class _DataSource(_Section):
     target_field: str | None = Field(None, description="column to produce (default: `data.target_field`)")
     target_lang_column: str | None = Field(None, description="column of the target language (default: `data.target_lang_column`)")
     target_lang: str | None = Field(None, description="target language of rows without one (default: `data.target_lang`)")
-    langs: list[str] | None = Field(None, description="these target languages only (default: `data.langs`)")
+    langs: list[str] | None = Field(None, description="these target languages only (default: a task's are `data.langs`, "
+                                    "a retain set's all)")  # fmt: skip
 
     @field_validator("prompt")
     @classmethod
@@ -127,6 +128,10 @@ class Retain(_DataSource):
             return self.name
         source = Path(self.data or self.files or "retain")
         return source.stem if self.files else source.name
+
+    def resolve(self, data: Data, folder: str | None) -> Data:
+        """As for a task, but every language unless `langs` says otherwise: `data.langs` is what is trained."""
+        return super().resolve(data, folder).model_copy(update={"langs": self.langs})
 
 
 class Sampling(_Section):

@@ -52,7 +52,7 @@ def judge_prompt(row: dict[str, Any], against: str, rubrics: dict[str, str]) -> 
     parts.append(f"Output to rate (it should be in {language}):\n{row['output']}")
     rubric = template_for(rubrics, row["lang"]) if rubrics else DEFAULT_RUBRIC
     parts.append(
-        f"Rate the output:\n- adequacy (1-5): does it say what the {basis} says? 5: all of it, 1: none of it\n"
+        f"Rate the output:\n- adequacy (1-5): does it convey the meaning of the {basis}? 5: all of it, 1: none of it\n"
         f"- fluency (1-5): is it natural, correct {language}? 5: as a native speaker writes, 1: unreadable\n"
         f"- right_language: is it written in {language}?" + (f"\n{rubric.strip()}" if rubric.strip() else "")
     )  # fmt: skip

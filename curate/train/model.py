@@ -308,18 +308,28 @@ def _same_model(a: str | None, b: str) -> bool:
     return Path(a).is_dir() and Path(b).is_dir() and Path(a).resolve() == Path(b).resolve()
 
 
+def check_init_adapter(folder: str | Path) -> Path:
+    """`init_adapter` must name a LoRA adapter folder: said before any model is loaded (exit code 2)."""
+    from curate.train.data import DataError
+
+    folder = Path(folder)
+    if not is_adapter(folder):
+        what = "no such folder" if not folder.is_dir() else "not a LoRA adapter (no adapter_config.json)"
+        raise DataError(f"init_adapter: {folder}: {what}; name the output folder of an earlier `curate train` with LoRA")
+    return folder
+
+
 def continue_adapter(model: Any, folder: str | Path, base: str) -> Any:
     """The earlier LoRA adapter on `model`, trainable: a continual fine-tune goes on from its weights."""
     from peft import PeftModel
 
-    folder = Path(folder)
-    if not is_adapter(folder):
-        raise CurateError(f"init_adapter: {folder} is not a LoRA adapter (no adapter_config.json); name the output "
-                          "folder of an earlier `curate train` with LoRA")  # fmt: skip
+    folder = check_init_adapter(folder)
     earlier = adapter_base(folder)
     if not _same_model(earlier, base):
-        raise CurateError(f"init_adapter: {folder} was trained on '{earlier}', not on base_model '{base}'; train on "
-                          "the same base model")  # fmt: skip
+        from curate.train.data import DataError
+
+        raise DataError(f"init_adapter: {folder} was trained on '{earlier}', not on base_model '{base}'; continue it "
+                        "on the same base model")  # fmt: skip
     return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
 
 

@@ -229,6 +229,10 @@ class LoadedModel:
 
 def load_run_data(config: TrainConfig, options: TrainOptions, reporter: Reporter) -> RunData:
     """Every task's training rows (with its class weights), evaluation split and the retain sets."""
+    if config.init_adapter:
+        from curate.train.model import check_init_adapter
+
+        check_init_adapter(config.init_adapter)
     tasks = task_list(config, options.data)
     weights = {t.name: read_class_weights(t.config.class_weights, t.dir) for t in tasks}
     parts = [build_examples(read_split(t.dir, t.config.data.train_split), t.config, weights=weights[t.name],
