@@ -121,7 +121,7 @@ def report(pretrain: dict, runs: dict[str, dict], args: argparse.Namespace, seco
     m = pretrain["metrics"]
     learned = {r["lang"]: r["tuned"]["chrf"] for r in m["comparison"]["sets"][0]["rows"] if r["lang"] != "all"}
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
-          f"torch threads {args.threads}; total {seconds / 60:.1f} min")  # fmt: skip
+          f"torch threads {args.threads or 1}; total {seconds / 60:.1f} min")  # fmt: skip
     print(f"pretrained {m['parameters']['total']:,}-parameter MarianMT (d_model {args.d_model}, {args.layers}+{args.layers} "
           f"layers) for {m['train']['steps']} steps in {m['train']['seconds']:.0f} s on eng->"
           f"{'/'.join(RETAINED)}; test chrF " + ", ".join(f"{k} {v:.1f}" for k, v in learned.items()))  # fmt: skip
@@ -151,7 +151,8 @@ def main() -> None:
     parser.add_argument("--d-model", type=int, default=128)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--vocab", type=int, default=4000)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: curate's, 1 for a model "
+                        "this small: on a busy machine a second thread spins more than it helps)")  # fmt: skip
     parser.add_argument("--tolerance", type=float, default=1.0, help="retain_tolerance (chrF points)")
     parser.add_argument("--reuse", action="store_true", help="keep WORK/pretrained from an earlier run")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)

@@ -240,19 +240,20 @@ def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[st
                    evaluation: bool = False, limit: int | None = None, task: str = "") -> Examples:  # fmt: skip
     """Rows of one split -> `Examples`: render the prompt, resolve languages, attach class weights.
 
-    Rows without a target are skipped (counted in `dropped`); in evaluation, rows the balance step repeated are
-    skipped too, so each row counts once."""
+    Rows without a target or an input are skipped (counted in `dropped`); in evaluation, rows the balance step
+    repeated are skipped too, so each row counts once. `task` names the rows' task (multi-task training)."""
     data: Data = config.data
     for name in (data.input_field, data.target_field):
         if name not in frame.columns:
             raise DataError(f"column '{name}' not found in the data (columns: {', '.join(frame.columns)})")
     dropped: dict[str, int] = {}
-    target = pl.col(data.target_field).cast(pl.String)
-    usable = target.is_not_null() & (target.str.strip_chars() != "")
-    n_missing = frame.height - int(frame.select(usable.sum()).item())
-    if n_missing:
-        dropped[f"no {data.target_field}"] = n_missing
-    frame = frame.filter(usable)
+    for name in (data.target_field, data.input_field):  # e.g. the X -> English task of pairs without a target
+        value = pl.col(name).cast(pl.String)
+        usable = value.is_not_null() & (value.str.strip_chars() != "")
+        n_missing = frame.height - int(frame.select(usable.sum()).item())
+        if n_missing:
+            dropped[f"no {name}"] = n_missing
+        frame = frame.filter(usable)
     if evaluation and "_repeat" in frame.columns:
         repeats = frame.filter(pl.col("_repeat").fill_null(0) > 0).height
         if repeats:
