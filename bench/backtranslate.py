@@ -64,7 +64,7 @@ def corpus() -> list[str]:
 
 
 def build_model(folder: Path) -> Path:
-    from curate.augment import tiny
+    from curate.models import tiny
 
     pairs = [(t, t) for t in sentences(2_000)]
     return tiny.build_once(folder, "marian-base-random-v2", lambda p: tiny.build_marian(

@@ -68,7 +68,7 @@ def run(cmd: list[str]) -> str:
 
 def build_base(work: Path, args: argparse.Namespace, folders: list[Path]) -> Path:
     """A random MarianMT whose tokenizer knows all four target languages (as a multilingual model's does)."""
-    from curate.train.tiny import build_tiny, texts_from
+    from curate.models.tiny import build_tiny, texts_from
 
     texts = [t for folder in folders for t in texts_from(folder)]
     return build_tiny("marian", work / "random", texts, vocab_size=args.vocab, d_model=args.d_model, layers=args.layers,

@@ -27,7 +27,6 @@ dropped, per language pair the clean pairs dropped, and rows/s.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys

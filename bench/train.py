@@ -46,7 +46,8 @@ def run_one(mode: str, steps: int, warmup: int, batch: int, length: int, device:
     from curate.train.config import parse_config
     from curate.train.evaluate import to_device, token_losses
     from curate.train.loop import optimizer_for
-    from curate.train.model import apply_lora, parameter_counts, quiet_libraries, resolve_device
+    from curate.models.hf import quiet_libraries, resolve_device
+    from curate.train.model import apply_lora, parameter_counts
 
     quiet_libraries()
     if threads:

@@ -12,6 +12,7 @@ import yaml
 
 from curate.io.writers import write_text_atomic
 from curate.langid.codes import language_key
+from curate.markdown import table
 from curate.summary import accounting_line, thin_splits_note
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.
@@ -54,16 +55,26 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     return header
 
 
-def _table(rows: list[list[Any]], head: list[str]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+def encoding_cell(encoding: dict[str, Any] | None) -> str:
+    """`cp1251 (detected: chardet, confidence 0.98); 30 records decoded on their own (utf-8 30)`, or — for columnar
+    files."""
+    if not encoding:
+        return "—"
+    cell = encoding["encoding"] + (f" (detected: {encoding['how']})" if encoding["declared"] != encoding["encoding"]
+                                   and encoding["how"] != "declared" else "")  # fmt: skip
+    if encoding["fallback"]:
+        cell += f"; {encoding['fallback']:,} records decoded on their own (" + \
+            ", ".join(f"{name} {n:,}" for name, n in encoding["fallback_encodings"].items()) + ")"  # fmt: skip
+    if encoding["undecodable"]:
+        cell += f"; {encoding['undecodable']:,} in no encoding tried (rejected, bytes kept)"
+    return cell
 
 
 def _sources(m: dict[str, Any]) -> str:
-    rows = [[f"`{i['path']}`", i["format"], i["meta"].get("license", "not given"), i["meta"].get("origin", ""),
-             f"{i['rows']:,}", f"`{i['sha256']}`" if i["sha256"] else "—"] for i in m["inputs"]]  # fmt: skip
-    return _table(rows, ["file", "format", "licence", "origin", "rows read", "sha256"])
+    rows = [[f"`{i['path']}`", i["format"], encoding_cell(i.get("encoding")), i["meta"].get("license", "not given"),
+             i["meta"].get("origin", ""), f"{i['rows']:,}", f"`{i['sha256']}`" if i["sha256"] else "—"]
+            for i in m["inputs"]]  # fmt: skip
+    return table(rows, ["file", "format", "encoding", "licence", "origin", "rows read", "sha256"])
 
 
 def _funnel(m: dict[str, Any]) -> str:
@@ -75,7 +86,7 @@ def _funnel(m: dict[str, Any]) -> str:
         f"Every row read is accounted for: {accounting_line(acc)}. Rows the steps added (synthetic rows, copies) are "
         "counted apart from the rows read. Rejected rows are in `rejects/`, each with the step (`_step`) and reason "
         "(`_reason`) that removed it.\n\n"
-        + _table(rows, ["#", "step", "rows in", "added", "kept", "rejected", "reasons", "time"])
+        + table(rows, ["#", "step", "rows in", "added", "kept", "rejected", "reasons", "time"])
     )
 
 
@@ -91,35 +102,7 @@ def _languages(m: dict[str, Any]) -> str | None:
     rows = [[f"`{k}`", f"{before.get(k, 0):,}", f"{before.get(k, 0) / total_b:.1%}", f"{after.get(k, 0):,}",
              f"{after.get(k, 0) / total_a:.1%}"] for k in langs]  # fmt: skip
     return intro + "Languages of `text` (ISO 639-3) when language ID tagged them, and in the curated output.\n\n" \
-        + _table(rows, ["language", "before", "share", "after", "share"])
-
-
-def _stats_with(m: dict[str, Any], prefix: str) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for s in m["steps"]:
-        for key, value in s["stats"].items():
-            if key.startswith(prefix):
-                found[key] = found.get(key, 0) + value
-    return found
-
-
-def _pii(m: dict[str, Any]) -> str | None:
-    counts = _stats_with(m, "pii:")
-    if not counts:
-        return None
-    rows = [[f"`{k.removeprefix('pii:')}`", f"{v:,}"] for k, v in sorted(counts.items())]
-    return "Personal data found (counts per kind only; no value is recorded anywhere).\n\n" + _table(rows, ["kind", "found"])
-
-
-def _named_step(m: dict[str, Any], name: str, intro: str) -> str | None:
-    """A table of the figures of every step called `name` (its stats and reasons), one column per step."""
-    steps = [s for s in m["steps"] if s["name"] == name]
-    if not steps:
-        return None
-    columns = [{**s["stats"], **{f"rejected: {k}": v for k, v in s["reasons"].items()}} for s in steps]
-    keys = list(dict.fromkeys(k for c in columns for k in c))
-    rows = [[f"`{k}`", *(f"{c[k]:,}" if isinstance(c.get(k), int) else c.get(k, "") for c in columns)] for k in keys]
-    return intro + "\n\n" + _table(rows, ["figure", *(f"step {s['index']}" for s in steps)])
+        + table(rows, ["language", "before", "share", "after", "share"])
 
 
 def _synthetic(m: dict[str, Any]) -> str | None:
@@ -130,12 +113,12 @@ def _synthetic(m: dict[str, Any]) -> str | None:
     rows = [[f"`{o}`", f"{v['kept']:,}", f"{v['kept'] / total:.1%}", f"{v['rejected']:,}", f"{v['pass_rate']:.1%}"]
             for o, v in origins.items()]  # fmt: skip
     return "Synthetic rows per origin (step and model), the share of the output they make, and how many passed " \
-           "validation.\n\n" + _table(rows, ["origin", "kept", "share of output", "rejected", "pass rate"])  # fmt: skip
+           "validation.\n\n" + table(rows, ["origin", "kept", "share of output", "rejected", "pass rate"])  # fmt: skip
 
 
-def _step_sections(m: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """The sections steps write about themselves (`Step.card_section`), titled by step."""
-    return [(f"Step {s['index']}: {s['name']}", s.get("card")) for s in m["steps"] if s.get("card")]
+def _step_sections(m: dict[str, Any], place: str) -> list[tuple[str, str | None]]:
+    """The sections steps write about themselves (`Step.card_sections`) that go in `place`, in recipe order."""
+    return [(s["title"], s["text"]) for s in m.get("card_sections") or [] if s["place"] == place]
 
 
 def _limitations(m: dict[str, Any]) -> str:
@@ -155,8 +138,7 @@ def _limitations(m: dict[str, Any]) -> str:
     if m.get("languages"):
         notes.append("Language labels come from automatic language identification and are wrong for some short or "
                      "mixed-language texts.")  # fmt: skip
-    if not any(s["name"] == "pii" for s in m["steps"]):
-        notes.append("No PII step ran: personal data may remain.")
+    notes += m.get("absent_step_notes") or []
     if m.get("limit"):
         notes.append(f"Built from the first {m['limit']:,} records only (`--limit`).")
     return "\n".join(f"- {n}" for n in notes) if notes else "- None recorded."
@@ -166,16 +148,15 @@ def render_card(manifest: dict[str, Any], recipe_text: str) -> str:
     m = manifest
     header = yaml.safe_dump(card_header(m), sort_keys=False, allow_unicode=True).strip()
     sections = [
-        ("Splits", _table([[n, f"{r:,}"] for n, r in m["splits"].items()], ["split", "rows"])),
+        ("Splits", table([[n, f"{r:,}"] for n, r in m["splits"].items()], ["split", "rows"])),
         ("Sources", _sources(m)),
         ("Processing funnel", _funnel(m)),
         ("Languages", _languages(m)),
-        ("Personal data", _pii(m)),
-        ("Deduplication", _named_step(m, "dedup", "What the `dedup` step found.")),
+        *_step_sections(m, "findings"),
         ("Synthetic data", _synthetic(m)),
-        ("Human review", _named_step(m, "review", "Outcomes of the review in Argilla.")),
-        *_step_sections(m),
-        ("Class weights", "Written to `weights.json` for the trainer." if m.get("weights") else None),
+        *_step_sections(m, "review"),
+        *_step_sections(m, "steps"),
+        *_step_sections(m, "files"),
         ("Limitations", _limitations(m)),
         ("Recipe", f"`{m['recipe_file']}`, sha256 `{m['recipe_hash']}`, curate {m['curate_version']}.\n\n"
                    f"```yaml\n{recipe_text.rstrip()}\n```"),

@@ -21,7 +21,7 @@ import polars as pl
 from curate import __version__
 from curate.card import write_card
 from curate.errors import CurateError, InputError
-from curate.io.readers import META_COLUMNS, ReadOptions, open_reader, read_batches
+from curate.io.readers import ReadOptions, open_reader, read_batches
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
 from curate.manifest import build_manifest, is_up_to_date, load_manifest
 from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
@@ -29,14 +29,14 @@ from curate.privacy import Redaction
 from curate.progress import Reporter, rows_through
 from curate.recipe import Recipe, Source, canonical_json
 from curate.registry import get_step, step_notes
+from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
 from curate.sources import InputFile, ResolvedSource, fingerprint
 from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
 from curate.summary import (
-    card_languages, languages_before, review_note, synthetic_by_origin, thin_splits_note, value_counts,
+    card_languages, encoding_notes, input_encoding, languages_before, synthetic_by_origin, thin_splits_note,
+    value_counts,
 )
-from curate.stages.base import (
-    ADDED_COLUMNS, DETAIL, REASON, GlobalStep, Step, StepConfig, StepContext, StepResult, added_counts, added_rows,
-)
+from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
 from curate.workdir import PartStats, StageDir, tidy, total
 
 FIT_STATS = "fit_stats.json"
@@ -80,7 +80,9 @@ class Run:
         self.files: list[InputFile] = [f for s in sources for f in s.files]
         self.reports: list[StageReport] = []
         self.file_rows: Counter = Counter()
+        self.file_stats: dict[str, Counter] = {}  # per input file: its encoding, records decoded on their own
         self.stale_artifacts: list[str] = []
+        self.artifacts: dict[int, list[str]] = {}  # files each stage left in OUT/, by stage index
         self.summary: dict[str, Any] = {}  # languages before/after, synthetic rows per origin: for the card
         self.notes: list[str] = []  # about the run as a whole (a step's own are `Step.notes`): printed after it
 
@@ -151,6 +153,7 @@ class Run:
         self.redaction.forget_removed_if_needed()
 
         parts = self.read_stage(stages[0])
+        self.notes += encoding_notes(self.input_encodings())
         for previous_stage, stage, spec in zip(stages, stages[1:], self.recipe.steps):
             parts = self.step_stage(stage, spec, previous_stage, parts)
         outputs, accounting = self.write_outputs(stages, parts)
@@ -204,13 +207,24 @@ class Run:
         return [ReadJob(f, self.sources_by_index(f.source_index).source, options, stage, model.on_bad_input)
                 for f in self.files]  # fmt: skip
 
+    def input_encodings(self) -> dict[str, dict[str, Any]]:
+        """Per text input file: the encoding it was read with, how it was found, the records decoded on their own."""
+        found = {}
+        for f in self.files:
+            declared = self.sources_by_index(f.source_index).source.encoding
+            summary = input_encoding(self.file_stats.get(f.key, Counter()), declared)
+            if summary is not None:
+                found[f.key] = summary
+        return found
+
     def sources_by_index(self, index: int) -> ResolvedSource:
         return next(s for s in self.sources if s.index == index)
 
     def make_step(self, spec, stage: StageDir) -> Step:
         context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
                               index=spec.index, output_dir=self.out, recipe=self.recipe.resolved(),
-                              tags=self.tags_before(spec.index))  # fmt: skip
+                              tags=self.tags_before(spec.index),
+                              resume_command=resume_command(self.options.command))  # fmt: skip
         return get_step(spec.name)(spec.config, context)
 
     def tags_before(self, index: int) -> frozenset[str]:
@@ -269,7 +283,9 @@ class Run:
         if stage.index == 0:  # rows read per input file, for the manifest
             key_of = {part_prefix(f): f.key for f in self.files}
             for part, stats in per_part.items():
-                self.file_rows[key_of[part.rsplit("-", 1)[0]]] += stats.rows_in
+                key = key_of[part.rsplit("-", 1)[0]]
+                self.file_rows[key] += stats.rows_in
+                self.file_stats.setdefault(key, Counter()).update(stats.stats or {})
         if stage.index:
             params = self.recipe.steps[stage.index - 1].resolved()[stage.name]
             for note in step_notes(stage.name, params, totals.stats):
@@ -312,7 +328,7 @@ class Run:
             if not reject_files:
                 continue
             reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),
-                                           front=META_COLUMNS + ["_step", REASON, DETAIL])  # fmt: skip
+                                           front=META_COLUMNS + [STEP, REASON, DETAIL])  # fmt: skip
             n = sum(parquet_rows(p) for p in reject_files)
             writer = ShardWriter(rejects_dir, f"{stage.index:02d}-{stage.name}", reject_schema, n, max(n, 1), single=True)
             for p in reject_files:
@@ -324,7 +340,8 @@ class Run:
                     if old not in written and is_own_output_file(old):
                         old.unlink()
         written += self._copy_artifacts(stages)
-        self.notes += [n for n in [review_note(self.out, self.options.command)] if n]
+        for spec, stage in zip(self.recipe.steps, stages[1:]):
+            self.notes += self.make_step(spec, stage).run_notes()
         data_files = [p for p in written if p.parent == data_dir]
         reject_files = [p for p in written if p.parent == rejects_dir]
         self.summary = {
@@ -344,6 +361,7 @@ class Run:
                 target = self.out / source.name
                 write_bytes_atomic(target, source.read_bytes())
                 copied.append(target)
+                self.artifacts.setdefault(stage.index, []).append(source.name)
         for name in self.stale_artifacts:
             if self.out / name not in copied:
                 (self.out / name).unlink(missing_ok=True)
@@ -416,9 +434,9 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
                 rows, rejects = _first_rows(rows, rejects, limit)
             if rejects.height and job.on_bad_input == "fail":
                 raise InputError(_bad_input_message(f, rejects))
-            rejects = rejects.with_columns(pl.lit("read").alias("_step"))
+            rejects = rejects.with_columns(pl.lit("read").alias(STEP))
             stats = PartStats(rows.height + rejects.height, rows.height, rejects.height, time.perf_counter() - tick,
-                              Counter(rejects[REASON].to_list()), Counter())  # fmt: skip
+                              Counter(rejects[REASON].to_list()), Counter(batch.stats))  # fmt: skip
             job.stage.write_part(part, rows, rejects, stats)
         if limit is not None:
             limit -= stats.rows_in
@@ -454,7 +472,7 @@ def run_part(step: Step, state: Any, job: PartJob, part: str) -> PartStats:
     started = time.perf_counter()
     result = step.apply(frame, state) if isinstance(step, GlobalStep) else step.process(frame)
     stats = check_result(job.step, frame, result, time.perf_counter() - started)
-    job.target.write_part(part, result.kept, result.rejected.with_columns(pl.lit(job.step).alias("_step")), stats)
+    job.target.write_part(part, result.kept, result.rejected.with_columns(pl.lit(job.step).alias(STEP)), stats)
     return stats
 
 
@@ -498,6 +516,13 @@ def interrupted_message(work: Path, stages: list[StageDir], partial: list[StageD
     then = (f"{names} {'continues' if one else 'continue'} from the last finished batch" if resume
             else f"{names} {'starts' if one else 'start'} over (use --resume to continue from the last finished batch)")  # fmt: skip
     return f"an interrupted run left work in {work}: {reused}; {then}"
+
+
+def resume_command(command: str) -> str:
+    """The command that goes on with a run (after a review, a kill): the one that started it, with --resume."""
+    if not command:
+        return "curate run RECIPE --resume"
+    return command + ("" if "--resume" in command.split() else " --resume")
 
 
 def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from curate.card import encoding_cell
 from curate.errors import CurateError
 from curate.manifest import load_manifest
 from curate.summary import accounting_line
@@ -26,6 +27,7 @@ def inspect_output(out: Path, console: Console) -> None:
         steps.add_row(str(s["index"]), s["name"], f"{s['rows_in']:,}", f"{s.get('rows_added', 0):,}", f"{s['rows_out']:,}",
                       f"{s['rows_rejected']:,}", f"{s['seconds']:.2f}s" + (" (cached)" if s["cached"] else ""))  # fmt: skip
     console.print(steps)
+    _inputs(manifest, console)
     reasons = Table(title="drop reasons")
     for col in ("step", "reason", "rows"):
         reasons.add_column(col, justify="right" if col == "rows" else "left")
@@ -50,3 +52,22 @@ def inspect_output(out: Path, console: Console) -> None:
     console.print(f"accounting: {accounting_line(acc)}", highlight=False, markup=False, soft_wrap=True)
     for note in manifest.get("notes", []):
         console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _inputs(manifest: dict, console: Console) -> None:
+    """The text inputs' encodings: a table of the files not read as plain UTF-8 or with records decoded on their own
+    (or not at all), and a line for the rest."""
+    texts = [i for i in manifest["inputs"] if i.get("encoding")]
+    special = [i for i in texts if i["encoding"]["encoding"] != "utf-8" or i["encoding"]["fallback"]
+               or i["encoding"]["undecodable"]]  # fmt: skip
+    if special:
+        table = Table(title="input encodings")
+        for col in ("file", "encoding", "rows read"):
+            table.add_column(col, justify="right" if col == "rows read" else "left")
+        for i in special:
+            table.add_row(i["path"], encoding_cell(i["encoding"]), f"{i['rows']:,}")
+        console.print(table)
+    plain = len(texts) - len(special)
+    if plain:
+        files = f"{plain:,} {'file' if plain == 1 else 'files'}" + (" more" if special else "")
+        console.print(f"input encodings: {files} in UTF-8, every record valid", highlight=False)

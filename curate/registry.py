@@ -7,6 +7,7 @@ module is imported; the first lookup imports every module in `curate.stages`, so
 from __future__ import annotations
 
 import difflib
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -63,9 +64,20 @@ def step_notes(name: str, params: dict, stats: dict) -> list[str]:
     return step.notes(params, stats) if step else []
 
 
-def step_card_section(name: str, params: dict, stats: dict) -> str | None:
-    step = get_step(name)
-    return step.card_section(params, stats) if step else None
+def card_sections(steps: list[dict]) -> list[dict]:
+    """The card's sections about a run's steps (their manifest entries): each kind of step writes about its steps
+    (`Step.card_sections`); in recipe order."""
+    sections = []
+    for name in dict.fromkeys(s["name"] for s in steps):
+        step = get_step(name)
+        if step is not None:
+            sections += [asdict(section) for section in step.card_sections([s for s in steps if s["name"] == name])]
+    return sorted(sections, key=lambda section: section["index"])
+
+
+def absent_step_notes(names: list[str]) -> list[str]:
+    """The limitations steps state when a recipe lacks them (`Step.note_if_absent`: no pii step, no PII scrubbed)."""
+    return [cls.note_if_absent for name in step_names() if name not in names and (cls := get_step(name)).note_if_absent]
 
 
 def suggest(name: str, allowed: list[str]) -> str:

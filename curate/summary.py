@@ -109,20 +109,35 @@ def card_languages(data_files: list[Path], recipe: dict) -> dict:
     return {"languages": sorted(found), "from": described if found else []}
 
 
-def review_note(out: Path, command: str) -> str | None:
-    """Rows of the review queue still without an answer, and how to get them answered: a run with `wait: false`
-    finishes, so a queue nobody saw is easy to miss. From `OUT/review.json`, which the review step writes."""
-    path = Path(out) / "review.json"
-    if not path.exists():
+def input_encoding(stats: Counter, declared: str | None) -> dict | None:
+    """What the read stage's figures say about one input file's encoding (None for columnar files): the encoding it
+    was read with (`encoding`: detected, or as declared), how it was found, the records decoded on their own per encoding
+    (`fallback`), and those no encoding read (`undecodable`, rejected as `unparseable` with their bytes)."""
+    named = [key.split(":", 1)[1] for key in stats if key.startswith("file_encoding:")]
+    if not named:
         return None
-    review = json.loads(path.read_text(encoding="utf-8"))
-    waiting, queued = review.get("pending", 0), review.get("queued", 0)
-    if not waiting:
-        return None
-    kept = {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(review.get("on_pending"), "")
-    resume = (command + ("" if "--resume" in command.split() else " --resume")) if command else "curate run RECIPE --resume"
-    how = (f"answer them in Argilla (`curate review status {out}`)" if review.get("push") else
-           f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import {out} "
-           f"review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
-    return (f"{waiting:,} of {queued:,} rows queued for review have no answer yet" + (f" ({kept})" if kept else "")
-            + f"; to review them: {how}; then `{resume}` applies the answers")
+    how = next((key.split(":", 1)[1] for key in stats if key.startswith("detected_by:")), "")
+    fallback = {key.split(":", 1)[1]: n for key, n in sorted(stats.items()) if key.startswith("fallback:")}
+    return {"declared": declared, "encoding": named[0], "how": how, "fallback": sum(fallback.values()),
+            "fallback_encodings": fallback, "undecodable": stats.get("undecodable", 0)}  # fmt: skip
+
+
+def _listed(items: list[str], most: int = 5) -> str:
+    return ", ".join(items[:most]) + (f" and {len(items) - most:,} more" if len(items) > most else "")
+
+
+def encoding_notes(encodings: dict[str, dict]) -> list[str]:
+    """What a user should know about the encodings of the inputs: files that are not UTF-8 though the recipe did not
+    say so (read as `auto` reads them, not rejected line by line), and records decoded on their own."""
+    guessed = [f"{path} ({e['encoding']}, {e['how']})" for path, e in encodings.items()
+               if e["declared"] is None and e["encoding"] != "utf-8"]  # fmt: skip
+    notes = []
+    if guessed:
+        notes.append(f"not UTF-8, so read with the encoding detected (set `encoding:` on the source to choose one): "
+                     f"{_listed(guessed)}")  # fmt: skip
+    mixed = [f"{path} ({e['encoding']}): {e['fallback']:,} ("
+             + ", ".join(f"{name} {n:,}" for name, n in e["fallback_encodings"].items()) + ")"
+             for path, e in encodings.items() if e["fallback"]]  # fmt: skip
+    if mixed:
+        notes.append(f"records in another encoding than their file's, decoded on their own: {_listed(mixed)}")
+    return notes

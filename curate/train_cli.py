@@ -26,7 +26,8 @@ def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]
     import yaml
 
     from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
-    from curate.train.data import find_last_run, load_manifest
+    from curate.manifest import load_manifest
+    from curate.train.data import find_last_run
 
     if path is not None:
         return load_config(path), str(path)

@@ -207,3 +207,43 @@ def test_card_language_columns_are_validated(tmp_path, cli):
     assert result.code == 2
     assert result.err.splitlines()[1] == ("  r.yaml:7:22: card.language_columns[0]: no column 'tgt_lng'; did you mean "
                                           "'tgt_lang'? (columns: _id, _row, _source, text, tgt_lang)")
+
+
+def test_input_encodings_in_the_summary_manifest_card_and_inspect(tmp_path, cli):
+    """A windows-1251 CSV with no `encoding:` is read, not rejected line by line, and the run says so; a UTF-8 file
+    with windows-1252 records (`encoding: auto`) has them decoded on their own; the manifest, the card and
+    `curate inspect` record each file's encoding and the records that needed the fallback."""
+    russian = ["Добрый день", "Спасибо большое", "До свидания", "Как дела?", "Всё хорошо, спасибо."]
+    (tmp_path / "ru.csv").write_bytes(("id,text\n" + "".join(f'{i},"{t}"\n' for i, t in enumerate(russian))).encode("cp1251"))
+    french = ["Où est la gare ?", "Très bien, merci.", "Le café est prêt.", "À bientôt !", "Ça va très bien."]
+    lines = [(json.dumps({"text": t}, ensure_ascii=False) + "\n").encode("cp1252" if i in (1, 3) else "utf-8")
+             for i, t in enumerate(french)]  # fmt: skip
+    (tmp_path / "fr.jsonl").write_bytes(b"".join(lines))
+    write_recipe(tmp_path / "r.yaml", """\
+name: encodings
+sources:
+  - path: ru.csv
+  - path: fr.jsonl
+    encoding: auto
+output: {dir: out}
+""")
+    done = cli("run", "r.yaml", cwd=tmp_path)
+    assert done.code == 0, done
+    log = " ".join(done.err.split())
+    assert "note: not UTF-8, so read with the encoding detected (set `encoding:` on the source to choose one): " \
+           "ru.csv (cp1251, chardet, confidence" in log  # fmt: skip
+    assert "note: records in another encoding than their file's, decoded on their own: fr.jsonl (utf-8): 2 " \
+           "(cp1252 2)" in log  # fmt: skip
+    data = pl.read_parquet(tmp_path / "out" / "data" / "*.parquet").sort("_source", "_row")
+    assert data["text"].to_list() == french + russian
+    inputs = {i["path"]: i["encoding"] for i in json.loads((tmp_path / "out" / "manifest.json").read_text())["inputs"]}
+    assert inputs["fr.jsonl"] == {"declared": "auto", "encoding": "utf-8", "how": "UTF-8", "fallback": 2,
+                                  "fallback_encodings": {"cp1252": 2}, "undecodable": 0}  # fmt: skip
+    assert inputs["ru.csv"]["declared"] is None and inputs["ru.csv"]["encoding"] == "cp1251"
+    assert inputs["ru.csv"]["how"].startswith("chardet, confidence ") and inputs["ru.csv"]["fallback"] == 0
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "| `fr.jsonl` | jsonl | utf-8 (detected: UTF-8); 2 records decoded on their own (cp1252 2) |" in card
+    assert f"| `ru.csv` | csv | cp1251 (detected: {inputs['ru.csv']['how']}) |" in card
+    shown = " ".join(cli("inspect", tmp_path / "out").out.split())
+    assert "input encodings" in shown and "cp1251 (detected: chardet, confidence" in shown
+    assert "│ fr.jsonl │ utf-8 (detected: UTF-8); 2 records decoded on their" in shown and "own (cp1252 2)" in shown

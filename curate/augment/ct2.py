@@ -1,12 +1,10 @@
-"""CTranslate2: find a model, convert it once (cached), load it, and feed it batches sorted by length.
+"""CTranslate2: convert a model once (cached), load it, and feed it batches sorted by length.
 
-A Transformers model (a hub id already in the local Hugging Face cache, or a folder) is converted to CTranslate2 on
-first use and kept in `~/.cache/curate/ct2/<key>` (or `$CURATE_CACHE_DIR/ct2`), where the key covers the model's
-files (names, sizes, modification times), the quantization and the CTranslate2 version: a changed model or
-setting converts again, anything else loads the cached copy. Conversion writes to a temporary folder that is
-renamed into place, so a killed conversion never leaves a half model that looks whole.
-
-Nothing is downloaded: a hub id that is not in the local cache is an error that says how to fetch it.
+A Transformers model (a folder, or a hub id already in the local Hugging Face cache: see `curate.models.locate`) is
+converted to CTranslate2 on first use and kept in `~/.cache/curate/ct2/<key>` (or `$CURATE_CACHE_DIR/ct2`), where
+the key covers the model's files (names, sizes, modification times), the quantization and the CTranslate2 version: a
+changed model or setting converts again, anything else loads the cached copy. Conversion writes to a temporary
+folder that is renamed into place, so a killed conversion never leaves a half model that looks whole.
 """
 
 from __future__ import annotations
@@ -17,68 +15,16 @@ import os
 import shutil
 import tempfile
 import threading
-import warnings
-from contextlib import contextmanager
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError, MissingDependencyError
+from curate.models.hf import quiet_libraries
+from curate.models.locate import cache_root
 
 MODEL_FILES = (".json", ".safetensors", ".bin", ".model", ".spm", ".txt", ".jinja", ".tiktoken")
 _LOCK = threading.Lock()
-
-
-class ModelNotAvailableError(CurateError):
-    """A model named in a recipe that is neither a folder nor in the local Hugging Face cache."""
-
-    exit_code = 2
-
-
-def cache_root(explicit: str | Path | None = None) -> Path:
-    """Where converted models and LLM responses are kept across runs."""
-    if explicit:
-        return Path(explicit).expanduser()
-    if os.environ.get("CURATE_CACHE_DIR"):
-        return Path(os.environ["CURATE_CACHE_DIR"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "curate"
-
-
-def resolve_model(name: str, base: Path | None = None) -> Path:
-    """The folder of a model named by path (relative to `base`, the recipe's folder, or the working folder) or by
-    Hugging Face id (from the local cache only)."""
-    candidates = [Path(name).expanduser()]
-    if base is not None and not candidates[0].is_absolute():
-        candidates.insert(0, Path(base) / name)
-    for path in candidates:
-        if path.is_dir() and (path / "config.json").is_file():
-            return path
-        if path.is_dir() and (path / "model.bin").is_file():  # already a CTranslate2 model
-            return path
-    looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1 or Path(name).exists()
-    if not looks_local:
-        try:
-            from huggingface_hub import snapshot_download
-
-            return Path(snapshot_download(name, local_files_only=True))
-        except ImportError:
-            pass
-        except Exception:  # noqa: BLE001, S110  (not in the cache: LocalEntryNotFoundError and friends; said below)
-            pass
-    where = " or ".join(dict.fromkeys(str(p) for p in candidates))
-    if looks_local:
-        raise ModelNotAvailableError(
-            f"model {name!r} is not available here: no model folder (with a config.json) at {where}. Put the model "
-            "there, or name a Hugging Face id; the tiny models of the quick start are built with "
-            "`python -m curate.augment.tiny out/models/tiny`"
-        )
-    raise ModelNotAvailableError(
-        f"model {name!r} is not available here: no model folder at {where} and not in the local Hugging Face cache. "
-        f"Download it first, e.g. `hf download {name}` (on a machine with network access; then copy "
-        "the cache or the folder here), or name a local folder with a config.json; nothing is downloaded at run time"
-    )
-
-
 CT2_VOCABULARIES = ("shared_vocabulary.json", "shared_vocabulary.txt", "vocabulary.json", "vocabulary.txt",
                     "source_vocabulary.json", "source_vocabulary.txt")
 
@@ -98,39 +44,11 @@ def fingerprint(path: Path) -> str:
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 
-def pick_device(device: str = "auto") -> str:
-    import ctranslate2
-
-    if device == "auto":
-        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-    return device
-
-
 def pick_compute_type(compute_type: str, device: str) -> str:
     """`auto`: int8 on CPU (the fast path there), float16 on GPU."""
     if compute_type != "auto":
         return compute_type
     return "int8" if device == "cpu" else "float16"
-
-
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Loading a model for conversion prints progress bars and a sacremoses hint (only Marian's training needs it):
-    neither helps a curation run's log."""
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        yield
-        return
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
-            yield
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def convert(model: Path, quantization: str = "int8", cache_dir: str | Path | None = None) -> Path:
@@ -158,9 +76,9 @@ def convert(model: Path, quantization: str = "int8", cache_dir: str | Path | Non
             _patch_loaders()
             converter = ctranslate2.converters.TransformersConverter(str(model), copy_files=_tokenizer_files(model))
             # the staging folder exists already (mkdtemp): CTranslate2 needs force=True to write into it
-            with quiet_transformers():
-                converter.convert(str(staging), quantization=None if quantization == "float32" else quantization,
-                                  force=True)  # fmt: skip
+            quiet_libraries()
+            converter.convert(str(staging), quantization=None if quantization == "float32" else quantization,
+                              force=True)  # fmt: skip
             try:
                 os.replace(staging, target)
             except OSError:  # another process finished first

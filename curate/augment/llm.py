@@ -10,13 +10,10 @@ message: what the server answers is redacted (a 503 page may echo the request's 
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -25,6 +22,9 @@ from curate.augment import ct2
 from curate.augment.cache import ResponseCache, response_key
 from curate.credentials import check_key_env, redact, safe_url
 from curate.errors import CurateError, MissingDependencyError, SettingError
+from curate.models.hf import load_tokenizer, quiet_libraries, resolve_device
+from curate.models.locate import model_folder
+from curate.retry import retry
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 PER_REQUEST = {400, 413, 422}  # this prompt is refused (too long...): a reject, not the end of the run
@@ -61,8 +61,6 @@ class CallStats:
     requests: int = 0
     cached: int = 0
     retries: int = 0
-    failed: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -83,11 +81,9 @@ class LocalLLM:
             import transformers  # noqa: F401
         except ImportError:
             raise MissingDependencyError("paraphrase with a local model", "transformers", "synth") from None
-        from curate.augment.translate import load_tokenizer
-
         self.name, self.engine, self.batch_size, self.use_template = name, engine, batch_size, chat_template
         self.stats = CallStats()
-        self.path = ct2.resolve_model(name, base)
+        self.path = model_folder(name, base)
         self.tokenizer = load_tokenizer(self.path)
         if chat_template and not getattr(self.tokenizer, "chat_template", None):
             raise CurateError(f"model {name!r} has no chat template: name an instruction-tuned (chat) model, or set "
@@ -97,18 +93,17 @@ class LocalLLM:
                 import ctranslate2  # noqa: F401
             except ImportError:
                 raise MissingDependencyError("paraphrase on CTranslate2", "ctranslate2", "synth") from None
-            self.device = ct2.pick_device(device)
+            self.device = resolve_device(device, "ctranslate2")
             self.compute_type = ct2.pick_compute_type(compute_type, self.device)
             self.generator = ct2.load_generator(ct2.convert(self.path, self.compute_type, cache_dir), self.device,
                                                 self.compute_type, threads)  # fmt: skip
         else:
-            import torch
             from transformers import AutoModelForCausalLM
 
-            self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+            self.device = resolve_device(device)
             self.compute_type = "float32"
-            with ct2.quiet_transformers():
-                self.model = AutoModelForCausalLM.from_pretrained(self.path).to(self.device).eval()
+            quiet_libraries()
+            self.model = AutoModelForCausalLM.from_pretrained(self.path).to(self.device).eval()
 
     def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
         tok = self.tokenizer
@@ -230,37 +225,38 @@ class OpenAIChatClient:
 
     def _post(self, body: dict[str, Any]) -> Completion:
         """One request, tried at most `retries + 1` times."""
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.stats.retries += 1
-            self.stats.requests += 1
-            wait = None
-            try:
-                response = self._client.post(self.url, json=body)
-            except self._httpx.TransportError as error:  # refused, reset, timed out
-                last = self._redact(f"{type(error).__name__}: {error}")
-            else:
-                if response.status_code == 200:
-                    return Completion(self._answer(response))
-                last = f"HTTP {response.status_code}: {self._redact(response.text)[:300]}"
-                if response.status_code in (401, 403):
-                    hint = f" (the key is read from ${self._api_key_env})" if self._api_key_env else ""
-                    raise CurateError(f"{self.shown_url} refused the request: HTTP {response.status_code}{hint}")
-                if response.status_code == 404:
-                    raise CurateError(f"{self.shown_url} answered 404: check `base_url` (it usually ends in /v1) and "
-                                      f"that the server serves model {self.name!r}")  # fmt: skip
-                if response.status_code in PER_REQUEST:
-                    self.stats.failed += 1
-                    return Completion(None, last)
-                if response.status_code not in RETRYABLE:
-                    raise CurateError(f"{self.shown_url} answered {last}")
-                wait = _retry_after(response.headers.get("retry-after"))
-            if attempt < self.retries:
-                delay = wait if wait is not None else self.backoff * (2**attempt) * (1 + random.random() * 0.25)
-                time.sleep(min(delay, self.max_backoff))
-        raise CurateError(f"{self.shown_url} failed {self.retries + 1} times for one request ({last}); is the server "
-                          "up? Answers received so far are cached: rerunning sends only the rest")  # fmt: skip
+        try:
+            return retry(lambda: self._try(body), tries=self.retries + 1, first_wait=self.backoff, jitter=0.25,
+                         max_wait=self.max_backoff, worth_retrying=lambda exc: isinstance(exc, _Transient),
+                         asked_wait=lambda exc: exc.wait, on_retry=self._count_retry)  # fmt: skip
+        except _Transient as exc:
+            raise CurateError(f"{self.shown_url} failed {self.retries + 1} times for one request ({exc}); is the "
+                              "server up? Answers received so far are cached: rerunning sends only the rest") from None
+
+    def _count_retry(self, _: Exception) -> None:
+        self.stats.retries += 1
+
+    def _try(self, body: dict[str, Any]) -> Completion:
+        """One try: the answer, a failure of this prompt only (a reject), or `_Transient` (worth another try)."""
+        self.stats.requests += 1
+        try:
+            response = self._client.post(self.url, json=body)
+        except self._httpx.TransportError as error:  # refused, reset, timed out
+            raise _Transient(self._redact(f"{type(error).__name__}: {error}")) from None
+        if response.status_code == 200:
+            return Completion(self._answer(response))
+        last = f"HTTP {response.status_code}: {self._redact(response.text)[:300]}"
+        if response.status_code in (401, 403):
+            hint = f" (the key is read from ${self._api_key_env})" if self._api_key_env else ""
+            raise CurateError(f"{self.shown_url} refused the request: HTTP {response.status_code}{hint}")
+        if response.status_code == 404:
+            raise CurateError(f"{self.shown_url} answered 404: check `base_url` (it usually ends in /v1) and "
+                              f"that the server serves model {self.name!r}")  # fmt: skip
+        if response.status_code in PER_REQUEST:
+            return Completion(None, last)
+        if response.status_code not in RETRYABLE:
+            raise CurateError(f"{self.shown_url} answered {last}")
+        raise _Transient(last, _retry_after(response.headers.get("retry-after")))
 
     def _redact(self, text: str) -> str:
         return redact(text, *self._secrets)
@@ -280,18 +276,12 @@ class OpenAIChatClient:
             self.cache.close()
 
 
-def make_backend(settings: Any, base: Path | None = None) -> Backend:
-    """The backend a config names (`backend: http|local` and their settings), as the paraphrase step and the judge of
-    `curate eval` use it: HTTP answers are cached under `cache_dir` (shared by both)."""
-    if settings.backend == "http":
-        cache = ct2.cache_root(settings.cache_dir) / "llm" / "responses.sqlite" if settings.cache else None
-        return OpenAIChatClient(settings.base_url, settings.model, api_key_env=settings.api_key_env,
-                                concurrency=settings.concurrency, retries=settings.retries, backoff=settings.backoff,
-                                timeout=settings.timeout, cache_path=cache)  # fmt: skip
-    return LocalLLM(settings.model, base=base, engine=settings.engine, device=getattr(settings, "device", "auto"),
-                    compute_type=getattr(settings, "compute_type", "auto"), threads=getattr(settings, "threads", 0),
-                    cache_dir=settings.cache_dir, batch_size=getattr(settings, "batch_size", 16),
-                    chat_template=settings.chat_template)  # fmt: skip
+class _Transient(Exception):
+    """A failed try that may pass on the next one; `wait`: how long the server asked us to wait (Retry-After)."""
+
+    def __init__(self, message: str, wait: float | None = None):
+        super().__init__(message)
+        self.wait = wait
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -301,5 +291,17 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def describe(params: GenParams) -> str:
-    return json.dumps(params.as_dict(), sort_keys=True)
+def make_backend(settings: Any, base: Path | None = None) -> Backend:
+    """The backend a config names (`backend: http|local` and their settings), as the paraphrase step and the judge of
+    `curate eval` use it: HTTP answers are cached under `cache_dir` (shared by both)."""
+    from curate.models.locate import cache_root
+
+    if settings.backend == "http":
+        cache = cache_root(settings.cache_dir) / "llm" / "responses.sqlite" if settings.cache else None
+        return OpenAIChatClient(settings.base_url, settings.model, api_key_env=settings.api_key_env,
+                                concurrency=settings.concurrency, retries=settings.retries, backoff=settings.backoff,
+                                timeout=settings.timeout, cache_path=cache)  # fmt: skip
+    return LocalLLM(settings.model, base=base, engine=settings.engine, device=getattr(settings, "device", "auto"),
+                    compute_type=getattr(settings, "compute_type", "auto"), threads=getattr(settings, "threads", 0),
+                    cache_dir=settings.cache_dir, batch_size=getattr(settings, "batch_size", 16),
+                    chat_template=settings.chat_template)  # fmt: skip

@@ -1,4 +1,4 @@
-"""What the augmentation steps share: which rows to augment, the settings of every such step, and how candidates
+"""What the augmentation steps share: which rows to augment, the candidates a step generates, and how candidates
 become synthetic rows (kept) or rejects (with the validation's reason).
 
 A synthetic row is a copy of its parent with the generated text in place of one column, `_synthetic = true`,
@@ -16,51 +16,15 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 import xxhash
-from pydantic import Field, field_validator
 
 from curate.augment.validate import Candidates, Detector, ValidationConfig, validate
-from curate.stages.base import DETAIL, REASON, StepConfig, StepResult
+from curate.rows import DETAIL, REASON, SYNTHETIC_COLUMNS, Partition
 
-MARKS = {"_synthetic": pl.Boolean, "_parent_id": pl.String, "_origin": pl.String}
 STALE = ("dup_cluster", "_repeat", "_repeat_of")
-
-
-class SynthConfig(StepConfig):
-    """Settings every augmentation step has: selection, variants, where models run, validation."""
-
-    n: int = Field(1, ge=1, le=64, description="synthetic variants per selected row")
-    only: dict[str, list[str]] = Field(
-        default_factory=dict, description="augment only rows whose column has one of these values, e.g. "
-        "`{target_lang: [yid, gla]}` for the languages that need more data (all rows when empty)",
-    )  # fmt: skip
-    sample: float = Field(1.0, gt=0, le=1, description="share of the selected rows to augment, chosen by a seeded "
-                          "hash of `_id` (the same rows on every run)")  # fmt: skip
-    include_synthetic: bool = Field(False, description="also augment rows an earlier step made (chains of synthetic rows)")
-    batch_size: int = Field(32, ge=1, description="texts per model call (sorted by length first)")
-    device: str = Field("auto", description="`auto` (GPU if CTranslate2 or torch sees one), `cpu` or `cuda`")
-    compute_type: Literal["auto", "float32", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "float16",
-                          "bfloat16"] = Field("auto", description="CTranslate2 quantization: `auto` is int8 on CPU and "
-                                              "float16 on GPU")  # fmt: skip
-    threads: int = Field(0, ge=0, description="CPU threads for CTranslate2 in all (0: every core)")
-    workers: int = Field(0, ge=0, le=64, description="CTranslate2 batches decoded at once, sharing `threads` (0: up "
-                         "to 4; sampling always uses 1, so that samples are the same on every run)")  # fmt: skip
-    cache_dir: str | None = Field(None, description="where converted models and LLM answers are cached across runs "
-                                  "(default `$CURATE_CACHE_DIR` or ~/.cache/curate)")  # fmt: skip
-    validation: ValidationConfig = Field(default_factory=ValidationConfig,
-                                         description="checks every synthetic row passes: `language`, `min_lang_score`, "
-                                         "`langid_model`, `min_length_ratio`, `max_length_ratio`, `min_chrf`, "
-                                         "`max_chrf`, `min_roundtrip_chrf`, `duplicates` (see the README)")  # fmt: skip
-
-    @field_validator("only", mode="before")
-    @classmethod
-    def _lists(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
-        return value
 
 
 def params_hash(params: dict[str, Any]) -> str:
@@ -85,8 +49,9 @@ def row_seeds(ids: list[str], variants: list[int], seed: int) -> list[int]:
     return [xxhash.xxh3_64_intdigest(f"{i}\x00{v}".encode(), seed=seed) & 0x7FFFFFFF for i, v in zip(ids, variants)]
 
 
-def selection(batch: pl.DataFrame, config: SynthConfig, field: str, seed: int, salt: str) -> pl.Series:
-    """Rows to augment: a non-empty `field`, the `only` values, not synthetic themselves, within the `sample`."""
+def selection(batch: pl.DataFrame, config: Any, field: str, seed: int, salt: str) -> pl.Series:
+    """Rows to augment: a non-empty `field`, the `only` values, not synthetic themselves, within the `sample` (the
+    step's `only`, `include_synthetic` and `sample`)."""
     mask = pl.col(field).is_not_null() & (pl.col(field).str.strip_chars() != "")
     if not config.include_synthetic and "_synthetic" in batch.columns:
         mask &= ~pl.col("_synthetic").fill_null(False)
@@ -104,7 +69,7 @@ def selection(batch: pl.DataFrame, config: SynthConfig, field: str, seed: int, s
 def with_marks(batch: pl.DataFrame) -> pl.DataFrame:
     """The input rows with the synthetic-row columns, unchanged where they had them."""
     missing = [pl.lit(False if name == "_synthetic" else None, dtype).alias(name)
-               for name, dtype in MARKS.items() if name not in batch.columns]  # fmt: skip
+               for name, dtype in SYNTHETIC_COLUMNS.items() if name not in batch.columns]  # fmt: skip
     return batch.with_columns(missing) if missing else batch
 
 
@@ -138,14 +103,13 @@ class Generated:
 
 
 def assemble(batch: pl.DataFrame, generated: Generated, into: str, config: ValidationConfig, detector: Detector | None,
-             stats: Counter | None = None, salt: str = "") -> StepResult:  # fmt: skip
+             stats: Counter, salt: str = "") -> Partition:  # fmt: skip
     """Validate the candidates and return the input rows plus the valid synthetic rows (kept) and the invalid ones
-    (rejected, with `_reason` and `_detail`)."""
-    stats = stats if stats is not None else Counter()
+    (rejected, with `_reason` and `_detail`); `stats` gets the candidates and the valid ones counted."""
     originals = with_marks(batch if into in batch.columns else batch.with_columns(pl.lit(None, pl.String).alias(into)))
     if not generated.parent:
-        return StepResult(kept=originals, rejected=originals.clear().with_columns(
-            pl.lit(None, pl.String).alias(REASON), pl.lit(None, pl.String).alias(DETAIL)), stats=stats)  # fmt: skip
+        return Partition(kept=originals, rejected=originals.clear().with_columns(
+            pl.lit(None, pl.String).alias(REASON), pl.lit(None, pl.String).alias(DETAIL)))  # fmt: skip
     existing = originals[into].to_list()
     checks = validate(
         Candidates(output=generated.output, input=generated.input, expect=generated.expect,
@@ -177,4 +141,4 @@ def assemble(batch: pl.DataFrame, generated: Generated, into: str, config: Valid
     kept = pl.concat([originals, synthetic.filter(~bad)], how="vertical_relaxed")
     stats["synthetic:candidates"] += len(generated.parent)
     stats["synthetic:kept"] += int((~bad).sum())
-    return StepResult(kept=kept, rejected=rejected, stats=stats)
+    return Partition(kept=kept, rejected=rejected)

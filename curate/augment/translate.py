@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from curate.augment import ct2
-from curate.langid.codes import iso639_3, likely_script
 from curate.errors import CurateError, MissingDependencyError
+from curate.langid.codes import iso639_3, likely_script
+from curate.models.hf import load_tokenizer, quiet_libraries, resolve_device
+from curate.models.locate import model_folder
 
 Engine = Literal["ctranslate2", "transformers"]
 
@@ -110,7 +112,7 @@ class Seq2SeqModel:
         except ImportError:
             raise MissingDependencyError("translation", "transformers", "synth") from None
         self.name, self.engine = name, engine
-        self.path = ct2.resolve_model(name, base)
+        self.path = model_folder(name, base)
         self.tokenizer = load_tokenizer(self.path)
         self.family = _family(self.path, self.tokenizer)
         self.codes = model_language_codes(self.tokenizer)
@@ -121,19 +123,18 @@ class Seq2SeqModel:
                 import ctranslate2  # noqa: F401
             except ImportError:
                 raise MissingDependencyError("backtranslate on CTranslate2", "ctranslate2", "synth") from None
-            self.device = ct2.pick_device(device)
+            self.device = resolve_device(device, "ctranslate2")
             self.compute_type = ct2.pick_compute_type(compute_type, self.device)
             converted = ct2.convert(self.path, self.compute_type, cache_dir)
             self.workers = ct2.thread_plan(threads, workers)[0] if self.device == "cpu" else max(1, workers)
             self.translator = ct2.load_translator(converted, self.device, self.compute_type, threads, self.workers)
         else:
-            import torch
             from transformers import AutoModelForSeq2SeqLM
 
-            self.device = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+            self.device = resolve_device(device)
             self.compute_type, self.workers = "float32", 1
-            with ct2.quiet_transformers():
-                self.model = AutoModelForSeq2SeqLM.from_pretrained(self.path).to(self.device).eval()
+            quiet_libraries()
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(self.path).to(self.device).eval()
 
     # languages ------------------------------------------------------------------------------------------------------
     def language_token(self, lang: str | None, role: str) -> str | None:
@@ -232,16 +233,6 @@ class Seq2SeqModel:
         return [texts[i * d.n : (i + 1) * d.n] for i in range(len(sources))]
 
 
-def load_tokenizer(path: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        with ct2.quiet_transformers():
-            return AutoTokenizer.from_pretrained(path)
-    except Exception as error:
-        raise CurateError(f"could not load the tokenizer of {path}: {type(error).__name__}: {error}") from error
-
-
 def _family(path: Path, tokenizer: Any) -> str:
     import json
 
@@ -293,7 +284,7 @@ def load_seq2seq(name: str, *, base: Path | None = None, engine: Engine = "ctran
                  compute_type: str = "auto", threads: int = 0, workers: int = 0,
                  cache_dir: str | Path | None = None) -> Seq2SeqModel:  # fmt: skip
     """A model loaded once per process (steps of one recipe that name the same model share it)."""
-    path = ct2.resolve_model(name, base)
+    path = model_folder(name, base)
     key = (str(path.resolve()), ct2.fingerprint(path), engine, device, compute_type, threads, workers, str(cache_dir))
     if key not in _LOADED:
         _LOADED[key] = Seq2SeqModel(name, base=base, engine=engine, device=device, compute_type=compute_type,

@@ -103,7 +103,7 @@ class LangIdDetector:
         from curate.langid.detectors import DEFAULT_DETECTORS, load_detector, resolve_model_path
         from curate.langid.identify import LanguageIdentifier
 
-        path = str(resolve_model_path(model))
+        path = str(resolve_model_path(model))  # a file the step found, or the default lid.176
         detectors = [load_detector(name, path if name == "fasttext" else None) for name in DEFAULT_DETECTORS]
         self.identifier = LanguageIdentifier(detectors)
 
@@ -261,11 +261,10 @@ def _mark_duplicates(frame: pl.DataFrame, existing: Sequence[str | None]) -> pl.
 
 
 def detector_for(config: ValidationConfig, base: Path | None = None) -> Detector | None:
-    """The language-ID detector a step's validation uses (a model file relative to the recipe's folder), or None
+    """The language-ID detector a step's validation uses (a model file found as the langid step finds one), or None
     when the language check is off."""
     if not config.language:
         return None
-    path = config.langid_model
-    if path and base is not None and not Path(path).expanduser().is_absolute() and (Path(base) / path).is_file():
-        path = str(Path(base) / path)
-    return default_detector(path)
+    from curate.langid.detectors import resolve_model_path
+
+    return default_detector(str(resolve_model_path(config.langid_model, base)))

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import CurateError, MissingDependencyError
+from curate.models.hf import load_tokenizer, resolve_device
+from curate.models.locate import ModelNotAvailableError, find_local, places
 
 
 class ClassifierConfig(BaseModel):
@@ -28,7 +30,7 @@ class ClassifierConfig(BaseModel):
     threshold: float = Field(0.5, gt=0, lt=1, description="a label scoring at least this is a hit")
     batch_size: int = Field(32, ge=1, description="texts per model call")
     max_length: int = Field(512, ge=8, description="tokens read per text (longer texts are cut)")
-    device: str = Field("auto", description="`auto` (CUDA when there is one), `cpu` or `cuda`")
+    device: str = Field("auto", description="`auto` (a GPU when there is one), `cpu` or `cuda`")
 
 
 NEUTRAL = {"neutral", "non-toxic", "non_toxic", "nontoxic", "normal", "ok", "safe", "clean", "not_toxic", "label_0"}
@@ -40,19 +42,20 @@ class ContentClassifier:
     def __init__(self, config: ClassifierConfig, recipe_dir: Path):
         try:
             import torch
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers import AutoModelForSequenceClassification
         except ImportError:
             raise MissingDependencyError("the content classifier", "transformers", "content-model") from None
-        path = Path(config.model)
-        path = path if path.is_absolute() else recipe_dir / path
-        if not (path / "config.json").is_file():
-            raise CurateError(f"content classifier: no model folder at {path} (a folder with config.json). Download a "
-                              "classifier once, e.g. `huggingface-cli download <id> --local-dir <folder>`, and name "
-                              "that folder in `classifier.model`")  # fmt: skip
+        path = find_local(config.model, recipe_dir, lambda p: (p / "config.json").is_file())
+        if path is None:
+            raise ModelNotAvailableError(
+                f"content classifier: no model folder at {places(config.model, recipe_dir)} (a folder with "
+                "config.json). Download a classifier once, e.g. `hf download <id> --local-dir <folder>`, and name "
+                "that folder in `classifier.model`"
+            )
         self.config, self.torch = config, torch
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.tokenizer = load_tokenizer(str(path), "content classifier")
         self.model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).eval()
-        device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(config.device)
         self.model.to(device)
         self.device = device
         id2label = {int(i): str(label) for i, label in self.model.config.id2label.items()}

@@ -10,25 +10,35 @@ stable `_id`, `_source` and `_row` here. Reading is batched by bytes and rows, s
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import polars as pl
 import xxhash
 
 from curate.errors import CurateError, InputError, MissingDependencyError
 from curate.io.compressed import compression_of, open_input
-from curate.recipe import Source
-from curate.stages.base import first_reason
+from curate.io.encoding import UTF8, RecordDecoder, is_wide, resolve_encoding
+from curate.rows import META_COLUMNS, RAW_BYTES, REJECT_COLUMNS, first_reason
 
-META_COLUMNS = ["_id", "_source", "_row"]
-REJECT_COLUMNS = {"_id": pl.String, "_source": pl.String, "_row": pl.Int64, "_raw": pl.String,
-                  "_reason": pl.String, "_detail": pl.String}  # fmt: skip
+
+class Source(Protocol):
+    """What a reader needs to know about a source (a recipe's `sources` entry provides it)."""
+
+    hub: str | None
+    split: str
+    format: str
+    columns: dict[str, str]
+    encoding: str | None
+    txt_unit: str
+
 
 EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv",
@@ -55,6 +65,7 @@ class ReadBatch:
     rejects: pl.DataFrame
     file_index: int
     chunk: int
+    stats: Counter = field(default_factory=Counter)  # the file's encoding, records decoded on their own
 
 
 def data_format(path: Path) -> str | None:
@@ -88,21 +99,44 @@ def row_ids(source_key: str, rows: list[int], contents: list[str]) -> list[str]:
     return [xxhash.xxh3_64_hexdigest(f"{source_key}\x00{r}\x00{c}".encode("utf-8", "surrogatepass")) for r, c in zip(rows, contents)]
 
 
-def _rejects(source_key: str, rows: list[int], raws: list[str], reasons: list[str], details: list[str]) -> pl.DataFrame:
-    shown = [r.encode("utf-8", "backslashreplace").decode("utf-8") for r in raws]  # a lone surrogate as `\ud800`
-    return pl.DataFrame(
-        {"_id": row_ids(source_key, rows, raws), "_source": [source_key] * len(rows), "_row": rows, "_raw": shown,
+def _rejects(source_key: str, rows: list[int], raws: list[str | bytes], reasons: list[str], details: list[str]) -> pl.DataFrame:
+    """Reject rows. A raw record that is text goes to `_raw` (a lone surrogate shown as `\\ud800`); one that is bytes no
+    encoding read goes, exactly as it was, to `_raw_bytes` (a column only reject frames that need it have)."""
+    shown = [None if isinstance(r, bytes) else r.encode("utf-8", "backslashreplace").decode("utf-8") for r in raws]
+    keys = [r.decode("utf-8", "backslashreplace") if isinstance(r, bytes) else r for r in raws]
+    frame = pl.DataFrame(
+        {"_id": row_ids(source_key, rows, keys), "_source": [source_key] * len(rows), "_row": rows, "_raw": shown,
          "_reason": reasons, "_detail": details},
         schema=REJECT_COLUMNS,
     )  # fmt: skip
+    if any(isinstance(r, bytes) for r in raws):
+        frame = frame.with_columns(pl.Series(RAW_BYTES, [r if isinstance(r, bytes) else None for r in raws], pl.Binary))
+    return frame
+
+
+def concat_rejects(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Reject frames together, with `_raw_bytes` where any of them has it."""
+    return pl.concat(frames, how="diagonal")
 
 
 def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECT_COLUMNS)
 
 
-def _raw_text(data: bytes | str) -> str:
-    return data if isinstance(data, str) else data.decode("utf-8", errors="backslashreplace")
+def _raw_text(data: bytes | str) -> str | bytes:
+    """A record as text when it is UTF-8 (a line kept only in part may end in the middle of a character), else its
+    bytes as they are: never a lossy decode."""
+    if isinstance(data, str):
+        return data
+    if isinstance(data, LongLine):
+        try:
+            return codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+        except UnicodeDecodeError:
+            return bytes(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return bytes(data)
 
 
 def not_text_kind(dtype: pl.DataType) -> str | None:
@@ -252,27 +286,20 @@ def line_size(line: bytes) -> int:
     return getattr(line, "size", len(line))
 
 
-def _wide_encoding(encoding: str) -> bool:
-    """UTF-16/32: not ASCII-compatible, so lines can't be found in the raw bytes."""
-    return encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32"))
-
-
 class _LineChunks:
     """Splits a text file into chunks of whole lines, bounded by bytes and by line count. A line longer than a batch
     (and than `max_record_bytes`: it will be rejected as too large) is kept only in part, so that a file without
-    line breaks, or a decompression bomb, does not fill the memory."""
+    line breaks, or a decompression bomb, does not fill the memory. Lines are the file's bytes (decoded batch by
+    batch, `Reader._decode`), except for UTF-16/32, which is decoded to UTF-8 here to find its lines."""
 
     def __init__(self, path: Path, encoding: str, options: ReadOptions):
-        self.path, self.encoding, self.options = path, encoding.lower().replace("_", "-"), options
-        self.recode = self.encoding not in ("utf-8", "utf8", "utf-8-sig") and not _wide_encoding(encoding)
+        self.path, self.encoding, self.options = path, encoding, options
         self.longest = options.batch_bytes + options.max_record_bytes
 
     def _blocks(self, handle) -> Iterator[bytes]:
-        """The file in blocks of UTF-8 (UTF-16/32 are decoded here; other encodings line by line, in `_recode`)."""
+        """The file in blocks: UTF-16/32 decoded to UTF-8, other encodings as they are, without a UTF-8 BOM."""
         size = self.options.batch_bytes
-        if _wide_encoding(self.encoding):
-            import codecs
-
+        if is_wide(self.encoding):
             decoder = codecs.getincrementaldecoder(self.encoding)(errors="surrogateescape")
             while block := handle.read(size):
                 yield decoder.decode(block).encode("utf-8", errors="surrogateescape")
@@ -294,7 +321,7 @@ class _LineChunks:
                     if cut < 0:
                         long_size += len(block)
                         continue
-                    head = [LongLine.of(self._recode(carry), long_size + cut)]
+                    head = [LongLine.of(_no_cr(carry), long_size + cut)]
                     carry, block, long_size = b"", block[cut + 1 :], None
                 block = carry + block
                 cut = block.rfind(b"\n")
@@ -305,25 +332,22 @@ class _LineChunks:
                     lines = head
                 else:
                     carry = block[cut + 1 :]
-                    lines = head + [self._recode(line) for line in block[:cut].split(b"\n")]
+                    lines = head + [_no_cr(line) for line in block[:cut].split(b"\n")]
                 yield from self._batches(first, lines)
                 first += len(lines)
             if long_size is not None:
-                yield from self._batches(first, [LongLine.of(self._recode(carry), long_size)])
+                yield from self._batches(first, [LongLine.of(_no_cr(carry), long_size)])
             elif carry:
-                yield from self._batches(first, [self._recode(carry)])
-
-    def _recode(self, line: bytes) -> bytes:
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if not self.recode:
-            return line
-        return line.decode(self.encoding, errors="surrogateescape").encode("utf-8", errors="surrogateescape")
+                yield from self._batches(first, [_no_cr(carry)])
 
     def _batches(self, first: int, lines: list[bytes]) -> Iterator[tuple[int, list[bytes]]]:
         step = self.options.batch_rows
         for i in range(0, len(lines), step):
             yield first + i, lines[i : i + step]
+
+
+def _no_cr(line: bytes) -> bytes:
+    return line[:-1] if line.endswith(b"\r") else line
 
 
 def json_depth(value: Any) -> int:
@@ -383,7 +407,7 @@ def _decode_error(line: bytes) -> str | None:
         line.decode("utf-8")
         return None
     except UnicodeDecodeError as exc:
-        return f"invalid UTF-8 at byte {exc.start} (set `encoding:` on the source if the file is not UTF-8)"
+        return f"invalid UTF-8 at byte {exc.start} (set `encoding:` on the source; `auto` decodes such records on their own)"
 
 
 class Reader:
@@ -393,9 +417,40 @@ class Reader:
         self.path, self.source, self.source_key, self.options = path, source, source_key, options
         self.file_index = file_index
         self.canonical = Canonicalizer(source, source_key, options.max_record_bytes)
+        self._decoder: RecordDecoder | None = None
 
     def batches(self) -> Iterator[ReadBatch]:
         raise NotImplementedError
+
+    @property
+    def decoder(self) -> RecordDecoder:
+        """The file's text encoding (detected on first use, when the recipe does not name it) and its decoder."""
+        if self._decoder is None:
+            self._decoder = RecordDecoder(resolve_encoding(self.path, self.source.encoding))
+        return self._decoder
+
+    def _stats(self, decoded: Counter | None, rejects: pl.DataFrame) -> Counter:
+        """A batch's figures for the manifest: the file's encoding and how it was found, the records decoded on their
+        own (`fallback:<encoding>`) and those no encoding read (`undecodable`; read as UTF-8, the rejects that kept
+        their bytes)."""
+        encoding = self.decoder.encoding
+        stats = Counter({f"file_encoding:{encoding.name}": 1, f"detected_by:{encoding.how}": 1, **(decoded or {})})
+        if self.decoder.passthrough and RAW_BYTES in rejects.columns:
+            kept_bytes = (pl.col("_reason") == "unparseable") & pl.col(RAW_BYTES).is_not_null()
+            stats["undecodable"] += rejects.select(kept_bytes.sum()).item()
+        return +stats
+
+    def _decode(self, numbered: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes]], pl.DataFrame, Counter]:
+        """Records as UTF-8, the rejects of those no encoding read (their bytes kept as they are), and the figures."""
+        raws = [line for _, line in numbered]
+        if self.decoder.as_read(raws):
+            return numbered, empty_rejects(), Counter()
+        decoded = self.decoder.decode(raws)
+        good = [(r, text.encode("utf-8")) for (r, _), text in zip(numbered, decoded.texts) if text is not None]
+        bad = [(r, line, problem) for (r, line), problem in zip(numbered, decoded.problems) if problem is not None]
+        rejects = _rejects(self.source_key, [r for r, _, _ in bad], [bytes(line) for _, line, _ in bad],
+                           ["unparseable"] * len(bad), [p for _, _, p in bad])  # fmt: skip
+        return good, rejects, decoded.stats
 
     def _columnar(self, frames: Iterable[pl.DataFrame]) -> Iterator[ReadBatch]:
         """Batches of a columnar source (parquet, arrow), rows numbered across them."""
@@ -421,11 +476,13 @@ class Reader:
 
 class JsonLinesReader(Reader):
     def batches(self) -> Iterator[ReadBatch]:
-        for chunk, (first, lines) in enumerate(_LineChunks(self.path, self.source.encoding, self.options)):
+        for chunk, (first, lines) in enumerate(_LineChunks(self.path, self.decoder.name, self.options)):
             numbered = [(first + i, line) for i, line in enumerate(lines) if line.strip()]
             numbered, too_large = self._split_oversize(numbered)
+            numbered, undecodable, decoded = self._decode(numbered)
             rows, rejects = self._parse(numbered)
-            yield ReadBatch(rows, pl.concat([too_large, rejects]), self.file_index, chunk)
+            rejects = concat_rejects([too_large, undecodable, rejects])
+            yield ReadBatch(rows, rejects, self.file_index, chunk, self._stats(decoded, rejects))
 
     def _parse(self, numbered: list[tuple[int, bytes]]) -> tuple[pl.DataFrame, pl.DataFrame]:
         if not numbered:
@@ -459,7 +516,7 @@ class JsonLinesReader(Reader):
                 bad_details.append(problem)
         rows, missing = self.canonical(_records_frame(records) if records else pl.DataFrame(), ok_rows, ok_raws)
         broken = _rejects(self.source_key, bad_rows, bad_raws, ["unparseable"] * len(bad_rows), bad_details)
-        return rows, pl.concat([broken, missing])
+        return rows, concat_rejects([broken, missing])
 
 
 class TextReader(Reader):
@@ -470,13 +527,20 @@ class TextReader(Reader):
             data = self._whole_file()
             if not data:
                 return  # an empty file is no record
-            numbered, too_large = self._split_oversize([(0, data)])
-            yield ReadBatch(*self._rows(numbered, too_large), self.file_index, 0)
+            yield self._batch([(0, data)], 0)
             return
-        for chunk, (first, lines) in enumerate(_LineChunks(self.path, self.source.encoding, self.options)):
-            numbered = [(first + i, line) for i, line in enumerate(lines) if line.strip()]
-            numbered, too_large = self._split_oversize(numbered)
-            yield ReadBatch(*self._rows(numbered, too_large), self.file_index, chunk)
+        for chunk, (first, lines) in enumerate(_LineChunks(self.path, self.decoder.name, self.options)):
+            yield self._batch([(first + i, line) for i, line in enumerate(lines) if line.strip()], chunk)
+
+    def _batch(self, numbered: list[tuple[int, bytes]], chunk: int) -> ReadBatch:
+        numbered, too_large = self._split_oversize(numbered)
+        if self.source.txt_unit == "file" and is_wide(self.decoder.name):  # lines of UTF-16/32 are decoded as read
+            numbered = [(r, d.decode(self.decoder.name, "surrogateescape").encode("utf-8", "surrogateescape"))
+                        for r, d in numbered]  # fmt: skip
+        numbered, undecodable, decoded = self._decode(numbered)
+        rows, rejects = self._rows(numbered)
+        rejects = concat_rejects([too_large, undecodable, rejects])
+        return ReadBatch(rows, rejects, self.file_index, chunk, self._stats(decoded, rejects))
 
     def _whole_file(self) -> bytes:
         """The file as one record; one larger than a batch is kept only in part (it will be rejected as too large)."""
@@ -490,10 +554,7 @@ class TextReader(Reader):
                 size += len(block)
         return LongLine.of(data[: self.options.max_record_bytes], size)
 
-    def _rows(self, numbered: list[tuple[int, bytes]], too_large: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        if self.source.txt_unit == "file" and self.source.encoding.lower() not in ("utf-8", "utf8"):
-            numbered = [(r, d.decode(self.source.encoding, "surrogateescape").encode("utf-8", "surrogateescape"))
-                        for r, d in numbered]  # fmt: skip
+    def _rows(self, numbered: list[tuple[int, bytes]]) -> tuple[pl.DataFrame, pl.DataFrame]:
         problems = [(r, line, _decode_error(line)) for r, line in numbered]
         good = [(r, line.decode("utf-8")) for r, line, p in problems if p is None]
         bad = [(r, line, p) for r, line, p in problems if p is not None]
@@ -501,7 +562,7 @@ class TextReader(Reader):
         rows, missing = self.canonical(frame, [r for r, _ in good], [t for _, t in good])
         broken = _rejects(self.source_key, [r for r, _, _ in bad], [_raw_text(line) for _, line, _ in bad],
                           ["unparseable"] * len(bad), [p for _, _, p in bad])  # fmt: skip
-        return rows, pl.concat([too_large, broken, missing])
+        return rows, concat_rejects([broken, missing])
 
 
 class JsonReader(Reader):
@@ -512,23 +573,21 @@ class JsonReader(Reader):
             data = handle.read()
         if not data.strip():
             return  # an empty file is no record
-        problem = _decode_error(data) if self.source.encoding.lower() in ("utf-8", "utf8") else None
+        text, problem, decoded = self._text(data)
         records: Any = None
         if problem is None:
-            try:
-                records, problem = parse_json(data.decode(self.source.encoding).lstrip("\ufeff"), with_line=True)
-            except UnicodeDecodeError as exc:
-                problem = f"bytes not valid in {self.source.encoding} at byte {exc.start}"
+            records, problem = parse_json(text.lstrip("\ufeff"), with_line=True)
         if isinstance(records, dict):
             lists = [v for v in records.values() if isinstance(v, list)]
             records = lists[0] if len(lists) == 1 else None
             if records is None:
                 problem = "a JSON file must hold an array of records, or an object with exactly one array"
         if problem is not None:
-            yield ReadBatch(empty_rows(), _rejects(self.source_key, [0], [_raw_text(data)], ["unparseable"], [problem]),
-                            self.file_index, 0)  # fmt: skip
+            raw = text if text is not None else _raw_text(data)
+            rejects = _rejects(self.source_key, [0], [raw], ["unparseable"], [problem])
+            yield ReadBatch(empty_rows(), rejects, self.file_index, 0, self._stats(decoded, rejects))
             return
-        escapes = bool(_LONE_SURROGATE.search(data))
+        escapes = bool(_LONE_SURROGATE.search(text.encode("utf-8", "surrogatepass")))
         step, limit = self.options.batch_rows, self.options.max_record_bytes
         for chunk, start in enumerate(range(0, max(len(records), 1), step)):
             good, bad = [], []  # (row, record, its JSON); (row, its JSON, reason, detail)
@@ -546,8 +605,22 @@ class JsonReader(Reader):
                     good.append((row, record, raw))
             frame = _records_frame([rec for _, rec, _ in good]) if good else pl.DataFrame()
             rows, missing = self.canonical(frame, [r for r, _, _ in good], [raw for _, _, raw in good])
-            broken = _rejects(self.source_key, *([b[i] for b in bad] for i in range(4)))
-            yield ReadBatch(rows, pl.concat([broken, missing]), self.file_index, chunk)
+            rejects = concat_rejects([_rejects(self.source_key, *([b[i] for b in bad] for i in range(4))), missing])
+            yield ReadBatch(rows, rejects, self.file_index, chunk, self._stats(decoded if chunk == 0 else None, rejects))
+
+    def _text(self, data: bytes) -> tuple[str | None, str | None, Counter]:
+        """(the file as text, None), or (None, why no encoding reads it); and the figures for the manifest."""
+        if self.decoder.passthrough:
+            name = self.decoder.name
+            problem = _decode_error(data) if name == UTF8 else None
+            if problem is None:
+                try:
+                    return data.decode(name), None, Counter()
+                except UnicodeDecodeError as exc:
+                    problem = f"bytes not valid in {name} at byte {exc.start}"
+            return None, problem, Counter()
+        decoded = self.decoder.decode([data])
+        return decoded.texts[0], decoded.problems[0], decoded.stats
 
 
 class _OpenQuote(Exception):
@@ -560,8 +633,9 @@ class CsvLines:
     line is a reject and reading goes on from its second line, read again from memory, or from the file when the
     record outgrew the limit. Without this, one stray quote swallows the rest of the file into one field."""
 
-    def __init__(self, open_text: Callable[[], io.TextIOBase], limit: int):
+    def __init__(self, open_text: Callable[[], io.TextIOBase], limit: int, bytes_as_text: bool = False):
         self.open_text, self.limit = open_text, limit
+        self.size_of = len if bytes_as_text else lambda line: len(line.encode("utf-8", "surrogateescape"))
         self.handle = open_text()
         self.pending: list[str] = []  # lines to read again, the next one last
         self.next_line = 0
@@ -582,7 +656,7 @@ class CsvLines:
             self.hit_end = bool(self.lines)
             raise StopIteration
         self.next_line += 1
-        self.size += len(line.encode("utf-8", "surrogateescape"))
+        self.size += self.size_of(line)
         self.quotes += line.count('"')
         if self.size <= self.limit:
             self.lines.append(line)
@@ -613,10 +687,37 @@ class CsvLines:
 _UNCLOSED = "a quoted field is not closed before the end of the file: an unterminated quote?"
 
 
-def open_csv_text(path: Path, source: Source) -> io.TextIOBase:
-    """The file as text for the csv module: line ends kept, bytes not valid in the encoding as surrogates."""
-    encoding = "utf-8-sig" if source.encoding.lower() in ("utf-8", "utf8") else source.encoding
-    return io.TextIOWrapper(open_input(path), encoding=encoding, errors="surrogateescape", newline="")
+def csv_bytes_as_text(decoder: RecordDecoder) -> bool:
+    """Is a CSV file parsed byte by byte (latin-1), its records decoded after parsing? Yes unless it is read as
+    strict UTF-8 or is UTF-16/32 or a stateful 7-bit encoding (ISO-2022, HZ: their two-byte characters can hold a
+    quote or a comma), which are decoded while read. Quotes, separators and line ends are ASCII, which no
+    multi-byte character of the other encodings contains, so parsing before decoding finds the same fields."""
+    return not decoder.passthrough and decoder.ascii_safe
+
+
+def open_csv_text(path: Path, decoder: RecordDecoder) -> io.TextIOBase:
+    """The file as text for the csv module, line ends kept: byte by byte (`csv_bytes_as_text`), or decoded with
+    the bytes not valid in the encoding as surrogates."""
+    name = decoder.name
+    if csv_bytes_as_text(decoder):
+        name = "latin-1"
+    elif name == UTF8:
+        name = "utf-8-sig"
+    return io.TextIOWrapper(open_input(path), encoding=name, errors="surrogateescape", newline="")
+
+
+def csv_lines(path: Path, decoder: RecordDecoder, limit: int) -> CsvLines:
+    return CsvLines(lambda: open_csv_text(path, decoder), limit, csv_bytes_as_text(decoder))
+
+
+def csv_header(fields: list[str], decoder: RecordDecoder) -> tuple[list[str] | None, str | None]:
+    """The header row's names as text (a file parsed byte by byte is decoded here), or (None, why not)."""
+    if csv_bytes_as_text(decoder):
+        decoded = decoder.decode(["\x00".join(fields).encode("latin-1")])
+        if decoded.texts[0] is None:
+            return None, decoded.problems[0]
+        fields = decoded.texts[0].split("\x00")
+    return [fields[0].lstrip("\ufeff"), *fields[1:]] if fields else fields, None
 
 
 def _delimiter(path: Path, source: Source) -> str:
@@ -654,10 +755,12 @@ class CsvReader(Reader):
     is a reject."""
 
     def batches(self) -> Iterator[ReadBatch]:
-        lines = CsvLines(lambda: open_csv_text(self.path, self.source), self.options.max_record_bytes)
+        lines = csv_lines(self.path, self.decoder, self.options.max_record_bytes)
         try:
             records = csv_records(lines, _delimiter(self.path, self.source))
             header, problem = next(records, (None, ""))
+            if header is not None:
+                header, problem = csv_header(header, self.decoder)
             if problem:
                 raise InputError(f"{self.path}: the header row can't be read: {problem}")
             if header is None:
@@ -675,7 +778,9 @@ class CsvReader(Reader):
 
     def _batch(self, header: list[str], block: list[tuple[int, list[str] | None, str, str]], chunk: int) -> ReadBatch:
         width, limit = len(header), self.options.max_record_bytes
-        good, bad = [], []
+        as_bytes = csv_bytes_as_text(self.decoder)
+        size_of = len if as_bytes else lambda raw: len(raw.encode("utf-8", "surrogateescape"))
+        good, bad = [], []  # (row, fields); (row, raw as read, reason, detail)
         for row, fields, first_line, problem in block:
             if fields is None:
                 bad.append((row, first_line, "unparseable", problem))
@@ -683,19 +788,45 @@ class CsvReader(Reader):
             raw = ",".join(fields)
             if len(fields) != width:
                 bad.append((row, raw, "unparseable", f"expected {width} fields, found {len(fields)}"))
-            elif any("\udc80" <= ch <= "\udcff" for f in fields for ch in f if ch >= "\udc80"):
-                bad.append((row, raw, "unparseable", "invalid bytes for the file's encoding (set `encoding:`)"))
-            elif len(raw.encode("utf-8", "surrogateescape")) > limit:
+            elif as_bytes and any("\x00" in f for f in fields):
+                bad.append((row, raw, "unparseable", "a field holds a NUL byte: not text"))
+            elif not as_bytes and any("\udc80" <= ch <= "\udcff" for f in fields for ch in f if ch >= "\udc80"):
+                bad.append((row, raw, "unparseable", _decode_error(raw.encode("utf-8", "surrogateescape"))
+                            or f"bytes not valid in {self.decoder.name}"))  # fmt: skip
+            elif size_of(raw) > limit:
                 bad.append((row, raw, "too_large", f"the record is larger than max_record_bytes ({limit:,})"))
             else:
                 good.append((row, fields))
+        decoded = Counter()
+        if as_bytes:
+            good, undecodable, decoded = self._decode_records(good)
+            bad += undecodable
         frame = pl.DataFrame([f for _, f in good], schema=header, orient="row") if good else \
             pl.DataFrame(schema={h: pl.String for h in header})  # fmt: skip
         raws = [",".join(f) for _, f in good]
         rows, missing = self.canonical(frame, [r for r, _ in good], raws)
-        broken = _rejects(self.source_key, [b[0] for b in bad], [b[1].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for b in bad],
+        broken = _rejects(self.source_key, [b[0] for b in bad], [self._as_read(b[1]) for b in bad],
                           [b[2] for b in bad], [b[3] for b in bad])  # fmt: skip
-        return ReadBatch(rows, pl.concat([broken, missing]), self.file_index, chunk)
+        rejects = concat_rejects([broken, missing])
+        return ReadBatch(rows, rejects, self.file_index, chunk, self._stats(decoded, rejects))
+
+    def _decode_records(self, good: list[tuple[int, list[str]]]) -> tuple[list, list, Counter]:
+        """Records parsed byte by byte, decoded (each record's fields together): (rows, rejects, figures)."""
+        decoded = self.decoder.decode(["\x00".join(fields).encode("latin-1") for _, fields in good])
+        rows = [(row, text.split("\x00")) for (row, _), text in zip(good, decoded.texts) if text is not None]
+        bad = [(row, ",".join(fields), "unparseable", problem)
+               for (row, fields), problem in zip(good, decoded.problems) if problem is not None]  # fmt: skip
+        return rows, bad, decoded.stats
+
+    def _as_read(self, raw: str) -> str | bytes:
+        """A rejected record as text, or as its bytes when they are not valid in the file's encoding."""
+        if csv_bytes_as_text(self.decoder):
+            data = raw.encode("latin-1")
+            try:
+                return data.decode(self.decoder.name)
+            except UnicodeDecodeError:
+                return data
+        return _raw_text(raw.encode("utf-8", "surrogateescape"))
 
 
 class ParquetReader(Reader):
@@ -793,18 +924,21 @@ def peek_columns(path: Path, source: Source, sample: int = 200) -> dict[str, pl.
             return dict(pl.read_parquet_schema(path))
         except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
             raise CurateError(f"not a parquet file ({str(exc).splitlines()[0]})") from None
+    decoder = RecordDecoder(resolve_encoding(path, source.encoding))
     if fmt in ("csv", "tsv"):
-        lines = CsvLines(lambda: open_csv_text(path, source), options.max_record_bytes)
+        lines = csv_lines(path, decoder, options.max_record_bytes)
         try:
             header, problem = next(csv_records(lines, _delimiter(path, source)), (None, ""))
         finally:
             lines.close()
+        if header is not None and not problem:
+            header, problem = csv_header(header, decoder)
         if problem:
             raise CurateError(f"the header row can't be read: {problem}")
         return dict.fromkeys(header) if header else None
     keys: dict[str, None] = {}
     found = False
-    with io.TextIOWrapper(open_input(path), encoding=source.encoding, errors="replace") as handle:
+    with io.TextIOWrapper(open_input(path), encoding=decoder.name, errors="replace") as handle:
         for line in _first_lines(handle, sample, options.max_record_bytes):
             record, problem = parse_json(line.lstrip("\ufeff"))
             if problem is None and isinstance(record, dict):

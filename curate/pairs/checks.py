@@ -21,7 +21,6 @@ STATEMENT_END = r"[.。।॥۔።။។][\p{Pe}\p{Pf}\"'»」』]*\s*$"
 # A sentence boundary inside a text: an end mark, space, and a letter or opening mark.
 BOUNDARY = (r"(?:[.!?।؟۔።။។][\p{Pe}\p{Pf}\"'»」』]*\s+|[。！？][」』]*\s*)"  # CJK full stops need no space after them
             r"[\p{Lu}\p{Lo}\p{Pi}\p{Ps}\"'¿¡]")
-CASED_SCRIPTS = ("Latn", "Cyrl", "Grek", "Armn")  # scripts that capitalise names
 NAME = r"[^\p{L}\p{N}.!?¿¡\s]\s*\p{Lu}\p{Ll}{2,}|[\p{L}\p{N},;:]\s+\p{Lu}\p{Ll}{2,}"  # capitalised, not first
 
 

@@ -15,7 +15,6 @@ from typing import Literal
 from curate.pii.scan import Span
 
 Action = Literal["tag", "mask", "pseudonymize", "drop"]
-ACTIONS: tuple[str, ...] = ("tag", "mask", "pseudonymize", "drop")
 PSEUDONYM_HEX = 12  # 48 bits: collisions stay unlikely below millions of distinct values per kind
 
 

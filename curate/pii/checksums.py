@@ -11,7 +11,6 @@ import hashlib
 import re
 
 from stdnum import luhn as _luhn
-from stdnum import verhoeff as _verhoeff
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
 
@@ -24,11 +23,6 @@ def compact(value: str) -> str:
 def luhn_ok(digits: str) -> bool:
     """ISO/IEC 7812-1 Luhn check of a string of ASCII digits."""
     return digits.isascii() and digits.isdigit() and _luhn.is_valid(digits)
-
-
-def verhoeff_ok(digits: str) -> bool:
-    """Verhoeff check (used by Aadhaar)."""
-    return digits.isascii() and digits.isdigit() and _verhoeff.is_valid(digits)
 
 
 def iban_ok(value: str) -> bool:

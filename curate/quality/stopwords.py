@@ -10,12 +10,11 @@ are written without spaces, so their stop words are counted as substrings (leftm
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 
 import polars as pl
 
 from curate.errors import MissingDependencyError
-from curate.langid.codes import is_valid_language, language_key
 from curate.langid.scripts import detect_scripts
 from curate.quality.tokens import single_tokens
 

@@ -24,11 +24,6 @@ def tokens(column: str | pl.Expr) -> pl.Expr:
     return _col(column).str.to_lowercase().str.extract_all(TOKEN)
 
 
-def spaced_words(column: str | pl.Expr) -> pl.Expr:
-    """Words of the space-delimited scripts only (a list per row): the unit of mean word length."""
-    return _col(column).str.extract_all(SPACED_WORD)
-
-
 def single_tokens(words: list[str]) -> list[str]:
     """The lower-cased entries that are exactly one token (list entries with spaces or stray punctuation can't match
     a token, so they are left out)."""

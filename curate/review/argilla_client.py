@@ -24,6 +24,7 @@ import polars as pl
 from curate import credentials
 from curate.credentials import safe_url
 from curate.errors import CurateError, MissingDependencyError, SettingError
+from curate.retry import retry
 from curate.review import ReviewServerError
 from curate.review import records as rec
 from curate.review.state import ReviewStore
@@ -113,30 +114,27 @@ def _describe(exc: BaseException) -> str:
 def with_retries(call: Callable[[], T], what: str, url: str, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> T:  # fmt: skip
     """Run `call`; on a transient failure wait (1, 2, 4, ... seconds) and try again; then raise a clear error that
-    says how long it tried (the requests' own time included, not only the waits)."""
+    says how long it tried (the requests' own time included, not only the waits). The SDK's own retries are off
+    (`retries=0`): they cover refused connections only, not a 5xx, a 429 or a timeout."""
     settings = retry_settings()
-    tries, first = settings.tries, settings.backoff
     started = clock()
-    for attempt in range(1, tries + 1):
-        try:
-            return call()
-        except CurateError:
-            raise
-        except Exception as exc:  # the SDK raises httpx and its own errors
-            if _is_credentials(exc):
-                raise ReviewServerError(f"Argilla at {url} refused the API key in {ENV_KEY} while trying to {what}; "
-                                        "check the key (it is not shown here)") from None  # fmt: skip
-            if not _transient(exc):
-                raise ReviewServerError(f"could not {what} (Argilla at {url}): {_describe(exc)}") from None
-            if attempt == tries:
-                raise ReviewServerError(
-                    f"could not {what}: Argilla at {url} did not answer after {tries} tries over "
-                    f"{clock() - started:.0f} s "
-                    f"({_describe(exc)}). Is the server running and is {ENV_URL} right? Try again later: the "
-                    "work done so far is kept"
-                ) from None
-            sleep(min(first * 2 ** (attempt - 1), 30.0))
-    raise AssertionError("unreachable")
+    try:
+        return retry(call, tries=settings.tries, first_wait=settings.backoff, sleep=sleep,
+                     worth_retrying=lambda exc: not isinstance(exc, CurateError) and _transient(exc))  # fmt: skip
+    except CurateError:
+        raise
+    except Exception as exc:  # the SDK raises httpx and its own errors
+        if _is_credentials(exc):
+            raise ReviewServerError(f"Argilla at {url} refused the API key in {ENV_KEY} while trying to {what}; "
+                                    "check the key (it is not shown here)") from None  # fmt: skip
+        if not _transient(exc):
+            raise ReviewServerError(f"could not {what} (Argilla at {url}): {_describe(exc)}") from None
+        raise ReviewServerError(
+            f"could not {what}: Argilla at {url} did not answer after {settings.tries} tries over "
+            f"{clock() - started:.0f} s "
+            f"({_describe(exc)}). Is the server running and is {ENV_URL} right? Try again later: the "
+            "work done so far is kept"
+        ) from None
 
 
 def _is_credentials(exc: BaseException) -> bool:

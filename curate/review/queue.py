@@ -21,7 +21,6 @@ from curate.errors import CurateError
 from curate.io.writers import write_bytes_atomic
 from curate.review import ACCEPT, REJECT
 
-ANSWER_COLUMNS = ("decision", "issues", "note", "annotator")
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 

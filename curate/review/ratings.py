@@ -193,12 +193,12 @@ def report_rows(found: dict[str, Any]) -> list[list[str]]:
 
 
 def markdown_report(found: dict[str, Any]) -> str:
-    from curate.card import _table
+    from curate.markdown import table
 
     text = ("Native speakers' ratings (1-5, the mean of each output's raters) beside the LLM judge's score of the "
             "same outputs; Spearman and Kendall: rank correlation between judge and humans; judge higher: the share "
             f"of outputs the judge rates above the humans. Raters: {', '.join(found['raters']) or 'none yet'}.")  # fmt: skip
-    return text + "\n\n" + _table(report_rows(found), REPORT_HEAD) + "\n"
+    return text + "\n\n" + table(report_rows(found), REPORT_HEAD) + "\n"
 
 
 def write_report(folder: Path, store: ReviewStore) -> dict[str, Any]:

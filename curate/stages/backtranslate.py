@@ -8,11 +8,15 @@ rejects with reasons `synthetic:*`. See `curate.augment`.
 
 from __future__ import annotations
 
+from collections import Counter
+
+import polars as pl
 from pydantic import Field
 
-from curate.augment.backtranslate import TranslationConfig, backtranslate
+from curate.augment.backtranslate import backtranslate
+from curate.augment.synth import Generated
 from curate.registry import register
-from curate.stages.base import BatchStep, StepResult
+from curate.stages._synthetic import SynthStep, TranslationConfig
 
 
 class BacktranslateConfig(TranslationConfig):
@@ -32,7 +36,7 @@ class BacktranslateConfig(TranslationConfig):
 
 
 @register("backtranslate")
-class Backtranslate(BatchStep):
+class Backtranslate(SynthStep):
     """Back-translate a column with a seq2seq model on CTranslate2 and add the valid translations as new rows."""
 
     Config = BacktranslateConfig
@@ -41,22 +45,17 @@ class Backtranslate(BatchStep):
     def requires(self) -> list[str]:
         return [self.config.field, *self.config.only]
 
-    def produces(self) -> list[str]:
-        return ["_synthetic", "_parent_id", "_origin"]
+    def into(self) -> str:
+        return self.config.into
 
-    def setup(self) -> None:
+    def load_models(self) -> None:
         from curate.augment.translate import load_seq2seq
-        from curate.augment.validate import detector_for
 
         c = self.config
         options = dict(base=self.context.recipe_dir, engine=c.engine, device=c.device, compute_type=c.compute_type,
                        threads=c.threads, cache_dir=c.cache_dir)  # fmt: skip
         self.model = load_seq2seq(c.model, workers=1 if c.decoding().sampling else c.workers, **options)
         self.reverse = load_seq2seq(c.reverse_model, workers=c.workers, **options) if c.reverse_model else None
-        self.detector = detector_for(c.validation, self.context.recipe_dir)
 
-    def process(self, batch) -> StepResult:
-        if not hasattr(self, "model"):
-            self.setup()
-        return backtranslate(batch, self.config, self.model, self.reverse, self.detector, self.context.seed,
-                             str(self.context.index))
+    def generate(self, batch: pl.DataFrame, rows: list[int]) -> tuple[Generated, Counter]:
+        return backtranslate(batch, rows, self.config, self.model, self.reverse, self.context.seed)

@@ -22,10 +22,12 @@ from pydantic import Field, field_validator, model_validator
 from curate.hashing import seeded_hashes
 from curate.io.writers import write_json_atomic
 from curate.registry import register
-from curate.stages.base import REASON, GlobalStep, StepConfig, StepResult
+from curate.rows import REASON
+from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
 
 OVER_QUOTA = "balance:over_quota"
 _NULL_GROUP = "<none>"
+WEIGHTS = "weights.json"  # left in OUT/ with `weights_by`: the trainer reads it
 
 
 class BalanceConfig(StepConfig):
@@ -189,7 +191,7 @@ class Balance(GlobalStep):
             total, k = sum(counts.values()), len(counts)
             weights[group] = {label: round(total / (k * n), 6) for label, n in sorted(counts.items())}
         self.weights = {"by": self.config.by, "label": self.config.weights_by, "weights": dict(sorted(weights.items()))}
-        write_json_atomic(self.context.artifact("weights.json"), self.weights)
+        write_json_atomic(self.context.artifact(WEIGHTS), self.weights)
 
     def fit_stats(self, plan: BalancePlan) -> dict[str, int]:
         """Per group: rows it had (`rows:`), copies made (`copies:`) and real rows dropped (`dropped:`)."""
@@ -229,6 +231,19 @@ class Balance(GlobalStep):
         return (f"Groups of {by}. Copies (`_repeat` > 0) repeat a real row: they are no new evidence, and they stay "
                 f"in their original's split." + (f" {ungrouped:,} rows without a value in {by} were kept as they "
                 "are." if ungrouped else "") + "\n\n" + "\n".join(rows))  # fmt: skip
+
+    @classmethod
+    def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
+        sections = super().card_sections(steps)
+        written = [s for s in steps if WEIGHTS in s.get("artifacts", {})]
+        if written:
+            text = f"Written to `{WEIGHTS}` for the trainer."
+            sections.append(CardSection("Class weights", text, written[0]["index"], "files"))
+        return sections
+
+    @classmethod
+    def artifacts(cls, params: dict[str, Any]) -> dict[str, str]:
+        return {WEIGHTS: "class weights per group and label, for the trainer"} if params.get("weights_by") else {}
 
     def apply(self, batch: pl.DataFrame, plan: BalancePlan) -> StepResult:
         frame = batch.with_columns(self._group()).join(plan.ranks, on="_id", how="left", maintain_order="left")

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-REASON = "_reason"
-DETAIL = "_detail"
+from curate.rows import REASON, partition
 
 
 class StepConfig(BaseModel):
@@ -37,6 +36,7 @@ class StepContext:
     output_dir: Path | None = None  # the run's OUT folder, for artifacts a later run reads (e.g. dedup signatures)
     recipe: dict | None = None  # the resolved recipe (name, description, steps), e.g. for review guidelines
     tags: frozenset[str] = frozenset()  # columns the steps before this one add as tags (codes, scores), not text
+    resume_command: str = "curate run RECIPE --resume"  # the command that goes on with this run, for messages
 
     def artifact(self, name: str) -> Path:
         """Where a step writes a file for OUT/ (e.g. `weights.json`): kept with the step's cache and copied to OUT/
@@ -44,6 +44,19 @@ class StepContext:
         folder = (self.workdir or Path(".")) / "artifacts"
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
+
+
+@dataclass(frozen=True)
+class CardSection:
+    """A section of the dataset card about a step, or about every step of one kind together. `place` puts it among
+    the card's own sections: `findings` (what the data held: before the synthetic rows), `review` (after them),
+    `steps` (a step's own figures), `files` (what the steps wrote for training); `index` (the step's place in the
+    recipe) orders it within its place."""
+
+    title: str
+    text: str
+    index: int
+    place: Literal["findings", "review", "steps", "files"] = "steps"
 
 
 @dataclass
@@ -62,8 +75,8 @@ class Step:
     name: ClassVar[str] = "?"
     Config: ClassVar[type[StepConfig]] = StepConfig
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
-    is_global: ClassVar[bool] = False
     scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
+    note_if_absent: ClassVar[str | None] = None  # a limitation the card states when a recipe has no such step
 
     def __init__(self, config: StepConfig, context: StepContext | None = None):
         self.config = config
@@ -101,6 +114,29 @@ class Step:
         return None
 
     @classmethod
+    def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
+        """The card's sections about every step of this kind in a run (`steps`: their manifest entries, in recipe
+        order, with `index`, `params`, `stats`, `reasons` and `artifacts`); by default `card_section` of each, titled
+        by the step. Override to write about them together (one table for two dedup steps)."""
+        sections = []
+        for step in steps:
+            text = cls.card_section(step["params"], step["stats"])
+            if text:
+                sections.append(CardSection(f"Step {step['index']}: {step['name']}", text, step["index"]))
+        return sections
+
+    @classmethod
+    def artifacts(cls, params: dict[str, Any]) -> dict[str, str]:
+        """Files the step leaves in OUT/ for other tools (written with `StepContext.artifact`), each with what it is
+        for: the manifest lists those a run wrote with the step (e.g. balance's `weights.json`)."""
+        return {}
+
+    def run_notes(self) -> list[str]:
+        """What a user must do once the run is over (e.g. answer the rows waiting for review): printed after the
+        accounting and kept in the manifest. Asked at the end of every run, whether the step ran or was cached."""
+        return []
+
+    @classmethod
     def summary(cls) -> str:
         doc = (cls.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
@@ -118,13 +154,12 @@ class FilterStep(BatchStep):
         raise NotImplementedError
 
     def process(self, batch: pl.DataFrame) -> StepResult:
-        return partition(batch.with_columns(self.reason().alias(REASON)))
+        return StepResult(*partition(batch.with_columns(self.reason().alias(REASON))))
 
 
 class GlobalStep(Step):
     """A step that needs to see every row before deciding (dedup, balance)."""
 
-    is_global = True
     state_type: ClassVar[type]  # the dataclass `fit` returns: saved as data (frames and JSON) for resume
 
     def fit_columns(self) -> list[str]:
@@ -149,37 +184,3 @@ class GlobalStep(Step):
 
     def apply(self, batch: pl.DataFrame, state: Any) -> StepResult:
         raise NotImplementedError
-
-
-def partition(frame: pl.DataFrame) -> StepResult:
-    """Split a frame with a `_reason` column (null = keep) into kept rows and rejected rows."""
-    dropped = pl.col(REASON).is_not_null()
-    kept = frame.filter(~dropped).drop(REASON)
-    return StepResult(kept=kept, rejected=frame.filter(dropped))
-
-
-ADDED_COLUMNS = ("_synthetic", "_repeat")
-
-
-def added_counts(frame: pl.DataFrame) -> tuple[int, int]:
-    """(synthetic rows, copies) among a frame's rows: rows steps made, which the accounting counts apart from the
-    rows read. A copy of a synthetic row counts as a copy, so the two never overlap."""
-    if frame.height == 0 or not any(c in frame.columns for c in ADDED_COLUMNS):
-        return 0, 0
-    repeat = pl.col("_repeat").fill_null(0) > 0 if "_repeat" in frame.columns else pl.lit(False)
-    synthetic = pl.col("_synthetic").fill_null(False) if "_synthetic" in frame.columns else pl.lit(False)
-    made = frame.select((synthetic & ~repeat).sum().alias("synthetic"), repeat.sum().alias("copies")).row(0)
-    return int(made[0]), int(made[1])
-
-
-def added_rows(frame: pl.DataFrame) -> int:
-    """Rows a step made (synthetic rows, copies), which the accounting counts apart from the rows read."""
-    return sum(added_counts(frame))
-
-
-def first_reason(*conditions: tuple[pl.Expr, str]) -> pl.Expr:
-    """The reason of the first condition that holds, else null: several rules, one exact reason per row."""
-    expr = pl.lit(None, dtype=pl.String)
-    for condition, reason in reversed(conditions):
-        expr = pl.when(condition.fill_null(False)).then(pl.lit(reason)).otherwise(expr)
-    return expr

@@ -22,7 +22,8 @@ from pydantic import Field
 
 from curate.errors import CurateError
 from curate.registry import register
-from curate.stages.base import DETAIL, REASON, GlobalStep, StepConfig, StepResult, partition
+from curate.rows import DETAIL, REASON, partition
+from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 ONLY_BOILERPLATE = "boilerplate:only_boilerplate"
 _DOC, _LINE, _KEY, _SOURCE = "__bp_doc", "__bp_line", "__bp_key", "__bp_source"
@@ -164,7 +165,7 @@ class Boilerplate(GlobalStep):
             pl.when(empty).then(pl.lit(ONLY_BOILERPLATE)).alias(REASON),
             pl.when(empty).then(pl.format("{} lines, all boilerplate", pl.col("found").list.len())).alias(DETAIL),
         ).drop(_DOC, "found", "kept")
-        result = partition(frame)
+        result = StepResult(*partition(frame))
         result.kept = result.kept.drop(DETAIL)
         result.stats = +stats
         return result

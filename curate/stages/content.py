@@ -22,10 +22,11 @@ from pydantic import Field, field_validator
 from curate.content.classifier import ClassifierConfig, ContentClassifier
 from curate.content.lexicons import BUILTIN, builtin_allow, builtin_list, combine, normalized_term, read_list_file
 from curate.content.matching import Hit, Matcher
-from curate.card import _table as markdown_table
+from curate.markdown import table as markdown_table
 from curate.registry import register
 from curate.rowlang import row_languages
-from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, partition
+from curate.rows import DETAIL, REASON, partition
+from curate.stages.base import BatchStep, StepConfig, StepResult
 
 PRIORITY = ("hate", "sexual", "violence", "profanity", "obscene")  # which reason a row with several categories gets
 ANY_LANGUAGE = "*"
@@ -163,8 +164,8 @@ class Content(BatchStep):
             return StepResult(kept=frame, rejected=empty, stats=stats)
         reasons = [f"content:{c[0]}" if bad else None for c, bad in zip(categories, unfit)]
         details = [describe(row) if bad else None for row, bad in zip(hits, unfit)]
-        result = partition(frame.with_columns(pl.Series(REASON, reasons, dtype=pl.String),
-                                              pl.Series(DETAIL, details, dtype=pl.String)))  # fmt: skip
+        result = StepResult(*partition(frame.with_columns(pl.Series(REASON, reasons, dtype=pl.String),
+                                                          pl.Series(DETAIL, details, dtype=pl.String))))  # fmt: skip
         result.kept = result.kept.drop(DETAIL)
         result.stats = stats
         return result

@@ -28,8 +28,10 @@ from curate.dedup.minhash import MAX_HASH, Permutations, jaccard, signatures
 from curate.dedup.shingles import MAX_NGRAM, batch_shingles, normalized
 from curate.dedup.store import FORMAT, StoreWriter, check_compatible, find_store, iter_parts, read_clusters, store_name
 from curate.errors import CurateError
+from curate.markdown import figures_table
 from curate.registry import register
-from curate.stages.base import REASON, GlobalStep, StepConfig, StepResult
+from curate.rows import REASON
+from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
 
 HASH_VERSION = "curate-poly64-v1"  # bump when shingle hashing changes: old stores become incompatible
 REASONS = {"exact": "exact_duplicate", "minhash": "near_duplicate"}
@@ -173,6 +175,11 @@ class Dedup(GlobalStep):
     Config = DedupConfig
     config: DedupConfig
     state_type = DedupState
+
+    @classmethod
+    def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
+        text = "What the `dedup` step found.\n\n" + figures_table(steps)
+        return [CardSection("Deduplication", text, steps[0]["index"], "findings")]
 
     def requires(self) -> list[str]:
         score = self.config.score_column()

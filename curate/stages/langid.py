@@ -17,7 +17,8 @@ from pydantic import Field, field_validator
 
 from curate.langid.codes import family, language_name, macro_of, resolve_language
 from curate.registry import register
-from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, first_reason, partition
+from curate.rows import DETAIL, REASON, first_reason, partition
+from curate.stages.base import BatchStep, StepConfig, StepResult
 
 UNEXPECTED = "langid:unexpected"
 LOSS_WARNING = 0.05  # an expected language losing more than this share of its rows is worth a warning
@@ -195,7 +196,7 @@ class LangId(BatchStep):
         detail = pl.format("{} {} ({})", pl.col(f"{f}_lang"), pl.col(f"{f}_lang_score").round(3),
                            pl.col("__guesses").list.join(" ").fill_null("no detector answered"))  # fmt: skip
         staged = frame.with_columns(reasons, tags["guesses"].alias("__guesses"))
-        result = partition(staged.with_columns(detail.alias(DETAIL)).drop("__guesses"))
+        result = StepResult(*partition(staged.with_columns(detail.alias(DETAIL)).drop("__guesses")))
         result.kept = result.kept.drop(DETAIL)
         result.stats.update(stats)
         return result

@@ -6,7 +6,8 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from curate.registry import register
-from curate.stages.base import FilterStep, StepConfig, first_reason
+from curate.rows import first_reason
+from curate.stages.base import FilterStep, StepConfig
 from curate.text import char_count, word_count
 
 

@@ -9,7 +9,8 @@ import polars as pl
 from pydantic import Field
 
 from curate.registry import register
-from curate.stages.base import REASON, BatchStep, StepConfig, StepResult, first_reason, partition
+from curate.rows import REASON, first_reason, partition
+from curate.stages.base import BatchStep, StepConfig, StepResult
 
 # Only text with something outside printable ASCII, an HTML entity or an escape sequence can need ftfy; the rest is
 # skipped without a Python call.
@@ -91,6 +92,6 @@ class Normalize(BatchStep):
         changed = out.select([(pl.col(f) != pl.col(f"__before_{f}")).sum().alias(f) for f in fields]).row(0, named=True)
         # A text that had content and has none left is not a text any more.
         emptied = [(pl.col(f).str.len_chars() == 0, f"normalize:empty:{f}") for f in fields]
-        result = partition(out.with_columns(first_reason(*emptied).alias(REASON)).drop(list(before)))
+        result = StepResult(*partition(out.with_columns(first_reason(*emptied).alias(REASON)).drop(list(before))))
         result.stats.update({f"changed:{f}": n for f, n in changed.items() if n})
         return result

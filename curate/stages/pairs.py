@@ -32,15 +32,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.hashing import seeded_hashes
-from curate.langid.codes import UND, family, language_name, macro_of, normalize_label, resolve_language, same_language
+from curate.langid.codes import UND, family, language_name, macrolanguages, normalize_label, resolve_language, same_language
 from curate.pairs import align, checks, misalign
 from curate.registry import register
-from curate.stages.base import DETAIL, REASON, GlobalStep, StepConfig, StepResult, first_reason, partition
+from curate.rows import DETAIL, REASON, first_reason, partition
+from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 REASONS = ["pairs:copy", "pairs:untranslated", "pairs:wrong_language", "pairs:numbers", "pairs:truncated",
            "pairs:concatenated", "pairs:length_ratio", "pairs:entities", "pairs:punctuation", "pairs:misaligned"]  # fmt: skip
@@ -267,7 +267,7 @@ class Pairs(GlobalStep):
             return pl.DataFrame(schema={"lp": pl.String, "usual": pl.String})
         head = sample.group_by("lp", maintain_order=True).head(LANGID_SAMPLE)
         tags, _ = self._identifier.identify(head["tgt"], head["tgt_lang"].replace(UND, None))
-        found = head.select("lp").with_columns(tags["lang"].replace(_macro_table()).alias("usual"))
+        found = head.select("lp").with_columns(tags["lang"].replace(macrolanguages()).alias("usual"))
         return found.group_by("lp").agg(pl.col("usual").drop_nulls().mode().sort().first())
 
     def fit_stats(self, state: PairsState) -> dict[str, int]:
@@ -459,7 +459,7 @@ class Pairs(GlobalStep):
                               stats=stats)  # fmt: skip
         detail = measures.select(pl.format("misaligned {}, length z {}, target language {}", pl.col("p").round(3),
                                            pl.col("length_z").round(2), pl.col("detected").fill_null("?")))  # fmt: skip
-        result = partition(out.with_columns(reasons.alias(REASON), detail.to_series().alias(DETAIL)))
+        result = StepResult(*partition(out.with_columns(reasons.alias(REASON), detail.to_series().alias(DETAIL))))
         result.kept = result.kept.drop(DETAIL)
         result.stats.update(stats)
         return result
@@ -481,12 +481,6 @@ class Pairs(GlobalStep):
                         + " | ".join(f"{counts[n]:,}" for n in CHECKS) + " |")  # fmt: skip
         return ("Translation pairs checked by the `pairs` step, per language pair: rows kept and rows rejected per "
                 "reason.\n\n" + "\n".join(rows))  # fmt: skip
-
-
-def _macro_table() -> dict[str, str]:
-    from curate.langid.codes import macrolanguages
-
-    return macrolanguages()
 
 
 def _same(a: pl.Series, b: pl.Series) -> pl.Series:
@@ -546,5 +540,3 @@ def _empty_state() -> PairsState:
                       slipped=pl.DataFrame(schema={"_id": pl.String}),
                       names=pl.DataFrame(schema={"lp": pl.String, "name": pl.String, "kept": pl.Float64}))  # fmt: skip
 
-
-__all__ = ["Pairs", "PairsConfig", "PairsState", "REASONS", "macro_of", "np"]

@@ -30,8 +30,10 @@ from curate.pii.ner import NerBackend, NerConfig, load_backend
 from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector, is_phone_column
 from curate.pii.regions import language_code, region_code, regions_of_country, regions_of_language, text_regions
 from curate.pii.scan import resolve
+from curate.markdown import table
 from curate.registry import register
-from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult
+from curate.rows import DETAIL, RAW_BYTES, REASON
+from curate.stages.base import BatchStep, CardSection, StepConfig, StepResult
 
 REJECT_TEXT = ("_raw", "_detail")  # curate's own columns that can hold a record's text: scanned in rejects
 TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))
@@ -202,6 +204,20 @@ class Pii(BatchStep):
     config: PiiConfig
     version = "2"
     scrubs_rejects = True
+    note_if_absent = "No PII step ran: personal data may remain."
+
+    @classmethod
+    def card_sections(cls, steps: list[dict]) -> list[CardSection]:
+        """Personal data found per kind, over every pii step: counts only."""
+        counts: Counter = Counter()
+        for step in steps:
+            counts.update({k: v for k, v in step["stats"].items() if k.startswith("pii:")})
+        if not counts:
+            return []
+        rows = [[f"`{k.removeprefix('pii:')}`", f"{v:,}"] for k, v in sorted(counts.items())]
+        text = ("Personal data found (counts per kind only; no value is recorded anywhere).\n\n"
+                + table(rows, ["kind", "found"]))
+        return [CardSection("Personal data", text, steps[0]["index"], "findings")]
 
     def __init__(self, config: PiiConfig, context=None):
         super().__init__(config, context)
@@ -372,7 +388,8 @@ class Pii(BatchStep):
 
     def scrub(self, rejects: pl.DataFrame) -> pl.DataFrame:
         """Rejects of an earlier step as this step would have left them: every text column (and the raw record,
-        `_raw`, and `_detail`) with its PII masked (`redact_rejects`) or handled by the actions. No tag columns."""
+        `_raw`, and `_detail`) with its PII masked (`redact_rejects`) or handled by the actions. No tag columns. The
+        bytes of a record no encoding read (`_raw_bytes`) can't be scanned, so they are dropped."""
         self.setup()
         columns = self.fields_of(rejects) + [c for c in REJECT_TEXT if rejects.schema.get(c) == pl.String]
         every = set(range(rejects.height))
@@ -380,6 +397,8 @@ class Pii(BatchStep):
             self.rewrite(rejects[c].cast(pl.String), self.detect(rejects, c), every)[0].alias(c)
             for c in dict.fromkeys(columns)
         )
+        if RAW_BYTES in scrubbed.columns:
+            scrubbed = scrubbed.with_columns(pl.lit(None, pl.Binary).alias(RAW_BYTES))
         return self._scrub_nested(scrubbed, True, Counter())
 
     def _reasons(self, per_row: dict[int, Counter]) -> dict[int, tuple[str, str]]:

@@ -26,7 +26,8 @@ from curate.langid.scripts import detect_scripts
 from curate.langid.codes import is_valid_language, language_key
 from curate.quality.stopwords import FALLBACK, fitting_lists, stop_word_counts
 from curate.registry import register
-from curate.stages.base import DETAIL, REASON, BatchStep, StepConfig, StepResult, partition
+from curate.rows import DETAIL, REASON, partition
+from curate.stages.base import BatchStep, StepConfig, StepResult
 
 LANG = "__quality_lang"  # the row's language key for language-specific rules (null: only universal rules)
 TAG = "__quality_tag"  # the row's language as tagged
@@ -500,7 +501,7 @@ class Quality(BatchStep):
             tagged = batch.with_columns(*columns, decided["flags"].alias(self._column("flags")))
             return StepResult(kept=tagged, rejected=tagged.clear().with_columns(pl.lit(None, pl.String).alias(REASON)),
                               stats=stats)  # fmt: skip
-        result = partition(batch.with_columns(decided[REASON], decided[DETAIL]))
+        result = StepResult(*partition(batch.with_columns(decided[REASON], decided[DETAIL])))
         result.kept = result.kept.drop(DETAIL)
         result.stats.update(stats)
         return result

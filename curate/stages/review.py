@@ -10,7 +10,7 @@ so `curate trace` shows the change), marks accepted rows `_reviewed`, and treats
 
 from __future__ import annotations
 
-import sys
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,16 +20,19 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.errors import CurateError
 from curate.io.writers import write_json_atomic
+from curate.markdown import figures_table
 from curate.registry import register
 from curate.review import ACCEPT, DEFAULT_LABELS, PENDING_REASON, REJECT, REJECTED, ReviewPending
 from curate.review import records as rec
 from curate.review import resolve as res
 from curate.review.selection import Rule, Selector, check_take
 from curate.review.state import ReviewStore
-from curate.stages.base import DETAIL, REASON, GlobalStep, StepConfig, StepResult
+from curate.rows import DETAIL, REASON
+from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
 
 Take = int | float | None
 PII_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))  # as the pii step writes it
+SUMMARY = "review.json"  # left in OUT/: the selection, the answers' counts, the agreement
 _TAKE_DOC = "a fraction (0.05; 1.0 = all) or a count (50) of the matching rows, per `by` group"
 
 
@@ -107,16 +110,6 @@ class ReviewState:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _resume_command() -> str:
-    """The command that stopped, with --resume (how `curate run` was called), for the message."""
-    argv = sys.argv[1:]
-    if argv[:1] == ["run"]:
-        import shlex
-
-        return "curate " + " ".join(shlex.quote(a) for a in argv) + ("" if "--resume" in argv else " --resume")
-    return "curate run <recipe> --resume"
-
-
 @register("review")
 class Review(GlobalStep):
     """Send rows to human review (Argilla or a JSONL/CSV queue) and apply the answers: reject, correct, accept."""
@@ -159,6 +152,34 @@ class Review(GlobalStep):
         if c.where is not None:
             columns.append(c.where["column"])
         return [x for x in dict.fromkeys(columns) if x != "_why"]
+
+    # describing itself -------------------------------------------------------------------------------------------
+    @classmethod
+    def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
+        return [CardSection("Human review", "Outcomes of the review in Argilla.\n\n" + figures_table(steps),
+                            steps[0]["index"], "review")]  # fmt: skip
+
+    @classmethod
+    def artifacts(cls, params: dict[str, Any]) -> dict[str, str]:
+        return {SUMMARY: "what was chosen for review, how many rows are answered, the reviewers' agreement"}
+
+    def run_notes(self) -> list[str]:
+        """Rows of the review queue still without an answer, and how to get them answered: a run with `wait: false`
+        finishes, so a queue nobody saw is easy to miss."""
+        path = self.context.output_dir / SUMMARY if self.context.output_dir else None
+        if path is None or not path.exists():
+            return []
+        review = json.loads(path.read_text(encoding="utf-8"))
+        waiting, queued = review.get("pending", 0), review.get("queued", 0)
+        if not waiting:
+            return []
+        out = self._out()
+        kept = {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(review.get("on_pending"), "")
+        how = (f"answer them in Argilla (`curate review status {out}`)" if review.get("push") else
+               f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import "
+               f"{out} review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
+        return [f"{waiting:,} of {queued:,} rows queued for review have no answer yet" + (f" ({kept})" if kept else "")
+                + f"; to review them: {how}; then `{self.context.resume_command}` applies the answers"]
 
     # the run ----------------------------------------------------------------------------------------------------
     def _store(self) -> ReviewStore:
@@ -203,12 +224,12 @@ class Review(GlobalStep):
         if self.config.pending == "hold" and counts["pending"]:
             raise ReviewPending(
                 f"review: {counts['pending']} of {queue.height} rows still wait for an answer (`pending: hold`); "
-                f"see `curate review status {self._out()}`, then run `{_resume_command()}` again"
+                f"see `curate review status {self._out()}`, then run `{self.context.resume_command}` again"
             )
         summary = {"dataset": spec["dataset"], "push": store.push_state(), "selection": spec["selection"],
                    "queued": queue.height, **counts, "on_pending": self.config.pending,
                    "agreement": res.agreement(decisions, answers)}  # fmt: skip
-        write_json_atomic(self.context.artifact("review.json"), summary)
+        write_json_atomic(self.context.artifact(SUMMARY), summary)
         store.mark_applied(store.answers_fingerprint())
         keep = [pl.col("_id"), pl.col("_decision"), pl.col("_detail").alias("_review_detail"),
                 *[pl.col(f"corrected_{f}") for f in spec["correct"]]]  # fmt: skip
@@ -228,12 +249,12 @@ class Review(GlobalStep):
             where = f"Argilla dataset '{state.get('dataset')}' (workspace '{state.get('workspace')}') at {state.get('url')}"
             return (f"{head} and pushed to {where}.\nThe run stops here until reviewers have answered; then:\n"
                     f"  curate review status {out}     (how many rows are answered)\n"
-                    f"  {_resume_command()}     (pulls the answers, applies them, goes on)")  # fmt: skip
+                    f"  {self.context.resume_command}     (pulls the answers, applies them, goes on)")  # fmt: skip
         return (f"{head}; the queue was not pushed (`push: false`). Send it to reviewers with\n"
                 f"  curate review push {out}                       (Argilla: ARGILLA_API_URL, ARGILLA_API_KEY)\n"
                 f"  or curate review export {out} review.jsonl     (a file; fill in `decision`, then\n"
                 f"     curate review import {out} review.jsonl)\n"
-                f"then run `{_resume_command()}` to apply the answers.")  # fmt: skip
+                f"then run `{self.context.resume_command}` to apply the answers.")  # fmt: skip
 
     # choosing rows ----------------------------------------------------------------------------------------------
     def _rules(self) -> list[Rule]:

@@ -9,12 +9,16 @@ duplicate); failures are rejects with reasons `synthetic:*`.
 
 from __future__ import annotations
 
+from collections import Counter
+
+import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.augment.backtranslate import TranslationConfig, roundtrip, same_code
+from curate.augment.backtranslate import roundtrip, same_code
+from curate.augment.synth import Generated
 from curate.errors import CurateError
 from curate.registry import register
-from curate.stages.base import BatchStep, StepResult
+from curate.stages._synthetic import SynthStep, TranslationConfig
 
 
 class RoundtripConfig(TranslationConfig):
@@ -46,7 +50,7 @@ class RoundtripConfig(TranslationConfig):
 
 
 @register("roundtrip")
-class Roundtrip(BatchStep):
+class Roundtrip(SynthStep):
     """Paraphrase a column by translating it into pivot languages and back; valid results become new rows."""
 
     Config = RoundtripConfig
@@ -55,9 +59,6 @@ class Roundtrip(BatchStep):
     def requires(self) -> list[str]:
         c = self.config
         return [c.field, *c.only] + ([] if c.lang else [f"{c.field}_lang"])
-
-    def produces(self) -> list[str]:
-        return ["_synthetic", "_parent_id", "_origin"]
 
     def direction(self, source: str, target: str) -> str:
         """The model name for one direction: from `models` (ISO codes compared loosely), else `model`."""
@@ -70,16 +71,14 @@ class Roundtrip(BatchStep):
                               "`models`, or give a multilingual `model`")  # fmt: skip
         return self.config.model
 
-    def setup(self) -> None:
+    def load_models(self) -> None:
         from curate.augment.translate import load_seq2seq
-        from curate.augment.validate import detector_for
 
         c = self.config
         self._options = dict(base=self.context.recipe_dir, engine=c.engine, device=c.device,
                              compute_type=c.compute_type, threads=c.threads, cache_dir=c.cache_dir,
                              workers=1 if c.decoding().sampling else c.workers)  # fmt: skip
         self._load = load_seq2seq
-        self.detector = detector_for(c.validation, self.context.recipe_dir)
         if c.lang:  # everything is known now: load (and convert) before the first batch
             for pivot in c.pivots:
                 self.models(c.lang, pivot)
@@ -91,8 +90,5 @@ class Roundtrip(BatchStep):
         name = there if there == back else f"{there}+{back}"
         return self._load(there, **self._options), self._load(back, **self._options), name
 
-    def process(self, batch) -> StepResult:
-        if not hasattr(self, "_load"):
-            self.setup()
-        return roundtrip(batch, self.config, self.models, self.detector, self.context.seed,
-                         str(self.context.index))
+    def generate(self, batch: pl.DataFrame, rows: list[int]) -> tuple[Generated, Counter]:
+        return roundtrip(batch, rows, self.config, self.models, self.context.seed)

@@ -16,7 +16,7 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.card import _table as markdown_table
+from curate.markdown import table as markdown_table
 from curate.registry import register
 from curate.rowlang import row_languages
 from curate.standardize import Change, apply_changes

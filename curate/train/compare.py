@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curate.card import _table
+from curate.markdown import table as markdown_table
 from curate.train.evaluate import ALL, EvalResult, LanguageScore
 
 METRICS = ("loss", "chrf", "bleu", "judge")
@@ -107,7 +107,7 @@ def table(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]], list[
 def markdown(comparison: dict[str, Any]) -> str:
     head, rows, _ = table(comparison)
     shown = [[f"`{c}`" if i == 1 and c != ALL else c for i, c in enumerate(row)] for row in rows]
-    return _table(shown, head) + "\n"
+    return markdown_table(shown, head) + "\n"
 
 
 def explain(comparison: dict[str, Any]) -> str:

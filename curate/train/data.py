@@ -7,7 +7,6 @@ weights are joins, and an epoch's order is one draw from a seeded generator. Tok
 from __future__ import annotations
 
 import json
-import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import polars as pl
 
 from curate.errors import CurateError
 from curate.langid import codes
+from curate.manifest import load_manifest
 from curate.train.config import LANGUAGE_PLACEHOLDERS, Data, TrainConfig
 
 UNKNOWN_LANG = "und"
@@ -44,24 +44,13 @@ def find_last_run(root: Path = Path(".")) -> Path | None:
         for path in root.glob(pattern):
             if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
                 continue
-            try:
-                manifest = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if not isinstance(manifest, dict) or "recipe_hash" not in manifest or not (path.parent / "data").is_dir():
+            manifest = load_manifest(path.parent)
+            if manifest is None or "recipe_hash" not in manifest or not (path.parent / "data").is_dir():
                 continue
             key = (str(manifest.get("finished_at", "")), path.stat().st_mtime, path.parent)
             if best is None or key[:2] > best[:2]:
                 best = key
     return best[2] if best else None
-
-
-def load_manifest(out: Path) -> dict[str, Any] | None:
-    path = Path(out) / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def split_files(out: Path, split: str) -> list[Path]:

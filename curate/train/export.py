@@ -24,7 +24,8 @@ def merge_adapter(adapter_dir: Path, base: str, task: str, dest: Path, tokenizer
     """`base` + the adapter in `adapter_dir`, merged (`merge_and_unload`) and saved with the tokenizer to `dest`."""
     from peft import PeftModel
 
-    from curate.train.model import load_model, load_tokenizer
+    from curate.models.hf import load_tokenizer
+    from curate.train.model import load_model
 
     model = load_model(base, task, "cpu")
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
@@ -33,7 +34,7 @@ def merge_adapter(adapter_dir: Path, base: str, task: str, dest: Path, tokenizer
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         merged.save_pretrained(tmp)
-        (tokenizer or load_tokenizer(str(adapter_dir))).save_pretrained(tmp)
+        (tokenizer or load_tokenizer(str(adapter_dir), "base model")).save_pretrained(tmp)
         _swap_in(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

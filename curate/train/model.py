@@ -1,7 +1,8 @@
-"""Base model, tokenizer, device and PEFT: what to load where, and which modules LoRA adapts.
+"""Base model, precision and PEFT: what to load how, and which modules LoRA adapts (device, tokenizer and quiet
+logging come from `curate.models.hf`, shared with the augmentation steps).
 
 Heavy imports (torch, transformers, peft) happen inside functions so `import curate.train` works without the
-`train` extra; `require()` turns a missing package into an install hint.
+`train` extra (`curate.models.hf.require` turns a missing package into an install hint).
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import fnmatch
 import importlib.util
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError, MissingDependencyError
+from curate.models.hf import not_found
 
 # LoRA targets per architecture (`model_type` in config.json): attention and MLP projections, the set QLoRA and
 # LLaMA-Factory adapt by default. Names missing from a given checkpoint are skipped; unknown architectures get
@@ -34,51 +35,8 @@ TARGET_MODULES: dict[str, tuple[str, ...]] = {
     "xglm": ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"),
 }
 
-_PACKAGES = {"torch": "torch", "transformers": "transformers", "peft": "peft", "sacrebleu": "sacrebleu", "tokenizers": "tokenizers"}
-
-
-def require(*modules: str, feature: str = "curate train") -> None:
-    """Raise an install hint for the first missing package of the `train` extra."""
-    for module in modules or tuple(_PACKAGES):
-        if importlib.util.find_spec(module) is None:
-            raise MissingDependencyError(feature, _PACKAGES.get(module, module), "train")
-
-
-def quiet_libraries() -> None:
-    """No hub calls, no per-load progress bars or advisory warnings from transformers in our output."""
-    import warnings
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\..*")
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    try:
-        from huggingface_hub.utils import disable_progress_bars
-
-        disable_progress_bars()
-    except ImportError:
-        pass
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # device and precision
-
-
-def resolve_device(name: str = "auto") -> str:
-    import torch
-
-    if name == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise CurateError("device: cuda was asked for but no CUDA GPU is visible (use `device: auto` or `cpu`)")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise CurateError("device: mps was asked for but Apple's MPS is not available (use `device: auto` or `cpu`)")
-    return name
 
 
 def set_cpu_threads(model: Any, device: str, threads: int | None) -> int:
@@ -125,16 +83,6 @@ def resolve_quantization(setting: str, device: str, full: bool) -> str:
 # loading
 
 
-def _not_found(name: str, exc: Exception) -> CurateError:
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-    hint = (
-        f"download it once with `hf download {name}` (HF_HUB_OFFLINE=1 is set, so nothing is fetched)"
-        if offline else f"check the hub id or the folder, or download it with `hf download {name}`"
-    )  # fmt: skip
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return CurateError(f"base model '{name}' could not be loaded: {first}; {hint}")
-
-
 def model_type(name: str) -> tuple[str, bool]:
     """(`model_type`, is encoder-decoder) from the model's config."""
     from transformers import AutoConfig
@@ -142,7 +90,7 @@ def model_type(name: str) -> tuple[str, bool]:
     try:
         config = AutoConfig.from_pretrained(name)
     except (OSError, ValueError) as exc:
-        raise _not_found(name, exc) from None
+        raise not_found(name, exc, "base model") from None
     return config.model_type, bool(getattr(config, "is_encoder_decoder", False))
 
 
@@ -150,18 +98,6 @@ def detect_task(name: str, configured: str) -> str:
     if configured != "auto":
         return configured
     return "seq2seq" if model_type(name)[1] else "causal"
-
-
-def load_tokenizer(name: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-    except (OSError, ValueError) as exc:
-        raise _not_found(name, exc) from None
-    if tokenizer.pad_token_id is None:  # Llama-style tokenizers: pad with the end token (labels mask it anyway)
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
 
 
 def load_model(name: str, task: str, device: str, quantize: str = "none", dtype: Any = None) -> Any:
@@ -185,7 +121,7 @@ def load_model(name: str, task: str, device: str, quantize: str = "none", dtype:
     try:
         model = cls.from_pretrained(name, **kwargs)
     except (OSError, ValueError) as exc:
-        raise _not_found(name, exc) from None
+        raise not_found(name, exc, "base model") from None
     if quantize == "none":
         model = model.to(device)
     return model

@@ -115,7 +115,7 @@ def check_output_dir(out: Path, config_hash: str, overwrite: bool) -> str | None
 def resolve_base(config: TrainConfig, train_texts: Any, reporter: Reporter) -> tuple[str, Path | None]:
     """The base model's name or folder; a `build_tiny` spec is built (once) from the training texts."""
     if isinstance(config.base_model, TinyModel):
-        from curate.train.tiny import ensure_tiny
+        from curate.models.tiny import ensure_tiny
 
         path, built = ensure_tiny(config.base_model, train_texts)
         if built:
@@ -257,14 +257,15 @@ def load_run_data(config: TrainConfig, options: TrainOptions, reporter: Reporter
 
 def load_base_model(config: TrainConfig, run: RunData, reporter: Reporter) -> LoadedModel:
     """The base model with LoRA (a new adapter, or the earlier one with `init_adapter`) or ready for full training."""
+    from curate.models import hf
     from curate.train import model as models
 
     base, built = resolve_base(config, lambda: run.train.sources + run.train.targets, reporter)
-    device = models.resolve_device(config.device)
+    device = hf.resolve_device(config.device)
     dtype = models.resolve_dtype(config.precision, device)
     quantize = models.resolve_quantization(config.quantize, device, config.full)
     task = models.detect_task(base, config.task)
-    tokenizer = models.load_tokenizer(base)
+    tokenizer = hf.load_tokenizer(base, "base model")
     import torch
 
     torch.manual_seed(config.seed)
@@ -388,7 +389,7 @@ def score_sets(config: TrainConfig, run: RunData, loaded: LoadedModel, evaluator
 
 
 def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
-    from curate.train.model import quiet_libraries, require
+    from curate.models.hf import quiet_libraries, require
 
     require()
     reporter = reporter or Reporter(quiet=True)
@@ -575,15 +576,16 @@ def evaluation_sets(config: TrainConfig, folder: Path, split: str, options: Trai
 
 def load_finished(config: TrainConfig, folder: Path) -> LoadedModel:
     """A finished run's model (base + adapter, or the full fine-tune) and tokenizer."""
+    from curate.models import hf
     from curate.train import model as models
 
     base = base_name(config, folder)
-    device = models.resolve_device(config.device)
+    device = hf.resolve_device(config.device)
     task = models.detect_task(base if models.is_adapter(folder) else str(folder), config.task)
     model = models.load_trained(folder, base, task, device)
     models.set_cpu_threads(model, device, config.cpu_threads)
     trainable, total = models.parameter_counts(model)
-    return LoadedModel(model, models.load_tokenizer(str(folder)), base, task, device,
+    return LoadedModel(model, hf.load_tokenizer(str(folder), "base model"), base, task, device,
                        models.resolve_dtype(config.precision, device), "none", trainable, total, None)  # fmt: skip
 
 
@@ -592,7 +594,8 @@ def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, option
                    judge: Any = None, rate: int | None = None) -> EvalRun:  # fmt: skip
     """Score a finished run on a split and its retain sets, before and after the fine-tune; optionally have an LLM
     judge the outputs and queue a sample for human rating. Writes eval-SPLIT.json/.md and outputs-SPLIT.jsonl."""
-    from curate.train.model import quiet_libraries, reference_model, require
+    from curate.models.hf import quiet_libraries, require
+    from curate.train.model import reference_model
 
     require()
     reporter = reporter or Reporter(quiet=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from curate.manifest import load_manifest
 from curate.progress import Reporter
 from curate.train.config import Retain, TrainConfig, _DataSource
 from curate.train.data import (
@@ -23,7 +24,6 @@ from curate.train.data import (
     build_examples,
     cap_per_language,
     find_last_run,
-    load_manifest,
     read_files,
     read_split,
 )

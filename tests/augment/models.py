@@ -1,6 +1,6 @@
 """Tiny local models for the augmentation tests, built once and kept between sessions.
 
-They are built by `curate.augment.tiny` from the Yiddish sample pairs into `$CURATE_TEST_MODELS` (default: the
+They are built by `curate.models.tiny` from the Yiddish sample pairs into `$CURATE_TEST_MODELS` (default: the
 system temp folder), under a key of the builder's source, the data, the settings and the library versions: a
 change to any of them rebuilds; otherwise a session reuses them (building all of them takes about a minute on two
 cores). CTranslate2 conversions go to a cache folder next to them.
@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from curate.augment import tiny
+from curate.models import tiny
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS_FILE = ROOT / "data" / "pairs" / "en-yi.jsonl"

@@ -36,23 +36,6 @@ def test_length_sorted_batches_and_back_in_order():
     assert ct2.length_sorted_batches([], 4) == []
 
 
-def test_a_model_that_is_not_here_names_itself_and_how_to_get_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    with pytest.raises(ct2.ModelNotAvailableError) as error:
-        ct2.resolve_model("Helsinki-NLP/opus-mt-yi-en", tmp_path)
-    message = str(error.value)
-    assert "'Helsinki-NLP/opus-mt-yi-en'" in message and "hf download Helsinki-NLP/opus-mt-yi-en" in message
-    with pytest.raises(ct2.ModelNotAvailableError, match="no model folder at .* not in the local Hugging Face cache"):
-        ct2.resolve_model("models/nowhere", tmp_path)
-    with pytest.raises(ct2.ModelNotAvailableError, match="python -m curate.augment.tiny out/models/tiny"):
-        ct2.resolve_model("out/models/tiny/marian-yid-eng-missing", tmp_path)
-
-
-def test_a_model_folder_resolves_relative_to_the_recipe(marian):
-    assert ct2.resolve_model(marian.name, marian.parent) == marian.parent / marian.name
-
-
 def test_conversion_is_cached_and_redone_when_the_model_changes(marian, tmp_path):
     first = ct2.convert(marian, "int8", tmp_path)
     stamp = (first / "model.bin").stat().st_mtime_ns

@@ -36,7 +36,7 @@ def test_jsonl_good_and_bad_lines(tmp_path):
         "[1, 2]",
         {"src": "Last.", "tgt": "Dernier.", "n": 7},
     ])  # fmt: skip
-    rows, rejects = read_all(path, columns={"text": "src", "target": "tgt"})
+    rows, rejects = read_all(path, columns={"text": "src", "target": "tgt"}, encoding="utf-8")
     assert rows.columns == ["_id", "_source", "_row", "text", "target", "n"]
     assert rows["text"].to_list() == ["Hello.", "Last."]
     assert rows["_row"].to_list() == [0, 8]  # the blank line (5) is not a record, but keeps line numbering
@@ -45,8 +45,9 @@ def test_jsonl_good_and_bad_lines(tmp_path):
     by_row = {r["_row"]: r for r in rejects.to_dicts()}
     assert by_row[1]["_raw"] == '{"src": "broken", '
     assert by_row[1]["_detail"].startswith("broken JSON")
-    assert by_row[2]["_raw"] == '{"src": "caf\\xe9"}'
-    assert by_row[2]["_detail"].startswith("invalid UTF-8 at byte 12")
+    assert by_row[2]["_raw"] is None and by_row[2]["_raw_bytes"] == b'{"src": "caf\xe9"}'  # the bytes as they were
+    assert by_row[2]["_detail"] == "invalid UTF-8 at byte 12 (set `encoding:` on the source; `auto` decodes such " \
+                                   "records on their own)"
     assert by_row[3]["_detail"] == "the record has no value for 'src'"
     assert by_row[7]["_detail"] == "a JSON line must hold an object, not list"
     assert set(rejects["_id"]).isdisjoint(rows["_id"]) and rejects["_id"].n_unique() == 6
@@ -108,9 +109,10 @@ def test_latin1_file_and_utf8_bom(tmp_path):
     latin.write_bytes('{"text": "café crème"}\n'.encode("latin-1"))
     rows, rejects = read_all(latin, encoding="latin-1")
     assert rows["text"].to_list() == ["café crème"] and rejects.height == 0
-    _, rejects = read_all(latin)
+    _, rejects = read_all(latin, encoding="utf-8")
     assert rejects["_reason"].to_list() == ["unparseable"]
     assert "set `encoding:` on the source" in rejects["_detail"][0]
+    assert rejects["_raw_bytes"].to_list() == ['{"text": "café crème"}'.encode("latin-1")]
     bom = tmp_path / "bom.jsonl"
     bom.write_bytes(b'\xef\xbb\xbf{"text": "first"}\n{"text": "second"}')
     assert read_all(bom)[0]["text"].to_list() == ["first", "second"]
@@ -136,8 +138,11 @@ def test_csv_quoted_newlines_and_ragged_rows(tmp_path):
 def test_csv_invalid_bytes_and_tsv(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(b"text\ngood\nbad \xff byte\n")
-    rows, rejects = read_all(path)
+    rows, rejects = read_all(path, encoding="utf-8")
     assert rows["text"].to_list() == ["good"] and reasons(rejects) == {1: "unparseable"}
+    assert rejects.select("_raw", "_raw_bytes", "_detail").row(0) == (
+        None, b"bad \xff byte", "invalid UTF-8 at byte 4 (set `encoding:` on the source; `auto` decodes such records on "
+        "their own)")  # fmt: skip
     tsv = tmp_path / "a.tsv"
     tsv.write_text("lang\tsentence\nfra\tUne phrase, avec virgule.\n", encoding="utf-8")
     rows, _ = read_all(tsv, columns={"text": "sentence"})

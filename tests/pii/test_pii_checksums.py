@@ -11,7 +11,6 @@ from curate.pii.checksums import (
     iban_ok,
     luhn_ok,
     segwit_ok,
-    verhoeff_ok,
 )
 
 
@@ -50,11 +49,6 @@ def test_iban_country_length_and_mod97():
     assert not iban_ok("BE6853900754703")  # Belgian IBANs have 16 characters
     assert not iban_ok("XX89370400440532013000")  # no such country
     assert not iban_ok("AD12000A2030200359100100")  # a letter where Andorra has digits
-
-
-def test_verhoeff():
-    assert verhoeff_ok("234123412346")
-    assert not verhoeff_ok("234123412347")
 
 
 def test_base58check_addresses():

@@ -1,15 +1,9 @@
 import polars as pl
 import pytest
 
+from curate.langid.codes import is_valid_language, language_key
 from curate.quality.measures import token_frame
-from curate.quality.stopwords import (
-    is_valid_language,
-    key_chain,
-    language_key,
-    stop_word_counts,
-    stop_word_languages,
-    stop_words,
-)
+from curate.quality.stopwords import key_chain, stop_word_counts, stop_word_languages, stop_words
 
 pytest.importorskip("stopwordsiso")
 pytest.importorskip("langcodes")

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("ctranslate2")
 pytest.importorskip("transformers")
 
-from curate.augment.ct2 import ModelNotAvailableError
+from curate.models.locate import ModelNotAvailableError
 from curate.augment.validate import REASONS, normalized
 from curate.registry import get_step
 from curate.stages.base import StepContext

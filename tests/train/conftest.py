@@ -35,7 +35,7 @@ def curated(tmp_path_factory) -> Path:
 def _tiny(kind: str, curated: Path, folder: Path) -> Path:
     import torch
 
-    from curate.train.tiny import build_tiny, texts_from
+    from curate.models.tiny import build_tiny, texts_from
 
     torch.set_num_threads(1)
     return build_tiny(kind, folder / f"tiny-{kind}", texts_from(curated), vocab_size=500)

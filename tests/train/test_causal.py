@@ -27,7 +27,7 @@ def inputs(config, tokenizer):
 
 def test_prompt_is_masked_and_ends_with_eos(trained):
     from curate.train.data import IGNORE
-    from curate.train.model import load_tokenizer
+    from curate.models.hf import load_tokenizer
 
     config, result = trained
     tokenizer = load_tokenizer(str(result.output))
@@ -44,7 +44,8 @@ def test_loss_goes_down_and_adapter_reproduces_outputs(trained, tiny_qwen2):
     from transformers import AutoModelForCausalLM
 
     from curate.train.evaluate import example_losses, generate
-    from curate.train.model import load_model, load_tokenizer
+    from curate.models.hf import load_tokenizer
+    from curate.train.model import load_model
 
     config, result = trained
     assert result.metrics["task"] == "causal" and result.metrics["train"]["steps"] == 30

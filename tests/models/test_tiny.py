@@ -1,4 +1,4 @@
-"""The tiny local models: laid out as the real families are, built once, never half-built."""
+"""The tiny local models: laid out as the real families are, built once, never half-built, the same on every build."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from curate.augment import tiny
+from curate.models import tiny
 from tests.augment import models
 
 
@@ -76,6 +76,29 @@ def test_causal_tokenizers_and_chat_templates():
 def test_readme_and_recipe_give_the_same_command():
     from tests.conftest import ROOT
 
-    command = "python -m curate.augment.tiny out/models/tiny && curate run recipes/augment.yaml"
+    command = "python -m curate.models.tiny augment out/models/tiny && curate run recipes/augment.yaml"
     assert command in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert f"#     {command}" in (ROOT / "recipes" / "augment.yaml").read_text(encoding="utf-8").splitlines()
+
+
+def test_base_model_builder_is_deterministic_and_its_command_says_what_it_did(tmp_path, capsys):
+    pytest.importorskip("transformers")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pairs.jsonl").write_text("".join(json.dumps({"text": a, "target": b}, ensure_ascii=False) + "\n"
+                                              for a, b in models.pairs()), encoding="utf-8")  # fmt: skip
+    texts = tiny.texts_from(data)
+    assert len(texts) == 2 * len(models.pairs())
+    a = tiny.build_tiny("marian", tmp_path / "a", texts, vocab_size=300)
+    assert tiny.main(["base", str(tmp_path / "b"), "--kind", "marian", "--data", str(data), "--vocab-size", "300"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"building a tiny random marian model (d_model 32, 2 layers, vocabulary 300) from {len(texts):,} texts of {data}",
+        f"wrote a tiny marian model to {tmp_path / 'b'}; train on it with `base_model: {tmp_path / 'b'}` (it shows the "
+        "mechanics, it does not translate)",
+    ]
+    assert tiny.main(["base", str(tmp_path / "c"), "--data", str(tmp_path / "empty")]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'empty'}: no text found to train a tokenizer on\n"
+    for name in ("tokenizer.json", "model.safetensors", "config.json"):
+        assert (a / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert (a / "model.safetensors").stat().st_size < 400_000  # a few hundred kB
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging folder left
