@@ -49,8 +49,8 @@ def curate_pairs(work: Path, name: str, langs: tuple[str, ...]) -> Path:
     """`curate run` on the pairs of `langs` (70% train, 10% validation, 20% test, by a hash of each row)."""
     out = work / "data" / name
     recipe = {"name": f"bench-{name}", "seed": 13, "steps": [],
-              "sources": [{"path": str(PARALLEL / f"eng-{lang}.jsonl"), "columns": {"text": "src", "target": "tgt"}}
-                          for lang in langs],
+              "sources": [{"path": os.path.relpath(PARALLEL / f"eng-{lang}.jsonl", work),  # relative: stable row ids
+                           "columns": {"text": "src", "target": "tgt"}} for lang in langs],
               "output": {"dir": str(out), "splits": {"train": 0.7, "validation": 0.1, "test": 0.2}}}  # fmt: skip
     path = work / f"{name}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
@@ -132,7 +132,8 @@ def report(pretrain: dict, runs: dict[str, dict], args: argparse.Namespace, seco
         metrics = found["metrics"]
         new, kept = chrf(metrics, "eval")[NEW], chrf(metrics, "retain")
         flags = len(metrics["comparison"]["forgetting"])
-        rows.append([name, f"{metrics['parameters']['trainable_share']:.1%}", f"{new[0]:.1f} -> {new[1]:.1f} ({new[1] - new[0]:+.1f})",
+        gain = f"{new[0]:.1f} -> {new[1]:.1f} ({new[1] - new[0]:+.1f})"
+        rows.append([name, f"{metrics['parameters']['trainable_share']:.1%}", gain,
                      *[f"{kept[lang][1]:.1f} ({kept[lang][1] - kept[lang][0]:+.1f})" for lang in RETAINED],
                      str(flags), f"{found['peak_rss_mb']:.0f}", f"{metrics['train']['seconds']:.0f}"])  # fmt: skip
     print(f"fine-tuned on eng->{NEW} for {args.steps} steps (batch 32); chrF on the test splits, before -> after; "

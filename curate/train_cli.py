@@ -25,8 +25,8 @@ def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]
     `curate run` here, else `train/default.yaml`, else the built-in default (the same as that file)."""
     import yaml
 
-    from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
     from curate.manifest import load_manifest
+    from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
     from curate.train.data import find_last_run
 
     if path is not None:
@@ -142,7 +142,7 @@ def evaluate(
         cfg = load_config(adapter / "train_config.yaml")
     else:
         raise CurateError(f"{adapter}: no train_config.yaml inside; pass the training config: curate eval CONFIG --adapter DIR")
-    judge_cfg = judge_settings(cfg, judge, judge_url, judge_model) if judge or judge_url or judge_model else None
+    judge_cfg = judge_settings(cfg, judge_url, judge_model) if judge or judge_url or judge_model else None
     reporter = Reporter(err, quiet=quiet)
     done = run_evaluation(cfg, adapter, split, TrainOptions(data=data, output=out_dir), reporter, max_rows, judge_cfg, rate)
     print_comparison(done.comparison, f"{done.split}: " + _title(done.comparison))
@@ -156,7 +156,7 @@ def evaluate(
                   highlight=False, markup=False)  # fmt: skip
 
 
-def judge_settings(config: Any, asked: bool, url: str | None, model: str | None) -> Any:
+def judge_settings(config: Any, url: str | None, model: str | None) -> Any:
     """The judge: the config's `judge:` section, with the command line's endpoint and model over it."""
     from curate.errors import CurateError
     from curate.train.config import Judge, TrainConfigError

@@ -10,14 +10,12 @@ outputs the judge rates higher than the humans do: judges are known to be kind t
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
 from curate.io.writers import write_json_atomic, write_text_atomic
 from curate.review import records as rec
 from curate.review.selection import row_hash
@@ -73,17 +71,19 @@ def sample_outputs(rows: list[dict[str, Any]], judged: list[dict[str, Any]], per
     ).join(_judge_scores(judged), on=["set", "row_id"], how="left")  # fmt: skip
     frame = frame.with_columns((pl.col("set") + pl.lit("|") + pl.col("row_id")).alias("_key"))
     frame = frame.with_columns(row_hash(frame["_key"], seed).alias("_hash"))
-    frame = frame.sort(["lang", pl.col("judge_score").is_null(), "_hash"]).group_by("lang", maintain_order=True).head(per_language)
+    frame = frame.sort(["lang", pl.col("judge_score").is_null(), "_hash"])
+    frame = frame.group_by("lang", maintain_order=True).head(per_language)
     ids = [f"{h:016x}" for h in row_hash(frame["_key"], seed ^ 0x5EED).to_list()]  # record ids: short, stable, unique
     suggest = pl.col("judge_score").round(0).cast(pl.Int64).clip(1, 5)
     return frame.with_columns(pl.Series("_id", ids), suggest.alias("_suggest_rating")).drop("_key", "_hash")
 
 
 def build_spec(queue: pl.DataFrame, name: str, rows_seen: int) -> dict[str, Any]:
+    most = int(queue.group_by("lang").len()["len"].max() or 0)
     spec = rec.build_spec(dataset=f"{name}-ratings", workspace=None, queue=queue, fields=["source", "output", "reference"],
                           correct=[], labels=[], metadata=["lang", "set", "judge_score"], annotators=1, prefill=False,
                           guidelines=GUIDELINES.format(name=name),
-                          selection={"rows_seen": rows_seen, "chosen": {"per language": int(queue.group_by("lang").len()["len"].max() or 0)}})  # fmt: skip
+                          selection={"rows_seen": rows_seen, "chosen": {"per language": most}})  # fmt: skip
     return {**spec, "kind": KIND}
 
 
@@ -211,17 +211,3 @@ def write_report(folder: Path, store: ReviewStore) -> dict[str, Any]:
 
         write_card(Path(folder))
     return found
-
-
-def read_judge(folder: Path) -> list[dict[str, Any]]:
-    path = Path(folder) / "judge.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def ensure(folder: Path) -> ReviewStore:
-    store = store_for(folder)
-    if store is None:
-        raise CurateError(f"{folder}: no ratings queue; make one with `curate eval --adapter {folder} --judge --rate N`")
-    return store

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from curate.langid.codes import hub_code
 from curate.io.writers import write_text_atomic
+from curate.langid.codes import hub_code
 
 
 def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:
@@ -82,7 +82,8 @@ def _evaluation(title: str, comparison: dict[str, Any], judge: dict[str, Any] | 
     lines = [f"## {title}", "", explain(comparison), ""]
     if judge:
         lines += [f"Judge: `{judge['model']}` ({judge['backend']}), judged against {judge['against']}; "
-                  f"{judge['scored']:,} outputs scored, {judge['errors']:,} answers without a score (see `judge.jsonl`).", ""]  # fmt: skip
+                  f"{judge['scored']:,} outputs scored, {judge['errors']:,} answers without a score "
+                  "(see `judge.jsonl`).", ""]  # fmt: skip
     lines += [markdown(comparison).rstrip(), ""]
     flags = forgetting_lines(comparison)
     if flags:
@@ -99,7 +100,8 @@ def _later_evaluations(output: Path) -> list[str]:
         except (OSError, ValueError):
             continue
         if isinstance(found, dict) and found.get("comparison"):
-            lines += _evaluation(f"Evaluation on the {found['split']} split (`curate eval`)", found["comparison"], found.get("judge"))
+            title = f"Evaluation on the {found['split']} split (`curate eval`)"
+            lines += _evaluation(title, found["comparison"], found.get("judge"))
     ratings = output / "ratings.json"
     if ratings.is_file():
         from curate.review.ratings import markdown_report
@@ -114,7 +116,9 @@ def render_card(metrics: dict[str, Any], output: Path) -> str:
     header = yaml.safe_dump(card_header(metrics), sort_keys=False, allow_unicode=True).strip()
     lines = ["---", header, "---", "", f"# {config['name']}", ""]
     lora = config["lora"]
-    what = f"A LoRA adapter (r={lora['r']}, alpha={lora['alpha']}) for" if metrics["method"] == "lora" else "A full fine-tune of"
+    what = "A full fine-tune of"
+    if metrics["method"] == "lora":
+        what = f"A LoRA adapter (r={lora['r']}, alpha={lora['alpha']}) for"
     card_link = _rel(data.get("card"), output)
     dataset = f"the curated dataset `{data.get('name') or data['dir']}`"
     if card_link:

@@ -77,7 +77,8 @@ class _DataSource(_Section):
     prompt: str | None = Field(None, description="input template (default: the config's `prompt`)")
     input_field: str | None = Field(None, description="column fed to the model (default: `data.input_field`)")
     target_field: str | None = Field(None, description="column to produce (default: `data.target_field`)")
-    target_lang_column: str | None = Field(None, description="column of the target language (default: `data.target_lang_column`)")
+    target_lang_column: str | None = Field(None, description="column of the target language (default: "
+                                           "`data.target_lang_column`)")  # fmt: skip
     target_lang: str | None = Field(None, description="target language of rows without one (default: `data.target_lang`)")
     langs: list[str] | None = Field(None, description="these target languages only (default: a task's are `data.langs`, "
                                     "a retain set's all)")  # fmt: skip
@@ -196,7 +197,8 @@ class Judge(_Section):
     backoff: float = Field(1.0, ge=0, description="http: first wait in seconds (doubles each retry, at most 30)")
     timeout: float = Field(120.0, gt=0, description="http: seconds to wait for one answer")
     cache: bool = Field(True, description="keep every answer on disk: a rerun asks nothing twice")
-    cache_dir: str | None = Field(None, description="default `$CURATE_CACHE_DIR` or ~/.cache/curate (shared with `paraphrase`)")
+    cache_dir: str | None = Field(None, description="where answers are cached: `$CURATE_CACHE_DIR` or ~/.cache/curate "
+                                  "by default (shared with `paraphrase`)")  # fmt: skip
 
     @field_validator("api_key_env")
     @classmethod

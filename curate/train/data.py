@@ -74,7 +74,8 @@ def read_split(out: Path, split: str) -> pl.DataFrame:
 
 _FILE_READERS = {
     ".jsonl": pl.read_ndjson, ".ndjson": pl.read_ndjson, ".parquet": pl.read_parquet,
-    ".csv": lambda p: pl.read_csv(p, infer_schema=False), ".tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
+    ".csv": lambda p: pl.read_csv(p, infer_schema=False),
+    ".tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
 }  # fmt: skip
 
 
@@ -225,29 +226,26 @@ class Examples:
         return dict(zip(counts["lang"].to_list(), counts["len"].to_list()))
 
 
-def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[str, Any] | None = None,
-                   evaluation: bool = False, limit: int | None = None, task: str = "") -> Examples:  # fmt: skip
-    """Rows of one split -> `Examples`: render the prompt, resolve languages, attach class weights.
+def _keep(frame: pl.DataFrame, keep: pl.Expr, reason: str, dropped: dict[str, int]) -> pl.DataFrame:
+    """The rows where `keep` holds; the others are counted under `reason`."""
+    kept = frame.filter(keep)
+    if kept.height < frame.height:
+        dropped[reason] = dropped.get(reason, 0) + frame.height - kept.height
+    return kept
 
-    Rows without a target or an input are skipped (counted in `dropped`); in evaluation, rows the balance step
-    repeated are skipped too, so each row counts once. `task` names the rows' task (multi-task training)."""
-    data: Data = config.data
+
+def usable_rows(frame: pl.DataFrame, data: Data, evaluation: bool, dropped: dict[str, int]) -> pl.DataFrame:
+    """Rows with an input and a target (the X -> English task of pairs without a target has no input), not a copy the
+    balance step made (in evaluation, each row counts once), with their target and input languages resolved, in
+    `data.langs` when it is set."""
     for name in (data.input_field, data.target_field):
         if name not in frame.columns:
             raise DataError(f"column '{name}' not found in the data (columns: {', '.join(frame.columns)})")
-    dropped: dict[str, int] = {}
-    for name in (data.target_field, data.input_field):  # e.g. the X -> English task of pairs without a target
+    for name in (data.target_field, data.input_field):
         value = pl.col(name).cast(pl.String)
-        usable = value.is_not_null() & (value.str.strip_chars() != "")
-        n_missing = frame.height - int(frame.select(usable.sum()).item())
-        if n_missing:
-            dropped[f"no {name}"] = n_missing
-        frame = frame.filter(usable)
+        frame = _keep(frame, value.is_not_null() & (value.str.strip_chars() != ""), f"no {name}", dropped)
     if evaluation and "_repeat" in frame.columns:
-        repeats = frame.filter(pl.col("_repeat").fill_null(0) > 0).height
-        if repeats:
-            dropped["repeat"] = repeats
-            frame = frame.filter(pl.col("_repeat").fill_null(0) == 0)
+        frame = _keep(frame, pl.col("_repeat").fill_null(0) == 0, "repeat", dropped)
     tgt_col = language_column(frame, data.target_lang_column, ("target_lang", "tgt_lang"))
     src_col = language_column(frame, data.source_lang_column, ("text_lang", "src_lang"))
     frame = frame.with_columns(
@@ -255,11 +253,18 @@ def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[st
         language_expr(src_col, data.source_lang).alias("__source_lang"),
     )
     if data.langs is not None:
-        wanted = pl.col("__target_lang").is_in(data.langs)
-        others = frame.height - int(frame.select(wanted.sum()).item())
-        if others:
-            dropped["other languages"] = others
-        frame = frame.filter(wanted)
+        frame = _keep(frame, pl.col("__target_lang").is_in(data.langs), "other languages", dropped)
+    return frame
+
+
+def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[str, Any] | None = None,
+                   evaluation: bool = False, limit: int | None = None, task: str = "") -> Examples:  # fmt: skip
+    """Rows of one split -> `Examples`: render the prompt, resolve languages, attach class weights.
+
+    Skipped rows are counted in `dropped` (see `usable_rows`). `task` names the rows' task (multi-task training)."""
+    data: Data = config.data
+    dropped: dict[str, int] = {}
+    frame = usable_rows(frame, data, evaluation, dropped)
     names = {code: language_name(code) for code in set(frame["__target_lang"].unique()) | set(frame["__source_lang"].unique())}
     frame = frame.with_columns(
         pl.col("__target_lang").replace_strict(names, return_dtype=pl.String).alias("__target_lang_name"),
@@ -349,10 +354,10 @@ def mixture_probabilities(tasks: np.ndarray, groups: np.ndarray, weights: dict[s
 def mixture_shares(tasks: np.ndarray, groups: np.ndarray, weights: dict[str, float],
                    temperature: float) -> dict[str, dict[str, float]]:  # fmt: skip
     """Expected share of each (task, language) in an epoch: `{task: {language: share}}`."""
-    names = np.unique(tasks)
-    total = sum(weights[str(t)] for t in names) if len(names) > 1 else 1.0
-    return {str(t): {lang: (weights[str(t)] / total if len(names) > 1 else 1.0) * share
-                     for lang, share in language_shares(groups[tasks == t], temperature).items()} for t in names}  # fmt: skip
+    names = [str(t) for t in np.unique(tasks)]
+    total = sum(weights[t] for t in names)
+    shares = {t: language_shares(groups[tasks == t], temperature) for t in names}
+    return {t: {lang: weights[t] / total * share for lang, share in shares[t].items()} for t in names}
 
 
 def epoch_order(n: int, probabilities: np.ndarray | None, seed: int, epoch: int) -> np.ndarray:

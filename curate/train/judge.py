@@ -106,7 +106,8 @@ def rows_to_judge(eval_set: Any, outputs: list[str], limit: int | None) -> list[
         if limit is not None and seen[lang] >= limit:
             continue
         seen[lang] += 1
-        rows.append({"set": eval_set.name, "_id": row_id, "lang": lang, "input": text, "reference": ref, "output": outputs[i]})
+        rows.append({"set": eval_set.name, "_id": row_id, "lang": lang, "input": text, "reference": ref,
+                     "output": outputs[i]})  # fmt: skip
     return rows
 
 
@@ -124,7 +125,8 @@ def run_judge(judge: Any, sets: list[Any], models: dict[str, dict[str, Any]], sp
                 continue
             for row in rows_to_judge(s, results[s.name].outputs, judge.max_rows_per_language):
                 prompt, basis = judge_prompt(row, judge.against, judge.rubrics)
-                messages = ([{"role": "system", "content": judge.system}] if judge.system else []) + [{"role": "user", "content": prompt}]
+                system = [{"role": "system", "content": judge.system}] if judge.system else []
+                messages = [*system, {"role": "user", "content": prompt}]
                 pending.append(({"split": split, "model": model, **row, "against": basis},
                                 ChatRequest(messages, _seed(s.name, str(row["_id"]), model))))  # fmt: skip
     reporter.info(f"judging {len(pending):,} outputs with {judge.model} ({judge.backend})")

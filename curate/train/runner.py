@@ -138,7 +138,7 @@ def training_hash(config: TrainConfig, tasks: list[TaskData]) -> str:
     resolved["_data"] = [[str(t.dir.resolve()), (t.manifest or {}).get("run_key")] for t in tasks]
     if config.init_adapter:
         earlier = Path(config.init_adapter) / "metrics.json"
-        resolved["_init"] = earlier.read_text(encoding="utf-8") if earlier.is_file() else str(Path(config.init_adapter).resolve())
+        resolved["_init"] = earlier.read_text(encoding="utf-8") if earlier.is_file() else str(earlier.parent.resolve())
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -257,6 +257,8 @@ def load_run_data(config: TrainConfig, options: TrainOptions, reporter: Reporter
 
 def load_base_model(config: TrainConfig, run: RunData, reporter: Reporter) -> LoadedModel:
     """The base model with LoRA (a new adapter, or the earlier one with `init_adapter`) or ready for full training."""
+    import torch
+
     from curate.models import hf
     from curate.train import model as models
 
@@ -266,8 +268,6 @@ def load_base_model(config: TrainConfig, run: RunData, reporter: Reporter) -> Lo
     quantize = models.resolve_quantization(config.quantize, device, config.full)
     task = models.detect_task(base, config.task)
     tokenizer = hf.load_tokenizer(base, "base model")
-    import torch
-
     torch.manual_seed(config.seed)
     model = models.load_model(base, task, device, quantize, dtype)
     models.set_cpu_threads(model, device, config.cpu_threads)
@@ -279,7 +279,7 @@ def load_base_model(config: TrainConfig, run: RunData, reporter: Reporter) -> Lo
         model = models.apply_lora(model, config, task, quantize != "none", config.gradient_checkpointing)
     models.apply_freeze(model, config.freeze)
     trainable, total = models.parameter_counts(model)
-    method = "full fine-tune" if config.full else ("LoRA, continuing " + config.init_adapter if config.init_adapter else "LoRA")
+    method = "full fine-tune" if config.full else "LoRA" + (f", continuing {config.init_adapter}" if config.init_adapter else "")
     reporter.info(f"model: {base} ({task}, {method}: {trainable:,} of {total:,} parameters trainable, "
                   f"{trainable / max(total, 1):.2%}; {device}{', ' + str(dtype).replace('torch.', '') if dtype else ''}"
                   f"{', ' + quantize if quantize != 'none' else ''})")  # fmt: skip
@@ -320,7 +320,8 @@ def loop_spec(config: TrainConfig, loaded: LoadedModel, rows: int, evaluate_fn: 
     )  # fmt: skip
 
 
-def prepare_checkpoints(out: Path, options: TrainOptions, config_hash: str, reporter: Reporter) -> tuple[Checkpoints, list[str]]:
+def prepare_checkpoints(out: Path, options: TrainOptions, config_hash: str,
+                        reporter: Reporter) -> tuple[Checkpoints, list[str]]:  # fmt: skip
     """The checkpoint folder: cleared for a new run, checked for a resumed one (same config and data)."""
     checkpoints = Checkpoints(out / "checkpoints")
     notes: list[str] = []
@@ -370,7 +371,7 @@ def train_model(config: TrainConfig, options: TrainOptions, run: RunData, loaded
     return state, train_enc.truncated
 
 
-def reference_name(config: TrainConfig, base: str) -> str:
+def reference_name(config: TrainConfig) -> str:
     """What "base" is in the tables: the base model, or the base with the adapter a continual run started from."""
     if config.init_adapter:
         return f"the base model with the earlier adapter `{config.init_adapter}`"
@@ -378,12 +379,12 @@ def reference_name(config: TrainConfig, base: str) -> str:
 
 
 def score_sets(config: TrainConfig, run: RunData, loaded: LoadedModel, evaluator: Evaluator, reporter: Reporter,
-               when: str) -> dict[str, EvalResult] | None:  # fmt: skip
+               what: str) -> dict[str, EvalResult] | None:  # fmt: skip
     """Every set scored (with generated outputs when `eval.generate`) by the model as it is now."""
-    if not run.sets or (when == "base" and not config.eval.compare_base):
+    if not run.sets:
         return None
     rows = sum(len(s.examples) for s in run.sets)
-    reporter.info(f"scoring the {when} model on {len(run.sets)} set(s), {rows:,} rows"
+    reporter.info(f"scoring {what} on {len(run.sets)} set(s), {rows:,} rows"
                   + (", generating outputs" if config.eval.generate else ""))  # fmt: skip
     return {s.name: evaluator(loaded.model, s, config.eval.generate) for s in run.sets}
 
@@ -402,11 +403,13 @@ def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter 
     out = output_dir(config, options.output)
     config_hash = training_hash(config, run.tasks)
     checkpoints, notes = prepare_checkpoints(out, options, config_hash, reporter)
-    base_results = score_sets(config, run, loaded, evaluator, reporter, "base")  # before any step: the base
+    base_results = None  # scored before the first step: the base model (with the earlier adapter, if continued)
+    if config.eval.compare_base:
+        base_results = score_sets(config, run, loaded, evaluator, reporter, reference_name(config).replace("`", ""))
     state, truncated = train_model(config, options, run, loaded, evaluator, checkpoints, config_hash, reporter)
-    tuned = score_sets(config, run, loaded, evaluator, reporter, "fine-tuned")
+    tuned = score_sets(config, run, loaded, evaluator, reporter, "the fine-tuned model")
     comparison = compare(run.sets, tuned, base_results, metric=config.retain_metric, tolerance=config.retain_tolerance,
-                         reference=reference_name(config, loaded.base)) if tuned else None  # fmt: skip
+                         reference=reference_name(config)) if tuned else None  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     remove_previous_outputs(out)
     loaded.model.save_pretrained(out)
@@ -477,19 +480,20 @@ def _data_metrics(config: TrainConfig, run: RunData, truncated: int) -> dict[str
     tasks = []
     for t in run.tasks:
         rows = run.train.frame.filter(run.train.frame["task"] == t.name)
-        card = t.dir / "README.md"
-        tasks.append({"name": t.name, "dir": t.dir.as_posix(), "name_in_manifest": (t.manifest or {}).get("name"),
-                      "recipe_hash": (t.manifest or {}).get("recipe_hash"), "card": card.as_posix() if card.is_file() else None,
+        card, manifest = t.dir / "README.md", t.manifest or {}
+        tasks.append({"name": t.name, "dir": t.dir.as_posix(), "name_in_manifest": manifest.get("name"),
+                      "recipe_hash": manifest.get("recipe_hash"), "card": card.as_posix() if card.is_file() else None,
                       "prompt": t.config.prompt, "weight": t.weight, "rows": rows.height,
                       "languages": Examples(rows).languages(), "sampling_shares": shares[t.name],
                       "class_weights": run.class_weights[t.name] is not None})  # fmt: skip
     first = tasks[0]
     evaluated = run.eval_sets
+    flat = {f"{task}/{lang}": share for task, langs in shares.items() for lang, share in langs.items()}
     return {
         "dir": first["dir"], "name": first["name_in_manifest"], "recipe_hash": first["recipe_hash"], "card": first["card"],
         "train_split": config.data.train_split, "train_rows": len(run.train), "languages": run.train.languages(),
         "skipped": run.train.dropped, "truncated_inputs": truncated,
-        "sampling_shares": shares[first["name"]] if len(tasks) == 1 else {f"{t}/{l}": v for t, d in shares.items() for l, v in d.items()},
+        "sampling_shares": shares[first["name"]] if len(tasks) == 1 else flat,
         "class_weights": any(t["class_weights"] for t in tasks), "tasks": tasks,
         "eval_split": config.data.eval_split if evaluated else None,
         "eval_rows": sum(len(s.examples) for s in evaluated),
@@ -522,13 +526,17 @@ def build_metrics(config: TrainConfig, options: TrainOptions, run: RunData, load
     }  # fmt: skip
 
 
+def jsonl(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
 def write_outputs(out: Path, config: TrainConfig, metrics: dict[str, Any], samples_: list[dict]) -> None:
     from curate.train.card import write_card
 
     write_text_atomic(out / "train_config.yaml", yaml.safe_dump(config.resolved(), sort_keys=False, allow_unicode=True))
     if metrics.get("comparison"):
         write_text_atomic(out / "eval_table.md", markdown(metrics["comparison"]))
-        write_text_atomic(out / "samples.jsonl", "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples_))
+        write_text_atomic(out / "samples.jsonl", jsonl(samples_))
     write_json_atomic(out / "metrics.json", metrics)
     write_card(out)
 
@@ -560,7 +568,8 @@ def base_name(config: TrainConfig, folder: Path) -> str:
     return models.adapter_base(folder) or str(folder)
 
 
-def evaluation_sets(config: TrainConfig, folder: Path, split: str, options: TrainOptions, max_rows: int | None) -> list[EvalSet]:
+def evaluation_sets(config: TrainConfig, folder: Path, split: str, options: TrainOptions,
+                    max_rows: int | None) -> list[EvalSet]:  # fmt: skip
     """The split of every task and the retain sets the run was scored on (and the config's), at most `max_rows`
     rows per language."""
     from curate.train.sets import recorded_retains
@@ -613,33 +622,30 @@ def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, option
     tuned = evaluator.all(loaded.model, sets)
     base = None
     if config.eval.compare_base:
-        reporter.info(f"scoring {reference_name(config, loaded.base)} on the same rows")
+        reporter.info(f"scoring {reference_name(config)} on the same rows")
         with reference_model(loaded.model, loaded.base, loaded.task, loaded.device, config.init_adapter) as reference:
             base = evaluator.all(reference, sets)
     dest = Path(options.output or adapter)
     dest.mkdir(parents=True, exist_ok=True)
-    judged = judge_and_record(judge, sets, tuned, base, dest, split, reporter) if judge is not None else []
+    judged, judged_by = judge_and_record(judge, sets, tuned, base, dest, split, reporter) if judge else ([], None)
     comparison = compare(sets, tuned, base, metric=config.retain_metric, tolerance=config.retain_tolerance,
-                         reference=reference_name(config, loaded.base))  # fmt: skip
+                         reference=reference_name(config))  # fmt: skip
     rows = output_rows(sets, tuned, base)
-    from curate.train.judge import summary
-
-    judged_by = summary(judge, judged) if judge is not None else None
     write_evaluation(dest, adapter, loaded.base, split, comparison, tuned, rows, judged_by)
     rated = queue_ratings(dest, config, rows, judged, rate) if rate else 0
     return EvalRun(split, dest, comparison, tuned, judged, rated)
 
 
 def judge_and_record(judge: Any, sets: list[EvalSet], tuned: dict[str, EvalResult], base: dict[str, EvalResult] | None,
-                     dest: Path, split: str, reporter: Reporter) -> list[dict[str, Any]]:  # fmt: skip
-    """The judge's verdicts on the outputs (judge.jsonl), its means set into the results."""
-    from curate.train.judge import run_judge, set_means
+                     dest: Path, split: str, reporter: Reporter) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """The judge's verdicts on the outputs (judge.jsonl) and what the card says of it; its means go into the results."""
+    from curate.train.judge import run_judge, set_means, summary
 
     models = {"tuned": tuned, **({"base": base} if base is not None and judge.base else {})}
     records = run_judge(judge, sets, models, split, reporter)
     set_means(records, models)
-    write_text_atomic(dest / "judge.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    return records
+    write_text_atomic(dest / "judge.jsonl", jsonl(records))
+    return records, summary(judge, records)
 
 
 def output_rows(sets: list[EvalSet], tuned: dict[str, EvalResult], base: dict[str, EvalResult] | None) -> list[dict]:
@@ -655,14 +661,14 @@ def output_rows(sets: list[EvalSet], tuned: dict[str, EvalResult], base: dict[st
 
 
 def write_evaluation(dest: Path, adapter: Path, base: str, split: str, comparison: dict[str, Any],
-                     tuned: dict[str, EvalResult], rows: list[dict[str, Any]], judge: dict[str, Any] | None) -> None:  # fmt: skip
+                     tuned: dict[str, EvalResult], rows: list[dict], judge: dict[str, Any] | None) -> None:  # fmt: skip
     from curate.train.card import write_card
 
     detail = {name: result.to_json() for name, result in tuned.items()}
     write_json_atomic(dest / f"eval-{split}.json", {"adapter": adapter.as_posix(), "base_model": base, "split": split,
                                                     "comparison": comparison, "judge": judge, "tuned": detail})  # fmt: skip
     write_text_atomic(dest / f"eval-{split}.md", markdown(comparison))
-    write_text_atomic(dest / f"outputs-{split}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    write_text_atomic(dest / f"outputs-{split}.jsonl", jsonl(rows))
     if (dest / "metrics.json").is_file():
         write_card(dest)
 

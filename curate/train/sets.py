@@ -101,7 +101,8 @@ def eval_sets(tasks: list[TaskData], split: str, reporter: Reporter, required: b
             message = f"{task.dir}: no split '{split}' (splits: {', '.join(available_splits(task.dir)) or 'none'})"
             if required:
                 raise DataError(message)
-            reporter.warn(message + (": training without evaluation" if len(tasks) == 1 else f": task {task.name} is not evaluated"))
+            reporter.warn(message + (": training without evaluation" if len(tasks) == 1 else
+                                     f": task {task.name} is not evaluated"))  # fmt: skip
             continue
         examples = build_examples(read_split(task.dir, split), task.config, evaluation=True, task=task.name)
         examples = cap_per_language(examples, task.config.data.max_eval_rows_per_language)

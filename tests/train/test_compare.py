@@ -17,7 +17,7 @@ def result(name: str, scores: dict[str, tuple[float, float, float]]) -> EvalResu
 
 
 def eval_set(name: str, kind: str, langs: list[str]) -> EvalSet:
-    frame = pl.DataFrame({"lang": [l for l in langs for _ in range(2)]})
+    frame = pl.DataFrame({"lang": [lang for lang in langs for _ in range(2)]})
     return EvalSet(name, kind, Examples(frame), "out/x", "validation")
 
 

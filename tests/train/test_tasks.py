@@ -54,10 +54,9 @@ def test_tasks_are_weighted_and_evaluated_apart(two_tasks, curated):
 
 def test_the_trainer_draws_tasks_by_weight(two_tasks):
     """The loop's draws (the same seeded order it uses) give the news task 3/4 of the rows."""
-    from curate.train.data import epoch_order, mixture_probabilities
-    from curate.train.runner import load_run_data
     from curate.progress import Reporter
-    from curate.train.runner import TrainOptions
+    from curate.train.data import epoch_order, mixture_probabilities
+    from curate.train.runner import TrainOptions, load_run_data
 
     config, _, _ = two_tasks
     run = load_run_data(config, TrainOptions(), Reporter(quiet=True))
