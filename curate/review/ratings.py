@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from curate.errors import MissingDependencyError
 from curate.io.writers import write_json_atomic, write_text_atomic
 from curate.review import records as rec
 from curate.review.selection import row_hash
@@ -143,15 +144,22 @@ def parse_answer(record: dict[str, Any], where: str, spec: dict[str, Any], ids: 
 
 
 # the report -------------------------------------------------------------------------------------------------------------
+def submitted(answers: pl.DataFrame) -> pl.DataFrame:
+    """Ratings given (not drafts, not skipped records)."""
+    return answers.filter((pl.col("status") == "submitted") & pl.col(RATING).is_not_null())
+
+
 def human_scores(answers: pl.DataFrame) -> pl.DataFrame:
     """Per output: the mean of its submitted ratings and how many raters gave one."""
-    given = answers.filter((pl.col("status") == "submitted") & pl.col(RATING).is_not_null())
-    return given.group_by("_id").agg(pl.col(RATING).mean().alias("human"), pl.len().alias("raters"))
+    return submitted(answers).group_by("_id").agg(pl.col(RATING).mean().alias("human"), pl.len().alias("raters"))
 
 
 def _correlations(judge: list[float], human: list[float]) -> tuple[float | None, float | None]:
     """Spearman's rho and Kendall's tau-b; None where they are undefined (fewer than 2 pairs, a constant side)."""
-    from scipy.stats import kendalltau, spearmanr
+    try:
+        from scipy.stats import kendalltau, spearmanr
+    except ImportError:
+        raise MissingDependencyError("judge-human agreement of ratings", "scipy", "review") from None
 
     if len(judge) < 2 or len(set(judge)) < 2 or len(set(human)) < 2:
         return None, None
@@ -177,7 +185,7 @@ def report(queue: pl.DataFrame, answers: pl.DataFrame) -> dict[str, Any]:
     counts = dict(queue.group_by("lang").len().iter_rows())
     languages = [_group(lang, counts[lang], rated.filter(pl.col("lang") == lang)) for lang in sorted(counts)]
     return {"languages": languages, "overall": _group("all", queue.height, rated),
-            "raters": sorted(answers.filter(pl.col(RATING).is_not_null())["annotator"].unique().to_list())}  # fmt: skip
+            "raters": sorted(submitted(answers)["annotator"].unique().to_list())}  # fmt: skip
 
 
 REPORT_HEAD = ["language", "queued", "rated", "human", "judge", "Spearman", "Kendall", "judge higher"]

@@ -580,7 +580,10 @@ def evaluation_sets(config: TrainConfig, folder: Path, split: str, options: Trai
     retains = all_retains(config, recorded_retains(folder))
     if max_rows is not None:
         retains = [r.model_copy(update={"max_rows_per_language": max_rows}) for r in retains]
-    return eval_sets(tasks, split, Reporter(quiet=True), required=True) + retain_sets(retains, config, split)
+    sets = eval_sets(tasks, split, Reporter(quiet=True), required=True) + retain_sets(retains, config, split)
+    if not sets:
+        raise DataError(f"split '{split}' has no rows with a '{config.data.target_field}' to evaluate")
+    return sets
 
 
 def load_finished(config: TrainConfig, folder: Path) -> LoadedModel:
@@ -604,7 +607,6 @@ def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, option
     """Score a finished run on a split and its retain sets, before and after the fine-tune; optionally have an LLM
     judge the outputs and queue a sample for human rating. Writes eval-SPLIT.json/.md and outputs-SPLIT.jsonl."""
     from curate.models.hf import quiet_libraries, require
-    from curate.train.model import reference_model
 
     require()
     reporter = reporter or Reporter(quiet=True)
@@ -620,11 +622,7 @@ def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, option
         reporter.info(f"{'eval' if s.kind == EVAL else 'retain'} ({s.name}): {_describe(s.examples)}")
     reporter.info(f"scoring the fine-tuned model in {adapter}")
     tuned = evaluator.all(loaded.model, sets)
-    base = None
-    if config.eval.compare_base:
-        reporter.info(f"scoring {reference_name(config)} on the same rows")
-        with reference_model(loaded.model, loaded.base, loaded.task, loaded.device, config.init_adapter) as reference:
-            base = evaluator.all(reference, sets)
+    base = score_reference(config, loaded, evaluator, sets, reporter) if config.eval.compare_base else None
     dest = Path(options.output or adapter)
     dest.mkdir(parents=True, exist_ok=True)
     judged, judged_by = judge_and_record(judge, sets, tuned, base, dest, split, reporter) if judge else ([], None)
@@ -634,6 +632,18 @@ def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, option
     write_evaluation(dest, adapter, loaded.base, split, comparison, tuned, rows, judged_by)
     rated = queue_ratings(dest, config, rows, judged, rate) if rate else 0
     return EvalRun(split, dest, comparison, tuned, judged, rated)
+
+
+def score_reference(config: TrainConfig, loaded: LoadedModel, evaluator: Evaluator, sets: list[EvalSet],
+                    reporter: Reporter) -> dict[str, EvalResult]:  # fmt: skip
+    """The model before the fine-tune on the same rows: the base, or the base with the adapter it continued."""
+    from curate.train.model import check_init_adapter, reference_model
+
+    if config.init_adapter:
+        check_init_adapter(config.init_adapter)  # it must still be there
+    reporter.info(f"scoring {reference_name(config)} on the same rows")
+    with reference_model(loaded.model, loaded.base, loaded.task, loaded.device, config.init_adapter) as reference:
+        return evaluator.all(reference, sets)
 
 
 def judge_and_record(judge: Any, sets: list[EvalSet], tuned: dict[str, EvalResult], base: dict[str, EvalResult] | None,
