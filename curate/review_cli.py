@@ -20,15 +20,47 @@ from rich.table import Table
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-OUT_ARG = typer.Argument(..., metavar="OUT", help="the output folder of a run with a review step")
+OUT_ARG = typer.Argument(..., metavar="OUT", help="the output folder of a run with a review step, or of `curate train` "
+                         "with a ratings queue (`curate eval --rate`)")
 STEP_OPT = typer.Option(None, "--step", help="which review step, by its number in the run's log (when there are several)")
 
 
 def _store(output: Path, step: Optional[int]):
+    """The review step's store in a run's work folder, or the ratings queue of a `curate train` output folder."""
+    from curate.review.ratings import store_for
     from curate.review.state import ReviewStore, find_stage
 
+    ratings = store_for(output) if not (output / ".curate").exists() else None
+    if ratings is not None:
+        return output, ratings
     stage = find_stage(output, step)
     return stage, ReviewStore(stage)
+
+
+def _print_ratings(found: dict[str, Any]) -> None:
+    from curate.review.ratings import REPORT_HEAD, report_rows
+
+    table = Table(show_edge=False, title="ratings per language (1-5): humans beside the LLM judge on the same outputs",
+                  title_justify="left")  # fmt: skip
+    for i, col in enumerate(REPORT_HEAD):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    rows = report_rows(found)
+    for i, row in enumerate(rows):
+        table.add_row(*row, end_section=i == len(rows) - 2)
+    out.print(table)
+    out.print(f"raters: {', '.join(found['raters']) or 'none yet'}", highlight=False)
+
+
+def _after_answers_or_ratings(output: Path, stage: Path, store) -> None:
+    """Ratings: report and card; data review: reopen the run so that `--resume` applies the answers."""
+    from curate.review.ratings import is_ratings, write_report
+
+    if is_ratings(store.spec()):
+        _print_ratings(write_report(output, store))
+        out.print(f"wrote {output}/ratings.json and ratings.md", highlight=False)
+        return
+    _print_summary(_summary(store))
+    _after_answers(output, stage, store)
 
 
 def _resume_hint(output: Path) -> str:
@@ -128,21 +160,22 @@ def register(app: typer.Typer) -> None:
         answers = fetch_answers(connect(), store.spec())
         store.save_answers(answers, replace_origin="argilla")
         out.print(f"pulled {answers.height:,} responses from Argilla dataset '{store.spec()['dataset']}'", highlight=False)
-        _print_summary(_summary(store))
-        _after_answers(output, stage, store)
+        _after_answers_or_ratings(output, stage, store)
 
     @review.command()
     def status(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
         """Where the review stands: rows queued, pushed, answered, agreement (asks Argilla when pushed)."""
         import polars as pl
 
+        from curate.review.ratings import is_ratings, report
+
         stage, store = _store(output, step)
         spec, queue = store.spec(), store.queue()
         state = store.push_state()
         selection = spec["selection"]
         chosen = ", ".join(f"{k} {v}" for k, v in selection["chosen"].items())
-        out.print(f"review step {stage.name[:2].lstrip('0')}: {queue.height:,} rows queued ({chosen}) of "
-                  f"{selection['rows_seen']:,}", highlight=False)  # fmt: skip
+        what = "ratings" if is_ratings(spec) else f"review step {stage.name[:2].lstrip('0')}"
+        out.print(f"{what}: {queue.height:,} rows queued ({chosen}) of {selection['rows_seen']:,}", highlight=False)
         if state:
             done = "pushed" if state.get("done") else f"push stopped after {state.get('sent', 0):,} of {state.get('total', 0):,}"
             out.print(f"Argilla dataset '{state['dataset']}' (workspace '{state.get('workspace')}') at {state['url']}: {done}",
@@ -159,6 +192,9 @@ def register(app: typer.Typer) -> None:
                 answers = pl.concat([answers.filter(pl.col("origin") != "argilla"), fresh], how="diagonal_relaxed")
             except CurateError as exc:
                 err.print(f"warning: {exc}; showing the answers pulled before", style="yellow", highlight=False, markup=False)
+        if is_ratings(spec):
+            _print_ratings(report(queue, answers))
+            return
         _print_summary(_summary(store, answers))
 
     @review.command("export")
@@ -190,5 +226,4 @@ def register(app: typer.Typer) -> None:
         answers = read_answers(file, store.spec(), set(queue["_id"].to_list()), annotator)
         store.save_answers(answers)
         out.print(f"imported {answers.height:,} answers from {file}", highlight=False)
-        _print_summary(_summary(store))
-        _after_answers(output, stage, store)
+        _after_answers_or_ratings(output, stage, store)

@@ -25,8 +25,8 @@ def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]
     `curate run` here, else `train/default.yaml`, else the built-in default (the same as that file)."""
     import yaml
 
-    from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
     from curate.manifest import load_manifest
+    from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
     from curate.train.data import find_last_run
 
     if path is not None:
@@ -52,16 +52,24 @@ def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]
     return parse_config(DEFAULT_CONFIG, "built-in default"), "built-in default"
 
 
-def print_table(result: Any, title: str) -> None:
-    from curate.train.evaluate import TABLE_HEADER, table_rows
+def print_comparison(comparison: dict[str, Any], title: str) -> None:
+    """The base/tuned table, one section per set, and a warning line per retain row that was forgotten."""
+    from curate.train.compare import forgetting_lines, table
 
-    table = Table(title=title, title_justify="left", show_edge=False)
-    for i, name in enumerate(TABLE_HEADER):
-        table.add_column(name, justify="right" if i >= 2 else "left")
-    rows = table_rows(result)
+    head, rows, ends = table(comparison)
+    grid = Table(title=title, title_justify="left", show_edge=False)
+    for i, name in enumerate(head):
+        grid.add_column(name, justify="right" if 3 <= i else "left", no_wrap=i >= 3)
     for i, row in enumerate(rows):
-        table.add_row(*row, end_section=i == len(rows) - 2)
-    out.print(table)
+        grid.add_row(*row, end_section=i in ends)
+    (out if out.is_terminal else Console(soft_wrap=True, width=240)).print(grid)  # a pipe or a log gets whole rows
+    for line in forgetting_lines(comparison):
+        err.print(f"warning: {line.replace('`', '')}", style="yellow", highlight=False, markup=False)
+
+
+def _title(comparison: dict[str, Any]) -> str:
+    what = "base → fine-tuned" if comparison["compared"] else "fine-tuned"
+    return f"{what}, per set and language (loss per token; chrF, BLEU of generated outputs)"
 
 
 def _command_line(name: str) -> str:
@@ -99,8 +107,8 @@ def train(
                            command=_command_line("train"), config_source=source)  # fmt: skip
     result = run_training(cfg, options, reporter)
     m = result.metrics
-    if result.eval is not None:
-        print_table(result.eval, f"{result.eval.split}: per language (loss per token; chrF, BLEU of generated outputs)")
+    if result.comparison is not None:
+        print_comparison(result.comparison, _title(result.comparison))
     first, final = m["train"]["first_loss"], m["train"]["final_loss"]
     losses = f"; training loss {first:.3f} -> {final:.3f}" if first is not None and final is not None else ""
     err.print(f"wrote {result.output}: {m['method']} on {m['base_model']}, {m['train']['steps']} steps in "
@@ -114,9 +122,15 @@ def evaluate(
     data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="where eval-SPLIT.json/.md go (default: the adapter folder)"),
     max_rows: Optional[int] = typer.Option(None, "--max-rows", min=1, help="at most this many rows per language"),
+    judge: bool = typer.Option(False, "--judge", help="an LLM rates the outputs (the config's `judge:` section)"),
+    judge_url: Optional[str] = typer.Option(None, "--judge-url", help="OpenAI-compatible endpoint of the judge (instead "
+                                            "of `judge.base_url`; implies --judge)"),
+    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="the judge model (instead of `judge.model`)"),
+    rate: Optional[int] = typer.Option(None, "--rate", min=1, help="queue N outputs per language for native speakers "
+                                       "to rate (then `curate review push DIR` or `export DIR FILE`)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
-    """Evaluate a finished adapter per language on a split: loss, chrF, BLEU and samples."""
+    """Score a finished fine-tune against its base model per set and language; optionally judge and queue ratings."""
     from curate.errors import CurateError
     from curate.progress import Reporter
     from curate.train.config import load_config
@@ -128,10 +142,37 @@ def evaluate(
         cfg = load_config(adapter / "train_config.yaml")
     else:
         raise CurateError(f"{adapter}: no train_config.yaml inside; pass the training config: curate eval CONFIG --adapter DIR")
+    judge_cfg = judge_settings(cfg, judge_url, judge_model) if judge or judge_url or judge_model else None
     reporter = Reporter(err, quiet=quiet)
-    result, dest = run_evaluation(cfg, adapter, split, TrainOptions(data=data, output=out_dir), reporter, max_rows)
-    print_table(result, f"{result.split}: per language (loss per token; chrF, BLEU of generated outputs)")
-    err.print(f"wrote {dest}/eval-{result.split}.json and .md", highlight=False, markup=False)
+    done = run_evaluation(cfg, adapter, split, TrainOptions(data=data, output=out_dir), reporter, max_rows, judge_cfg, rate)
+    print_comparison(done.comparison, f"{done.split}: " + _title(done.comparison))
+    wrote = f"wrote {done.dest}/eval-{done.split}.json, .md and outputs-{done.split}.jsonl"
+    if done.judged:
+        wrote += ", judge.jsonl"
+    err.print(wrote, highlight=False, markup=False)
+    if done.rated:
+        err.print(f"queued {done.rated:,} outputs for rating in {done.dest}/ratings; send them to Argilla with "
+                  f"`curate review push {done.dest}` (or `curate review export {done.dest} ratings.csv`)",
+                  highlight=False, markup=False)  # fmt: skip
+
+
+def judge_settings(config: Any, url: str | None, model: str | None) -> Any:
+    """The judge: the config's `judge:` section, with the command line's endpoint and model over it."""
+    from curate.errors import CurateError
+    from curate.train.config import Judge, TrainConfigError
+
+    if config.judge is None and not (url and model):
+        raise CurateError("--judge needs a `judge:` section in the training config (model, base_url or backend: "
+                          "local), or both --judge-url and --judge-model")  # fmt: skip
+    settings = config.judge.model_dump(exclude_unset=True) if config.judge is not None else {}
+    if url:
+        settings.update(backend="http", base_url=url)
+    if model:
+        settings["model"] = model
+    try:
+        return Judge.model_validate(settings)
+    except ValueError as exc:
+        raise TrainConfigError(f"judge: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

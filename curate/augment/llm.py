@@ -289,3 +289,19 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def make_backend(settings: Any, base: Path | None = None) -> Backend:
+    """The backend a config names (`backend: http|local` and their settings), as the paraphrase step and the judge of
+    `curate eval` use it: HTTP answers are cached under `cache_dir` (shared by both)."""
+    from curate.models.locate import cache_root
+
+    if settings.backend == "http":
+        cache = cache_root(settings.cache_dir) / "llm" / "responses.sqlite" if settings.cache else None
+        return OpenAIChatClient(settings.base_url, settings.model, api_key_env=settings.api_key_env,
+                                concurrency=settings.concurrency, retries=settings.retries, backoff=settings.backoff,
+                                timeout=settings.timeout, cache_path=cache)  # fmt: skip
+    return LocalLLM(settings.model, base=base, engine=settings.engine, device=getattr(settings, "device", "auto"),
+                    compute_type=getattr(settings, "compute_type", "auto"), threads=getattr(settings, "threads", 0),
+                    cache_dir=settings.cache_dir, batch_size=getattr(settings, "batch_size", 16),
+                    chat_template=settings.chat_template)  # fmt: skip

@@ -27,7 +27,7 @@ from curate.errors import CurateError, MissingDependencyError, SettingError
 from curate.retry import retry
 from curate.review import ReviewServerError
 from curate.review import records as rec
-from curate.review.state import ANSWER_SCHEMA, ReviewStore
+from curate.review.state import ReviewStore
 
 ENV_URL, ENV_KEY = "ARGILLA_API_URL", "ARGILLA_API_KEY"
 PUSH_BATCH = 200  # records per request: a push interrupted half way loses at most one batch
@@ -269,19 +269,14 @@ def _usernames(conn: Connection) -> dict[str, str]:
         return {}
 
 
-def _answer_row(row_id: str, response: Any, names: dict[str, str], correct: list[str]) -> dict[str, Any]:
+def _answer_row(row_id: str, response: Any, names: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
     values = response.values or {}  # a discarded response has none
 
     def value(question: str) -> Any:
         return (values.get(question) or {}).get("value")
 
-    issues = value(rec.ISSUES)
-    return {
-        "_id": row_id, "annotator": names.get(str(response.user_id), str(response.user_id)), "origin": "argilla",
-        "status": getattr(response.status, "value", str(response.status)), "decision": value(rec.DECISION),
-        "issues": [str(i) for i in issues] if isinstance(issues, list) else [], "note": value(rec.NOTE),
-        **{f"corrected_{f}": value(rec.correction_question(f)) for f in correct},
-    }  # fmt: skip
+    return {"_id": row_id, "annotator": names.get(str(response.user_id), str(response.user_id)), "origin": "argilla",
+            "status": getattr(response.status, "value", str(response.status)), **rec.answer_values(value, spec)}  # fmt: skip
 
 
 def fetch_answers(conn: Connection, spec: dict[str, Any]) -> pl.DataFrame:
@@ -289,7 +284,6 @@ def fetch_answers(conn: Connection, spec: dict[str, Any]) -> pl.DataFrame:
     records API (the SDK's record iterator fails on a discarded response without values)."""
     ds, _ = open_dataset(conn, spec, create=False)
     names = with_retries(lambda: _usernames(conn), "list users", conn.url)
-    correct = spec["correct"]
     rows: list[dict[str, Any]] = []
     offset = 0
     while True:
@@ -300,9 +294,9 @@ def fetch_answers(conn: Connection, spec: dict[str, Any]) -> pl.DataFrame:
 
         models = with_retries(page, f"read the answers in '{spec['dataset']}'", conn.url)
         for model in models:
-            rows.extend(_answer_row(str(model.external_id), response, names, correct) for response in model.responses or [])
+            rows.extend(_answer_row(str(model.external_id), response, names, spec) for response in model.responses or [])
         if len(models) < LIST_PAGE:
             break
         offset += len(models)
-    schema = {**ANSWER_SCHEMA, **{f"corrected_{f}": pl.String for f in correct}}
+    schema = rec.answer_schema(spec)
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)

@@ -20,7 +20,6 @@ import polars as pl
 from curate.errors import CurateError
 from curate.io.writers import write_bytes_atomic
 from curate.review import ACCEPT, REJECT
-from curate.review.state import ANSWER_SCHEMA
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
@@ -63,7 +62,9 @@ def _cell(value: Any) -> str:
 
 
 def export_queue(queue: pl.DataFrame, spec: dict[str, Any], path: Path) -> int:
-    rows = queue_rows(queue, spec)
+    from curate.review import ratings
+
+    rows = ratings.queue_rows(queue, spec) if ratings.is_ratings(spec) else queue_rows(queue, spec)
     if file_format(path) == "jsonl":
         data = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode("utf-8")
     else:
@@ -118,40 +119,50 @@ def _text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+def _parse_answer(record: dict[str, Any], where: str, spec: dict[str, Any], queue_ids: set[str],
+                  annotator: str | None) -> dict[str, Any] | str | None:  # fmt: skip
+    """A reviewer's answer row, an error message, or None (no decision: not reviewed)."""
+    row_id = _text(record.get("_id"))
+    decision = (_text(record.get("decision")) or "").strip().lower()
+    if not decision:
+        return None
+    if row_id is None or row_id not in queue_ids:
+        return f"{where}: `_id` {row_id!r} is not in the review queue"
+    if decision not in (ACCEPT, REJECT):
+        return f"{where}: decision {decision!r} must be `{ACCEPT}` or `{REJECT}` (or empty: not reviewed)"
+    issues = _labels(record.get("issues"))
+    unknown = [i for i in issues if i not in set(spec["labels"])]
+    if unknown:
+        return f"{where}: unknown issue label(s) {', '.join(unknown)} (allowed: {', '.join(sorted(spec['labels']))})"
+    who = _text(record.get("annotator")) or annotator or "file"
+    return {
+        "_id": row_id, "annotator": who.strip(), "origin": "file", "status": "submitted", "decision": decision,
+        "issues": issues, "note": _text(record.get("note")),
+        **{f"corrected_{f}": _text(record.get(f"corrected_{f}")) for f in spec["correct"]},
+    }  # fmt: skip
+
+
 def read_answers(path: Path, spec: dict[str, Any], queue_ids: set[str], annotator: str | None) -> pl.DataFrame:
-    """Answers from a filled-in queue file, checked: every `_id` must be queued, every decision accept or reject,
-    every issue a known label. Rows left without a decision are not answers."""
-    labels = set(spec["labels"])
+    """Answers from a filled-in queue file, checked: every `_id` must be queued, every decision accept or reject
+    (every rating 1 to 5), every issue a known label. Rows left without a decision (or rating) are not answers."""
+    from curate.review import ratings
+    from curate.review.records import answer_schema
+
+    parse = ratings.parse_answer if ratings.is_ratings(spec) else _parse_answer
     problems: list[str] = []
     rows = []
     for number, record in _read(path):
         where = f"{path}, {'line' if file_format(path) == 'jsonl' else 'row'} {number}"
-        row_id = _text(record.get("_id"))
-        decision = (_text(record.get("decision")) or "").strip().lower()
-        if not decision:
-            continue
-        if row_id is None or row_id not in queue_ids:
-            problems.append(f"{where}: `_id` {row_id!r} is not in the review queue")
-            continue
-        if decision not in (ACCEPT, REJECT):
-            problems.append(f"{where}: decision {decision!r} must be `{ACCEPT}` or `{REJECT}` (or empty: not reviewed)")
-            continue
-        issues = _labels(record.get("issues"))
-        unknown = [i for i in issues if i not in labels]
-        if unknown:
-            problems.append(f"{where}: unknown issue label(s) {', '.join(unknown)} (allowed: {', '.join(sorted(labels))})")
-            continue
-        who = _text(record.get("annotator")) or annotator or "file"
-        rows.append({
-            "_id": row_id, "annotator": who.strip(), "origin": "file", "status": "submitted", "decision": decision,
-            "issues": issues, "note": _text(record.get("note")),
-            **{f"corrected_{f}": _text(record.get(f"corrected_{f}")) for f in spec["correct"]},
-        })  # fmt: skip
+        answer = parse(record, where, spec, queue_ids, annotator)
+        if isinstance(answer, str):
+            problems.append(answer)
+        elif answer is not None:
+            rows.append(answer)
     if problems:
         shown = "\n".join(f"  {p}" for p in problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise CurateError(f"{path}: {len(problems)} answer(s) can't be imported:\n{shown}{more}")
-    schema = {**ANSWER_SCHEMA, **{f"corrected_{f}": pl.String for f in spec["correct"]}}
+    schema = answer_schema(spec)
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     duplicated = frame.filter(pl.struct("_id", "annotator").is_duplicated())
     if duplicated.height:

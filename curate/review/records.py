@@ -167,6 +167,19 @@ def settings(spec: dict[str, Any], client: Any):
     import argilla as rg
 
     fields = [rg.TextField(name=f["name"], title=f["title"], required=f["required"], client=client) for f in spec["fields"]]
+    kinds = {"terms": rg.TermsMetadataProperty, "float": rg.FloatMetadataProperty, "integer": rg.IntegerMetadataProperty}
+    metadata = [kinds[m["kind"]](name=m["name"], client=client) for m in spec["metadata"]]
+    return rg.Settings(fields=fields, questions=_questions(spec, client), metadata=metadata, guidelines=spec["guidelines"],
+                       distribution=rg.TaskDistribution(min_submitted=spec["annotators"]))  # fmt: skip
+
+
+def _questions(spec: dict[str, Any], client: Any) -> list:
+    import argilla as rg
+
+    from curate.review import ratings
+
+    if ratings.is_ratings(spec):
+        return ratings.questions(spec, client)
     questions = [rg.LabelQuestion(name=DECISION, title="Keep this row?", labels={ACCEPT: "Accept", REJECT: "Reject"},
                                   required=True, client=client)]  # fmt: skip
     for f in spec["correct"]:
@@ -175,14 +188,35 @@ def settings(spec: dict[str, Any], client: Any):
     questions.append(rg.MultiLabelQuestion(name=ISSUES, title="Issues (optional)", labels=spec["labels"], required=False,
                                            client=client))  # fmt: skip
     questions.append(rg.TextQuestion(name=NOTE, title="Note (optional)", required=False, client=client))
-    kinds = {"terms": rg.TermsMetadataProperty, "float": rg.FloatMetadataProperty, "integer": rg.IntegerMetadataProperty}
-    metadata = [kinds[m["kind"]](name=m["name"], client=client) for m in spec["metadata"]]
-    return rg.Settings(fields=fields, questions=questions, metadata=metadata, guidelines=spec["guidelines"],
-                       distribution=rg.TaskDistribution(min_submitted=spec["annotators"]))  # fmt: skip
+    return questions
 
 
 def question_names(spec: dict[str, Any]) -> list[str]:
+    from curate.review import ratings
+
+    if ratings.is_ratings(spec):
+        return ratings.question_names(spec)
     return [DECISION, *[correction_question(f) for f in spec["correct"]], ISSUES, NOTE]
+
+
+def answer_values(value: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """One response's answers as the answers table holds them (`value(question)` reads one)."""
+    from curate.review import ratings
+
+    if ratings.is_ratings(spec):
+        return ratings.answer_values(value, spec)
+    issues = value(ISSUES)
+    return {"decision": value(DECISION), "issues": [str(i) for i in issues] if isinstance(issues, list) else [],
+            "note": value(NOTE), **{f"corrected_{f}": value(correction_question(f)) for f in spec["correct"]}}  # fmt: skip
+
+
+def answer_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    from curate.review import ratings
+    from curate.review.state import ANSWER_SCHEMA
+
+    if ratings.is_ratings(spec):
+        return dict(ratings.RATING_SCHEMA)
+    return {**ANSWER_SCHEMA, **{f"corrected_{f}": pl.String for f in spec["correct"]}}
 
 
 def _metadata_value(value: Any, kind: str) -> Any:
@@ -219,6 +253,8 @@ def record_dicts(queue: pl.DataFrame, spec: dict[str, Any]) -> list[dict[str, An
         suggestions = []
         if "_suggest_decision" in columns and row["_suggest_decision"]:
             suggestions.append({"question": DECISION, "value": row["_suggest_decision"], "score": row.get("_suggest_score")})
+        if row.get("_suggest_rating") is not None:
+            suggestions.append({"question": "rating", "value": int(row["_suggest_rating"]), "score": None})
         if "_suggest_issues" in columns and row["_suggest_issues"]:
             suggestions.append({"question": ISSUES, "value": list(row["_suggest_issues"]), "score": None})
         if spec.get("prefill"):

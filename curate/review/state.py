@@ -46,9 +46,9 @@ def empty_answers(correct: list[str]) -> pl.DataFrame:
 class ReviewStore:
     """The files of one review step (see the module doc)."""
 
-    def __init__(self, stage_path: Path):
+    def __init__(self, stage_path: Path, folder: str = FOLDER):
         self.stage_path = Path(stage_path)
-        self.path = self.stage_path / FOLDER
+        self.path = self.stage_path / folder
 
     def _file(self, name: str) -> Path:
         return self.path / name
@@ -101,9 +101,10 @@ class ReviewStore:
 
     # answers ----------------------------------------------------------------------------------------------------
     def answers(self) -> pl.DataFrame:
+        from curate.review.records import answer_schema
+
         path = self._file("answers.parquet")
-        correct = self.spec().get("correct", [])
-        base = empty_answers(correct)
+        base = pl.DataFrame(schema=answer_schema(self.spec()))
         if not path.exists():
             return base
         return pl.concat([base, pl.read_parquet(path)], how="diagonal_relaxed")

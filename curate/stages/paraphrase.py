@@ -98,19 +98,9 @@ class Paraphrase(SynthStep):
         return [c.field, *c.only] + ([] if c.lang else [f"{c.field}_lang"])
 
     def load_models(self) -> None:
-        from curate.augment.llm import LocalLLM, OpenAIChatClient
-        from curate.models.locate import cache_root
+        from curate.augment.llm import make_backend
 
-        c = self.config
-        if c.backend == "http":
-            cache = cache_root(c.cache_dir) / "llm" / "responses.sqlite" if c.cache else None
-            self.backend = OpenAIChatClient(c.base_url, c.model, api_key_env=c.api_key_env, concurrency=c.concurrency,
-                                            retries=c.retries, backoff=c.backoff, timeout=c.timeout,
-                                            cache_path=cache)  # fmt: skip
-        else:
-            self.backend = LocalLLM(c.model, base=self.context.recipe_dir, engine=c.engine, device=c.device,
-                                    compute_type=c.compute_type, threads=c.threads, cache_dir=c.cache_dir,
-                                    batch_size=c.batch_size, chat_template=c.chat_template)  # fmt: skip
+        self.backend = make_backend(self.config, base=self.context.recipe_dir)
 
     def generate(self, batch: pl.DataFrame, rows: list[int]) -> tuple[Generated, Counter]:
         return paraphrase(batch, rows, self.config, self.backend, self.context.seed)

@@ -6,14 +6,15 @@ dataset card it holds no row content: generated samples stay in `samples.jsonl`.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from curate.langid.codes import hub_code
 from curate.io.writers import write_text_atomic
+from curate.langid.codes import hub_code
 
 
 def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:
@@ -44,26 +45,23 @@ def _rel(target: str | None, start: Path) -> str | None:
         return Path(target).as_posix()
 
 
-def render_card(metrics: dict[str, Any], output: Path, table: str | None) -> str:
-    config, data = metrics["config"], metrics["data"]
-    header = yaml.safe_dump(card_header(metrics), sort_keys=False, allow_unicode=True).strip()
-    lines = ["---", header, "---", "", f"# {config['name']}", ""]
-    lora = config["lora"]
-    what = f"A LoRA adapter (r={lora['r']}, alpha={lora['alpha']}) for" if metrics["method"] == "lora" else "A full fine-tune of"
-    card_link = _rel(data.get("card"), output)
-    dataset = f"the curated dataset `{data.get('name') or data['dir']}`"
-    if card_link:
-        dataset += f" ([dataset card]({card_link}))"
-    lines += [f"{what} `{metrics['base_model']}`, trained with `curate train` on {dataset}.", ""]
-    if data.get("recipe_hash"):
-        lines += [f"Recipe hash: `{data['recipe_hash']}` (in the dataset's `manifest.json`).", ""]
-    train = metrics["train"]
+def _training_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    config, data, train = metrics["config"], metrics["data"], metrics["train"]
     share = metrics["parameters"]["trainable_share"]
+    method = "LoRA" if metrics["method"] == "lora" else "full fine-tune"
+    continued = (metrics.get("continual") or {}).get("init_adapter")
     rows = [
         ("base model", f"`{metrics['base_model']}`"), ("task", metrics["task"]),
-        ("method", "LoRA" if metrics["method"] == "lora" else "full fine-tune"),
+        ("method", method + (f", continuing the adapter `{continued}`" if continued else "")),
         ("trainable parameters", f"{metrics['parameters']['trainable']:,} of {metrics['parameters']['total']:,} ({share:.2%})"),
-        ("prompt template", f"`{config['prompt']}`"),
+    ]  # fmt: skip
+    tasks = data.get("tasks") or []
+    if len(tasks) > 1:
+        rows += [(f"task `{t['name']}`", f"`{t['dir']}`, weight {t['weight']:g}, prompt `{t['prompt']}`, {t['rows']:,} rows")
+                 for t in tasks]  # fmt: skip
+    else:
+        rows.append(("prompt template", f"`{config['prompt']}`"))
+    rows += [
         ("training rows", f"{data['train_rows']:,} ({', '.join(f'{k}: {v:,}' for k, v in data['languages'].items())})"),
         ("language sampling temperature", f"{config['sampling']['temperature']:g}"),
         ("class weights", "yes (weights.json)" if data.get("class_weights") else "no"),
@@ -75,13 +73,75 @@ def render_card(metrics: dict[str, Any], output: Path, table: str | None) -> str
     ]  # fmt: skip
     if train.get("best_step"):
         rows.append(("weights kept", f"step {train['best_step']} (best {config['eval']['metric']})"))
-    lines += ["## Training", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
-    if table:
-        ev = metrics.get("eval", {})
-        explain = ("Loss per target token; chrF and BLEU (sacrebleu) of generated outputs; the last row averages the "
-                   "languages (macro).")  # fmt: skip
-        lines += [f"## Evaluation ({ev.get('split')} split)", "", explain, "", table.rstrip(), ""]
-    lines += ["## Use", "", "```python"]
+    return rows
+
+
+def _evaluation(title: str, comparison: dict[str, Any], judge: dict[str, Any] | None = None) -> list[str]:
+    from curate.train.compare import explain, forgetting_lines, markdown
+
+    lines = [f"## {title}", "", explain(comparison), ""]
+    if judge:
+        lines += [f"Judge: `{judge['model']}` ({judge['backend']}), judged against {judge['against']}; "
+                  f"{judge['scored']:,} outputs scored, {judge['errors']:,} answers without a score "
+                  "(see `judge.jsonl`).", ""]  # fmt: skip
+    lines += [markdown(comparison).rstrip(), ""]
+    flags = forgetting_lines(comparison)
+    if flags:
+        lines += ["**Catastrophic forgetting:**", "", *[f"- {f}" for f in flags], ""]
+    return lines
+
+
+def _later_evaluations(output: Path) -> list[str]:
+    """`curate eval` results and human ratings kept in the folder."""
+    lines: list[str] = []
+    for path in sorted(output.glob("eval-*.json")):
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(found, dict) and found.get("comparison"):
+            title = f"Evaluation on the {found['split']} split (`curate eval`)"
+            lines += _evaluation(title, found["comparison"], found.get("judge"))
+    ratings = output / "ratings.json"
+    if ratings.is_file():
+        from curate.review.ratings import markdown_report
+
+        report = json.loads(ratings.read_text(encoding="utf-8"))
+        lines += ["## Human ratings", "", markdown_report(report).rstrip(), ""]
+    return lines
+
+
+def render_card(metrics: dict[str, Any], output: Path) -> str:
+    config, data = metrics["config"], metrics["data"]
+    header = yaml.safe_dump(card_header(metrics), sort_keys=False, allow_unicode=True).strip()
+    lines = ["---", header, "---", "", f"# {config['name']}", ""]
+    lora = config["lora"]
+    what = "A full fine-tune of"
+    if metrics["method"] == "lora":
+        what = f"A LoRA adapter (r={lora['r']}, alpha={lora['alpha']}) for"
+    card_link = _rel(data.get("card"), output)
+    dataset = f"the curated dataset `{data.get('name') or data['dir']}`"
+    if card_link:
+        dataset += f" ([dataset card]({card_link}))"
+    others = [t for t in data.get("tasks") or [] if t["dir"] != data["dir"]]
+    for t in others:
+        link = _rel(t.get("card"), output)
+        dataset += f", `{t['name_in_manifest'] or t['dir']}`" + (f" ([dataset card]({link}))" if link else "")
+    lines += [f"{what} `{metrics['base_model']}`, trained with `curate train` on {dataset}.", ""]
+    hashes = [t["recipe_hash"] for t in data.get("tasks") or [] if t.get("recipe_hash")] or [data.get("recipe_hash")]
+    if any(hashes):
+        lines += [f"Recipe hash: {', '.join(f'`{h}`' for h in hashes if h)} (in the dataset's `manifest.json`).", ""]
+    lines += ["## Training", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in _training_rows(metrics)] + [""]
+    comparison = metrics.get("comparison")
+    if comparison:
+        lines += _evaluation(f"Evaluation ({metrics['eval'].get('split') or data.get('eval_split')} split)", comparison)
+    lines += _later_evaluations(output)
+    lines += _use(metrics, output)
+    return "\n".join(lines)
+
+
+def _use(metrics: dict[str, Any], output: Path) -> list[str]:
+    lines = ["## Use", "", "```python"]
     auto = "AutoModelForSeq2SeqLM" if metrics["task"] == "seq2seq" else "AutoModelForCausalLM"
     lines.append(f"from transformers import AutoTokenizer, {auto}")
     if metrics["method"] == "lora":
@@ -92,13 +152,17 @@ def render_card(metrics: dict[str, Any], output: Path, table: str | None) -> str
         lines += ["", f"model = {auto}.from_pretrained({output.as_posix()!r})"]
     lines += [f"tokenizer = AutoTokenizer.from_pretrained({output.as_posix()!r})", "```", ""]
     lines += [("Inputs are written with the prompt template above. `metrics.json` holds every figure, `samples.jsonl` "
-               "a few generated outputs per language, `train_config.yaml` the resolved training config."), ""]
+               "a few generated outputs per language (with the base model's), `train_config.yaml` the resolved "
+               "training config."), ""]  # fmt: skip
     if metrics.get("command"):
         lines += ["## Reproduce", "", "```bash", metrics["command"], "```", ""]
-    return "\n".join(lines)
+    return lines
 
 
-def write_card(metrics: dict[str, Any], output: Path, table: str | None) -> Path:
-    path = Path(output) / "README.md"
-    write_text_atomic(path, render_card(metrics, Path(output), table))
+def write_card(output: Path) -> Path:
+    """(Re)write the card from the folder's figures: metrics.json, then `curate eval` results and human ratings."""
+    output = Path(output)
+    metrics = json.loads((output / "metrics.json").read_text(encoding="utf-8"))
+    path = output / "README.md"
+    write_text_atomic(path, render_card(metrics, output))
     return path

@@ -67,6 +67,72 @@ class Data(_Section):
     max_eval_rows_per_language: int | None = Field(
         200, gt=0, description="evaluate on at most this many rows per language (generation is the slow part)"
     )
+    langs: list[str] | None = Field(None, description="train and evaluate on these target languages only (null: all), "
+                                    "e.g. `[fra]`, then `[swh]` with `init_adapter` to add a language")  # fmt: skip
+
+
+class _DataSource(_Section):
+    """What a task or a retain set may set differently from `data:` (null: as in `data:`)."""
+
+    prompt: str | None = Field(None, description="input template (default: the config's `prompt`)")
+    input_field: str | None = Field(None, description="column fed to the model (default: `data.input_field`)")
+    target_field: str | None = Field(None, description="column to produce (default: `data.target_field`)")
+    target_lang_column: str | None = Field(None, description="column of the target language (default: "
+                                           "`data.target_lang_column`)")  # fmt: skip
+    target_lang: str | None = Field(None, description="target language of rows without one (default: `data.target_lang`)")
+    langs: list[str] | None = Field(None, description="these target languages only (default: a task's are `data.langs`, "
+                                    "a retain set's all)")  # fmt: skip
+
+    @field_validator("prompt")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return None if value is None else check_template(value)
+
+    def resolve(self, data: Data, folder: str | None) -> Data:
+        """`data:` with this source's folder and the settings it changes."""
+        keys = ("input_field", "target_field", "target_lang_column", "target_lang", "langs")
+        changed = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        return data.model_copy(update={"dir": folder, **changed})
+
+
+class Task(_DataSource):
+    """One curated output trained on with its own prompt; tasks are mixed by `weight`."""
+
+    name: str | None = Field(None, description="the task's name in tables (default: the folder's name)")
+    data: str = Field(..., description="a curate output folder")
+    weight: float = Field(1.0, gt=0, description="mixing weight: the task's share of the training draws is "
+                          "weight / sum of weights (languages are sampled by temperature within it)")  # fmt: skip
+
+    @property
+    def label(self) -> str:
+        return self.name or Path(self.data).name
+
+
+class Retain(_DataSource):
+    """Data the fine-tune must not get worse on: scored with the base and the tuned model, like the eval split."""
+
+    name: str | None = Field(None, description="its name in tables (default: the folder's or file's name)")
+    data: str | None = Field(None, description="a curate output folder (evaluated on `split`)")
+    files: str | None = Field(None, description="parallel files instead: a path or glob of .jsonl/.parquet/.csv/.tsv")
+    split: str | None = Field(None, description="split of `data` (default: the split being evaluated)")
+    max_rows_per_language: int | None = Field(None, gt=0, description="default: `data.max_eval_rows_per_language`")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Retain:
+        if (self.data is None) == (self.files is None):
+            raise ValueError("give either `data` (a curate output folder) or `files` (parallel files)")
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        source = Path(self.data or self.files or "retain")
+        return source.stem if self.files else source.name
+
+    def resolve(self, data: Data, folder: str | None) -> Data:
+        """As for a task, but every language unless `langs` says otherwise: `data.langs` is what is trained."""
+        return super().resolve(data, folder).model_copy(update={"langs": self.langs})
 
 
 class Sampling(_Section):
@@ -99,6 +165,53 @@ class Eval(_Section):
     max_new_tokens: int | None = Field(None, gt=0, description="longest generation (default: max_target_length)")
     samples_per_language: int = Field(3, ge=0, description="generated samples per language in the report and card")
     batch_size: int | None = Field(None, gt=0, description="evaluation batch size (default: batch_size)")
+    compare_base: bool = Field(True, description="also score the model before fine-tuning (the base, or base + "
+                               "`init_adapter`) on the same rows, and show both and the difference")  # fmt: skip
+
+
+class Judge(_Section):
+    """An LLM that rates outputs (`curate eval --judge`): the paraphrase step's backends, cache and retries."""
+
+    backend: Literal["http", "local"] = Field("http", description="http: an OpenAI-compatible endpoint; local: a chat "
+                                              "model run here")  # fmt: skip
+    model: str = Field(..., description="http: the model name the server serves; local: a chat model's folder or hub id")
+    base_url: str | None = Field(None, description="http: the endpoint, e.g. http://localhost:8000/v1")
+    api_key_env: str | None = Field("OPENAI_API_KEY", description="http: environment variable holding the API key "
+                                    "(never written anywhere)")  # fmt: skip
+    engine: Literal["transformers", "ctranslate2"] = Field("transformers", description="local: decode on Transformers "
+                                                           "or CTranslate2")  # fmt: skip
+    chat_template: bool = Field(True, description="local: wrap the prompt in the model's chat template")
+    rubrics: dict[str, str] = Field(default_factory=dict, description="extra rubric text per target language code, plus "
+                                    "`default` (e.g. which variety or register counts as right)")  # fmt: skip
+    against: Literal["auto", "reference", "source", "both"] = Field(
+        "auto", description="what the output is judged against: `auto` the reference when the row has one, else the "
+        "source (cross-lingual); `source`; `reference`; or `both`",
+    )  # fmt: skip
+    system: str | None = Field(None, description="system message sent before each request")
+    temperature: float = Field(0.0, ge=0, le=2, description="sampling temperature of the judge (0: greedy)")
+    max_new_tokens: int = Field(256, ge=16, description="longest answer")
+    max_rows_per_language: int | None = Field(50, gt=0, description="judge at most this many outputs per language and set")
+    base: bool = Field(True, description="also judge the base model's outputs (a judge column in the base/tuned table)")
+    concurrency: int = Field(4, ge=1, le=256, description="http: requests in flight at once")
+    retries: int = Field(4, ge=0, le=20, description="http: retries with exponential backoff (connection errors, 429, 5xx)")
+    backoff: float = Field(1.0, ge=0, description="http: first wait in seconds (doubles each retry, at most 30)")
+    timeout: float = Field(120.0, gt=0, description="http: seconds to wait for one answer")
+    cache: bool = Field(True, description="keep every answer on disk: a rerun asks nothing twice")
+    cache_dir: str | None = Field(None, description="where answers are cached: `$CURATE_CACHE_DIR` or ~/.cache/curate "
+                                  "by default (shared with `paraphrase`)")  # fmt: skip
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        from curate.credentials import check_key_env
+
+        return None if value is None else check_key_env(value)
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> Judge:
+        if self.backend == "http" and not self.base_url:
+            raise ValueError("backend `http` needs `base_url` (e.g. http://localhost:8000/v1)")
+        return self
 
 
 class TrainConfig(_Section):
@@ -108,6 +221,19 @@ class TrainConfig(_Section):
     base_model: str | TinyModel = Field(..., description="hub id or local folder, or `{build_tiny: ..., path: ...}`")
     task: Literal["auto", "seq2seq", "causal"] = Field("auto", description="`auto`: seq2seq for encoder-decoder models")
     data: Data = Field(default_factory=Data)
+    tasks: list[Task] = Field(default_factory=list, description="several curated outputs at once, each with its own "
+                              "`data`, `prompt` and mixing `weight` (instead of `data.dir`)")  # fmt: skip
+    retain: list[Retain] = Field(default_factory=list, description="data the fine-tune must not forget: each is scored "
+                                 "with the base and the tuned model (`data` + `split`, or `files`)")  # fmt: skip
+    retain_metric: Literal["chrf", "bleu", "loss"] = Field("chrf", description="the metric whose drop on a retain set "
+                                                          "is flagged as forgetting")  # fmt: skip
+    retain_tolerance: float = Field(1.0, ge=0, description="a drop of more than this (chrF/BLEU points, or loss per "
+                                    "token) on a retain set is flagged as catastrophic forgetting")  # fmt: skip
+    init_adapter: str | None = Field(None, description="continue from this earlier LoRA adapter (a `curate train` "
+                                     "output), e.g. to add a language")  # fmt: skip
+    retain_earlier: bool = Field(True, description="with `init_adapter`: retain what the earlier adapter was trained "
+                                 "on (its data, languages and retain sets)")  # fmt: skip
+    judge: Judge | None = Field(None, description="the LLM judge of `curate eval --judge`")
     prompt: str = Field("{input}", description="input template: `{input}`, `{target_lang}`, `{target_lang_name}`, "
                         "`{source_lang}`, `{source_lang_name}` or any column, e.g. `Translate to {target_lang_name}: {input}`")  # fmt: skip
     train_on_prompt: bool = Field(False, description="causal: also learn to produce the prompt (default: loss on the target only)")
@@ -147,19 +273,28 @@ class TrainConfig(_Section):
     @field_validator("prompt")
     @classmethod
     def _template(cls, value: str) -> str:
-        try:
-            fields = template_fields(value)
-        except ValueError as exc:
-            raise ValueError(f"not a valid template ({exc}); write literal braces as {{{{ and }}}}") from None
-        if not fields:
-            raise ValueError("the template uses no field; include at least `{input}`")
-        return value
+        return check_template(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
         if self.export == "ct2" and self.full is False and not self.merge:
             self.merge = True  # ct2 converts the merged model
         return self
+
+    def conflicts(self) -> list[tuple[tuple, str]]:
+        """Settings that are valid alone but not together: (where, what) pairs."""
+        found: list[tuple[tuple, str]] = []
+        if self.tasks and self.data.dir:
+            found.append((("data", "dir"), "with `tasks`, each task names its data: remove `data.dir` (the rest of "
+                                           "`data:` is every task's default)"))  # fmt: skip
+        if self.init_adapter and self.full:
+            found.append((("init_adapter",), "`init_adapter` continues a LoRA adapter: it needs `full: false`"))
+        for kind, items in (("tasks", self.tasks), ("retain", self.retain)):
+            labels = [item.label for item in items]
+            for i, label in enumerate(labels):
+                if label in labels[:i]:
+                    found.append(((kind, i), f"the name '{label}' is used twice; give each its own `name`"))
+        return found
 
     @property
     def method(self) -> str:
@@ -177,6 +312,16 @@ class TrainConfig(_Section):
 
         text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_template(value: str) -> str:
+    try:
+        fields = template_fields(value)
+    except ValueError as exc:
+        raise ValueError(f"not a valid template ({exc}); write literal braces as {{{{ and }}}}") from None
+    if not fields:
+        raise ValueError("the template uses no field; include at least `{input}`")
+    return value
 
 
 def template_fields(template: str) -> list[str]:
@@ -201,6 +346,8 @@ def _section_model(path: tuple) -> type[BaseModel] | None:
     """The pydantic model that holds the mapping at `path`, to list its keys in an 'unknown key' error."""
     model: type[BaseModel] = TrainConfig
     for key in path:
+        if isinstance(key, int):  # an item of a list section (`tasks[1]`): the list's item model
+            continue
         info = model.model_fields.get(key) if isinstance(key, str) else None
         if info is None:
             return None
@@ -249,9 +396,20 @@ def parse_config(data: Any, source: str = "<config>", text: str | None = None, p
         owner = lambda path: _section_model(path[len(prefix):])
         problems += format_validation_error(_CleanErrors(noise), prefix, lines, owner)  # type: ignore[arg-type]
         config = None
+    if config is not None:
+        conflicts = sorted(config.conflicts(), key=lambda c: lines.line(prefix + c[0]))
+        problems += [f"{lines.where(prefix + path)}: {_where(prefix + path)}: {what}" for path, what in conflicts]
     if problems:
         raise TrainConfigError([p.replace(": recipe: ", ": config: ") for p in problems])
     return config
+
+
+def _where(path: tuple) -> str:
+    """`tasks[1]`, `data.dir`: a path as the error messages write it."""
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
 
 
 def _union_noise(exc: ValidationError, data: dict) -> ValidationError:

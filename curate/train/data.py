@@ -72,6 +72,37 @@ def read_split(out: Path, split: str) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
 
 
+_FILE_READERS = {
+    ".jsonl": pl.read_ndjson, ".ndjson": pl.read_ndjson, ".parquet": pl.read_parquet,
+    ".csv": lambda p: pl.read_csv(p, infer_schema=False),
+    ".tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
+}  # fmt: skip
+
+
+def read_files(pattern: str) -> pl.DataFrame:
+    """Parallel files named by a path or glob (a retain set that is not a curate output); each row gets an `_id`
+    (`file-stem:row`) unless it has one."""
+    import glob
+
+    paths = sorted(Path(p) for p in glob.glob(pattern)) if glob.has_magic(pattern) else [Path(pattern)]
+    paths = [p for p in paths if p.is_file()]
+    if not paths:
+        raise DataError(f"{pattern}: no such file")
+    frames = []
+    for path in paths:
+        reader = _FILE_READERS.get(path.suffix.lower())
+        if reader is None:
+            raise DataError(f"{path}: read .jsonl, .parquet, .csv or .tsv files (got '{path.suffix or 'no extension'}')")
+        try:
+            frame = reader(path)
+        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+            raise DataError(f"{path}: not readable as {path.suffix} ({str(exc).splitlines()[0]})") from None
+        if "_id" not in frame.columns:
+            frame = frame.with_columns((pl.lit(f"{path.stem}:") + pl.int_range(pl.len()).cast(pl.String)).alias("_id"))
+        frames.append(frame)
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # languages and prompts
 
@@ -156,7 +187,7 @@ def class_weight_expr(weights: dict[str, Any], columns: list[str]) -> pl.Expr:
 class Examples:
     """Rows ready to tokenise: the rendered input, the target, the target language, the loss weight."""
 
-    frame: pl.DataFrame  # columns: _id, source, target, lang, group (sampled by), weight
+    frame: pl.DataFrame  # columns: _id, source (the prompt), input (the raw input), target, lang, group, weight, task
     dropped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -169,6 +200,14 @@ class Examples:
     @property
     def targets(self) -> list[str]:
         return self.frame["target"].to_list()
+
+    @property
+    def inputs(self) -> list[str]:
+        return self.frame["input"].to_list()
+
+    @property
+    def tasks(self) -> np.ndarray:
+        return self.frame["task"].to_numpy()
 
     @property
     def langs(self) -> np.ndarray:
@@ -187,34 +226,45 @@ class Examples:
         return dict(zip(counts["lang"].to_list(), counts["len"].to_list()))
 
 
-def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[str, Any] | None = None,
-                   evaluation: bool = False, limit: int | None = None) -> Examples:  # fmt: skip
-    """Rows of one split -> `Examples`: render the prompt, resolve languages, attach class weights.
+def _keep(frame: pl.DataFrame, keep: pl.Expr, reason: str, dropped: dict[str, int]) -> pl.DataFrame:
+    """The rows where `keep` holds; the others are counted under `reason`."""
+    kept = frame.filter(keep)
+    if kept.height < frame.height:
+        dropped[reason] = dropped.get(reason, 0) + frame.height - kept.height
+    return kept
 
-    Rows without a target are skipped (counted in `dropped`); in evaluation, rows the balance step repeated are
-    skipped too, so each row counts once."""
-    data: Data = config.data
+
+def usable_rows(frame: pl.DataFrame, data: Data, evaluation: bool, dropped: dict[str, int]) -> pl.DataFrame:
+    """Rows with an input and a target (the X -> English task of pairs without a target has no input), not a copy the
+    balance step made (in evaluation, each row counts once), with their target and input languages resolved, in
+    `data.langs` when it is set."""
     for name in (data.input_field, data.target_field):
         if name not in frame.columns:
             raise DataError(f"column '{name}' not found in the data (columns: {', '.join(frame.columns)})")
-    dropped: dict[str, int] = {}
-    target = pl.col(data.target_field).cast(pl.String)
-    usable = target.is_not_null() & (target.str.strip_chars() != "")
-    n_missing = frame.height - int(frame.select(usable.sum()).item())
-    if n_missing:
-        dropped[f"no {data.target_field}"] = n_missing
-    frame = frame.filter(usable)
+    for name in (data.target_field, data.input_field):
+        value = pl.col(name).cast(pl.String)
+        frame = _keep(frame, value.is_not_null() & (value.str.strip_chars() != ""), f"no {name}", dropped)
     if evaluation and "_repeat" in frame.columns:
-        repeats = frame.filter(pl.col("_repeat").fill_null(0) > 0).height
-        if repeats:
-            dropped["repeat"] = repeats
-            frame = frame.filter(pl.col("_repeat").fill_null(0) == 0)
+        frame = _keep(frame, pl.col("_repeat").fill_null(0) == 0, "repeat", dropped)
     tgt_col = language_column(frame, data.target_lang_column, ("target_lang", "tgt_lang"))
     src_col = language_column(frame, data.source_lang_column, ("text_lang", "src_lang"))
     frame = frame.with_columns(
         language_expr(tgt_col, data.target_lang).alias("__target_lang"),
         language_expr(src_col, data.source_lang).alias("__source_lang"),
     )
+    if data.langs is not None:
+        frame = _keep(frame, pl.col("__target_lang").is_in(data.langs), "other languages", dropped)
+    return frame
+
+
+def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[str, Any] | None = None,
+                   evaluation: bool = False, limit: int | None = None, task: str = "") -> Examples:  # fmt: skip
+    """Rows of one split -> `Examples`: render the prompt, resolve languages, attach class weights.
+
+    Skipped rows are counted in `dropped` (see `usable_rows`). `task` names the rows' task (multi-task training)."""
+    data: Data = config.data
+    dropped: dict[str, int] = {}
+    frame = usable_rows(frame, data, evaluation, dropped)
     names = {code: language_name(code) for code in set(frame["__target_lang"].unique()) | set(frame["__source_lang"].unique())}
     frame = frame.with_columns(
         pl.col("__target_lang").replace_strict(names, return_dtype=pl.String).alias("__target_lang_name"),
@@ -231,6 +281,7 @@ def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[st
     out = view.select(
         pl.col("_id").cast(pl.String) if "_id" in view.columns else pl.int_range(pl.len()).cast(pl.String).alias("_id"),
         prompt_expr(config.prompt, view.columns).alias("source"),
+        pl.col("input").cast(pl.String).alias("input"),
         pl.col(data.target_field).cast(pl.String).alias("target"),
         pl.col("target_lang").alias("lang"),
         group.alias("group"),
@@ -239,7 +290,16 @@ def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[st
     if limit is not None and out.height > limit:
         dropped["over max_train_rows"] = out.height - limit
         out = out.head(limit)
-    return Examples(out, dropped)
+    return Examples(out.with_columns(pl.lit(task).alias("task")), dropped)
+
+
+def concat_examples(parts: list[Examples]) -> Examples:
+    """Several tasks' rows as one set; their skipped-row counts add up."""
+    dropped: dict[str, int] = {}
+    for part in parts:
+        for reason, n in part.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + n
+    return Examples(pl.concat([p.frame for p in parts], how="vertical_relaxed"), dropped)
 
 
 def cap_per_language(examples: Examples, limit: int | None) -> Examples:
@@ -273,6 +333,31 @@ def language_shares(langs: np.ndarray, temperature: float) -> dict[str, float]:
     shares = counts.astype(np.float64) ** (1.0 / temperature)
     shares /= shares.sum()
     return {str(v): float(s) for v, s in zip(values, shares)}
+
+
+def mixture_probabilities(tasks: np.ndarray, groups: np.ndarray, weights: dict[str, float],
+                          temperature: float) -> np.ndarray | None:  # fmt: skip
+    """Per-row draw probability for several tasks: task t gets weight_t / Σ weights of the draws and, within it,
+    language l gets ∝ n_l^(1/T) (`language_probabilities`). One task: that function alone."""
+    names = np.unique(tasks)
+    if len(names) <= 1:
+        return language_probabilities(groups, temperature)
+    total = sum(weights[str(t)] for t in names)
+    probabilities = np.zeros(len(tasks))
+    for name in names:
+        rows = tasks == name
+        within = language_probabilities(groups[rows], temperature)
+        probabilities[rows] = weights[str(name)] / total * (within if within is not None else 1.0 / rows.sum())
+    return probabilities
+
+
+def mixture_shares(tasks: np.ndarray, groups: np.ndarray, weights: dict[str, float],
+                   temperature: float) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Expected share of each (task, language) in an epoch: `{task: {language: share}}`."""
+    names = [str(t) for t in np.unique(tasks)]
+    total = sum(weights[t] for t in names)
+    shares = {t: language_shares(groups[tasks == t], temperature) for t in names}
+    return {t: {lang: weights[t] / total * share for lang, share in shares[t].items()} for t in names}
 
 
 def epoch_order(n: int, probabilities: np.ndarray | None, seed: int, epoch: int) -> np.ndarray:

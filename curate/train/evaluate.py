@@ -33,6 +33,7 @@ class LanguageScore:
     chrf: float | None = None
     bleu: float | None = None
     tokens: int = 0
+    judge: float | None = None  # mean judge score (1-5) of the outputs it rated
 
 
 @dataclass
@@ -42,6 +43,7 @@ class EvalResult:
     overall: LanguageScore
     samples: list[dict[str, str]] = field(default_factory=list)
     generated: bool = False
+    outputs: list[str] | None = None  # every generated output, in the rows' order (not in the JSON)
 
     def metric(self, name: str) -> float | None:
         return getattr(self.overall, name)
@@ -160,7 +162,7 @@ def score(examples: Examples, split: str, sums: np.ndarray, counts: np.ndarray, 
     if predictions is not None and results:
         overall.chrf = round(float(np.mean([r.chrf for r in results])), 2)
         overall.bleu = round(float(np.mean([r.bleu for r in results])), 2)
-    return EvalResult(split, results, overall, samples, generated=predictions is not None)
+    return EvalResult(split, results, overall, samples, generated=predictions is not None, outputs=predictions)
 
 
 def evaluate(model: Any, tokenizer: Any, examples: Examples, encoded: Encoded, task: str, device: str, dtype: Any,
@@ -177,22 +179,33 @@ def evaluate(model: Any, tokenizer: Any, examples: Examples, encoded: Encoded, t
     return score(examples, split, sums, counts, names, predictions, samples_per_language)
 
 
-def _fmt(value: float | None, digits: int) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+@dataclass
+class Evaluator:
+    """Scores evaluation sets with one tokenizer and one set of generation settings, whatever the model."""
 
+    tokenizer: Any
+    task: str
+    device: str
+    dtype: Any
+    batch_size: int
+    max_new_tokens: int
+    max_source: int
+    max_target: int
+    num_beams: int = 1
+    samples_per_language: int = 0
 
-def table_rows(result: EvalResult) -> list[list[str]]:
-    rows = [[s.lang, s.name, str(s.rows), _fmt(s.loss, 3), _fmt(s.chrf, 1), _fmt(s.bleu, 1)] for s in result.languages]
-    o = result.overall
-    rows.append([o.lang, o.name, str(o.rows), _fmt(o.loss, 3), _fmt(o.chrf, 1), _fmt(o.bleu, 1)])
-    return rows
+    def encode(self, examples: Examples) -> Encoded:
+        from curate.train.data import encode
 
+        return encode(examples, self.tokenizer, self.task, self.max_source, self.max_target)
 
-TABLE_HEADER = ["language", "name", "rows", "loss", "chrF", "BLEU"]
+    def __call__(self, model: Any, eval_set: Any, generate_outputs: bool = True) -> EvalResult:
+        if eval_set.encoded is None:
+            eval_set.encoded = self.encode(eval_set.examples)
+        return evaluate(model, self.tokenizer, eval_set.examples, eval_set.encoded, self.task, self.device, self.dtype,
+                        split=eval_set.name, batch_size=self.batch_size, generate_outputs=generate_outputs,
+                        max_new_tokens=self.max_new_tokens, num_beams=self.num_beams,
+                        samples_per_language=self.samples_per_language)  # fmt: skip
 
-
-def markdown_table(result: EvalResult) -> str:
-    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|---|---|---:|---:|---:|---:|"]
-    lines += ["| " + " | ".join(f"`{r[0]}`" if i == 0 and r[0] != ALL else c for i, c in enumerate(r)) + " |"
-              for r in table_rows(result)]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    def all(self, model: Any, sets: list[Any]) -> dict[str, EvalResult]:
+        return {s.name: self(model, s) for s in sets}

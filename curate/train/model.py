@@ -10,6 +10,8 @@ from __future__ import annotations
 import fnmatch
 import importlib.util
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +235,56 @@ def load_trained(folder: Path, base: str | None, task: str, device: str) -> Any:
     if not (folder / "config.json").is_file():
         raise CurateError(f"{folder}: neither an adapter (adapter_config.json) nor a model (config.json)")
     return load_model(str(folder), task, device)
+
+
+def _same_model(a: str | None, b: str) -> bool:
+    """Two names of one model: equal ids, or the same folder."""
+    if a is None or a == b:
+        return True
+    return Path(a).is_dir() and Path(b).is_dir() and Path(a).resolve() == Path(b).resolve()
+
+
+def check_init_adapter(folder: str | Path) -> Path:
+    """`init_adapter` must name a LoRA adapter folder: said before any model is loaded (exit code 2)."""
+    from curate.train.data import DataError
+
+    folder = Path(folder)
+    if not is_adapter(folder):
+        what = "no such folder" if not folder.is_dir() else "not a LoRA adapter (no adapter_config.json)"
+        raise DataError(f"init_adapter: {folder}: {what}; name the output folder of an earlier `curate train` with LoRA")
+    return folder
+
+
+def continue_adapter(model: Any, folder: str | Path, base: str) -> Any:
+    """The earlier LoRA adapter on `model`, trainable: a continual fine-tune goes on from its weights."""
+    from peft import PeftModel
+
+    folder = check_init_adapter(folder)
+    earlier = adapter_base(folder)
+    if not _same_model(earlier, base):
+        from curate.train.data import DataError
+
+        raise DataError(f"init_adapter: {folder} was trained on '{earlier}', not on base_model '{base}'; continue it "
+                        "on the same base model")  # fmt: skip
+    return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
+
+
+@contextmanager
+def reference_model(model: Any, base: str, task: str, device: str, init_adapter: str | None) -> Iterator[Any]:
+    """The model before the fine-tune: the base (for an adapter, the same model with the adapter switched off), or
+    base + the earlier adapter a continual fine-tune started from (loaded beside the new one, then removed)."""
+    if init_adapter is None and hasattr(model, "disable_adapter"):
+        with model.disable_adapter():
+            yield model
+        return
+    if init_adapter is not None and hasattr(model, "load_adapter"):
+        active = model.active_adapter
+        model.load_adapter(str(init_adapter), adapter_name="before-fine-tune")
+        model.set_adapter("before-fine-tune")
+        try:
+            yield model
+        finally:
+            model.set_adapter(active)
+            model.delete_adapter("before-fine-tune")
+        return
+    yield load_trained(Path(init_adapter), base, task, device) if init_adapter else load_model(base, task, device)

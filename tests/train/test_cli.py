@@ -38,9 +38,10 @@ def test_train_with_no_argument_uses_the_last_run(cli_with_train, project):
     assert "built a tiny random marian model in out/models/tiny-marian" in result.err
     assert "wrote out/train/quickstart: lora on out/models/tiny-marian, 4 steps" in result.err
     lines = result.out.splitlines()
-    assert lines[0].startswith("validation: per language")
-    assert any(line.split()[:3] == ["gla", "│", "Scottish"] for line in lines)
-    assert any("macro average" in line for line in lines)
+    assert lines[0] == "base → fine-tuned, per set and language (loss per token; chrF, BLEU of generated outputs)"
+    assert lines[1].split() == ["set", "┃", "language", "┃", "name", "┃", "rows", "┃", "loss", "┃", "chrF", "┃", "BLEU"]
+    assert any(line.split()[:6] == ["validation", "│", "gla", "│", "Scottish", "Gaelic"] for line in lines)
+    assert any(line.split()[:6] == ["validation", "│", "all", "│", "macro", "average"] for line in lines)
     metrics = json.loads((project / "out" / "train" / "quickstart" / "metrics.json").read_text())
     assert metrics["config_source"] == "recipes/quickstart.yaml (train:)" and metrics["command"] == "curate train --max-steps 4"
 
@@ -71,11 +72,14 @@ def test_eval_a_finished_adapter(cli_with_train, project):
         assert cli_with_train("train", "--max-steps", "2", cwd=project).code == 0
     result = cli_with_train("eval", "--adapter", "out/train/quickstart", "--split", "test", "--max-rows", "3", cwd=project)
     assert result.code == 0, result.err
-    assert result.out.splitlines()[0].startswith("test: per language")
+    assert result.out.splitlines()[0].startswith("test: base → fine-tuned, per set and language")
     saved = json.loads((project / "out" / "train" / "quickstart" / "eval-test.json").read_text())
-    assert saved["split"] == "test" and saved["generated"] is True
-    assert all(v["rows"] <= 3 for v in saved["languages"].values()) and "yid" in saved["languages"]
-    assert (project / "out" / "train" / "quickstart" / "eval-test.md").read_text().startswith("| language |")
+    assert saved["split"] == "test" and saved["tuned"]["test"]["generated"] is True
+    rows = {r["lang"]: r for r in saved["comparison"]["sets"][0]["rows"]}
+    assert all(r["rows"] <= 3 for r in rows.values() if r["lang"] != "all") and "yid" in rows
+    assert (project / "out" / "train" / "quickstart" / "eval-test.md").read_text().startswith("| set | language |")
+    card = (project / "out" / "train" / "quickstart" / "README.md").read_text()
+    assert "## Evaluation on the test split (`curate eval`)" in card
 
 
 def test_train_section_of_the_recipe(cli_with_train, project, tmp_path):

@@ -80,3 +80,43 @@ def test_recipe_section_errors_point_into_the_recipe(tmp_path):
         parse_config(yaml.safe_load(text)["train"], "recipe.yaml", text, prefix=("train",))
     expected = "recipe.yaml:5:3: train.batch_size: Input should be a valid integer, unable to parse string as an integer"
     assert info.value.problems == [f"{expected} (got 'many')"]
+
+
+def test_tasks_retain_sets_and_their_conflicts(tmp_path):
+    config = load_config(write(tmp_path, "base_model: x\ntasks:\n  - {data: out/news, weight: 3}\n"
+                               "  - {name: qa, data: out/qa, prompt: 'Answer: {input}', input_field: question}\n"
+                               "retain:\n  - {files: eval/eng-fra.jsonl, input_field: src, target_field: tgt}\n"))  # fmt: skip
+    assert [(t.label, t.weight, t.prompt) for t in config.tasks] == [("news", 3.0, None), ("qa", 1.0, "Answer: {input}")]
+    qa = config.tasks[1].resolve(config.data, "out/qa")
+    assert (qa.dir, qa.input_field, qa.target_field, qa.eval_split) == ("out/qa", "question", "target", "validation")
+    assert config.retain[0].label == "eng-fra" and config.retain_tolerance == 1.0 and config.retain_metric == "chrf"
+    path = write(tmp_path, "base_model: x\nfull: true\ndata: {dir: out/q}\ntasks:\n  - {data: out/a}\n  - {data: b/a}\n"
+                           "retain:\n  - {data: out/x, files: y.jsonl}\n  - {data: out/a, promt: '{input}'}\n"
+                           "init_adapter: out/train/a\n")  # fmt: skip
+    with pytest.raises(TrainConfigError) as info:
+        load_config(path)
+    assert info.value.problems == [
+        f"{path}:8:5: retain[0]: give either `data` (a curate output folder) or `files` (parallel files)",
+        f"{path}:9:19: retain[1]: unknown key 'promt'; did you mean 'prompt'? (allowed: data, files, input_field, langs, "
+        "max_rows_per_language, name, prompt, split, target_field, target_lang, target_lang_column)",
+    ]
+    fixed = path.read_text().replace("files: y.jsonl", "name: x").replace("promt", "prompt")
+    with pytest.raises(TrainConfigError) as info:
+        load_config(write(tmp_path, fixed))
+    assert info.value.problems == [
+        f"{path}:3:8: data.dir: with `tasks`, each task names its data: remove `data.dir` (the rest of `data:` is "
+        "every task's default)",
+        f"{path}:6:5: tasks[1]: the name 'a' is used twice; give each its own `name`",
+        f"{path}:10:1: init_adapter: `init_adapter` continues a LoRA adapter: it needs `full: false`",
+    ]
+
+
+def test_judge_section():
+    judge = parse_config({"base_model": "x", "judge": {"model": "qwen", "base_url": "http://localhost:8000/v1",
+                                                        "rubrics": {"swh": "Kiswahili sanifu only."}}}).judge  # fmt: skip
+    assert (judge.backend, judge.against, judge.temperature, judge.api_key_env) == ("http", "auto", 0.0, "OPENAI_API_KEY")
+    with pytest.raises(TrainConfigError, match=r"judge: backend `http` needs `base_url`"):
+        parse_config({"base_model": "x", "judge": {"model": "qwen"}})
+    with pytest.raises(TrainConfigError, match=r"judge.api_key_env: .*whose name ends in _API_KEY or _TOKEN"):
+        parse_config({"base_model": "x", "judge": {"model": "q", "base_url": "http://h/v1", "api_key_env": "HOME"}})
+    assert parse_config({"base_model": "x", "judge": {"model": "m", "backend": "local"}}).judge.engine == "transformers"

@@ -19,7 +19,10 @@ from curate.train.data import (
     language_name,
     language_probabilities,
     language_shares,
+    mixture_probabilities,
+    mixture_shares,
     read_class_weights,  # fmt: skip
+    read_files,
     read_split,
 )
 
@@ -100,6 +103,41 @@ def test_language_temperature_sampling():
     assert language_shares(langs, 2.0) == {"en": pytest.approx(0.75), "gd": pytest.approx(0.25)}
     draws = np.concatenate([epoch_order(10, p, seed=1, epoch=e) for e in range(400)])
     assert (draws == 9).mean() == pytest.approx(0.25, abs=0.02)
+
+
+def test_tasks_are_mixed_by_weight_and_languages_by_temperature_within_each():
+    tasks = np.array(["news"] * 10 + ["qa"] * 5)
+    langs = np.array(["fra"] * 9 + ["gla"] * 1 + ["swh"] * 5)
+    p = mixture_probabilities(tasks, langs, {"news": 3.0, "qa": 1.0}, 2.0)
+    # news: 3/4 of the draws, inside it sqrt(9):sqrt(1) = 3:1 between French and Gaelic; qa: 1/4, all Swahili
+    assert p[:9].sum() == pytest.approx(0.75 * 0.75) and p[9] == pytest.approx(0.75 * 0.25)
+    assert p[10:].tolist() == pytest.approx([0.25 / 5] * 5)
+    assert mixture_shares(tasks, langs, {"news": 3.0, "qa": 1.0}, 2.0) == {
+        "news": {"fra": pytest.approx(0.5625), "gla": pytest.approx(0.1875)}, "qa": {"swh": pytest.approx(0.25)}}
+    draws = np.concatenate([epoch_order(15, p, seed=2, epoch=e) for e in range(400)])
+    assert (draws >= 10).mean() == pytest.approx(0.25, abs=0.02) and (draws == 9).mean() == pytest.approx(0.1875, abs=0.02)
+    # one task: the plain language sampling (none at all at T = 1)
+    assert mixture_probabilities(tasks[:10], langs[:10], {"news": 3.0}, 1.0) is None
+    assert mixture_shares(tasks[:10], langs[:10], {"news": 3.0}, 1.0) == {"news": {"fra": 0.9, "gla": 0.1}}
+
+
+def test_train_on_some_languages_only():
+    ex = build_examples(FRAME, config(data={"target_lang": "deu", "langs": ["deu", "gla"]}), task="news")
+    assert ex.frame["_id"].to_list() == ["a", "d", "e"] and ex.dropped == {"no target": 1, "other languages": 1}
+    assert ex.tasks.tolist() == ["news"] * 3 and ex.inputs == ["Good morning.", "Where is the station?", "Yes."]
+
+
+def test_parallel_files_for_retain_sets(tmp_path):
+    (tmp_path / "eng-fra.jsonl").write_text('{"src": "Hi.", "tgt": "Salut."}\n{"src": "Yes.", "tgt": "Oui."}\n')
+    (tmp_path / "eng-deu.tsv").write_text("src\ttgt\nYes.\tJa.\n")
+    frame = read_files(str(tmp_path / "eng-*"))
+    assert frame.select("_id", "src", "tgt").rows() == [("eng-deu:0", "Yes.", "Ja."), ("eng-fra:0", "Hi.", "Salut."),
+                                                       ("eng-fra:1", "Yes.", "Oui.")]  # fmt: skip
+    with pytest.raises(DataError, match="no such file"):
+        read_files(str(tmp_path / "eng-xxx.jsonl"))
+    (tmp_path / "notes.docx").write_text("x")
+    with pytest.raises(DataError, match=r"read .jsonl, .parquet, .csv or .tsv files \(got '.docx'\)"):
+        read_files(str(tmp_path / "notes.docx"))
 
 
 def test_epoch_order_depends_only_on_seed_and_epoch():

@@ -70,7 +70,8 @@ def test_outputs_and_metrics(trained):
     assert [row["lang"] for row in map(json.loads, (out / "samples.jsonl").read_text().splitlines())] == [
         "deu", "fra", "gla", "spa", "swh", "yid"]
     table = (out / "eval_table.md").read_text()
-    assert table.splitlines()[0] == "| language | name | rows | loss | chrF | BLEU |" and "| `gla` | Scottish Gaelic | " in table
+    assert table.splitlines()[0] == "| set | language | name | rows | loss | chrF | BLEU |"
+    assert "| validation | `gla` | Scottish Gaelic | " in table
     card = (out / "README.md").read_text()
     assert card.startswith("---\nbase_model: ") and "library_name: peft" in card and m["data"]["recipe_hash"] in card
     assert "[dataset card](" in card and "## Evaluation (validation split)" in card
