@@ -11,7 +11,8 @@ hash of their text: `--fit` chooses the context-word window of the lenient phone
 and every figure is reported on the second half (and, for reference, on all records). `phone_examples.jsonl`
 (libphonenumber's example numbers) is scored per format, with the record's region as the country hint and without,
 and says whether a weak-checksum national ID (Canadian SIN, US SSN, Aadhaar) ever takes a phone number of the row's
-own country.
+own country. Sentences written here in the style of presidio-research's generator (Faker's phone numbers of 20
+locales in 16 templates; Faker is in the bench extra) are scored per phone mode with no hints.
 
 Speed: the step (default config: every built-in kind, mask) in batches of 50,000 rows as the engine sends them, per
 phone mode, on the sample data/ texts repeated to --mb MB (prose with a little PII: the common case), on the eval
@@ -285,6 +286,64 @@ def print_phone_modes(title: str, records: list[dict]) -> None:
     print()
 
 
+# Sentences in the style of presidio-research's generator (Faker values in templates), written here, not fitted:
+# each template holds one phone number; some have a context word, some only a name or an address beside it.
+FAKER_TEMPLATES = (
+    "My phone number is {phone}", "You can reach me at {phone}.", "Please call {phone} after 5pm", "Tel: {phone}",
+    "{name}'s number: {phone}", "Contact {name} at {phone} or by email", "{name}, {phone}, {address}", "Phone {phone}",
+    "I live at {address} and my cell is {phone}", "Call me on {phone}", "{name} ({phone})", "ph {phone}",
+    "The office number {phone} is open on weekdays", "For more information call {phone}.", "{phone} is my mobile",
+    "Text {name} on {phone} tomorrow",
+)  # fmt: skip
+FAKER_LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "nl_NL", "pt_BR", "pl_PL", "sv_SE", "tr_TR",
+                 "ja_JP", "en_AU", "en_IN", "lt_LT", "fr_CH", "cs_CZ", "da_DK", "fi_FI", "ru_RU")  # fmt: skip
+
+
+def faker_sentences(per_locale: int = 30) -> list[tuple[str, str, tuple[int, int]]]:
+    """(locale, sentence, the phone number's span): Faker's phone numbers (many in no assigned range) of 20 locales."""
+    import random
+
+    from faker import Faker
+
+    rng = random.Random(SPLIT_SEED)
+    out = []
+    for locale in FAKER_LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(SPLIT_SEED)
+        for _ in range(per_locale):
+            phone = fake.phone_number()
+            text = rng.choice(FAKER_TEMPLATES).format(phone=phone, name=fake.name(),
+                                                      address=fake.address().replace("\n", ", "))  # fmt: skip
+            start = text.index(phone)
+            out.append((locale, text, (start, start + len(phone))))
+    return out
+
+
+def print_faker_phones() -> None:
+    try:
+        sentences = faker_sentences()
+    except ImportError:
+        print("(Faker is not installed: pip install 'curate[bench]' for presidio-research-style sentences)\n")
+        return
+    print(f"## presidio-research-style sentences: {len(sentences)} Faker phone numbers of {len(FAKER_LOCALES)} "
+          "locales in templates, no hints\n")  # fmt: skip
+    print("| phone mode | locale | numbers | recall | precision |")
+    print("|---|---|---|---|---|")
+    for mode in phones.MODES:
+        tags = tag(pl.DataFrame({"text": [text for _, text, _ in sentences]}), phones=mode)
+        per_locale: dict[str, Score] = defaultdict(Score)
+        for (locale, _, span), found in zip(sentences, tags):
+            pred = [(t["start"], t["end"]) for t in found if t["kind"] == "phone"]
+            per_locale[locale].add([span], pred)
+            per_locale["all"].add([span], pred)
+        worst = min((s.recall(), name) for name, s in per_locale.items())
+        for name in ("all", worst[1]):
+            s = per_locale[name]
+            label = name if name == "all" else f"lowest: {name}"
+            print(f"| {mode} | {label} | {s.gold} | {fmt(s.recall())} | {fmt(s.precision())} |")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=ROOT.parent / "shared" / "eval" / "pii")
@@ -319,6 +378,7 @@ def main() -> None:
     for name in sorted(examples):
         s = examples[name]
         print(f"| {name} | {s.gold} | {fmt(s.recall())} | {fmt(s.precision())} |")
+    print_faker_phones()
     numbers, contested, taken = weak_id_conflicts()
     print(f"\nWeak-checksum IDs against phones: of {numbers:,} valid national numbers of every region (libphonenumber's "
           f"example numbers, last three digits varied), {contested:,} also pass a Canadian SIN's, US SSN's or "

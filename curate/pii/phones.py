@@ -6,9 +6,10 @@
 - `text`: also the regions the text itself points at: the country codes of its `+` numbers, country-code domains of
   its addresses, country names and its script (`curate.pii.regions`).
 - `lenient`: also a number that is only phone-shaped (digit groups, 7 to 15 digits, not a date, an amount or a
-  version) when a word such as "tel", "appelez" or "電話" in the row's language stands near it (`curate.pii.context`)
-  or names its column ("phone", "tel_mobile"), or when it is written exactly the way a region writes its national
-  numbers and is valid there.
+  version; maybe with an extension) when a word such as "tel", "appelez" or "電話" in the row's language stands near
+  it (`curate.pii.context`) or names its column ("phone", "tel_mobile"), when it is written with + and a country
+  code and has a length that country's numbers can have, or when it is written exactly the way a region writes its
+  national numbers and is valid there.
 """
 
 from __future__ import annotations
@@ -83,13 +84,18 @@ def _regions_of(spans: list[Span]) -> list[str]:
 
 
 # -- lenient: phone-shaped numbers near a context word, or in a region's own national format -------------------------
-# Digit groups joined by one separator (space, dash, dot, slash), the first maybe in parentheses, maybe after a +;
-# or one run of digits (a context word must stand near either).
+# Digit groups joined by one separator (space, dash, dot, slash), the first maybe in parentheses, maybe after a +, a
+# later one maybe in parentheses with no separator ("+90(395)486-2057"); or one run of digits (a context word must
+# stand near either). Then maybe an extension the way libphonenumber reads one ("x342", "ext. 12", "#4").
 _SHAPE = re.compile(
-    r"(?<![\w+.,/-])(\+\s?)?(?:\(\d{1,5}\)\s?\d{1,8}|\d{1,15})(?:(?:[ .\-/]|\s?[/-]\s?)\(?\d{1,8}\)?)*(?![\w]|[.,/-]\d)"
+    r"(?<![\w+.,/-])(?P<number>(\+\s?)?(?:\(\d{1,5}\)[ .\-]?\d{1,8}|\d{1,15})"
+    r"(?:\s?\(\d{1,5}\)[ .\-]?\d{1,12}|(?:[ .\-/]|\s?[/-]\s?)\(?\d{1,12}\)?)*)"
+    r"(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension|#)\s?\d{1,7})?(?![\w]|[.,/-]\d)"
 )
+_IDD = "00"  # the international prefix ITU-T recommends and most countries dial ("00420 605 372 159")
+_TRUNK_IN_BRACKETS = "(0)"  # "+44 (0)20 7946 0958": the trunk prefix that only a caller inside the country dials
 _DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](?:\d{2}|\d{4})|(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
-_YEARS = re.compile(r"(?:1[89]|20)\d\d\s?[-/]\s?(?:1[89]|20)\d\d")
+_YEARS = re.compile(r"((?:1\d|20)\d\d)\s?[-/–]\s?((?:1\d|20)\d\d)")  # 1600-1800: a span of years
 _CURRENCY = "$€£¥₹₽₩₺₫₱₪฿¢"  # the currency signs in common use (Unicode category Sc)
 _AMOUNT_BEFORE = re.compile(rf"[{_CURRENCY}]\s?$")
 _AMOUNT_AFTER = re.compile(rf"^\s?(?:[{_CURRENCY}%‰]|(?:k|m|bn|mn)\b)")
@@ -100,19 +106,24 @@ MIN_DIGITS, MAX_DIGITS = 7, 15  # ITU-T E.164: at most 15 digits; hardly any nat
 def _is_date(value: str) -> bool:
     m = _DATE.fullmatch(value)
     if m is None:
-        return bool(_YEARS.fullmatch(value))
+        years = _YEARS.fullmatch(value)
+        return years is not None and int(years.group(1)) < int(years.group(2))
     day_month = (m.group(1), m.group(2)) if m.group(1) else (m.group(5), m.group(4))
     a, b = int(day_month[0]), int(day_month[1])
     return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31)
 
 
 def phone_shaped(text: str, start: int, end: int) -> bool:
-    """Digit groups that could be a phone number: 7-15 digits, no one-digit group after the first, and not a date,
-    a year range, an amount or a version number."""
+    """Digit groups that could be a phone number: 7-15 digits, no one-digit group after the first (or after the
+    country code), and not a date, a year range, an amount or a version number."""
     value = text[start:end]
+    international = value.startswith("+")
+    if international:
+        value = value.replace(_TRUNK_IN_BRACKETS, " ", 1)
     groups = re.findall(r"\d+", value)
     digits = sum(len(g) for g in groups)
-    if not MIN_DIGITS <= digits <= MAX_DIGITS or any(len(g) == 1 for g in groups[1:]):
+    # a one-digit group only first, or after a country code ("+33 6 12 34 56 78")
+    if not MIN_DIGITS <= digits <= MAX_DIGITS or any(len(g) == 1 for g in groups[2 if international else 1 :]):
         return False
     if _is_date(value):
         return False
@@ -193,17 +204,46 @@ def _with_prefix(groups: list[str], prefix: str) -> list[str]:
     return [prefix + groups[0]] + groups[1:]
 
 
+def international_form(candidate: str) -> str | None:
+    """The number with + in front when it is written internationally: with + ("+44 (0)20 7946 0958", the trunk
+    prefix in brackets left out) or with the international prefix 00 and digit groups ("00420 605 372 159"; one run
+    of digits after 00 is more often a zero-padded code)."""
+    if candidate.startswith("+"):
+        return candidate.replace(_TRUNK_IN_BRACKETS, " ", 1)
+    if candidate.startswith(_IDD) and len(re.findall(r"\d+", candidate)) > 1:
+        return "+" + candidate.removeprefix(_IDD)
+    return None
+
+
+def possible_international(candidate: str) -> bool:
+    """Written internationally and as long as the country code's numbers can be (libphonenumber's possible
+    lengths): the notation of ITU-T E.123, which nothing but a phone number uses. Unlike `strict`, the number need
+    not be one libphonenumber knows to be assigned."""
+    phonenumbers = _phonenumbers()
+    international = international_form(candidate)
+    if international is None:
+        return False
+    try:
+        number = phonenumbers.parse(international, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+
+
 def _lenient(text: str, hints: Hints) -> Iterator[Span]:
     for m in _SHAPE.finditer(text):
-        start, end = m.start(), m.end()
-        if not phone_shaped(text, start, end):
+        start, end, number = m.start(), m.end(), m.group("number")
+        if not phone_shaped(text, start, m.end("number")):
             continue
         if (
             hints.phone_column
             or _near_context(text, start, end, hints.language)
-            or national_format_regions(m.group())
+            or possible_international(number)
+            or national_format_regions(number)
         ):
-            yield Span("phone", start, end, ("+" if m.group(1) else "") + re.sub(r"\D", "", m.group()))
+            extension = re.sub(r"\D", "", m.group("extension") or "")
+            key = re.sub(r"[^\d+]", "", international_form(number) or number)
+            yield Span("phone", start, end, key + (f"x{extension}" if extension else ""))
 
 
 def find_phone(text: str, hints: Hints, mode: PhoneMode = "lenient") -> Iterator[Span]:

@@ -138,7 +138,8 @@ class PiiConfig(StepConfig):
         description="phone numbers: `strict` (+numbers, and national ones valid in the row's regions from "
         "`region_column`, the language or `regions`), `text` (also regions the text points at: +numbers' country "
         "codes, country names, domains, script), `lenient` (also phone-shaped numbers near a word such as tel, "
-        "appelez, 電話, or written exactly the way a region writes its national numbers)",
+        "appelez, 電話, written with + and a country code's length, or exactly the way a region writes its national "
+        "numbers)",
     )
     pseudonymize_key_env: str = Field(
         "CURATE_PII_KEY", description="environment variable holding the secret key for `pseudonymize`"

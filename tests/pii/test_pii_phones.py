@@ -55,11 +55,29 @@ def test_lenient_mode_takes_numbers_written_in_a_region_national_format():
     assert phones("09171234567 or 1 234 567 or 2019 2020") == []  # bare digits, a count, two years: no evidence
 
 
+def test_lenient_mode_takes_numbers_written_internationally_when_their_length_fits():
+    # +: any number as long as its country code's numbers can be, assigned or not (+1 946 and +55 65 1223 are not)
+    assert phones("Text Ana on +55 65 1223-3079 tomorrow") == [("+55 65 1223-3079", "+556512233079")]
+    assert phones("Text Ana on +55 65 1223-3079 tomorrow", "text") == []
+    assert phones("Score +1 234 567 points") == []  # seven digits: too short for +1
+    # the trunk prefix in brackets, a one-digit group after the country code
+    assert phones("Bureau +33 (0)5 90 29 02 22") == [("+33 (0)5 90 29 02 22", "+33590290222")]
+    # 00, the international prefix, with digit groups; not a zero-padded code in one run
+    assert phones("Adam, 00420 605 372 159, Praha") == [("00420 605 372 159", "+420605372159")]
+    assert phones("Invoice 0012345678 paid") == []
+
+
+def test_extensions_belong_to_the_number():
+    assert phones("Call (507)852-9170x342 today") == [("(507)852-9170x342", "5078529170x342")]
+    assert phones("My phone number is +1-946-534-7861x2213") == [("+1-946-534-7861x2213", "+19465347861x2213")]
+    assert phones("Manço (+90(395)486-2057 ext. 98)") == [("+90(395)486-2057 ext. 98", "+903954862057x98")]
+
+
 @pytest.mark.parametrize(
     "value, shaped",
     [("0490 75 40 81", True), ("+44 20 7946 0958", True), ("467 3395", True), ("123456", False),
-     ("12.05.2023", False), ("2023-05-12", False), ("1995-2001", False), ("1 2 3 4 5 6 7", False),
-     ("1234567890123456", False)],
+     ("12.05.2023", False), ("2023-05-12", False), ("1995-2001", False), ("1600-1800", False), ("1800-1600", True), ("1 2 3 4 5 6 7", False),
+     ("1234567890123456", False), ("+33 6 12 34 56 78", True), ("+44 (0)20 7946 0958", True)],
 )  # fmt: skip
 def test_phone_shapes(value, shaped):
     assert phone_shaped(value, 0, len(value)) is shaped
