@@ -93,7 +93,7 @@ def main() -> int:
     import torch
 
     from curate.augment.translate import Decoding, Seq2SeqModel
-    from curate.registry import get_step
+    from curate.stages.registry import get_step
     from curate.stages.base import StepContext
 
     torch.set_num_threads(args.threads)

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import curate.io.encoding as encoding_module  # noqa: E402
 from curate.io.readers import ReadOptions, open_reader  # noqa: E402
-from curate.recipe import Source  # noqa: E402
+from curate.run.recipe import Source  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SEED = 21

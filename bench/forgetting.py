@@ -88,7 +88,7 @@ def train_config(name: str, base: Path, data: Path, out: Path, steps: int, threa
 def train_once(config_path: Path) -> dict:
     """`--one`: one `curate train` in this process; its metrics, peak RSS and wall time."""
     sys.path.insert(0, str(ROOT))
-    from curate.progress import Reporter
+    from curate.core.progress import Reporter
     from curate.train.config import load_config
     from curate.train.runner import TrainOptions, run_training
 

@@ -38,7 +38,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.langid.codes import hub_code
+from curate.core.languages import hub_code
 from curate.stages.pairs import Pairs
 
 SHARED = ROOT.parent / "shared" / "eval"

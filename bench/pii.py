@@ -34,7 +34,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.hashing import seeded_hashes
+from curate.core.hashing import seeded_hashes
 from curate.pii import phones
 from curate.pii.ids import SPECS
 from curate.pii.scan import Hints

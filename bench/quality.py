@@ -36,7 +36,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.langid.codes import normalize_label
+from curate.core.languages import normalize_label
 from curate.stages.langid import LangId
 from curate.stages.quality import Quality
 

@@ -42,7 +42,7 @@ _scale = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_scale)
 RECIPE, make_corpus, quickstart_steps = _scale.RECIPE, _scale.make_corpus, _scale.quickstart_steps
 
-from curate.progress import Reporter  # noqa: E402
+from curate.core.progress import Reporter  # noqa: E402
 
 PASS_STEPS = 5
 PASS_THROUGH = "".join("  - filter: {column: text, is_null: false}\n" for _ in range(PASS_STEPS))
@@ -75,8 +75,8 @@ def write_recipe(path: Path, data: Path, steps: str) -> Path:
 
 
 def run(recipe: Path, out: Path, engine: str, limit: int | None = None) -> tuple[float, StageTimes]:
-    from curate.engine import RunOptions, run_recipe
-    from curate.validate import load_and_check
+    from curate.run import RunOptions, run_recipe
+    from curate.run.validate import load_and_check
 
     loaded, sources = load_and_check(recipe)
     times = StageTimes()
@@ -97,8 +97,8 @@ def model_loading(recipe: Path, workdir: Path) -> list[tuple[str, float]]:
     node (mean over the nodes)."""
     import ray
 
-    from curate.engine import Run, RunOptions
-    from curate.validate import load_and_check
+    from curate.run.engine import Run, RunOptions
+    from curate.run.validate import load_and_check
 
     loaded, sources = load_and_check(recipe)
     engine_run = Run(loaded, sources, RunOptions(out=workdir), Reporter(quiet=True))
@@ -118,7 +118,7 @@ def model_loading(recipe: Path, workdir: Path) -> list[tuple[str, float]]:
 def _set_up(blob: bytes) -> list[float]:
     started = time.perf_counter()
     steps = pickle.loads(blob)
-    from curate.registry import get_step  # every step's module
+    from curate.stages.registry import get_step  # every step's module
 
     seconds = [time.perf_counter() - started]
     for name, config, context in steps:
@@ -141,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     import ray
 
-    from curate.ray_engine import connect
+    from curate.run.ray_engine import connect
     from tests.local_ray import local_cluster
 
     for key in [k for k in os.environ if k.startswith("RAY_")]:

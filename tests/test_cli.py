@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from curate.registry import step_names
+from curate.stages.registry import step_names
 from tests.conftest import ROOT
 
 
@@ -53,7 +53,7 @@ def test_steps_shows_only_the_steps_named(cli):
 
 
 def test_steps_markdown_for_one_step(cli):
-    from curate.docs import markdown
+    from curate.cli.docs import markdown
 
     result = cli("steps", "length", "--markdown")
     assert result.code == 0 and result.out == markdown(["length"])

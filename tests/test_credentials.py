@@ -2,7 +2,7 @@
 
 import pytest
 
-from curate.credentials import check_key_env, redact, safe_url
+from curate.core.credentials import check_key_env, redact, safe_url
 
 
 def test_key_variables_by_name_or_allowed_by_the_user(monkeypatch):

@@ -332,13 +332,13 @@ def test_inspect_and_steps(tmp_path, cli):
 
 
 def test_readme_step_reference_is_generated():
-    from curate.docs import markdown
+    from curate.cli.docs import markdown
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = "<!-- steps:start -->\n", "<!-- steps:end -->"
     assert start in readme, "README.md lacks the generated step reference"
     current = readme.split(start, 1)[1].split(end, 1)[0]
-    assert current == markdown(), "README's step reference is stale: run `python -m curate.docs`"
+    assert current == markdown(), "README's step reference is stale: run `python -m curate.cli.docs`"
 
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.outdir import HOLDER, MARKER, is_curate_output, output_problem, remove_leftovers
+from curate.outputs.outdir import HOLDER, MARKER, is_curate_output, output_problem, remove_leftovers
 from tests.conftest import ROOT, write_jsonl, write_recipe
 
 
@@ -165,7 +165,7 @@ def test_remove_leftovers_does_not_walk_other_folders(tmp_path):
 HOLD = """\
 import sys, time
 from pathlib import Path
-from curate.outdir import claim
+from curate.outputs.outdir import claim
 with claim(Path(sys.argv[1]), "curate run other.yaml"):
     print("held", flush=True)
     time.sleep(120)

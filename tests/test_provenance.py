@@ -6,7 +6,7 @@ import sys
 import polars as pl
 import pytest
 
-from curate.trace import trace_row
+from curate.outputs.trace import trace_row
 from tests.conftest import write_jsonl, write_recipe
 
 
@@ -80,7 +80,7 @@ def test_card_sections(run):
 
 
 def test_report_renders(run):
-    from curate.report import build_report
+    from curate.outputs.report import build_report
 
     page = build_report(run)
     html = page.read_text()
@@ -95,7 +95,7 @@ def test_funnel_bars_add_up_to_their_input_and_carry_their_counts(run):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from curate.report import funnel_label, funnel_segments, plot_funnel
+    from curate.outputs.report import funnel_label, funnel_segments, plot_funnel
 
     # balance: 146 in, 26 copies made; backtranslate: 1,125 in, 84 made, 78 of them rejected with 3 rows read
     assert funnel_segments({"rows_in": 146, "rows_added": 26, "added_rejected": 0, "rows_out": 172, "rows_rejected": 0}) \
@@ -120,7 +120,7 @@ def test_lengths_show_every_language_on_its_own_scale(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from curate.report import plot_lengths, text_lengths
+    from curate.outputs.report import plot_lengths, text_lengths
 
     langs = [f"l{i:02d}" for i in range(12)]
     rows = pl.DataFrame({"text": ["x" * (5 + i) for i in range(12)] * 2 + ["y" * 3000],
@@ -137,7 +137,7 @@ def test_lengths_show_every_language_on_its_own_scale(tmp_path):
 
 
 def test_reason_labels_name_the_step_once(run):
-    from curate.report import reason_labels
+    from curate.outputs.report import reason_labels
 
     manifest = json.loads((run / "manifest.json").read_text())
     # a broken line and a 1-character text in each of the two files; (240 - 50) fra + (60 - 50) deu over the cap
@@ -169,8 +169,8 @@ def test_trace_cli_errors(run, cli):
 
 
 def test_card_languages_come_from_every_identified_field_and_named_columns(tmp_path):
-    from curate.card import card_header
-    from curate.summary import card_languages
+    from curate.outputs.card import card_header
+    from curate.outputs.summary import card_languages
 
     rows = pl.DataFrame({
         "text": ["Good bye!", "A sentence long enough to trust.", None, "Une phrase assez longue pour y croire."],

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from curate.errors import SettingError
-from curate.ray_connect import DOCS, Auth, ClusterError, auth_settings, check_cluster, host_port
+from curate.core.errors import SettingError
+from curate.run.ray_connect import DOCS, Auth, ClusterError, auth_settings, check_cluster, host_port
 from tests.conftest import ROOT
 
 NO_TOKEN = "without a token (RAY_AUTH_MODE is not set here)"

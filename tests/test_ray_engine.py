@@ -6,9 +6,9 @@ import json
 import polars as pl
 import pytest
 
-from curate.engine import RunOptions, run_recipe
-from curate.progress import Reporter
-from curate.validate import load_and_check
+from curate.run import RunOptions, run_recipe
+from curate.core.progress import Reporter
+from curate.run.validate import load_and_check
 from tests.conftest import ROOT, write_jsonl, write_recipe
 
 ray = pytest.importorskip("ray")
@@ -69,7 +69,7 @@ engine: {batch_rows: 50}
     assert distributed["steps"][1]["reasons"]["near_duplicate"] > 0
     assert distributed["steps"][2]["reasons"] == local["steps"][2]["reasons"]
     recipe.write_text(recipe.read_text().replace("seed: 4", "seed: 4\non_bad_input: fail"))
-    from curate.errors import InputError
+    from curate.core.errors import InputError
 
     with pytest.raises(InputError, match=r"in/one.jsonl, line 201: unparseable"):
         run(recipe, tmp_path / "fail", "ray", workers=2)

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from curate.errors import RecipeError
-from curate.recipe import load_recipe
+from curate.core.errors import RecipeError
+from curate.run.recipe import load_recipe
 from curate.stages.langid import LangId
-from curate.validate import load_and_check
+from curate.run.validate import load_and_check
 from tests.conftest import write_jsonl, write_recipe
 
 GOOD = """\

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from curate.retry import retry
+from curate.core.retry import retry
 
 
 class Flaky:

@@ -5,8 +5,8 @@ import json
 import os
 import time
 
-from curate.recipe import Source
-from curate.sources import resolve_source
+from curate.run.recipe import Source
+from curate.run.sources import resolve_source
 from tests.conftest import write_jsonl, write_recipe
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from curate.stages.balance import Balance, BalancePlan
 from curate.stages.review import Review, ReviewState
-from curate.workdir import StageDir, build_state, split_state
+from curate.outputs.workdir import StageDir, build_state, split_state
 from tests.conftest import write_jsonl, write_recipe
 from tests.test_engine import output_hashes
 
@@ -105,7 +105,7 @@ def test_every_global_step_names_a_dataclass_state():
     """The engine reads a state back into the class the step names (never from the file): each must have one."""
     import dataclasses
 
-    from curate.registry import get_step, step_names
+    from curate.stages.registry import get_step, step_names
     from curate.stages.base import GlobalStep
 
     steps = [get_step(n) for n in step_names() if issubclass(get_step(n), GlobalStep)]

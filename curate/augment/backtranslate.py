@@ -15,7 +15,7 @@ import polars as pl
 
 from curate.augment.synth import Generated, origin, row_seeds
 from curate.augment.translate import Decoding, Seq2SeqModel, set_seed
-from curate.langid.codes import iso639_3
+from curate.core.languages import iso639_3
 
 ModelsFor = Callable[[str, str], tuple[Seq2SeqModel, Seq2SeqModel, str]]  # (lang, pivot) -> forward, back, name
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.models.hf import quiet_libraries
 from curate.models.locate import cache_root
 

@@ -11,7 +11,7 @@ import polars as pl
 
 from curate.augment.backtranslate import row_languages
 from curate.augment.llm import Backend, ChatRequest
-from curate.augment.prompts import clean_answer, render_prompt, template_for
+from curate.models.prompts import clean_answer, render_prompt, template_for
 from curate.augment.synth import Generated, origin, row_seeds
 
 

@@ -22,7 +22,7 @@ import polars as pl
 import xxhash
 
 from curate.augment.validate import Candidates, Detector, ValidationConfig, validate
-from curate.rows import DETAIL, REASON, SYNTHETIC_COLUMNS, Partition
+from curate.core.rows import DETAIL, REASON, SYNTHETIC_COLUMNS, Partition
 
 STALE = ("dup_cluster", "_repeat", "_repeat_of")
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from curate.augment import ct2
-from curate.errors import CurateError, MissingDependencyError
-from curate.langid.codes import iso639_3, likely_script
+from curate.core.errors import CurateError, MissingDependencyError
+from curate.core.languages import iso639_3, likely_script
 from curate.models.hf import load_tokenizer, quiet_libraries, resolve_device
 from curate.models.locate import model_folder
 

@@ -23,7 +23,7 @@ language score under 20 chrF in 95% of pairs, paraphrases 20 or more in 90%, and
 
 Language ID goes through a small interface, `detect(texts) -> [(iso639_3, score)]`; the default is the `langid`
 step's own decision (`curate.langid`, offline), and any callable can be given instead. Codes match as `expect` does
-(`curate.langid.codes.same_language`).
+(`curate.core.languages.same_language`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from curate.errors import MissingDependencyError
-from curate.langid.codes import likely_script, same_language
+from curate.core.errors import MissingDependencyError
+from curate.core.languages import likely_script, same_language
 from curate.langid.scripts import detect_scripts, letter_shares, share_class
 
 Detector = Callable[[Sequence[str]], list[tuple[str, float]]]

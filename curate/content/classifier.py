@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.models.hf import load_tokenizer, resolve_device
 from curate.models.locate import ModelNotAvailableError, find_local, places
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 
 BUILTIN = ("profanex", "ldnoobw")
 PROFANEX_CATEGORIES = {"general": "profanity", "excretory": "profanity", "sexual": "sexual", "slurs": "hate",
@@ -75,7 +75,7 @@ def builtin_allow(name: str) -> tuple[tuple[str, str], ...]:
 
 
 def _key(code: str) -> str:
-    from curate.langid.codes import language_key
+    from curate.core.languages import language_key
 
     return language_key(code) or str(code).lower()
 

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from curate.text import NO_SPACE, utf8_buffers
+from curate.core.text import NO_SPACE, utf8_buffers
 
 Mode = Literal["char", "word"]
 Tokenize = Literal["auto", "char", "word"]

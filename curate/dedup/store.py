@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 FORMAT = 1
 STORE_DIR = "signatures"

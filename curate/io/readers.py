@@ -23,11 +23,11 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 import polars as pl
 import xxhash
 
-from curate.errors import CurateError, InputError, MissingDependencyError
+from curate.core.errors import CurateError, InputError, MissingDependencyError
 from curate.io.compressed import compression_of, open_input
 from curate.io.encoding import UTF8, RecordDecoder, is_wide, resolve_encoding
-from curate.rows import META_COLUMNS, RAW_BYTES, REJECT_COLUMNS, first_reason
-from curate.text import utf8_buffers
+from curate.core.rows import META_COLUMNS, RAW_BYTES, REJECT_COLUMNS, first_reason
+from curate.core.text import utf8_buffers
 
 
 class Source(Protocol):

@@ -36,8 +36,8 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from curate.errors import MissingDependencyError
-from curate.langid.codes import UND, normalize_label
+from curate.core.errors import MissingDependencyError
+from curate.core.languages import UND, normalize_label
 from curate.models.locate import ModelNotAvailableError, find_local, places
 
 DEFAULT_MODEL = "lid.176"

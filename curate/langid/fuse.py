@@ -32,7 +32,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from curate.langid.codes import macrolanguages
+from curate.core.languages import macrolanguages
 from curate.langid.detectors import Detection, Detector, calibration_of
 from curate.langid.scripts import writable_in
 

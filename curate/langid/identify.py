@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curate.langid.codes import UND, macrolanguages
+from curate.core.languages import UND, macrolanguages
 from curate.langid.detectors import Detection, Detector
 from curate.langid.fuse import fuse, knowledge
 from curate.langid.scripts import detect_scripts, likely_language

@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 
 import polars as pl
 
-from curate.langid.codes import UND, normalize_label
+from curate.core.languages import UND, normalize_label
 
 # Unicode script property (as the regex engine names it) -> ISO 15924. Han, Hiragana, Katakana and Hangul are
 # counted apart and reported together as Jpan (Han + kana), Kore (Hangul + Han) or Hani (Han alone).
@@ -95,7 +95,7 @@ def language_scripts() -> dict[str, frozenset[str]]:
     try:
         from language_data.util import data_filename
     except ImportError:
-        from curate.errors import MissingDependencyError
+        from curate.core.errors import MissingDependencyError
 
         raise MissingDependencyError("langid", "language_data", "langid") from None
 
@@ -123,7 +123,7 @@ def writable_in(code: str, label_script: str | None) -> frozenset[str] | None:
 @cache
 def likely_language(script: str) -> str:
     """The language a script most likely writes, from CLDR's likely subtags (Goth -> got, Hang -> kor, Jpan -> jpn)."""
-    from curate.langid.codes import _langcodes
+    from curate.core.languages import _langcodes
 
     try:
         language = _langcodes().Language.get(f"und-{script}").maximize().language

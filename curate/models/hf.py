@@ -11,7 +11,7 @@ import os
 import warnings
 from typing import Any
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 
 TRAIN_PACKAGES = ("torch", "transformers", "peft", "sacrebleu", "tokenizers")  # the `train` extra
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.models.hf import quiet_libraries, require
 
 KINDS = ("marian", "qwen2")  # the base models `curate train` can build
@@ -96,7 +96,7 @@ def texts_from(path: Path, limit: int = 20_000) -> list[str]:
 
 def echo_chats(texts: Iterable[str], lang: str, template: str | None = None) -> list[list[dict[str, str]]]:
     """'Rewrite this' chats whose answer is the text itself, in the prompt the `paraphrase` step sends by default."""
-    from curate.augment.prompts import render_prompt
+    from curate.models.prompts import render_prompt
 
     return [[{"role": "user", "content": render_prompt(template, text, lang)}, {"role": "assistant", "content": text}]
             for text in texts]  # fmt: skip

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from curate import credentials
-from curate.credentials import safe_url
-from curate.errors import CurateError, MissingDependencyError, SettingError
-from curate.retry import retry
+from curate.core import credentials
+from curate.core.credentials import safe_url
+from curate.core.errors import CurateError, MissingDependencyError, SettingError
+from curate.core.retry import retry
 from curate.review import ReviewServerError
 from curate.review import records as rec
 from curate.review.state import ReviewStore

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.io.writers import write_bytes_atomic
 from curate.review import ACCEPT, REJECT
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 from curate.io.writers import write_json_atomic, write_text_atomic
 from curate.review import records as rec
 from curate.review.selection import row_hash
@@ -201,7 +201,7 @@ def report_rows(found: dict[str, Any]) -> list[list[str]]:
 
 
 def markdown_report(found: dict[str, Any]) -> str:
-    from curate.markdown import table
+    from curate.core.markdown import table
 
     text = ("Native speakers' ratings (1-5, the mean of each output's raters) beside the LLM judge's score of the "
             "same outputs; Spearman and Kendall: rank correlation between judge and humans; judge higher: the share "
@@ -210,12 +210,8 @@ def markdown_report(found: dict[str, Any]) -> str:
 
 
 def write_report(folder: Path, store: ReviewStore) -> dict[str, Any]:
-    """ratings.json and ratings.md beside the model, and its card brought up to date."""
+    """ratings.json and ratings.md beside the model (`curate review` then brings its model card up to date)."""
     found = report(store.queue(), store.answers())
     write_json_atomic(Path(folder) / "ratings.json", found)
     write_text_atomic(Path(folder) / "ratings.md", markdown_report(found))
-    if (Path(folder) / "metrics.json").is_file():
-        from curate.train.card import write_card
-
-        write_card(Path(folder))
     return found

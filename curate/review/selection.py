@@ -15,7 +15,7 @@ from typing import Union
 
 import polars as pl
 
-from curate.hashing import seeded_hashes
+from curate.core.hashing import seeded_hashes
 
 Take = Union[int, float]  # an int is a count, a float in (0, 1] a fraction
 NO_GROUP = "<none>"

@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.io.writers import write_json_atomic, write_parquet_atomic
 
 FOLDER = "review"

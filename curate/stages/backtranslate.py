@@ -15,7 +15,7 @@ from pydantic import Field
 
 from curate.augment.backtranslate import backtranslate
 from curate.augment.synth import Generated
-from curate.registry import register
+from curate.stages.registry import register
 from curate.stages._synthetic import SynthStep, TranslationConfig
 
 

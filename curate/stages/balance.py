@@ -19,10 +19,10 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.hashing import seeded_hashes
+from curate.core.hashing import seeded_hashes
 from curate.io.writers import write_json_atomic
-from curate.registry import register
-from curate.rows import REASON
+from curate.stages.registry import register
+from curate.core.rows import REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
 
 OVER_QUOTA = "balance:over_quota"

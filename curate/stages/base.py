@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Iterator, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from curate.rows import REASON, partition
+from curate.core.rows import REASON, partition
 
 
 class StepConfig(BaseModel):

@@ -20,9 +20,9 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from curate.errors import CurateError
-from curate.registry import register
-from curate.rows import DETAIL, REASON, partition
+from curate.core.errors import CurateError
+from curate.stages.registry import register
+from curate.core.rows import DETAIL, REASON, partition
 from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 ONLY_BOILERPLATE = "boilerplate:only_boilerplate"

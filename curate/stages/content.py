@@ -22,10 +22,10 @@ from pydantic import Field, field_validator
 from curate.content.classifier import ClassifierConfig, ContentClassifier
 from curate.content.lexicons import BUILTIN, builtin_allow, builtin_list, combine, normalized_term, read_list_file
 from curate.content.matching import Hit, Matcher
-from curate.markdown import table as markdown_table
-from curate.registry import register
-from curate.rowlang import row_languages
-from curate.rows import DETAIL, REASON, partition
+from curate.core.markdown import table as markdown_table
+from curate.stages.registry import register
+from curate.core.rowlang import row_languages
+from curate.core.rows import DETAIL, REASON, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
 
 PRIORITY = ("hate", "sexual", "violence", "profanity", "obscene")  # which reason a row with several categories gets
@@ -111,7 +111,7 @@ class Content(BatchStep):
     # judging ------------------------------------------------------------------------------------------------------
     def _language_keys(self, batch: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
         """(tag, key): each row's language as written, and its list key where known well enough (else null)."""
-        from curate.langid.codes import language_key
+        from curate.core.languages import language_key
 
         column = self.config.lang_column or f"{self.config.field}_lang"
         tags, sure = row_languages(batch, column, self.config.language_min_support)
@@ -219,7 +219,7 @@ def describe(hits: list[Hit]) -> str:
 
 def build_matchers(config: ContentConfig, recipe_dir: Path) -> dict[str, Matcher]:
     """Language key -> its matcher, from the recipe's terms, its files and the built-in lists, in that priority."""
-    from curate.langid.codes import language_key
+    from curate.core.languages import language_key
 
     own = [(language_key(lang) or lang, normalized_term(t), category) for category, by_lang in config.terms.items()
            for lang, terms in by_lang.items() for t in terms]  # fmt: skip

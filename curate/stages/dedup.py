@@ -28,10 +28,10 @@ from curate.dedup.lsh import BandKeySpill, band_keys, candidate_edges, optimal_p
 from curate.dedup.minhash import MAX_HASH, Permutations, jaccard, signatures
 from curate.dedup.shingles import MAX_NGRAM, batch_shingles, normalized
 from curate.dedup.store import FORMAT, StoreWriter, check_compatible, find_store, iter_parts, read_clusters, store_name
-from curate.errors import CurateError
-from curate.markdown import figures_table
-from curate.registry import register
-from curate.rows import REASON
+from curate.core.errors import CurateError
+from curate.core.markdown import figures_table
+from curate.stages.registry import register
+from curate.core.rows import REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
 
 HASH_VERSION = "curate-poly64-v1"  # bump when shingle hashing changes: old stores become incompatible

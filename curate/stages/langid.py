@@ -15,9 +15,9 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from curate.langid.codes import family, language_name, macro_of, resolve_language
-from curate.registry import register
-from curate.rows import DETAIL, REASON, first_reason, partition
+from curate.core.languages import family, language_name, macro_of, resolve_language
+from curate.stages.registry import register
+from curate.core.rows import DETAIL, REASON, first_reason, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
 
 UNEXPECTED = "langid:unexpected"

@@ -8,8 +8,8 @@ import ftfy
 import polars as pl
 from pydantic import Field
 
-from curate.registry import register
-from curate.rows import REASON, first_reason, partition
+from curate.stages.registry import register
+from curate.core.rows import REASON, first_reason, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
 
 # Only text with something outside printable ASCII, an HTML entity or an escape sequence can need ftfy; the rest is

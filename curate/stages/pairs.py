@@ -35,11 +35,11 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.hashing import seeded_hashes
-from curate.langid.codes import UND, family, language_name, macrolanguages, normalize_label, resolve_language, same_language
+from curate.core.hashing import seeded_hashes
+from curate.core.languages import UND, family, language_name, macrolanguages, normalize_label, resolve_language, same_language
 from curate.pairs import align, checks, misalign
-from curate.registry import register
-from curate.rows import DETAIL, REASON, first_reason, partition
+from curate.stages.registry import register
+from curate.core.rows import DETAIL, REASON, first_reason, partition
 from curate.stages.base import GlobalStep, StepConfig, StepResult
 
 REASONS = ["pairs:copy", "pairs:untranslated", "pairs:wrong_language", "pairs:numbers", "pairs:truncated",

@@ -17,10 +17,10 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.augment.llm import GenParams
 from curate.augment.paraphrase import paraphrase
-from curate.augment.prompts import check_template
+from curate.models.prompts import check_template
 from curate.augment.synth import Generated
-from curate.credentials import check_key_env
-from curate.registry import register
+from curate.core.credentials import check_key_env
+from curate.stages.registry import register
 from curate.stages._synthetic import SynthConfig, SynthStep
 
 

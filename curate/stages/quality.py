@@ -23,10 +23,10 @@ from pydantic import BaseModel, Field, create_model, field_validator, model_vali
 
 from curate.quality import measures
 from curate.langid.scripts import detect_scripts
-from curate.langid.codes import is_valid_language, language_key
+from curate.core.languages import is_valid_language, language_key
 from curate.quality.stopwords import FALLBACK, fitting_lists, stop_word_counts
-from curate.registry import register
-from curate.rows import DETAIL, REASON, partition
+from curate.stages.registry import register
+from curate.core.rows import DETAIL, REASON, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
 
 LANG = "__quality_lang"  # the row's language key for language-specific rules (null: only universal rules)

@@ -18,16 +18,16 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.io.writers import write_json_atomic
-from curate.markdown import figures_table
-from curate.registry import register
+from curate.core.markdown import figures_table
+from curate.stages.registry import register
 from curate.review import ACCEPT, DEFAULT_LABELS, PENDING_REASON, REJECT, REJECTED, ReviewPending
 from curate.review import records as rec
 from curate.review import resolve as res
 from curate.review.selection import Rule, Selector, check_take
 from curate.review.state import ReviewStore
-from curate.rows import DETAIL, REASON
+from curate.core.rows import DETAIL, REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
 
 Take = int | float | None

@@ -16,8 +16,8 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.augment.backtranslate import roundtrip, same_code
 from curate.augment.synth import Generated
-from curate.errors import CurateError
-from curate.registry import register
+from curate.core.errors import CurateError
+from curate.stages.registry import register
 from curate.stages._synthetic import SynthStep, TranslationConfig
 
 

@@ -16,9 +16,9 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.markdown import table as markdown_table
-from curate.registry import register
-from curate.rowlang import row_languages
+from curate.core.markdown import table as markdown_table
+from curate.stages.registry import register
+from curate.core.rowlang import row_languages
 from curate.standardize import Change, apply_changes
 from curate.stages.base import BatchStep, StepConfig, StepResult
 

@@ -20,7 +20,7 @@ from functools import cache
 
 from curate.standardize import Change
 from curate.standardize.locales import _babel, numeric_date_order, regional_locales
-from curate.text import NO_SPACE
+from curate.core.text import NO_SPACE
 
 # Letters that may touch a date: scripts without spaces, and Hangul, whose particles attach to the word (`7일에`).
 _ATTACHED = NO_SPACE + r"\p{Hangul}"

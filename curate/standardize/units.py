@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 from curate.standardize import Change
 
 # unit (pint name) -> the unit it becomes, per direction

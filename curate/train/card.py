@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from curate.io.writers import write_text_atomic
-from curate.langid.codes import hub_code
+from curate.core.languages import hub_code
 
 
 def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curate.markdown import table as markdown_table
+from curate.core.markdown import table as markdown_table
 from curate.train.evaluate import ALL, EvalResult, LanguageScore
 
 METRICS = ("loss", "chrf", "bleu", "judge")

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 # the placeholders a prompt template may use besides the row's own columns
 LANGUAGE_PLACEHOLDERS = ("input", "target_lang", "target_lang_name", "source_lang", "source_lang_name")
@@ -203,7 +203,7 @@ class Judge(_Section):
     @field_validator("api_key_env")
     @classmethod
     def _key_env(cls, value: str | None) -> str | None:
-        from curate.credentials import check_key_env
+        from curate.core.credentials import check_key_env
 
         return None if value is None else check_key_env(value)
 
@@ -380,7 +380,7 @@ class _CleanErrors:
 def parse_config(data: Any, source: str = "<config>", text: str | None = None, prefix: tuple = ()) -> TrainConfig:
     """Validate a config mapping; errors name lines when the YAML `text` is given (`prefix`: where the mapping sits
     in that document, e.g. `("train",)` for a recipe's `train:` section)."""
-    from curate.recipe import LineMap, format_validation_error
+    from curate.core.yamlmap import LineMap, format_validation_error
 
     root = yaml.compose(text, Loader=yaml.SafeLoader) if text else None
     lines = LineMap(root, source)

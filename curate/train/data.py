@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.errors import CurateError
-from curate.langid import codes
-from curate.manifest import load_manifest
+from curate.core.errors import CurateError
+from curate.core import languages
+from curate.outputs.manifest import load_manifest
 from curate.train.config import LANGUAGE_PLACEHOLDERS, Data, TrainConfig
 
 UNKNOWN_LANG = "und"
@@ -125,7 +125,7 @@ def language_expr(column: str | None, fixed: str | None) -> pl.Expr:
 
 def language_name(code: str) -> str:
     """English name of a language code (`fra` -> `French`), for prompts; the code itself when unknown."""
-    return code if code == UNKNOWN_LANG else codes.language_name(code)
+    return code if code == UNKNOWN_LANG else languages.language_name(code)
 
 
 def prompt_expr(template: str, columns: list[str]) -> pl.Expr:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.train.data import Encoded, collate, epoch_order
 from curate.train.evaluate import EvalResult, _autocast, to_device, token_losses
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.models.hf import not_found
 
 # LoRA targets per architecture (`model_type` in config.json): attention and MLP projections, the set QLoRA and

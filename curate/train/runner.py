@@ -25,9 +25,9 @@ from typing import Any
 import yaml
 
 from curate import __version__
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.io.writers import write_json_atomic, write_text_atomic
-from curate.progress import Reporter
+from curate.core.progress import Reporter
 from curate.train.compare import compare, markdown
 from curate.train.config import Retain, TinyModel, TrainConfig
 from curate.train.data import (
@@ -502,7 +502,7 @@ def _data_metrics(config: TrainConfig, run: RunData, truncated: int) -> dict[str
 
 def build_metrics(config: TrainConfig, options: TrainOptions, run: RunData, loaded: LoadedModel, state: TrainState,
                   truncated: int, config_hash: str = "") -> dict[str, Any]:  # fmt: skip
-    from curate.manifest import versions
+    from curate.outputs.manifest import versions
 
     history = state.history
     epochs = state.step * config.batch_size * config.gradient_accumulation / max(len(run.train), 1)

@@ -124,7 +124,7 @@ def test_ctranslate2_generator_float32_equals_transformers_greedy(arch):
     path = models.model(arch)
     fast = LocalLLM(str(path), engine="ctranslate2", compute_type="float32", cache_dir=models.ct2_cache(), batch_size=8)
     reference = LocalLLM(str(path), engine="transformers", batch_size=8)
-    from curate.augment.prompts import render_prompt
+    from curate.models.prompts import render_prompt
 
     requests = [ChatRequest([{"role": "user", "content": render_prompt(None, t, "yid")}], seed=i)
                 for i, t in enumerate(yiddish()[:10])]  # fmt: skip
@@ -136,7 +136,7 @@ def test_ctranslate2_generator_float32_equals_transformers_greedy(arch):
 
 
 def test_a_model_without_a_chat_template_is_refused(marian):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     with pytest.raises(CurateError, match="has no chat template"):
         LocalLLM(str(marian), engine="transformers")

@@ -11,8 +11,8 @@ pytest.importorskip("httpx", reason=SYNTH)
 
 from curate.augment.cache import ResponseCache, response_key
 from curate.augment.llm import ChatRequest, GenParams, OpenAIChatClient
-from curate.augment.prompts import clean_answer, render_prompt, template_for
-from curate.errors import CurateError
+from curate.models.prompts import clean_answer, render_prompt, template_for
+from curate.core.errors import CurateError
 from tests.augment.servers import ScriptedServer, free_port, transformers_serve
 
 GREEDY = GenParams(temperature=0, max_new_tokens=32)
@@ -123,7 +123,7 @@ def test_error_bodies_that_echo_the_key_are_redacted(monkeypatch):
 
 
 def test_only_key_variables_may_be_named(monkeypatch):
-    from curate.errors import SettingError
+    from curate.core.errors import SettingError
 
     with pytest.raises(SettingError, match="^api_key_env: a recipe may only read a key from a variable whose name ends "
                                            "in _API_KEY or _TOKEN"):  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 
 from curate.io.encoding import FileEncoding, RecordDecoder, detect, resolve_encoding
 from curate.io.readers import ReadOptions, open_reader, peek_columns
-from curate.recipe import Source
+from curate.run.recipe import Source
 from tests.conftest import SHARED_EVAL
 
 LID = SHARED_EVAL / "lid" / "lid.jsonl"

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from curate.io.readers import ReadOptions, open_reader, row_ids, text_ids
-from curate.recipe import Source
+from curate.run.recipe import Source
 from tests.conftest import write_jsonl
 
 
@@ -197,7 +197,7 @@ def test_datasets_folder(tmp_path):
 
 def test_hub_dataset_offline_gives_a_clear_error(tmp_path):
     pytest.importorskip("datasets")
-    from curate.errors import InputError
+    from curate.core.errors import InputError
 
     reader = open_reader(None, Source(hub="someone/not-cached"), "hub:someone/not-cached:train", ReadOptions(), 0)
     with pytest.raises(InputError, match=r"could not load the hub dataset 'someone/not-cached' \(split 'train'\).*"
@@ -282,7 +282,7 @@ def test_compressed_inputs_read_like_plain_ones(tmp_path):
 
 
 def test_formats_and_compression_from_the_name(tmp_path):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.io.readers import data_format, detect_format
 
     assert [data_format(Path(n)) for n in ("a.jsonl.gz", "a.csv.zst", "a.gz", "notes.md", "a.TXT")] == [
@@ -321,7 +321,7 @@ def test_utf16_jsonl_reads_and_peeks(tmp_path):
 
 
 def test_peek_columns_survives_what_the_reader_rejects(tmp_path):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.io.readers import peek_columns
 
     path = write_jsonl(tmp_path / "a.jsonl", [f'{{"x": {nested(10_000)}}}', "{broken", {"text": "t", "n": 1}])
@@ -418,7 +418,7 @@ def test_json_file_records_larger_than_max_record_bytes(tmp_path):
 def test_a_damaged_compressed_file_is_an_error_that_names_it(tmp_path):
     import gzip
 
-    from curate.errors import InputError
+    from curate.core.errors import InputError
     from curate.io.readers import read_batches
 
     packed = gzip.compress(b"".join(b'{"text": "row %d"}\n' % i for i in range(10_000)))

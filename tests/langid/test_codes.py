@@ -3,7 +3,7 @@ import pytest
 pytest.importorskip("langcodes")
 pytest.importorskip("language_data")
 
-from curate.langid.codes import UND, family, macro_of, members_of, normalize_label, resolve_language
+from curate.core.languages import UND, family, macro_of, members_of, normalize_label, resolve_language
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_resolve_language_rejects_unknown(name):
 
 
 def test_language_names_and_other_keys():
-    from curate.langid.codes import hub_code, iso639_3, language_key, language_name, likely_script
+    from curate.core.languages import hub_code, iso639_3, language_key, language_name, likely_script
 
     assert [language_name(c) for c in ("yor", "swa", "nob", "zz9")] == ["Yoruba", "Swahili", "Norwegian Bokmål", "zz9"]
     assert [iso639_3(c) for c in ("en", "iw", "zh", "not a code")] == ["eng", "heb", "zho", None]
@@ -82,7 +82,7 @@ def test_language_names_and_other_keys():
 
 
 def test_same_language_matches_as_expect_does():
-    from curate.langid.codes import same_language
+    from curate.core.languages import same_language
 
     assert same_language("yi", "yid") and same_language("eng", "en") and same_language("cmn", "zho")
     assert same_language("ydd", "yid") and same_language("nob", "nor") and same_language("zsm", "msa")

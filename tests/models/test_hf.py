@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 
 pytest.importorskip("transformers")
 

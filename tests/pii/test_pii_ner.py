@@ -8,7 +8,7 @@ from itertools import pairwise
 import polars as pl
 import pytest
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.pii.ner import NerConfig, _pieces, load_backend
 from curate.stages.pii import Pii
 

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from curate.langid.codes import is_valid_language, language_key
+from curate.core.languages import is_valid_language, language_key
 from curate.quality.measures import token_frame
 from curate.quality.stopwords import key_chain, stop_word_counts, stop_word_languages, stop_words
 

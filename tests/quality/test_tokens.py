@@ -1,8 +1,8 @@
 import polars as pl
 
 from curate.quality.tokens import single_tokens, tokens
-from curate.text import SPACED_WORD
-from curate.text import word_count
+from curate.core.text import SPACED_WORD
+from curate.core.text import word_count
 
 
 def _tokens(text: str) -> list[str]:

@@ -37,17 +37,6 @@ def _say(config, message: str) -> None:
         print(f"\n{message}", flush=True)
 
 
-@pytest.fixture(autouse=True)
-def _review_cli():
-    """`curate review ...` in the in-process CLI, whether or not curate/cli.py wires it in yet."""
-    from curate import cli
-    from curate.review_cli import register
-
-    if not any(getattr(g, "name", None) == "review" for g in cli.app.registered_groups):
-        register(cli.app)
-    yield
-
-
 def _unavailable(why: str):
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"the Argilla test server is needed in CI and could not be set up: {why}", pytrace=False)

@@ -95,7 +95,7 @@ def test_the_time_tried_counts_the_requests_too(monkeypatch):
     ("CURATE_REVIEW_BACKOFF", "-0.5", "CURATE_REVIEW_BACKOFF='-0.5': it must be a number, 0 or more"),
 ])  # fmt: skip
 def test_review_settings_that_are_not_numbers_in_range_are_errors(monkeypatch, name, value, message):
-    from curate.errors import SettingError
+    from curate.core.errors import SettingError
 
     monkeypatch.setenv("ARGILLA_API_URL", "http://localhost:6900")
     monkeypatch.setenv("ARGILLA_API_KEY", "k")

@@ -4,7 +4,7 @@ import json
 import polars as pl
 import pytest
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.review.queue import export_queue, read_answers
 
 SPEC = {

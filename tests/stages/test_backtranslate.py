@@ -18,7 +18,7 @@ pytest.importorskip("transformers")
 
 from curate.models.locate import ModelNotAvailableError
 from curate.augment.validate import REASONS, normalized
-from curate.registry import get_step
+from curate.stages.registry import get_step
 from curate.stages.base import StepContext
 from tests.augment import models
 from tests.conftest import write_recipe

@@ -169,7 +169,7 @@ def test_balance_by_the_pair_and_a_cap():
 
 
 def test_splits_with_few_originals_are_flagged():
-    from curate.splits import thin_splits
+    from curate.run.splits import thin_splits
 
     # yor: 1 row and its 4 copies, all in validation (they stay together); swa: 12 rows over the splits
     keys = pl.DataFrame({

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.stages.content import Content
 from tests.conftest import SHARED_EVAL
 

@@ -6,10 +6,10 @@ import polars as pl
 import pytest
 
 from curate.dedup.shingles import casefold, no_space_script, normalized, shingles
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.stages.base import StepContext
 from curate.stages.dedup import Dedup
-from curate.workdir import StageDir
+from curate.outputs.workdir import StageDir
 
 # Openings of XQuAD paragraphs (google-deepmind/xquad, CC BY-SA 4.0): paragraph 0 and paragraph 5 of each language.
 XQUAD = {

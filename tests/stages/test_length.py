@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from curate.stages.length import Length
-from curate.text import word_count
+from curate.core.text import word_count
 from tests.conftest import ROOT
 
 

@@ -8,7 +8,7 @@ import re
 import polars as pl
 import pytest
 
-from curate.registry import get_step
+from curate.stages.registry import get_step
 from curate.stages.base import StepContext
 from tests.augment.servers import ScriptedServer
 

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.stages.pii import Pii
 from tests.conftest import write_jsonl, write_recipe
 
@@ -209,7 +209,7 @@ def test_config_errors(params, message):
 def test_ner_kinds_need_the_backend_installed(monkeypatch):
     import sys
 
-    from curate.errors import MissingDependencyError
+    from curate.core.errors import MissingDependencyError
 
     monkeypatch.setitem(sys.modules, "spacy", None)
     step = Pii.from_dict({"ner": {"backend": "spacy", "model": "en_core_web_sm"}})

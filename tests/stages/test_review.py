@@ -25,15 +25,6 @@ ROWS = [  # real sentence pairs (Tatoeba), several scripts; `score` stands in fo
 ]
 
 
-@pytest.fixture(autouse=True)
-def _review_cli():
-    from curate import cli
-    from curate.review_cli import register
-
-    if not any(getattr(g, "name", None) == "review" for g in cli.app.registered_groups):
-        register(cli.app)
-
-
 def _setup(tmp_path: Path, review: str) -> tuple[Path, Path]:
     data = write_jsonl(tmp_path / "pairs.jsonl", [{"en": t, "xx": x, "lang": lang, "score": s} for t, x, lang, s in ROWS])
     out = tmp_path / "out"

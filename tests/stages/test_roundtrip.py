@@ -11,8 +11,8 @@ pytest.importorskip("ctranslate2")
 pytest.importorskip("transformers")
 
 from curate.augment.validate import REASONS, normalized
-from curate.errors import CurateError
-from curate.registry import get_step
+from curate.core.errors import CurateError
+from curate.stages.registry import get_step
 from curate.stages.base import StepContext
 from tests.augment import models
 

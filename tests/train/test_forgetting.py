@@ -96,11 +96,6 @@ def test_samples_show_the_base_output_beside_the_tuned_one(french):
 
 
 def test_curate_eval_scores_the_same_retain_sets(french, cli):
-    import curate.cli
-    from curate.train_cli import register
-
-    if "eval" not in {c.name for c in curate.cli.app.registered_commands}:
-        register(curate.cli.app)
     _, result = french
     done = cli("eval", "--adapter", result.output, "--split", "test", "--max-rows", "2")
     assert done.code == 0, done.err

@@ -95,7 +95,7 @@ def test_resume_matches_an_uninterrupted_run(curated, tiny_marian, tmp_path, mon
 
 @pytest.mark.slow
 def test_resume_refuses_another_config(curated, tiny_marian, tmp_path, monkeypatch):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.train import runner
     from curate.train.runner import TrainOptions, run_training
 
@@ -127,7 +127,7 @@ def test_a_planted_pickle_in_a_checkpoint_is_refused(tmp_path):
 
     import torch
 
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.train.loop import Checkpoints, TrainState
 
     model = torch.nn.Linear(2, 2)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from tests.train.conftest import needs_train
 
 pytestmark = [needs_train, pytest.mark.filterwarnings("ignore::FutureWarning")]

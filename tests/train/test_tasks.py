@@ -54,7 +54,7 @@ def test_tasks_are_weighted_and_evaluated_apart(two_tasks, curated):
 
 def test_the_trainer_draws_tasks_by_weight(two_tasks):
     """The loop's draws (the same seeded order it uses) give the news task 3/4 of the rows."""
-    from curate.progress import Reporter
+    from curate.core.progress import Reporter
     from curate.train.data import epoch_order, mixture_probabilities
     from curate.train.runner import TrainOptions, load_run_data
 
@@ -106,12 +106,6 @@ def test_the_earlier_adapter_is_continued_not_a_new_one(continual):
 
 def test_init_adapter_mistakes_are_said_before_loading(cli, curated, tiny_marian, tmp_path):
     import yaml
-
-    import curate.cli
-    from curate.train_cli import register
-
-    if "train" not in {c.name for c in curate.cli.app.registered_commands}:
-        register(curate.cli.app)
     config = {"base_model": str(tiny_marian), "data": {"dir": str(curated)}, "init_adapter": str(tmp_path / "nowhere")}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
     done = cli("train", tmp_path / "c.yaml", cwd=tmp_path)

@@ -7,9 +7,9 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
-from curate.manifest import load_manifest
-from curate.workdir import RAW_REMOVED
+from curate.core.errors import CurateError
+from curate.outputs.manifest import load_manifest
+from curate.outputs.workdir import RAW_REMOVED
 
 RAW_REMOVED_NOTE = ("(raw rows removed after the run: this step came before the pii step; "
                     "output.keep_work: true keeps them)")  # fmt: skip

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 
 UND = "und"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from curate.io.readers import data_format, detect_format
 from curate.io.writers import file_sha256
-from curate.recipe import Source
+from curate.run.recipe import Source
 
 
 @dataclass

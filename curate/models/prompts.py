@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from curate.langid.codes import iso639_3, language_name
+from curate.core.languages import iso639_3, language_name
 
 DEFAULT_PROMPT = (
     "Paraphrase the following {language} text. Keep its meaning and its language; change the wording. "

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.io.writers import write_bytes_atomic, write_text_atomic
-from curate.manifest import load_manifest
-from curate.summary import accounting_line
-from curate.text import char_count
+from curate.outputs.manifest import load_manifest
+from curate.outputs.summary import accounting_line
+from curate.core.text import char_count
 
 def _pyplot():
     try:

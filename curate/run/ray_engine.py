@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import curate
-from curate.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
-from curate.errors import CurateError, MissingDependencyError
-from curate.progress import Reporter
-from curate.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
+from curate.run.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
+from curate.core.errors import CurateError, MissingDependencyError
+from curate.core.progress import Reporter
+from curate.run.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
 from curate.stages.base import GlobalStep, Step
-from curate.workdir import PartStats
+from curate.outputs.workdir import PartStats
 
 
 def _ray():

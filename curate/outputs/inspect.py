@@ -7,10 +7,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from curate.card import encoding_cell
-from curate.errors import CurateError
-from curate.manifest import load_manifest
-from curate.summary import accounting_line
+from curate.outputs.card import encoding_cell
+from curate.core.errors import CurateError
+from curate.outputs.manifest import load_manifest
+from curate.outputs.summary import accounting_line
 
 
 def inspect_output(out: Path, console: Console) -> None:

@@ -1,4 +1,4 @@
-"""The `curate train` and `curate eval` commands; `curate.cli` adds them with `register(app)`.
+"""The `curate train` and `curate eval` commands (`curate.cli` adds them to the app).
 
 Heavy imports wait until a command runs, so `curate --help` stays fast and works without the `train` extra.
 """
@@ -25,7 +25,7 @@ def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]
     `curate run` here, else `train/default.yaml`, else the built-in default (the same as that file)."""
     import yaml
 
-    from curate.manifest import load_manifest
+    from curate.outputs.manifest import load_manifest
     from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
     from curate.train.data import find_last_run
 
@@ -93,8 +93,8 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Fine-tune a base model with LoRA (or fully) on curated shards; evaluate per language; write adapter and card."""
-    from curate.errors import CurateError
-    from curate.progress import Reporter
+    from curate.core.errors import CurateError
+    from curate.core.progress import Reporter
     from curate.train.runner import TrainOptions, run_training
 
     if export not in (None, "ct2", "none"):
@@ -131,8 +131,8 @@ def evaluate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Score a finished fine-tune against its base model per set and language; optionally judge and queue ratings."""
-    from curate.errors import CurateError
-    from curate.progress import Reporter
+    from curate.core.errors import CurateError
+    from curate.core.progress import Reporter
     from curate.train.config import load_config
     from curate.train.runner import TrainOptions, run_evaluation
 
@@ -158,7 +158,7 @@ def evaluate(
 
 def judge_settings(config: Any, url: str | None, model: str | None) -> Any:
     """The judge: the config's `judge:` section, with the command line's endpoint and model over it."""
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.train.config import Judge, TrainConfigError
 
     if config.judge is None and not (url and model):
@@ -174,8 +174,3 @@ def judge_settings(config: Any, url: str | None, model: str | None) -> Any:
     except ValueError as exc:
         raise TrainConfigError(f"judge: {exc}") from None
 
-
-def register(app: typer.Typer) -> None:
-    """Add `train` and `eval` to the `curate` app."""
-    app.command("train")(train)
-    app.command("eval")(evaluate)

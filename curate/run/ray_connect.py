@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from curate.errors import CurateError, SettingError
+from curate.core.errors import CurateError, SettingError
 
 DOCS = "see the README, section 'Scaling out on Ray'"
 TCP_TIMEOUT_S = 5.0

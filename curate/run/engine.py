@@ -19,26 +19,26 @@ from typing import Any, Iterator
 import polars as pl
 
 from curate import __version__
-from curate.card import write_card
-from curate.errors import CurateError, InputError
+from curate.outputs.card import write_card
+from curate.core.errors import CurateError, InputError
 from curate.io.readers import ReadOptions, open_reader, read_batches
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
-from curate.manifest import build_manifest, is_up_to_date, load_manifest
-from curate.memory import release
-from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
-from curate.privacy import Redaction
-from curate.progress import Reporter, rows_through
-from curate.recipe import Recipe, Source, canonical_json
-from curate.registry import get_step, step_notes
-from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
-from curate.sources import InputFile, ResolvedSource, fingerprint
-from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
-from curate.summary import (
+from curate.outputs.manifest import build_manifest, is_up_to_date, load_manifest
+from curate.run.memory import release
+from curate.outputs.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
+from curate.run.privacy import Redaction
+from curate.core.progress import Reporter, rows_through
+from curate.run.recipe import Recipe, Source, canonical_json
+from curate.stages.registry import get_step, step_notes
+from curate.core.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
+from curate.run.sources import InputFile, ResolvedSource, fingerprint
+from curate.run.splits import LINK_COLUMNS, plan_splits, thin_splits
+from curate.outputs.summary import (
     card_languages, encoding_notes, input_encoding, languages_before, synthetic_by_origin, thin_splits_note,
     value_counts,
 )
 from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
-from curate.workdir import PartStats, StageDir, tidy, total
+from curate.outputs.workdir import PartStats, StageDir, tidy, total
 
 FIT_STATS = "fit_stats.json"
 
@@ -150,7 +150,7 @@ class Run:
         if partial:
             self.reporter.info(interrupted_message(self.work, stages, partial, self.options.resume))
         tidy(self.work, stages, keep_partial=self.options.resume)
-        self.redaction = Redaction(self, stages)
+        self.redaction = Redaction(self.recipe.steps, stages, self.make_step)
         self.redaction.forget_removed_if_needed()
 
         parts = self.read_stage(stages[0])
@@ -165,7 +165,7 @@ class Run:
         return manifest
 
     def tidy_work(self, parts: list[str]) -> None:
-        """What stays in OUT/.curate after a successful run (`output.keep_work`; see curate.privacy)."""
+        """What stays in OUT/.curate after a successful run (`output.keep_work`; see curate.run.privacy)."""
         keep = self.recipe.model.output.keep_work
         if keep is False:
             shutil.rmtree(self.work, ignore_errors=True)
@@ -533,12 +533,4 @@ def resume_command(command: str) -> str:
         return "curate run RECIPE --resume"
     return command + ("" if "--resume" in command.split() else " --resume")
 
-
-def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:
-    reporter = reporter or Reporter()
-    if options.engine == "ray":
-        from curate.ray_engine import RayRun
-
-        return RayRun(recipe, sources, options, reporter, address=options.address, workers=options.workers).execute()
-    return Run(recipe, sources, options, reporter).execute()
 

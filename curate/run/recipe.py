@@ -12,13 +12,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from curate.errors import RecipeError
-from curate.registry import get_step, step_names, suggest
+from curate.core.errors import RecipeError
+from curate.core.yamlmap import LineMap, config_keys, format_validation_error, suggest
+from curate.stages.registry import get_step, step_names
 from curate.stages.base import StepConfig
 
 FORMATS = ("auto", "jsonl", "json", "parquet", "csv", "tsv", "txt", "arrow", "hub")
@@ -26,11 +27,6 @@ MAX_BATCH_ROWS = 10_000_000  # bounds on sizes: a typo of 1e21 is a clear error,
 MAX_BYTES = 1 << 30
 MAX_YAML_VALUES = 100_000  # a recipe is a few hundred values: more, once aliases are expanded, is an alias bomb
 MAX_YAML_DEPTH = 64
-
-
-def config_keys(model: type[BaseModel]) -> list[str]:
-    """The keys a user writes (a field's alias where it has one, e.g. `in`)."""
-    return sorted(info.alias or key for key, info in model.model_fields.items())
 
 
 class _Section(BaseModel):
@@ -157,7 +153,7 @@ class Recipe:
     path: Path
     text: str
     lines: LineMap
-    base: Path = Path(".")  # the folder relative paths resolve against (`curate.sources.project_dir`)
+    base: Path = Path(".")  # the folder relative paths resolve against (`curate.run.sources.project_dir`)
 
     @property
     def name(self) -> str:
@@ -181,90 +177,8 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-class LineMap:
-    """Where each key and value of the YAML document is, so errors can name a line."""
-
-    def __init__(self, root: yaml.Node | None, filename: str):
-        self.filename = filename
-        self.positions: dict[tuple, tuple[int, int]] = {}
-        self.duplicates: list[str] = []
-        if root is not None:
-            self._walk(root, ())
-
-    def _walk(self, node: yaml.Node, path: tuple) -> None:
-        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in node.value:
-                name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
-                if name in seen:
-                    line = key.start_mark.line + 1
-                    self.duplicates.append(f"{self.filename}:{line}: {_dotted(path) or 'recipe'}: key '{name}' given twice")
-                seen.add(name)
-                self.positions[path + (name,)] = (key.start_mark.line + 1, key.start_mark.column + 1)
-                self._walk(value, path + (name,))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, path + (i,))
-
-    def where(self, path: tuple) -> str:
-        """`file:line:col` of the deepest part of `path` that exists in the document."""
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.positions:
-                line, col = self.positions[path[:cut]]
-                return f"{self.filename}:{line}:{col}"
-        return self.filename
-
-    def line(self, path: tuple) -> int:
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.positions:
-                return self.positions[path[:cut]][0]
-        return 0
-
-
-def _dotted(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 _SECTION_MODELS: dict[tuple, type[BaseModel]] = {(): RecipeModel, ("output",): Output, ("engine",): Engine,
                                                   ("card",): Card}  # fmt: skip
-
-
-def _unknown_key(where: str, label: str, key: str, allowed: list[str]) -> str:
-    message = f"{where}: {label}: unknown key '{key}';{suggest(key, allowed)}"
-    return message.rstrip(";") + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-
-
-def format_validation_error(
-    error: ValidationError, prefix: tuple, lines: LineMap, owner: Callable[[tuple], type[BaseModel] | None]
-) -> list[str]:
-    """Turn pydantic's errors into one line each: where, what, and the allowed keys or values.
-
-    `owner(path)` names the model that holds the mapping at `path`, to list its keys when one is unknown."""
-    problems = []
-    for err in error.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path = prefix + loc
-        where, label = lines.where(path), _dotted(path) or "recipe"
-        kind, value = err["type"], err.get("input")
-        if kind == "extra_forbidden":
-            model = owner(path[:-1])
-            problems.append(_unknown_key(where, _dotted(path[:-1]) or "recipe", str(loc[-1]), config_keys(model) if model else []))
-        elif kind == "missing":
-            problems.append(f"{where}: {label}: missing required key")
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
-            hint = suggest(value, options) if isinstance(value, str) else ""
-            problems.append(f"{where}: {label}: {value!r} is not allowed;{hint}".rstrip(";") + f" (expected {expected})")
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            shown = f" (got {value!r})" if value is not None and not isinstance(value, (dict, list)) else ""
-            problems.append(f"{where}: {label}: {message}{shown}")
-    return problems
 
 
 def _recipe_section(path: tuple) -> type[BaseModel] | None:
@@ -381,7 +295,7 @@ def lenient(model: type[BaseModel], raw: Any) -> BaseModel | None:
 @dataclass
 class Draft:
     """A recipe as far as it could be read: its problems so far, and the parts that are valid on their own, so that
-    `curate.validate` checks files and columns too and every problem is reported in one pass."""
+    `curate.run.validate` checks files and columns too and every problem is reported in one pass."""
 
     path: Path
     text: str
@@ -417,7 +331,7 @@ class Draft:
 
 def read_recipe(path: str | Path) -> Draft:
     """Read a recipe and validate its structure, collecting the problems (not yet its files and columns: see
-    `curate.validate`). Raises only when there is nothing to check: no file, not text, not YAML, not a mapping."""
+    `curate.run.validate`). Raises only when there is nothing to check: no file, not text, not YAML, not a mapping."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"{path}: recipe file not found")
@@ -449,5 +363,5 @@ def read_recipe(path: str | Path) -> Draft:
 
 
 def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe's structure (not yet its files and columns: see `curate.validate`)."""
+    """Read and validate a recipe's structure (not yet its files and columns: see `curate.run.validate`)."""
     return read_recipe(path).recipe()

@@ -12,13 +12,14 @@ import os
 import re
 from pathlib import Path
 
-from curate.errors import CurateError, OutputError, RecipeError
+from curate.core.errors import CurateError, OutputError, RecipeError
 from curate.io.readers import not_text_kind, peek_columns
-from curate.outdir import output_problems
-from curate.recipe import Card, Draft, Recipe, Source, lenient, read_recipe
-from curate.registry import get_step, step_names, suggest
-from curate.rows import META_COLUMNS
-from curate.sources import ResolvedSource, project_dir, resolve_source
+from curate.outputs.outdir import output_problems
+from curate.run.recipe import Card, Draft, Recipe, Source, lenient, read_recipe
+from curate.core.yamlmap import suggest
+from curate.stages.registry import get_step, step_names
+from curate.core.rows import META_COLUMNS
+from curate.run.sources import ResolvedSource, project_dir, resolve_source
 from curate.stages.base import StepContext
 
 

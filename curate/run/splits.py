@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curate.hashing import seeded_hashes
+from curate.core.hashing import seeded_hashes
 
 LINK_COLUMNS = ("dup_cluster", "_parent_id", "_repeat_of")
 

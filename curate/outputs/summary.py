@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from curate.io.writers import write_json_atomic
-from curate.workdir import StageDir
+from curate.outputs.workdir import StageDir
 
 
 def value_counts(files: list[Path], column: str) -> dict[str, int]:
@@ -26,7 +26,7 @@ LANGUAGES = "languages.json"
 
 def languages_before(stages: list[StageDir], parts: list[str]) -> dict[str, int]:
     """Languages of all rows when language ID first tagged them (kept and rejected alike). Kept with the stage, so
-    the figure outlives its raw rows (removed after a run when a pii step follows: curate.privacy)."""
+    the figure outlives its raw rows (removed after a run when a pii step follows: curate.run.privacy)."""
     for stage in stages[1:]:
         saved = stage.path / LANGUAGES
         if saved.exists():

@@ -17,6 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from curate.core.errors import CurateError
+
+app = typer.Typer(no_args_is_help=True, help="Human review: push rows to Argilla, pull answers, or use a file.")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -57,6 +60,10 @@ def _after_answers_or_ratings(output: Path, stage: Path, store) -> None:
 
     if is_ratings(store.spec()):
         _print_ratings(write_report(output, store))
+        if (output / "metrics.json").is_file():  # a `curate train` output: its model card shows the ratings
+            from curate.train.card import write_card
+
+            write_card(output)
         out.print(f"wrote {output}/ratings.json and ratings.md", highlight=False)
         return
     _print_summary(_summary(store))
@@ -123,107 +130,100 @@ def _after_answers(output: Path, stage: Path, store) -> None:
         out.print(f"apply them and go on with:\n  {hint}", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `review` sub-command group to the `curate` app."""
-    review = typer.Typer(no_args_is_help=True, help="Human review: push rows to Argilla, pull answers, or use a file.")
-    app.add_typer(review, name="review")
 
-    @review.command()
-    def push(
-        output: Path = OUT_ARG,
-        step: Optional[int] = STEP_OPT,
-        again: bool = typer.Option(False, "--again", help="send every record once more (updates them; no duplicates)"),
-    ) -> None:
-        """Push the review queue to Argilla (ARGILLA_API_URL, ARGILLA_API_KEY); an interrupted push resumes."""
-        from curate.review.argilla_client import connect
-        from curate.review.argilla_client import push as push_queue
+@app.command()
+def push(
+    output: Path = OUT_ARG,
+    step: Optional[int] = STEP_OPT,
+    again: bool = typer.Option(False, "--again", help="send every record once more (updates them; no duplicates)"),
+) -> None:
+    """Push the review queue to Argilla (ARGILLA_API_URL, ARGILLA_API_KEY); an interrupted push resumes."""
+    from curate.review.argilla_client import connect
+    from curate.review.argilla_client import push as push_queue
 
-        _, store = _store(output, step)
-        conn = connect()
-        with err.status("pushing records to Argilla") as status:
-            done = push_queue(conn, store, again=again,
-                              progress=lambda n, total: status.update(f"pushed {n:,} of {total:,} records"))  # fmt: skip
-        what = f"{done['new']:,} records sent" if done["new"] else "nothing new to send (use --again to re-send)"
-        out.print(f"{done['total']:,} rows in Argilla dataset '{done['dataset']}' (workspace '{done['workspace']}') at "
-                  f"{done['url']}: {what}", highlight=False)  # fmt: skip
+    _, store = _store(output, step)
+    conn = connect()
+    with err.status("pushing records to Argilla") as status:
+        done = push_queue(conn, store, again=again,
+                          progress=lambda n, total: status.update(f"pushed {n:,} of {total:,} records"))  # fmt: skip
+    what = f"{done['new']:,} records sent" if done["new"] else "nothing new to send (use --again to re-send)"
+    out.print(f"{done['total']:,} rows in Argilla dataset '{done['dataset']}' (workspace '{done['workspace']}') at "
+              f"{done['url']}: {what}", highlight=False)  # fmt: skip
 
-    @review.command()
-    def pull(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
-        """Bring the submitted answers back from Argilla and resolve them (majority, agreement)."""
+@app.command()
+def pull(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
+    """Bring the submitted answers back from Argilla and resolve them (majority, agreement)."""
+    from curate.review.argilla_client import connect, fetch_answers
+
+    stage, store = _store(output, step)
+    if not store.pushed:
+        raise CurateError(f"{output}: the review queue was not pushed to Argilla yet (`curate review push {output}`)")
+    answers = fetch_answers(connect(), store.spec())
+    store.save_answers(answers, replace_origin="argilla")
+    out.print(f"pulled {answers.height:,} responses from Argilla dataset '{store.spec()['dataset']}'", highlight=False)
+    _after_answers_or_ratings(output, stage, store)
+
+@app.command()
+def status(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
+    """Where the review stands: rows queued, pushed, answered, agreement (asks Argilla when pushed)."""
+    import polars as pl
+
+    from curate.review.ratings import is_ratings, report
+
+    stage, store = _store(output, step)
+    spec, queue = store.spec(), store.queue()
+    state = store.push_state()
+    selection = spec["selection"]
+    chosen = ", ".join(f"{k} {v}" for k, v in selection["chosen"].items())
+    what = "ratings" if is_ratings(spec) else f"review step {stage.name[:2].lstrip('0')}"
+    out.print(f"{what}: {queue.height:,} rows queued ({chosen}) of {selection['rows_seen']:,}", highlight=False)
+    if state:
+        done = "pushed" if state.get("done") else f"push stopped after {state.get('sent', 0):,} of {state.get('total', 0):,}"
+        out.print(f"Argilla dataset '{state['dataset']}' (workspace '{state.get('workspace')}') at {state['url']}: {done}",
+                  highlight=False)  # fmt: skip
+    else:
+        out.print("not pushed to Argilla", highlight=False)
+    answers = store.answers()
+    if store.pushed:
         from curate.review.argilla_client import connect, fetch_answers
 
-        stage, store = _store(output, step)
-        if not store.pushed:
-            from curate.errors import CurateError
+        try:
+            fresh = fetch_answers(connect(), spec)
+            answers = pl.concat([answers.filter(pl.col("origin") != "argilla"), fresh], how="diagonal_relaxed")
+        except CurateError as exc:
+            err.print(f"warning: {exc}; showing the answers pulled before", style="yellow", highlight=False, markup=False)
+    if is_ratings(spec):
+        _print_ratings(report(queue, answers))
+        return
+    _print_summary(_summary(store, answers))
 
-            raise CurateError(f"{output}: the review queue was not pushed to Argilla yet (`curate review push {output}`)")
-        answers = fetch_answers(connect(), store.spec())
-        store.save_answers(answers, replace_origin="argilla")
-        out.print(f"pulled {answers.height:,} responses from Argilla dataset '{store.spec()['dataset']}'", highlight=False)
-        _after_answers_or_ratings(output, stage, store)
+@app.command("export")
+def export_(
+    output: Path = OUT_ARG,
+    file: Path = typer.Argument(..., metavar="FILE", help="where to write the queue: .jsonl or .csv"),
+    step: Optional[int] = STEP_OPT,
+) -> None:
+    """Write the review queue as JSONL/CSV, with empty answer columns to fill in (no server needed)."""
+    from curate.review.queue import export_queue
 
-    @review.command()
-    def status(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
-        """Where the review stands: rows queued, pushed, answered, agreement (asks Argilla when pushed)."""
-        import polars as pl
+    _, store = _store(output, step)
+    n = export_queue(store.queue(), store.spec(), file)
+    out.print(f"wrote {n:,} rows to {file}; fill in `decision` (accept/reject) and, if needed, the corrections, "
+              f"`issues` and `note`, then: curate review import {output} {file}", highlight=False)  # fmt: skip
 
-        from curate.review.ratings import is_ratings, report
+@app.command("import")
+def import_(
+    output: Path = OUT_ARG,
+    file: Path = typer.Argument(..., metavar="FILE", help="a filled-in queue file (.jsonl or .csv)"),
+    annotator: Optional[str] = typer.Option(None, "--annotator", help="who answered (when the file has no `annotator` column)"),
+    step: Optional[int] = STEP_OPT,
+) -> None:
+    """Read the answers of a filled-in queue file; `curate run --resume` applies them."""
+    from curate.review.queue import read_answers
 
-        stage, store = _store(output, step)
-        spec, queue = store.spec(), store.queue()
-        state = store.push_state()
-        selection = spec["selection"]
-        chosen = ", ".join(f"{k} {v}" for k, v in selection["chosen"].items())
-        what = "ratings" if is_ratings(spec) else f"review step {stage.name[:2].lstrip('0')}"
-        out.print(f"{what}: {queue.height:,} rows queued ({chosen}) of {selection['rows_seen']:,}", highlight=False)
-        if state:
-            done = "pushed" if state.get("done") else f"push stopped after {state.get('sent', 0):,} of {state.get('total', 0):,}"
-            out.print(f"Argilla dataset '{state['dataset']}' (workspace '{state.get('workspace')}') at {state['url']}: {done}",
-                      highlight=False)  # fmt: skip
-        else:
-            out.print("not pushed to Argilla", highlight=False)
-        answers = store.answers()
-        if store.pushed:
-            from curate.errors import CurateError
-            from curate.review.argilla_client import connect, fetch_answers
-
-            try:
-                fresh = fetch_answers(connect(), spec)
-                answers = pl.concat([answers.filter(pl.col("origin") != "argilla"), fresh], how="diagonal_relaxed")
-            except CurateError as exc:
-                err.print(f"warning: {exc}; showing the answers pulled before", style="yellow", highlight=False, markup=False)
-        if is_ratings(spec):
-            _print_ratings(report(queue, answers))
-            return
-        _print_summary(_summary(store, answers))
-
-    @review.command("export")
-    def export_(
-        output: Path = OUT_ARG,
-        file: Path = typer.Argument(..., metavar="FILE", help="where to write the queue: .jsonl or .csv"),
-        step: Optional[int] = STEP_OPT,
-    ) -> None:
-        """Write the review queue as JSONL/CSV, with empty answer columns to fill in (no server needed)."""
-        from curate.review.queue import export_queue
-
-        _, store = _store(output, step)
-        n = export_queue(store.queue(), store.spec(), file)
-        out.print(f"wrote {n:,} rows to {file}; fill in `decision` (accept/reject) and, if needed, the corrections, "
-                  f"`issues` and `note`, then: curate review import {output} {file}", highlight=False)  # fmt: skip
-
-    @review.command("import")
-    def import_(
-        output: Path = OUT_ARG,
-        file: Path = typer.Argument(..., metavar="FILE", help="a filled-in queue file (.jsonl or .csv)"),
-        annotator: Optional[str] = typer.Option(None, "--annotator", help="who answered (when the file has no `annotator` column)"),
-        step: Optional[int] = STEP_OPT,
-    ) -> None:
-        """Read the answers of a filled-in queue file; `curate run --resume` applies them."""
-        from curate.review.queue import read_answers
-
-        stage, store = _store(output, step)
-        queue = store.queue()
-        answers = read_answers(file, store.spec(), set(queue["_id"].to_list()), annotator)
-        store.save_answers(answers)
-        out.print(f"imported {answers.height:,} answers from {file}", highlight=False)
-        _after_answers_or_ratings(output, stage, store)
+    stage, store = _store(output, step)
+    queue = store.queue()
+    answers = read_answers(file, store.spec(), set(queue["_id"].to_list()), annotator)
+    store.save_answers(answers)
+    out.print(f"imported {answers.height:,} answers from {file}", highlight=False)
+    _after_answers_or_ratings(output, stage, store)

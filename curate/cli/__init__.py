@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from curate import __version__
-from curate.errors import CurateError
+from curate.cli import review, train
+from curate.core.errors import CurateError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Build clean, balanced, documented multilingual fine-tuning datasets.")  # fmt: skip
@@ -45,10 +46,10 @@ def run(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers per step (default: the cluster's CPUs)"),
 ) -> None:
     """Run a recipe: read, apply the steps, write shards, rejects, manifest and card."""
-    from curate.engine import RunOptions, run_recipe
-    from curate.progress import Reporter
-    from curate.summary import accounting_line
-    from curate.validate import load_and_check
+    from curate.run import RunOptions, run_recipe
+    from curate.core.progress import Reporter
+    from curate.outputs.summary import accounting_line
+    from curate.run.validate import load_and_check
 
     recipe_obj, sources = load_and_check(recipe, out_dir)
     command = "curate run " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["run"] else ""
@@ -74,7 +75,7 @@ def run(
 @app.command()
 def validate(recipe: Path = typer.Argument(..., metavar="RECIPE", help="the recipe YAML")) -> None:
     """Check a recipe (keys, types, steps, files, columns) without running it."""
-    from curate.validate import load_and_check
+    from curate.run.validate import load_and_check
 
     recipe_obj, sources = load_and_check(recipe)
     files = sum(len(s.files) for s in sources)
@@ -87,9 +88,10 @@ def steps(
     markdown: bool = typer.Option(False, "--markdown", help="print the README's step reference"),
 ) -> None:
     """List the registered steps (or only the ones named) with their parameters and defaults."""
-    from curate.docs import markdown as render_markdown
-    from curate.docs import step_reference
-    from curate.registry import step_names, suggest
+    from curate.cli.docs import markdown as render_markdown
+    from curate.cli.docs import step_reference
+    from curate.core.yamlmap import suggest
+    from curate.stages.registry import step_names
 
     for name in names or []:
         if name not in step_names():
@@ -112,7 +114,7 @@ def steps(
 @app.command()
 def inspect(output: Path = typer.Argument(..., metavar="OUT", help="the output folder of a run")) -> None:
     """Show what a run did: counts per step, drop reasons, splits, the accounting check."""
-    from curate.inspect_run import inspect_output
+    from curate.outputs.inspect import inspect_output
 
     inspect_output(output, out)
 
@@ -120,7 +122,7 @@ def inspect(output: Path = typer.Argument(..., metavar="OUT", help="the output f
 @app.command()
 def report(output: Path = typer.Argument(..., metavar="OUT", help="the output folder of a run")) -> None:
     """Write OUT/report.html: funnel, languages before/after, lengths, drop reasons (plots also as PNG)."""
-    from curate.report import build_report
+    from curate.outputs.report import build_report
 
     out.print(f"wrote {build_report(output)}", highlight=False)
 
@@ -131,7 +133,7 @@ def trace(
     row_id: str = typer.Argument(..., metavar="ROW_ID", help="the row's _id"),
 ) -> None:
     """Show one row's lineage: its source line, what each step did to it, where it ended."""
-    from curate.trace import trace_row
+    from curate.outputs.trace import trace_row
 
     lineage = trace_row(output, row_id)
     out.print(f"[bold]{lineage['id']}[/bold]: {lineage['status']}" + (f" ({lineage['split']})" if lineage["split"] else ""))
@@ -146,15 +148,9 @@ def trace(
         out.print(f"- {step['step']}: " + "; ".join(step["what"]), highlight=False, markup=False)
 
 
-def _register_subcommands() -> None:
-    from curate.review_cli import register as register_review
-    from curate.train_cli import register as register_train
-
-    register_review(app)
-    register_train(app)
-
-
-_register_subcommands()
+app.add_typer(review.app, name="review")
+app.command("train")(train.train)
+app.command("eval")(train.evaluate)
 
 
 # The usage errors typer raises (unknown command or option, missing argument) derive from the ClickException of the
