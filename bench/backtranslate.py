@@ -93,8 +93,8 @@ def main() -> int:
     import torch
 
     from curate.augment.translate import Decoding, Seq2SeqModel
-    from curate.stages.registry import get_step
     from curate.stages.base import StepContext
+    from curate.stages.registry import get_step
 
     torch.set_num_threads(args.threads)
     path = build_model(args.models / "marian-base-random")

@@ -93,16 +93,19 @@ METHODS = ("auto", "default", "charset-normalizer", "chardet")
 def load_texts(shared: Path) -> dict[str, list[str]]:
     """Texts per ISO 639-3 language: one line each, without duplicates."""
     found = collections.defaultdict(list)
-    for line in open(shared / "lid" / "lid.jsonl", encoding="utf-8"):
-        record = json.loads(line)
-        found[record["lang"]].append(record["text"])
-    for path in sorted((shared / "parallel").glob("eng-*.jsonl")):
-        for line in open(path, encoding="utf-8"):
+    with open(shared / "lid" / "lid.jsonl", encoding="utf-8") as lines:
+        for line in lines:
             record = json.loads(line)
-            found[record["tgt_lang"]].append(record["tgt"])
-    for line in open(shared / "dedup" / "xquad_paragraphs.jsonl", encoding="utf-8"):
-        record = json.loads(line)
-        found[XQUAD[record["lang"]]].append(record["text"])
+            found[record["lang"]].append(record["text"])
+    for path in sorted((shared / "parallel").glob("eng-*.jsonl")):
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                found[record["tgt_lang"]].append(record["tgt"])
+    with open(shared / "dedup" / "xquad_paragraphs.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            found[XQUAD[record["lang"]]].append(record["text"])
     return {lang: list(dict.fromkeys(" ".join(t.split()) for t in texts if t.strip())) for lang, texts in found.items()}
 
 

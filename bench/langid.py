@@ -40,8 +40,8 @@ import xxhash
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.langid import detectors as det_module
 from curate.core.languages import macro_of, macrolanguages
+from curate.langid import detectors as det_module
 from curate.langid.detectors import CALIBRATION_FILE, load_detector
 from curate.langid.scripts import detect_scripts
 from curate.stages.langid import LangId

@@ -124,7 +124,7 @@ def run_opusfilter(corpus: pl.DataFrame, langid: bool, eflomal: bool) -> pl.Seri
               filters.NonZeroNumeralsFilter(threshold=0.5), filters.LongestCommonSubstringFilter(threshold=0.9)]  # fmt: skip
     rejected = [False] * corpus.height
     index = 0
-    for (pair,), frame in corpus.partition_by("pair", as_dict=True, maintain_order=True).items():
+    for (_pair,), frame in corpus.partition_by("pair", as_dict=True, maintain_order=True).items():
         pairs = list(zip(frame["src"].to_list(), frame["tgt"].to_list()))
         active = list(chosen)
         if langid:

@@ -43,10 +43,10 @@ def run_one(mode: str, steps: int, warmup: int, batch: int, length: int, device:
     import torch
     from transformers import MarianConfig, MarianMTModel
 
+    from curate.models.hf import quiet_libraries, resolve_device
     from curate.train.config import parse_config
     from curate.train.evaluate import to_device, token_losses
     from curate.train.loop import optimizer_for
-    from curate.models.hf import quiet_libraries, resolve_device
     from curate.train.model import apply_lora, parameter_counts
 
     quiet_libraries()

@@ -175,8 +175,8 @@ def test_work_folder_reruns_and_keep_work(tmp_path, cli):
 
 
 def test_tags_of_earlier_steps_are_not_scanned_but_their_text_is(tmp_path):
-    from curate.run.engine import Run, RunOptions
     from curate.core.progress import Reporter
+    from curate.run.engine import Run, RunOptions
     from curate.run.recipe import load_recipe
 
     recipe = write_recipe(tmp_path / "r.yaml", """\

@@ -6,8 +6,8 @@ import json
 import polars as pl
 import pytest
 
-from curate.run import RunOptions, run_recipe
 from curate.core.progress import Reporter
+from curate.run import RunOptions, run_recipe
 from curate.run.validate import load_and_check
 from tests.conftest import ROOT, write_jsonl, write_recipe
 
@@ -43,7 +43,7 @@ def test_quickstart_same_output_with_both_engines(cluster, tmp_path, monkeypatch
 
 
 def test_global_step_and_bad_input_on_ray(cluster, tmp_path, monkeypatch):
-    words = "the quick brown fox jumps over the lazy dog near the quiet river bank at dawn".split()
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "near", "the", "quiet", "river", "bank", "at", "dawn"]
     # every 10th row repeats the row before it with one word changed: a near duplicate
     records = [{"text": " ".join(words[(i // 10 * 10 + k) % len(words)] for k in range(12)) + f" {i // 10 * 10}"
                 + (" again" if i % 10 == 9 else f" {i}"), "lang": "a" if i % 4 else "b"} for i in range(400)]  # fmt: skip

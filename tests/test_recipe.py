@@ -7,8 +7,8 @@ import pytest
 
 from curate.core.errors import RecipeError
 from curate.run.recipe import load_recipe
-from curate.stages.langid import LangId
 from curate.run.validate import load_and_check
+from curate.stages.langid import LangId
 from tests.conftest import write_jsonl, write_recipe
 
 GOOD = """\

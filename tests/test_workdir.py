@@ -6,9 +6,9 @@ import pickle
 import polars as pl
 import pytest
 
+from curate.outputs.workdir import StageDir, build_state, split_state
 from curate.stages.balance import Balance, BalancePlan
 from curate.stages.review import Review, ReviewState
-from curate.outputs.workdir import StageDir, build_state, split_state
 from tests.conftest import write_jsonl, write_recipe
 from tests.test_engine import output_hashes
 
@@ -105,8 +105,8 @@ def test_every_global_step_names_a_dataclass_state():
     """The engine reads a state back into the class the step names (never from the file): each must have one."""
     import dataclasses
 
-    from curate.stages.registry import get_step, step_names
     from curate.stages.base import GlobalStep
+    from curate.stages.registry import get_step, step_names
 
     steps = [get_step(n) for n in step_names() if issubclass(get_step(n), GlobalStep)]
     assert {s.name for s in steps} >= {"balance", "boilerplate", "dedup", "review"}

@@ -22,9 +22,9 @@ from curate.augment import ct2
 from curate.augment.cache import ResponseCache, response_key
 from curate.core.credentials import check_key_env, redact, safe_url
 from curate.core.errors import CurateError, MissingDependencyError, SettingError
+from curate.core.retry import retry
 from curate.models.hf import load_tokenizer, quiet_libraries, resolve_device
 from curate.models.locate import model_folder
-from curate.core.retry import retry
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 PER_REQUEST = {400, 413, 422}  # this prompt is refused (too long...): a reject, not the end of the run

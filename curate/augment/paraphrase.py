@@ -11,8 +11,8 @@ import polars as pl
 
 from curate.augment.backtranslate import row_languages
 from curate.augment.llm import Backend, ChatRequest
-from curate.models.prompts import clean_answer, render_prompt, template_for
 from curate.augment.synth import Generated, origin, row_seeds
+from curate.models.prompts import clean_answer, render_prompt, template_for
 
 
 def messages_for(config: Any, text: str, lang: str) -> list[dict[str, str]]:

@@ -13,6 +13,7 @@ Languages are given as ISO 639 codes (`yid`, `en`) and matched to the model's ow
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,10 +59,8 @@ def model_language_codes(tokenizer: Any) -> list[str]:
     mapping = getattr(tokenizer, "lang_token_to_id", None)
     if isinstance(mapping, dict):
         codes += list(mapping)
-    try:  # NLLB and mBART-50 keep their language codes as added tokens
+    with contextlib.suppress(AttributeError, NotImplementedError):  # NLLB, mBART-50: language codes as added tokens
         codes += [t for t in tokenizer.get_added_vocab() if _CODE.match(t)]
-    except (AttributeError, NotImplementedError):
-        pass
     for attr in ("additional_special_tokens", "extra_special_tokens"):
         try:
             special = getattr(tokenizer, attr, None) or []

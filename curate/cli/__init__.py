@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -36,19 +35,19 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command()
 def run(
     recipe: Path = typer.Argument(..., metavar="RECIPE", help="the recipe YAML"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: the recipe's output.dir)"),
+    out_dir: Path | None = typer.Option(None, "--out", help="output folder (default: the recipe's output.dir)"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run where it stopped"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="read only the first N records"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="read only the first N records"),
     fresh: bool = typer.Option(False, "--fresh", help="ignore cached steps and recompute everything"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
     engine: str = typer.Option("local", "--engine", help="local, or ray to spread the work over a Ray cluster"),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local cluster)"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers per step (default: the cluster's CPUs)"),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local cluster)"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Ray workers per step (default: the cluster's CPUs)"),
 ) -> None:
     """Run a recipe: read, apply the steps, write shards, rejects, manifest and card."""
-    from curate.run import RunOptions, run_recipe
     from curate.core.progress import Reporter
     from curate.outputs.summary import accounting_line
+    from curate.run import RunOptions, run_recipe
     from curate.run.validate import load_and_check
 
     recipe_obj, sources = load_and_check(recipe, out_dir)
@@ -84,7 +83,7 @@ def validate(recipe: Path = typer.Argument(..., metavar="RECIPE", help="the reci
 
 @app.command()
 def steps(
-    names: Optional[list[str]] = typer.Argument(None, metavar="NAME", help="only these steps (default: all)", show_default=False),
+    names: list[str] | None = typer.Argument(None, metavar="NAME", help="only these steps (default: all)", show_default=False),
     markdown: bool = typer.Option(False, "--markdown", help="print the README's step reference"),
 ) -> None:
     """List the registered steps (or only the ones named) with their parameters and defaults."""

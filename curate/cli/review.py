@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ OUT_ARG = typer.Argument(..., metavar="OUT", help="the output folder of a run wi
 STEP_OPT = typer.Option(None, "--step", help="which review step, by its number in the run's log (when there are several)")
 
 
-def _store(output: Path, step: Optional[int]):
+def _store(output: Path, step: int | None):
     """The review step's store in a run's work folder, or the ratings queue of a `curate train` output folder."""
     from curate.review.ratings import store_for
     from curate.review.state import ReviewStore, find_stage
@@ -134,7 +134,7 @@ def _after_answers(output: Path, stage: Path, store) -> None:
 @app.command()
 def push(
     output: Path = OUT_ARG,
-    step: Optional[int] = STEP_OPT,
+    step: int | None = STEP_OPT,
     again: bool = typer.Option(False, "--again", help="send every record once more (updates them; no duplicates)"),
 ) -> None:
     """Push the review queue to Argilla (ARGILLA_API_URL, ARGILLA_API_KEY); an interrupted push resumes."""
@@ -151,7 +151,7 @@ def push(
               f"{done['url']}: {what}", highlight=False)  # fmt: skip
 
 @app.command()
-def pull(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
+def pull(output: Path = OUT_ARG, step: int | None = STEP_OPT) -> None:
     """Bring the submitted answers back from Argilla and resolve them (majority, agreement)."""
     from curate.review.argilla_client import connect, fetch_answers
 
@@ -164,7 +164,7 @@ def pull(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
     _after_answers_or_ratings(output, stage, store)
 
 @app.command()
-def status(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
+def status(output: Path = OUT_ARG, step: int | None = STEP_OPT) -> None:
     """Where the review stands: rows queued, pushed, answered, agreement (asks Argilla when pushed)."""
     import polars as pl
 
@@ -201,7 +201,7 @@ def status(output: Path = OUT_ARG, step: Optional[int] = STEP_OPT) -> None:
 def export_(
     output: Path = OUT_ARG,
     file: Path = typer.Argument(..., metavar="FILE", help="where to write the queue: .jsonl or .csv"),
-    step: Optional[int] = STEP_OPT,
+    step: int | None = STEP_OPT,
 ) -> None:
     """Write the review queue as JSONL/CSV, with empty answer columns to fill in (no server needed)."""
     from curate.review.queue import export_queue
@@ -215,8 +215,8 @@ def export_(
 def import_(
     output: Path = OUT_ARG,
     file: Path = typer.Argument(..., metavar="FILE", help="a filled-in queue file (.jsonl or .csv)"),
-    annotator: Optional[str] = typer.Option(None, "--annotator", help="who answered (when the file has no `annotator` column)"),
-    step: Optional[int] = STEP_OPT,
+    annotator: str | None = typer.Option(None, "--annotator", help="who answered (when the file has no `annotator` column)"),
+    step: int | None = STEP_OPT,
 ) -> None:
     """Read the answers of a filled-in queue file; `curate run --resume` applies them."""
     from curate.review.queue import read_answers

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -59,7 +59,7 @@ def print_comparison(comparison: dict[str, Any], title: str) -> None:
     head, rows, ends = table(comparison)
     grid = Table(title=title, title_justify="left", show_edge=False)
     for i, name in enumerate(head):
-        grid.add_column(name, justify="right" if 3 <= i else "left", no_wrap=i >= 3)
+        grid.add_column(name, justify="right" if i >= 3 else "left", no_wrap=i >= 3)
     for i, row in enumerate(rows):
         grid.add_row(*row, end_section=i in ends)
     (out if out.is_terminal else Console(soft_wrap=True, width=240)).print(grid)  # a pipe or a log gets whole rows
@@ -80,16 +80,16 @@ def _command_line(name: str) -> str:
 
 
 def train(
-    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the recipe's `train:` section "
+    config: Path | None = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the recipe's `train:` section "
                                             "of the last run here, else train/default.yaml)"),
-    data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: output_dir, else out/train/NAME)"),
+    data: Path | None = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
+    out_dir: Path | None = typer.Option(None, "--out", help="output folder (default: output_dir, else out/train/NAME)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint of an interrupted run"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace a model in the output folder that was trained "
                                    "with another config or data"),
     merge: bool = typer.Option(False, "--merge", help="also write the base model with the adapter merged in (OUT/merged)"),
-    export: Optional[str] = typer.Option(None, "--export", help="`ct2`: convert the merged model for CTranslate2 (OUT/ct2)"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="override the number of optimizer steps"),
+    export: str | None = typer.Option(None, "--export", help="`ct2`: convert the merged model for CTranslate2 (OUT/ct2)"),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="override the number of optimizer steps"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Fine-tune a base model with LoRA (or fully) on curated shards; evaluate per language; write adapter and card."""
@@ -116,17 +116,17 @@ def train(
 
 
 def evaluate(
-    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the adapter's train_config.yaml)"),
+    config: Path | None = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the adapter's train_config.yaml)"),
     adapter: Path = typer.Option(..., "--adapter", help="output folder of `curate train` (adapter or full model)"),
-    split: Optional[str] = typer.Option(None, "--split", help="split to evaluate (default: the config's data.test_split)"),
-    data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="where eval-SPLIT.json/.md go (default: the adapter folder)"),
-    max_rows: Optional[int] = typer.Option(None, "--max-rows", min=1, help="at most this many rows per language"),
+    split: str | None = typer.Option(None, "--split", help="split to evaluate (default: the config's data.test_split)"),
+    data: Path | None = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
+    out_dir: Path | None = typer.Option(None, "--out", help="where eval-SPLIT.json/.md go (default: the adapter folder)"),
+    max_rows: int | None = typer.Option(None, "--max-rows", min=1, help="at most this many rows per language"),
     judge: bool = typer.Option(False, "--judge", help="an LLM rates the outputs (the config's `judge:` section)"),
-    judge_url: Optional[str] = typer.Option(None, "--judge-url", help="OpenAI-compatible endpoint of the judge (instead "
+    judge_url: str | None = typer.Option(None, "--judge-url", help="OpenAI-compatible endpoint of the judge (instead "
                                             "of `judge.base_url`; implies --judge)"),
-    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="the judge model (instead of `judge.model`)"),
-    rate: Optional[int] = typer.Option(None, "--rate", min=1, help="queue N outputs per language for native speakers "
+    judge_model: str | None = typer.Option(None, "--judge-model", help="the judge model (instead of `judge.model`)"),
+    rate: int | None = typer.Option(None, "--rate", min=1, help="queue N outputs per language for native speakers "
                                        "to rate (then `curate review push DIR` or `export DIR FILE`)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:

@@ -3,7 +3,7 @@ change between versions). Splits, balancing and review sampling all choose rows 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import xxhash

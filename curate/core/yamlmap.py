@@ -5,7 +5,7 @@ use them."""
 from __future__ import annotations
 
 import difflib
-from typing import Callable
+from collections.abc import Callable
 
 import yaml
 from pydantic import BaseModel, ValidationError

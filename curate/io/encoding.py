@@ -21,9 +21,9 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 SAMPLE_BYTES = 200_000  # what chardet examines by default: its models converge well before
 DAMAGED = 3  # valid UTF-8 characters per stray byte that make a record damaged UTF-8 (bench/encoding.py --fit)
@@ -270,7 +270,7 @@ def damaged_utf8(raw: bytes) -> bool:
     """Mostly valid UTF-8 with a few stray bytes (a cut or a damaged byte): not a record in a legacy encoding, whose
     non-ASCII bytes form valid UTF-8 only by chance and rarely (cp1251 `Ві` reads as UTF-8 `ó`)."""
     valid, stray = utf8_evidence(raw)
-    return 0 < stray and valid >= DAMAGED * stray
+    return stray > 0 and valid >= DAMAGED * stray
 
 
 class RecordDecoder:

@@ -16,18 +16,19 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 import polars as pl
 import xxhash
 
 from curate.core.errors import CurateError, InputError, MissingDependencyError
-from curate.io.compressed import compression_of, open_input
-from curate.io.encoding import UTF8, RecordDecoder, is_wide, resolve_encoding
 from curate.core.rows import META_COLUMNS, RAW_BYTES, REJECT_COLUMNS, first_reason
 from curate.core.text import utf8_buffers
+from curate.io.compressed import compression_of, open_input
+from curate.io.encoding import UTF8, RecordDecoder, is_wide, resolve_encoding
 
 
 class Source(Protocol):

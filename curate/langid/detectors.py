@@ -27,9 +27,9 @@ import json
 import math
 import threading
 import unicodedata
-from itertools import chain
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import ClassVar
 

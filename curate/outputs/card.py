@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from curate.io.writers import write_text_atomic
 from curate.core.languages import language_key
 from curate.core.markdown import table
+from curate.io.writers import write_text_atomic
 from curate.outputs.summary import accounting_line, thin_splits_note
 
 # Licence ids the Hugging Face Hub knows, for the ones recipes usually name.

@@ -7,8 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from curate.outputs.card import encoding_cell
 from curate.core.errors import CurateError
+from curate.outputs.card import encoding_cell
 from curate.outputs.manifest import load_manifest
 from curate.outputs.summary import accounting_line
 

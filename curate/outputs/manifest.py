@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import time
@@ -21,10 +22,8 @@ _PACKAGES = ("polars", "pyarrow", "pydantic", "chardet", "charset-normalizer", "
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "curate": __version__}
     for name in _PACKAGES:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return found
 
 

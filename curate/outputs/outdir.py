@@ -10,6 +10,7 @@ taken over by the next one, and a refused run is told which process holds it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -174,10 +175,8 @@ def folder_bytes(folder: Path) -> int:
     total = 0
     for root, _, files in os.walk(folder):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
     return total
 
 

@@ -12,10 +12,11 @@ import numpy as np
 import polars as pl
 
 from curate.core.errors import CurateError, MissingDependencyError
+from curate.core.text import char_count
 from curate.io.writers import write_bytes_atomic, write_text_atomic
 from curate.outputs.manifest import load_manifest
 from curate.outputs.summary import accounting_line
-from curate.core.text import char_count
+
 
 def _pyplot():
     try:

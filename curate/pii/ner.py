@@ -140,7 +140,7 @@ class GlinerBackend:
                 offsets.append(offset)
                 pieces.append(piece)
         out: list[list[Span]] = [[] for _ in texts]
-        for owner, offset, piece, ents in zip(owners, offsets, pieces, self._predict(pieces)):
+        for owner, offset, _piece, ents in zip(owners, offsets, pieces, self._predict(pieces)):
             for ent in ents:
                 kind = self.labels.get(ent["label"])
                 if kind is not None:

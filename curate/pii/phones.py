@@ -58,10 +58,7 @@ def _may_hold_number(text: str, region: str | None) -> bool:
     """Is there a run of digits written with a + or long enough to be a national number of `region`? (Cheap: the
     matcher parses every candidate, which costs far more.)"""
     least = _min_digits(region)
-    for m in _RUN.finditer(text):
-        if m.group(1) or sum(c.isdigit() for c in m.group()) >= least:
-            return True
-    return False
+    return any(m.group(1) or sum(c.isdigit() for c in m.group()) >= least for m in _RUN.finditer(text))
 
 
 def _matches(text: str, region: str | None) -> list[Span]:

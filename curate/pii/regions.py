@@ -168,7 +168,7 @@ def _place_names() -> dict[str, str]:
 
 # Country-code TLDs that Google Search treats as generic (Search Central, "Managing multi-regional sites"): their
 # sites are not local, so they say nothing about a country.
-GENERIC_CCTLDS = frozenset("ad as bz cc cd co dj fm io la me ms nu sc sr su tv tk ws ai".split())
+GENERIC_CCTLDS = frozenset(["ad", "as", "bz", "cc", "cd", "co", "dj", "fm", "io", "la", "me", "ms", "nu", "sc", "sr", "su", "tv", "tk", "ws", "ai"])
 _DOMAIN = r"(?:@|https?://|www\.)(?:[\w-]+\.)+[A-Za-z]{2}\b"
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.quality.tokens import tokens
 from curate.core.text import NO_SPACE, SPACED_WORD, word_count
+from curate.quality.tokens import tokens
 
 # Sentence-final punctuation of every script (Unicode Sentence_Terminal: . ! ? 。 । ؟ ۔ ። ။ ។ ...), plus the
 # ellipsis and the Tibetan shad, optionally followed by closing quotes and brackets (`"Yes."`, `(see above.)`).

@@ -105,10 +105,7 @@ def _read(path: Path) -> list[tuple[int, dict[str, Any]]]:
 def _labels(value: Any) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, list):
-        items = value
-    else:
-        items = str(value).replace(",", ";").split(";")
+    items = value if isinstance(value, list) else str(value).replace(",", ";").split(";")
     return [str(i).strip() for i in items if str(i).strip()]
 
 

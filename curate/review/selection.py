@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Union
 
 import polars as pl
 
 from curate.core.hashing import seeded_hashes
 
-Take = Union[int, float]  # an int is a count, a float in (0, 1] a fraction
+Take = int | float  # an int is a count, a float in (0, 1] a fraction
 NO_GROUP = "<none>"
 _SALT = 0x7265766965770000  # "review": the review sample is independent of other seeded choices (balance)
 

@@ -12,33 +12,47 @@ import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import polars as pl
 
 from curate import __version__
-from curate.outputs.card import write_card
 from curate.core.errors import CurateError, InputError
+from curate.core.progress import Reporter, rows_through
+from curate.core.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
 from curate.io.readers import ReadOptions, open_reader, read_batches
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
+from curate.outputs.card import write_card
 from curate.outputs.manifest import build_manifest, is_up_to_date, load_manifest
-from curate.run.memory import release
-from curate.outputs.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
-from curate.run.privacy import Redaction
-from curate.core.progress import Reporter, rows_through
-from curate.run.recipe import Recipe, Source, canonical_json
-from curate.stages.registry import get_step, step_notes
-from curate.core.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
-from curate.run.sources import InputFile, ResolvedSource, fingerprint
-from curate.run.splits import LINK_COLUMNS, plan_splits, thin_splits
+from curate.outputs.outdir import (
+    WORK,
+    claim,
+    folder_bytes,
+    human_bytes,
+    is_own_output_file,
+    remove_leftovers,
+    space_problem,
+)
 from curate.outputs.summary import (
-    card_languages, encoding_notes, input_encoding, languages_before, synthetic_by_origin, thin_splits_note,
+    card_languages,
+    encoding_notes,
+    input_encoding,
+    languages_before,
+    synthetic_by_origin,
+    thin_splits_note,
     value_counts,
 )
-from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
 from curate.outputs.workdir import PartStats, StageDir, tidy, total
+from curate.run.memory import release
+from curate.run.privacy import Redaction
+from curate.run.recipe import Recipe, Source, canonical_json
+from curate.run.sources import InputFile, ResolvedSource, fingerprint
+from curate.run.splits import LINK_COLUMNS, plan_splits, thin_splits
+from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
+from curate.stages.registry import get_step, step_notes
 
 FIT_STATS = "fit_stats.json"
 

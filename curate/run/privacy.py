@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from curate.io.writers import write_parquet_atomic
-from curate.stages.registry import get_step
 from curate.outputs.workdir import StageDir
+from curate.stages.registry import get_step
 
 if TYPE_CHECKING:
     from curate.run.recipe import StepSpec

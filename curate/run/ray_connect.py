@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from curate.core.errors import CurateError, SettingError
 
@@ -94,7 +94,7 @@ def check_cluster(address: str, origin: str, auth: Auth) -> None:
     try:
         socket.create_connection(where, timeout=TCP_TIMEOUT_S).close()
     except OSError as exc:
-        reason = "no answer in {:g} s".format(TCP_TIMEOUT_S) if isinstance(exc, TimeoutError) else _reason(exc)
+        reason = f"no answer in {TCP_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else _reason(exc)
         raise ClusterError(
             f"can't reach {cluster}: a TCP connection to port {where[1]} failed ({reason}). Check that the head runs "
             f"there (`ray status --address={address}` on the head), that this machine can reach that port (a "

@@ -14,16 +14,17 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import curate
-from curate.run.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
 from curate.core.errors import CurateError, MissingDependencyError
 from curate.core.progress import Reporter
+from curate.outputs.workdir import PartStats
+from curate.run.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
 from curate.run.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
 from curate.stages.base import GlobalStep, Step
-from curate.outputs.workdir import PartStats
 
 
 def _ray():

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from curate.core.errors import RecipeError
 from curate.core.yamlmap import LineMap, config_keys, format_validation_error, suggest
-from curate.stages.registry import get_step, step_names
 from curate.stages.base import StepConfig
+from curate.stages.registry import get_step, step_names
 
 FORMATS = ("auto", "jsonl", "json", "parquet", "csv", "tsv", "txt", "arrow", "hub")
 MAX_BATCH_ROWS = 10_000_000  # bounds on sizes: a typo of 1e21 is a clear error, not an OverflowError mid-run

@@ -13,14 +13,14 @@ import re
 from pathlib import Path
 
 from curate.core.errors import CurateError, OutputError, RecipeError
+from curate.core.rows import META_COLUMNS
+from curate.core.yamlmap import suggest
 from curate.io.readers import not_text_kind, peek_columns
 from curate.outputs.outdir import output_problems
 from curate.run.recipe import Card, Draft, Recipe, Source, lenient, read_recipe
-from curate.core.yamlmap import suggest
-from curate.stages.registry import get_step, step_names
-from curate.core.rows import META_COLUMNS
 from curate.run.sources import ResolvedSource, project_dir, resolve_source
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step, step_names
 
 
 def _files(keys: list[str], pattern: str) -> str:

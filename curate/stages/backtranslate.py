@@ -15,8 +15,8 @@ from pydantic import Field
 
 from curate.augment.backtranslate import backtranslate
 from curate.augment.synth import Generated
-from curate.stages.registry import register
 from curate.stages._synthetic import SynthStep, TranslationConfig
+from curate.stages.registry import register
 
 
 class BacktranslateConfig(TranslationConfig):

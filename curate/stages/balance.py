@@ -12,18 +12,19 @@ another split than its original leaks), so the step counts them per group for th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.core.hashing import seeded_hashes
-from curate.io.writers import write_json_atomic
-from curate.stages.registry import register
 from curate.core.rows import REASON
+from curate.io.writers import write_json_atomic
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 OVER_QUOTA = "balance:over_quota"
 _NULL_GROUP = "<none>"

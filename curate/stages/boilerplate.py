@@ -21,9 +21,9 @@ import polars as pl
 from pydantic import Field
 
 from curate.core.errors import CurateError
-from curate.stages.registry import register
 from curate.core.rows import DETAIL, REASON, partition
 from curate.stages.base import GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 ONLY_BOILERPLATE = "boilerplate:only_boilerplate"
 _DOC, _LINE, _KEY, _SOURCE = "__bp_doc", "__bp_line", "__bp_key", "__bp_source"

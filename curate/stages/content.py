@@ -23,10 +23,10 @@ from curate.content.classifier import ClassifierConfig, ContentClassifier
 from curate.content.lexicons import BUILTIN, builtin_allow, builtin_list, combine, normalized_term, read_list_file
 from curate.content.matching import Hit, Matcher
 from curate.core.markdown import table as markdown_table
-from curate.stages.registry import register
 from curate.core.rowlang import row_languages
 from curate.core.rows import DETAIL, REASON, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 PRIORITY = ("hate", "sexual", "violence", "profanity", "obscene")  # which reason a row with several categories gets
 ANY_LANGUAGE = "*"

@@ -21,6 +21,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
+from curate.core.errors import CurateError
+from curate.core.markdown import figures_table
+from curate.core.rows import REASON
 from curate.dedup import exact as exact_hash
 from curate.dedup.clusters import components, keepers
 from curate.dedup.jaccard import ShingleSpill
@@ -28,11 +31,8 @@ from curate.dedup.lsh import BandKeySpill, band_keys, candidate_edges, optimal_p
 from curate.dedup.minhash import MAX_HASH, Permutations, jaccard, signatures
 from curate.dedup.shingles import MAX_NGRAM, batch_shingles, normalized
 from curate.dedup.store import FORMAT, StoreWriter, check_compatible, find_store, iter_parts, read_clusters, store_name
-from curate.core.errors import CurateError
-from curate.core.markdown import figures_table
-from curate.stages.registry import register
-from curate.core.rows import REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 HASH_VERSION = "curate-poly64-v1"  # bump when shingle hashing changes: old stores become incompatible
 REASONS = {"exact": "exact_duplicate", "minhash": "near_duplicate"}

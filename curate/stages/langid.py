@@ -16,9 +16,9 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from curate.core.languages import family, language_name, macro_of, resolve_language
-from curate.stages.registry import register
 from curate.core.rows import DETAIL, REASON, first_reason, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 UNEXPECTED = "langid:unexpected"
 LOSS_WARNING = 0.05  # an expected language losing more than this share of its rows is worth a warning

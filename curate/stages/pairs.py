@@ -36,11 +36,19 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.core.hashing import seeded_hashes
-from curate.core.languages import UND, family, language_name, macrolanguages, normalize_label, resolve_language, same_language
-from curate.pairs import align, checks, misalign
-from curate.stages.registry import register
+from curate.core.languages import (
+    UND,
+    family,
+    language_name,
+    macrolanguages,
+    normalize_label,
+    resolve_language,
+    same_language,
+)
 from curate.core.rows import DETAIL, REASON, first_reason, partition
+from curate.pairs import align, checks, misalign
 from curate.stages.base import GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 REASONS = ["pairs:copy", "pairs:untranslated", "pairs:wrong_language", "pairs:numbers", "pairs:truncated",
            "pairs:concatenated", "pairs:length_ratio", "pairs:entities", "pairs:punctuation", "pairs:misaligned"]  # fmt: skip

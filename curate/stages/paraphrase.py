@@ -17,11 +17,11 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.augment.llm import GenParams
 from curate.augment.paraphrase import paraphrase
-from curate.models.prompts import check_template
 from curate.augment.synth import Generated
 from curate.core.credentials import check_key_env
-from curate.stages.registry import register
+from curate.models.prompts import check_template
 from curate.stages._synthetic import SynthConfig, SynthStep
+from curate.stages.registry import register
 
 
 class ParaphraseConfig(SynthConfig):

@@ -24,16 +24,16 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.core.errors import CurateError
+from curate.core.markdown import table
+from curate.core.rows import DETAIL, RAW_BYTES, REASON
 from curate.pii import BUILTIN, BY_KIND, GROUPS, Hints, Scanner, Span
 from curate.pii.actions import Action, replacer, rewrite
 from curate.pii.ner import NerBackend, NerConfig, load_backend
 from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector, is_phone_column
 from curate.pii.regions import language_code, region_code, regions_of_country, regions_of_language, text_regions
 from curate.pii.scan import resolve
-from curate.core.markdown import table
-from curate.stages.registry import register
-from curate.core.rows import DETAIL, RAW_BYTES, REASON
 from curate.stages.base import BatchStep, CardSection, StepConfig, StepResult
+from curate.stages.registry import register
 
 REJECT_TEXT = ("_raw", "_detail")  # curate's own columns that can hold a record's text: scanned in rejects
 TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))

@@ -21,13 +21,13 @@ from typing import Annotated, Any, Literal
 import polars as pl
 from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
-from curate.quality import measures
-from curate.langid.scripts import detect_scripts
 from curate.core.languages import is_valid_language, language_key
-from curate.quality.stopwords import FALLBACK, fitting_lists, stop_word_counts
-from curate.stages.registry import register
 from curate.core.rows import DETAIL, REASON, partition
+from curate.langid.scripts import detect_scripts
+from curate.quality import measures
+from curate.quality.stopwords import FALLBACK, fitting_lists, stop_word_counts
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 LANG = "__quality_lang"  # the row's language key for language-specific rules (null: only universal rules)
 TAG = "__quality_tag"  # the row's language as tagged

@@ -19,16 +19,16 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.core.errors import CurateError
-from curate.io.writers import write_json_atomic
 from curate.core.markdown import figures_table
-from curate.stages.registry import register
+from curate.core.rows import DETAIL, REASON
+from curate.io.writers import write_json_atomic
 from curate.review import ACCEPT, DEFAULT_LABELS, PENDING_REASON, REJECT, REJECTED, ReviewPending
 from curate.review import records as rec
 from curate.review import resolve as res
 from curate.review.selection import Rule, Selector, check_take
 from curate.review.state import ReviewStore
-from curate.core.rows import DETAIL, REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 Take = int | float | None
 PII_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))  # as the pii step writes it

@@ -17,8 +17,8 @@ from pydantic import Field, field_validator, model_validator
 from curate.augment.backtranslate import roundtrip, same_code
 from curate.augment.synth import Generated
 from curate.core.errors import CurateError
-from curate.stages.registry import register
 from curate.stages._synthetic import SynthStep, TranslationConfig
+from curate.stages.registry import register
 
 
 class RoundtripConfig(TranslationConfig):

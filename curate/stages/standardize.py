@@ -17,10 +17,10 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.core.markdown import table as markdown_table
-from curate.stages.registry import register
 from curate.core.rowlang import row_languages
-from curate.standardize import Change, apply_changes
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
+from curate.standardize import Change, apply_changes
 
 TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64, "before": pl.String,
                                "after": pl.String}))  # fmt: skip
@@ -221,7 +221,9 @@ def _locale_name(language: str | None) -> str | None:
 def _finder(dates: str | None, numbers: str | None, units: str | None, day_first: bool | None, years: tuple[int, int]):
     """A function (text, locale name) -> the changes in it, for one configuration."""
     from curate.pii.regions import regions_of_language
-    from curate.standardize import dates as d, numbers as n, units as u
+    from curate.standardize import dates as d
+    from curate.standardize import numbers as n
+    from curate.standardize import units as u
 
     pattern = d.output_pattern(dates) if dates else None
     number_target = None if numbers in (None, "plain") else _locale_name(numbers)

@@ -14,13 +14,14 @@ calendars (the Thai Buddhist era's 2567) are left alone.
 from __future__ import annotations
 
 import datetime as dt
-import regex as re  # `regex`: Unicode script classes (\p{Han}) in boundaries
 from dataclasses import dataclass
 from functools import cache
 
+import regex as re  # `regex`: Unicode script classes (\p{Han}) in boundaries
+
+from curate.core.text import NO_SPACE
 from curate.standardize import Change
 from curate.standardize.locales import _babel, numeric_date_order, regional_locales
-from curate.core.text import NO_SPACE
 
 # Letters that may touch a date: scripts without spaces, and Hangul, whose particles attach to the word (`7일에`).
 _ATTACHED = NO_SPACE + r"\p{Hangul}"

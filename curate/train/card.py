@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from curate.io.writers import write_text_atomic
 from curate.core.languages import hub_code
+from curate.io.writers import write_text_atomic
 
 
 def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:
@@ -24,7 +24,7 @@ def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:
 
 
 def card_header(metrics: dict[str, Any]) -> dict[str, Any]:
-    langs = sorted({hub_code(l) for l in metrics["data"]["languages"] if l not in ("und", "")})
+    langs = sorted({hub_code(lang) for lang in metrics["data"]["languages"] if lang not in ("und", "")})
     header: dict[str, Any] = {"base_model": metrics["base_model"]}
     header["library_name"] = "peft" if metrics["method"] == "lora" else "transformers"
     header["pipeline_tag"] = _pipeline_tag(metrics["task"], langs, metrics["config"]["prompt"])

@@ -393,7 +393,10 @@ def parse_config(data: Any, source: str = "<config>", text: str | None = None, p
         config = TrainConfig.model_validate(data)
     except ValidationError as exc:
         noise = _union_noise(exc, data)
-        owner = lambda path: _section_model(path[len(prefix):])
+
+        def owner(path: tuple) -> type[BaseModel] | None:
+            return _section_model(path[len(prefix) :])
+
         problems += format_validation_error(_CleanErrors(noise), prefix, lines, owner)  # type: ignore[arg-type]
         config = None
     if config is not None:

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.core.errors import CurateError
 from curate.core import languages
+from curate.core.errors import CurateError
 from curate.outputs.manifest import load_manifest
 from curate.train.config import LANGUAGE_PLACEHOLDERS, Data, TrainConfig
 

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from curate.augment.llm import ChatRequest, GenParams, make_backend
-from curate.models.prompts import template_for
 from curate.core.languages import language_name
 from curate.core.progress import Reporter
+from curate.models.prompts import template_for
 
 FORMAT = ('{"adequacy": <1-5>, "fluency": <1-5>, "right_language": <true or false>, '
           '"justification": "<one sentence>"}')  # fmt: skip

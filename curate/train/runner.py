@@ -26,8 +26,8 @@ import yaml
 
 from curate import __version__
 from curate.core.errors import CurateError
-from curate.io.writers import write_json_atomic, write_text_atomic
 from curate.core.progress import Reporter
+from curate.io.writers import write_json_atomic, write_text_atomic
 from curate.train.compare import compare, markdown
 from curate.train.config import Retain, TinyModel, TrainConfig
 from curate.train.data import (

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curate.outputs.manifest import load_manifest
 from curate.core.progress import Reporter
+from curate.outputs.manifest import load_manifest
 from curate.train.config import Retain, TrainConfig, _DataSource
 from curate.train.data import (
     DataError,

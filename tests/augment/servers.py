@@ -99,7 +99,7 @@ def transformers_serve(model: Path, startup_s: float = 120.0) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     code = "from transformers.cli.transformers import app; app()"  # main() would also look for a newer version
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (the server's output, read when it fails to start)
     process = subprocess.Popen(
         [sys.executable, "-c", code, "serve", str(model), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu",
          "--log-level", "error"], env=env, stdout=log, stderr=subprocess.STDOUT,

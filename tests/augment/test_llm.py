@@ -11,8 +11,8 @@ pytest.importorskip("httpx", reason=SYNTH)
 
 from curate.augment.cache import ResponseCache, response_key
 from curate.augment.llm import ChatRequest, GenParams, OpenAIChatClient
-from curate.models.prompts import clean_answer, render_prompt, template_for
 from curate.core.errors import CurateError
+from curate.models.prompts import clean_answer, render_prompt, template_for
 from tests.augment.servers import ScriptedServer, free_port, transformers_serve
 
 GREEDY = GenParams(temperature=0, max_new_tokens=32)
@@ -69,9 +69,11 @@ def test_retries_with_backoff_then_success():
 
 
 def test_a_server_that_keeps_failing_stops_the_run_after_the_retries():
-    with ScriptedServer(lambda p, a: (500, "boom", {})) as server:
-        with pytest.raises(CurateError, match=r"failed 3 times .*HTTP 500"):
-            client(server.url, retries=2).complete(ask("x"), GREEDY)
+    with (
+        ScriptedServer(lambda p, a: (500, "boom", {})) as server,
+        pytest.raises(CurateError, match=r"failed 3 times .*HTTP 500"),
+    ):
+        client(server.url, retries=2).complete(ask("x"), GREEDY)
     assert len(server.requests) == 3
 
 
@@ -94,9 +96,8 @@ def test_a_refused_prompt_is_an_error_for_that_request_only(tmp_path):
 
 def test_the_api_key_comes_from_the_environment_and_stays_out_of_messages(monkeypatch):
     monkeypatch.setenv("CURATE_TEST_API_KEY", "sk-secret-123")
-    with ScriptedServer(lambda p, a: (401, "bad key", {})) as server:
-        with pytest.raises(CurateError) as error:
-            client(server.url, api_key_env="CURATE_TEST_API_KEY").complete(ask("x"), GREEDY)
+    with ScriptedServer(lambda p, a: (401, "bad key", {})) as server, pytest.raises(CurateError) as error:
+        client(server.url, api_key_env="CURATE_TEST_API_KEY").complete(ask("x"), GREEDY)
     assert server.headers[0]["Authorization"] == "Bearer sk-secret-123"
     assert "$CURATE_TEST_API_KEY" in str(error.value) and "sk-secret" not in str(error.value)
 
@@ -133,9 +134,11 @@ def test_only_key_variables_may_be_named(monkeypatch):
 
 
 def test_a_wrong_url_says_so():
-    with ScriptedServer(lambda p, a: (404, "no such route", {})) as server:
-        with pytest.raises(CurateError, match="answered 404: check `base_url`"):
-            client(server.url).complete(ask("x"), GREEDY)
+    with (
+        ScriptedServer(lambda p, a: (404, "no such route", {})) as server,
+        pytest.raises(CurateError, match="answered 404: check `base_url`"),
+    ):
+        client(server.url).complete(ask("x"), GREEDY)
 
 
 def test_response_key_covers_model_prompt_and_parameters():

@@ -24,9 +24,8 @@ def sentences(lang: str, encoding: str, n: int = 30, seed: int = 1) -> list[str]
     found = []
     for line in LID.open(encoding="utf-8"):
         text = json.loads(line)
-        if text["lang"] == lang and not text["text"].isascii():
-            if holds(encoding, text["text"]):
-                found.append(text["text"])
+        if text["lang"] == lang and not text["text"].isascii() and holds(encoding, text["text"]):
+            found.append(text["text"])
     random.Random(seed).shuffle(found)
     assert len(found) >= n, (lang, encoding, len(found))
     return found[:n]
@@ -185,7 +184,7 @@ def test_shift_jis_csv_with_quotes_commas_and_line_breaks(tmp_path):
 
 def test_a_windows_1251_csv_with_utf8_rows(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_bytes("id,текст\n1,Добрый день\n".encode("cp1251") + "2,Спасибо большое\n".encode("utf-8")
+    path.write_bytes("id,текст\n1,Добрый день\n".encode("cp1251") + "2,Спасибо большое\n".encode()
                      + "3,До свидания\n".encode("cp1251"))  # fmt: skip
     rows, rejects, stats = read(path, encoding="auto", columns={"text": "текст"})
     assert rows["text"].to_list() == ["Добрый день", "Спасибо большое", "До свидания"] and rejects.height == 0

@@ -162,7 +162,7 @@ def test_json_array_and_broken_json_file(tmp_path):
 
 def test_txt_by_line_and_by_file(tmp_path):
     path = tmp_path / "a.txt"
-    path.write_bytes("第一行\n\nline three\r\nbad \xff\n".encode("utf-8").replace(b"\\xff", b"") + b"bad \xff\n")
+    path.write_bytes("第一行\n\nline three\r\nbad \xff\n".encode().replace(b"\\xff", b"") + b"bad \xff\n")
     rows, rejects = read_all(path)
     assert rows["text"].to_list() == ["第一行", "line three", "bad ÿ"]
     assert rows["_row"].to_list() == [0, 2, 3] and reasons(rejects) == {4: "unparseable"}
@@ -275,7 +275,7 @@ def test_compressed_inputs_read_like_plain_ones(tmp_path):
         assert rows.drop("_id", "_source").equals(expected.drop("_id", "_source")) and rejects.height == 0, name
     (tmp_path / "b.csv.gz").write_bytes(gzip.compress(b'id,text\n1,"un, deux"\n'))
     assert read_all(tmp_path / "b.csv.gz")[0]["text"].to_list() == ["un, deux"]
-    (tmp_path / "c.txt.gz").write_bytes(gzip.compress("une\ndeux\n".encode()))
+    (tmp_path / "c.txt.gz").write_bytes(gzip.compress(b"une\ndeux\n"))
     assert read_all(tmp_path / "c.txt.gz")[0]["text"].to_list() == ["une", "deux"]
     (tmp_path / "d.json.gz").write_bytes(gzip.compress(b'[{"text": "x"}]'))
     assert read_all(tmp_path / "d.json.gz")[0]["text"].to_list() == ["x"]

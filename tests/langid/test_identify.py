@@ -67,7 +67,7 @@ def identifier():
     pytest.importorskip("py3langid")
     from curate.langid.detectors import DEFAULT_DETECTORS, load_detector
 
-    return lambda settings=Settings(): LanguageIdentifier([load_detector(n) for n in DEFAULT_DETECTORS], settings)
+    return lambda settings=None: LanguageIdentifier([load_detector(n) for n in DEFAULT_DETECTORS], settings or Settings())
 
 
 def test_identify_with_the_default_detectors(identifier):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 PEOPLE = ["Ada Lovelace", "Alan Turing"]
 ADDRESSES = ["10 Downing Street", "221 Baker Street"]
-FILLER = "the a cat sat on mat and then we went home today it was x y z".split()
+FILLER = ["the", "a", "cat", "sat", "on", "mat", "and", "then", "we", "went", "home", "today", "it", "was", "x", "y", "z"]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 LABELS = ["person", "address"]
 

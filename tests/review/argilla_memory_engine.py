@@ -139,10 +139,7 @@ def _text_matches(doc: dict, query: TextQuery | str | None) -> bool:
         return True
     if isinstance(query, str):
         query = TextQuery(q=query)
-    if query.field:
-        texts = [doc["fields"].get(query.field)]
-    else:
-        texts = list(doc["fields"].values())
+    texts = [doc["fields"].get(query.field)] if query.field else list(doc["fields"].values())
     haystack = " ".join(str(t) for t in texts if t is not None).lower()
     return all(word in haystack for word in str(query.q).lower().split())
 

@@ -143,7 +143,7 @@ def start(home: Path | None = None, port: int | None = None, timeout: float = 12
     python = str(_python(venv))
     port = port or free_port()
     log_path = home / "server.log"
-    handle = open(log_path, "ab")
+    handle = open(log_path, "ab")  # noqa: SIM115  (the server writes to it as long as it runs)
     process = subprocess.Popen([python, str(LAUNCHER), "start", "--host", "127.0.0.1", "--port", str(port),
                                 "--no-access-log"], env=env, stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
     handle.close()

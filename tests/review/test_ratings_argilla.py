@@ -72,7 +72,7 @@ def test_ratings_through_argilla(tmp_path, cli, argilla_env):
     report = json.loads((folder / "ratings.json").read_text())
     judge = {out: score for _, _, out, _, score in OUTPUTS}
     for lang, group in (("fra", report["languages"][0]), ("swh", report["languages"][1])):
-        mine = [out for l, _, out, _, _ in OUTPUTS if l == lang]
+        mine = [out for code, _, out, _, _ in OUTPUTS if code == lang]
         human = [np.mean([r[o] for r in (OLGA, AMANI) if o in r]) for o in mine]
         scores = [judge[o] for o in mine]
         assert (group["lang"], group["queued"], group["rated"]) == (lang, 4, 4)

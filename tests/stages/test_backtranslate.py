@@ -16,10 +16,10 @@ import pytest
 pytest.importorskip("ctranslate2")
 pytest.importorskip("transformers")
 
-from curate.models.locate import ModelNotAvailableError
 from curate.augment.validate import REASONS, normalized
-from curate.stages.registry import get_step
+from curate.models.locate import ModelNotAvailableError
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step
 from tests.augment import models
 from tests.conftest import write_recipe
 

@@ -6,7 +6,6 @@ import pytest
 from curate.stages.balance import Balance, quotas_for, temperature_quotas, upsampling_quotas
 from tests.conftest import write_jsonl, write_recipe
 
-
 # Temperature sampling (XLM-R, mT5): group i gets a share p_i = n_i^a / sum_j n_j^a of the total, a = 1/T. For the
 # skewed corpus below (eng 1000, fra 100, yid 10; a = 0.3; total 1110), by hand:
 #   1000^0.3 = 10^0.9 = 7.943282, 100^0.3 = 10^0.6 = 3.981072, 10^0.3 = 1.995262; sum 13.919616

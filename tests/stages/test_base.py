@@ -6,8 +6,8 @@ import json
 import polars as pl
 import pytest
 
-from curate.stages import registry
 from curate.io.writers import write_json_atomic
+from curate.stages import registry
 from curate.stages.base import BatchStep, CardSection, StepConfig, StepResult
 from tests.conftest import write_jsonl, write_recipe
 

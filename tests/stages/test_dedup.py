@@ -5,11 +5,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.dedup.shingles import casefold, no_space_script, normalized, shingles
 from curate.core.errors import CurateError
+from curate.dedup.shingles import casefold, no_space_script, normalized, shingles
+from curate.outputs.workdir import StageDir
 from curate.stages.base import StepContext
 from curate.stages.dedup import Dedup
-from curate.outputs.workdir import StageDir
 
 # Openings of XQuAD paragraphs (google-deepmind/xquad, CC BY-SA 4.0): paragraph 0 and paragraph 5 of each language.
 XQUAD = {

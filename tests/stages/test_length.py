@@ -1,10 +1,9 @@
 import polars as pl
 import pytest
 
-from curate.stages.length import Length
 from curate.core.text import word_count
+from curate.stages.length import Length
 from tests.conftest import ROOT
-
 
 # Counted by hand, word by word (Chinese and Japanese: one word per Han or kana character, as CJK tokenizers do).
 HAND_COUNTS = [

@@ -8,8 +8,8 @@ import re
 import polars as pl
 import pytest
 
-from curate.stages.registry import get_step
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step
 from tests.augment.servers import ScriptedServer
 
 # Tatoeba-style German sentences and what the scripted "LLM" answers for each

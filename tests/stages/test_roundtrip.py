@@ -12,8 +12,8 @@ pytest.importorskip("transformers")
 
 from curate.augment.validate import REASONS, normalized
 from curate.core.errors import CurateError
-from curate.stages.registry import get_step
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step
 from tests.augment import models
 
 

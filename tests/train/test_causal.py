@@ -26,8 +26,8 @@ def inputs(config, tokenizer):
 
 
 def test_prompt_is_masked_and_ends_with_eos(trained):
-    from curate.train.data import IGNORE
     from curate.models.hf import load_tokenizer
+    from curate.train.data import IGNORE
 
     config, result = trained
     tokenizer = load_tokenizer(str(result.output))
@@ -43,8 +43,8 @@ def test_loss_goes_down_and_adapter_reproduces_outputs(trained, tiny_qwen2):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from curate.train.evaluate import example_losses, generate
     from curate.models.hf import load_tokenizer
+    from curate.train.evaluate import example_losses, generate
     from curate.train.model import load_model
 
     config, result = trained

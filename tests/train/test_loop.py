@@ -24,11 +24,11 @@ def test_early_stopping_keeps_the_best(tiny_marian, tmp_path):
     import polars as pl
     import torch
 
+    from curate.models.hf import load_tokenizer
     from curate.train.config import parse_config
     from curate.train.data import Examples, encode
     from curate.train.evaluate import EvalResult, LanguageScore
     from curate.train.loop import Checkpoints, LoopSpec, TrainState, load_trainable, train_loop, trainable_tensors
-    from curate.models.hf import load_tokenizer
     from curate.train.model import apply_lora, load_model
 
     config = parse_config({"base_model": str(tiny_marian), "lora": {"r": 2}})

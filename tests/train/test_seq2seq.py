@@ -30,8 +30,8 @@ def config_dir(trained):
 
 def eval_inputs(config):
     """The trainer's own evaluation rows and encoding, rebuilt the way it builds them."""
-    from curate.train.data import build_examples, cap_per_language, encode, read_split
     from curate.models.hf import load_tokenizer
+    from curate.train.data import build_examples, cap_per_language, encode, read_split
 
     examples = build_examples(read_split(config.data.dir, "validation"), config, evaluation=True)
     examples = cap_per_language(examples, config.data.max_eval_rows_per_language)
