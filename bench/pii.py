@@ -186,8 +186,9 @@ def score_phone_examples(path: Path) -> dict[str, Score]:
     scores: dict[str, Score] = defaultdict(Score)
     for i, record in enumerate(records):
         gold = [(s["start"], s["end"]) for s in record["spans"]]
-        scores[f"{record['format']} | country hint"].add(gold, [(t["start"], t["end"]) for t in hinted[i]
-                                                               if t["kind"] == "phone"])  # fmt: skip
+        scores[f"{record['format']} | country hint"].add(
+            gold, [(t["start"], t["end"]) for t in hinted[i] if t["kind"] == "phone"]
+        )
         for mode in phones.MODES:
             scores[f"{record['format']} | no hint, {mode}"].add(
                 gold, [(t["start"], t["end"]) for t in plain[mode][i] if t["kind"] == "phone"]
@@ -264,8 +265,10 @@ def print_kinds(title: str, scores: dict[str, Score]) -> None:
     print("|---|---|---|---|---|---|")
     for kind in sorted((k for k in scores if not k.startswith("phone")), key=lambda k: (k not in GOALS, k)):
         s = scores[kind]
-        print(f"| {kind} | {s.gold} | {s.pred} | {fmt(s.recall())} | {fmt(s.precision())} | "
-              f"{verdict(s, GOALS.get(kind))} |")  # fmt: skip
+        print(
+            f"| {kind} | {s.gold} | {s.pred} | {fmt(s.recall())} | {fmt(s.precision())} | "
+            f"{verdict(s, GOALS.get(kind))} |"
+        )
     print()
 
 
@@ -280,8 +283,10 @@ def print_phone_modes(title: str, records: list[dict]) -> None:
                 score = s[key]
                 name = "all phone labels" if key == "phone" else key.split(":", 1)[1]
                 goal = PHONE_GOAL if mode == "lenient" and key == "phone" and not lang else None
-                print(f"| {mode} | {'language' if lang else 'none'} | {name} | {score.gold} | {score.pred} | "
-                      f"{fmt(score.recall())} | {fmt(score.precision())} | {verdict(score, goal)} |")  # fmt: skip
+                print(
+                    f"| {mode} | {'language' if lang else 'none'} | {name} | {score.gold} | {score.pred} | "
+                    f"{fmt(score.recall())} | {fmt(score.precision())} | {verdict(score, goal)} |"
+                )
     print()
 
 
@@ -297,14 +302,18 @@ def main() -> None:
     print(f"## {args.eval / 'pii.jsonl'}: {len(records)} records, {len(fit)} to fit and {len(report)} to report on\n")
     if args.fit:
         before, after, low, high = fit_window(fit)
-        print(f"Fitted on the first half: context window {before} characters before, {after} after (defaults in "
-              f"curate/pii/phones.py: {phones.CONTEXT_BEFORE}, {phones.CONTEXT_AFTER}); lenient phone F1 over the "
-              f"{len(WINDOWS)} windows tried: {low:.3f} to {high:.3f}\n")
+        print(
+            f"Fitted on the first half: context window {before} characters before, {after} after (defaults in "
+            f"curate/pii/phones.py: {phones.CONTEXT_BEFORE}, {phones.CONTEXT_AFTER}); lenient phone F1 over the "
+            f"{len(WINDOWS)} windows tried: {low:.3f} to {high:.3f}\n"
+        )
         phones.CONTEXT_BEFORE, phones.CONTEXT_AFTER = before, after
-    print("Span recall / precision (overlap-matched, in-scope records only). Phones per mode: `strict` (+numbers "
-          "and the hinted regions), `text` (also regions the text points at), `lenient` (also phone-shaped numbers "
-          "near a context word or in a region's own national format). Hints `none`: the text alone; `language`: "
-          "the record's language as `text_lang`.\n")
+    print(
+        "Span recall / precision (overlap-matched, in-scope records only). Phones per mode: `strict` (+numbers "
+        "and the hinted regions), `text` (also regions the text points at), `lenient` (also phone-shaped numbers "
+        "near a context word or in a region's own national format). Hints `none`: the text alone; `language`: "
+        "the record's language as `text_lang`.\n"
+    )
     print_phone_modes("Phones, reported half", report)
     print_phone_modes("Phones, all records (reference)", records)
     scores, uncovered = score_presidio(report)
@@ -320,10 +329,12 @@ def main() -> None:
         s = examples[name]
         print(f"| {name} | {s.gold} | {fmt(s.recall())} | {fmt(s.precision())} |")
     numbers, contested, taken = weak_id_conflicts()
-    print(f"\nWeak-checksum IDs against phones: of {numbers:,} valid national numbers of every region (libphonenumber's "
-          f"example numbers, last three digits varied), {contested:,} also pass a Canadian SIN's, US SSN's or "
-          f"Aadhaar's pattern and check; with their own country as the hint, {taken} came out as that ID instead "
-          "of a phone (goal: 0).\n")
+    print(
+        f"\nWeak-checksum IDs against phones: of {numbers:,} valid national numbers of every region (libphonenumber's "
+        f"example numbers, last three digits varied), {contested:,} also pass a Canadian SIN's, US SSN's or "
+        f"Aadhaar's pattern and check; with their own country as the hint, {taken} came out as that ID instead "
+        "of a phone (goal: 0).\n"
+    )
 
     quick, dense = quickstart_texts(), eval_texts(args.eval)
     runs = [
@@ -335,16 +346,20 @@ def main() -> None:
     print("CPU time (this process, all threads) is the steadier figure on a machine shared with other work; the")
     print("baseline runs the same detectors in Python on every row (no polars prefilter, phones strict), on 5,000")
     print("rows of the corpus, in the same run.\n")
-    print("| corpus | phone mode | MB of text | rows | wall s | MB/s (wall) | CPU s | MB/s (CPU) | rows/s (CPU) "
-          "| baseline MB/s (CPU) | speed-up |")  # fmt: skip
+    print(
+        "| corpus | phone mode | MB of text | rows | wall s | MB/s (wall) | CPU s | MB/s (CPU) | rows/s (CPU) "
+        "| baseline MB/s (CPU) | speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, values in runs:
         base_mb, _, base_cpu = python_only(values.head(5000))
         base = base_mb / base_cpu
         for mode in phones.MODES:
             mb, wall, cpu = throughput(values, mode)
-            print(f"| {name} | {mode} | {mb:.1f} | {values.len():,} | {wall:.2f} | {mb / wall:.1f} | {cpu:.2f} | "
-                  f"{mb / cpu:.1f} | {values.len() / cpu:,.0f} | {base:.2f} | {mb / cpu / base:.1f}x |")  # fmt: skip
+            print(
+                f"| {name} | {mode} | {mb:.1f} | {values.len():,} | {wall:.2f} | {mb / wall:.1f} | {cpu:.2f} | "
+                f"{mb / cpu:.1f} | {values.len() / cpu:,.0f} | {base:.2f} | {mb / cpu / base:.1f}x |"
+            )
 
 
 if __name__ == "__main__":

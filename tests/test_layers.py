@@ -30,7 +30,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("pipelines", {"run", "train"}),
     ("outputs", {"outputs"}),
     ("stages", {"stages"}),
-    ("libraries", {"langid", "dedup", "pii", "quality", "pairs", "content", "standardize", "augment", "review", "models"}),
+    (
+        "libraries",
+        {"langid", "dedup", "pii", "quality", "pairs", "content", "standardize", "augment", "review", "models"},
+    ),
     ("io", {"io"}),
     ("core", {"core", "__init__"}),
 ]
@@ -97,8 +100,10 @@ def test_no_import_from_a_lower_layer_to_a_higher_one():
         for line, module in imports:
             here, there = _top(name), _top(module)
             if LEVEL[there] < LEVEL[here] and (name, module) not in ALLOWED:
-                violations.append(f"{MODULES[name].relative_to(ROOT.parent)}:{line}: {name} ({LAYERS[LEVEL[here]][0]}) "
-                                  f"imports {module} ({LAYERS[LEVEL[there]][0]})")
+                violations.append(
+                    f"{MODULES[name].relative_to(ROOT.parent)}:{line}: {name} ({LAYERS[LEVEL[here]][0]}) "
+                    f"imports {module} ({LAYERS[LEVEL[there]][0]})"
+                )
     assert not violations, "imports from a lower layer to a higher one:\n" + "\n".join(violations)
 
 
@@ -112,7 +117,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -135,15 +140,22 @@ def test_no_import_cycle_between_top_level_packages():
                 graph[a].add(b)
                 where.setdefault((a, b), f"{MODULES[name].relative_to(ROOT.parent)}:{line} imports {module}")
     cycle = _cycle(graph)
-    assert cycle is None, "import cycle between packages: " + " -> ".join(cycle) + "\n" + "\n".join(
-        where[edge] for edge in zip(cycle, cycle[1:]))
+    assert cycle is None, (
+        "import cycle between packages: "
+        + " -> ".join(cycle)
+        + "\n"
+        + "\n".join(where[edge] for edge in zip(cycle, cycle[1:]))
+    )
 
 
 @pytest.mark.parametrize("package", ["run", "outputs"])
 def test_no_import_cycle_between_the_modules_of(package):
     """The engine, the Ray engine and the manifest used to import each other (some of it inside functions)."""
-    graph = {name: {m for _, m in imports if m != name and _top(m) == package}
-             for name, imports in GRAPH.items() if _top(name) == package}
+    graph = {
+        name: {m for _, m in imports if m != name and _top(m) == package}
+        for name, imports in GRAPH.items()
+        if _top(name) == package
+    }
     cycle = _cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
@@ -164,6 +176,9 @@ def late():
     from curate.cli import main
 """
     assert sorted(_imports_in(source, "curate.stages.example")) == [
-        (3, "curate.core.rows"), (4, "curate.core.text"), (5, "curate.outputs.manifest"), (8, "curate.run.recipe"),
+        (3, "curate.core.rows"),
+        (4, "curate.core.text"),
+        (5, "curate.outputs.manifest"),
+        (8, "curate.run.recipe"),
         (12, "curate.cli"),
     ]

@@ -27,8 +27,10 @@ def run(recipe_path, out, engine, **options):
 
 
 def digest(out):
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.glob("*/*.parquet"))}  # fmt: skip
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.glob("*/*.parquet"))
+    }
 
 
 def test_quickstart_same_output_with_both_engines(cluster, tmp_path, monkeypatch):
@@ -43,13 +45,39 @@ def test_quickstart_same_output_with_both_engines(cluster, tmp_path, monkeypatch
 
 
 def test_global_step_and_bad_input_on_ray(cluster, tmp_path, monkeypatch):
-    words = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "near", "the", "quiet", "river", "bank", "at", "dawn"]
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "the",
+        "lazy",
+        "dog",
+        "near",
+        "the",
+        "quiet",
+        "river",
+        "bank",
+        "at",
+        "dawn",
+    ]
     # every 10th row repeats the row before it with one word changed: a near duplicate
-    records = [{"text": " ".join(words[(i // 10 * 10 + k) % len(words)] for k in range(12)) + f" {i // 10 * 10}"
-                + (" again" if i % 10 == 9 else f" {i}"), "lang": "a" if i % 4 else "b"} for i in range(400)]  # fmt: skip
+    records = [
+        {
+            "text": " ".join(words[(i // 10 * 10 + k) % len(words)] for k in range(12))
+            + f" {i // 10 * 10}"
+            + (" again" if i % 10 == 9 else f" {i}"),
+            "lang": "a" if i % 4 else "b",
+        }
+        for i in range(400)
+    ]
     write_jsonl(tmp_path / "in" / "one.jsonl", records[:200] + ["{broken"])
     write_jsonl(tmp_path / "in" / "two.jsonl", records[200:])
-    recipe = write_recipe(tmp_path / "r.yaml", """\
+    recipe = write_recipe(
+        tmp_path / "r.yaml",
+        """\
 name: ray
 seed: 4
 sources:
@@ -60,7 +88,8 @@ steps:
 output:
   dir: out
 engine: {batch_rows: 50}
-""")
+""",
+    )
     monkeypatch.chdir(tmp_path)
     local = run(recipe, tmp_path / "local", "local")
     distributed = run(recipe, tmp_path / "ray", "ray", workers=2)

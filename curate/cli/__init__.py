@@ -15,8 +15,12 @@ from curate import __version__
 from curate.cli import review, train
 from curate.core.errors import CurateError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Build clean, balanced, documented multilingual fine-tuning datasets.")  # fmt: skip
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Build clean, balanced, documented multilingual fine-tuning datasets.",
+)
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
@@ -41,8 +45,12 @@ def run(
     fresh: bool = typer.Option(False, "--fresh", help="ignore cached steps and recompute everything"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
     engine: str = typer.Option("local", "--engine", help="local, or ray to spread the work over a Ray cluster"),
-    address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local cluster)"),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Ray workers per step (default: the cluster's CPUs)"),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local cluster)"
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Ray workers per step (default: the cluster's CPUs)"
+    ),
 ) -> None:
     """Run a recipe: read, apply the steps, write shards, rejects, manifest and card."""
     from curate.core.progress import Reporter
@@ -54,8 +62,16 @@ def run(
     command = "curate run " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["run"] else ""
     if engine not in ("local", "ray"):
         raise CurateError(f"--engine must be `local` or `ray`, not {engine!r}")
-    options = RunOptions(out=out_dir, resume=resume, limit=limit, fresh=fresh, command=command, engine=engine,
-                         address=address, workers=workers)  # fmt: skip
+    options = RunOptions(
+        out=out_dir,
+        resume=resume,
+        limit=limit,
+        fresh=fresh,
+        command=command,
+        engine=engine,
+        address=address,
+        workers=workers,
+    )
     reporter = Reporter(err, quiet=quiet)
     where = out_dir or recipe_obj.output_dir()
     reporter.info(f"output: {where}" + (f" (= {where.resolve()})" if not where.is_absolute() else ""))
@@ -63,8 +79,12 @@ def run(
     if manifest.get("_noop"):
         return
     acc = manifest["accounting"]
-    err.print(f"wrote {where}: {acc['rows_out']:,} rows in data/, {acc['rows_rejected']:,} in rejects/\n"
-              f"accounting: {accounting_line(acc)}", highlight=False, markup=False)  # fmt: skip
+    err.print(
+        f"wrote {where}: {acc['rows_out']:,} rows in data/, {acc['rows_rejected']:,} in rejects/\n"
+        f"accounting: {accounting_line(acc)}",
+        highlight=False,
+        markup=False,
+    )
     for note in manifest["notes"]:
         err.print(f"note: {note}", highlight=False, markup=False)
     if not acc["ok"]:
@@ -83,7 +103,9 @@ def validate(recipe: Path = typer.Argument(..., metavar="RECIPE", help="the reci
 
 @app.command()
 def steps(
-    names: list[str] | None = typer.Argument(None, metavar="NAME", help="only these steps (default: all)", show_default=False),
+    names: list[str] | None = typer.Argument(
+        None, metavar="NAME", help="only these steps (default: all)", show_default=False
+    ),
     markdown: bool = typer.Option(False, "--markdown", help="print the README's step reference"),
 ) -> None:
     """List the registered steps (or only the ones named) with their parameters and defaults."""
@@ -95,8 +117,9 @@ def steps(
     for name in names or []:
         if name not in step_names():
             hint = suggest(name, step_names()).strip()
-            raise typer.BadParameter(f"no step '{name}'{'; ' + hint if hint else ''} (steps: {', '.join(step_names())})",
-                                     param_hint="'NAME'")  # fmt: skip
+            raise typer.BadParameter(
+                f"no step '{name}'{'; ' + hint if hint else ''} (steps: {', '.join(step_names())})", param_hint="'NAME'"
+            )
     if markdown:
         sys.stdout.write(render_markdown(names))
         return
@@ -135,9 +158,15 @@ def trace(
     from curate.outputs.trace import trace_row
 
     lineage = trace_row(output, row_id)
-    out.print(f"[bold]{lineage['id']}[/bold]: {lineage['status']}" + (f" ({lineage['split']})" if lineage["split"] else ""))
-    out.print(f"source: {lineage['source']}, record {lineage['row']}" + (f" (line {lineage['row'] + 1})" if lineage["line"] else ""),
-              highlight=False, markup=False)  # fmt: skip
+    out.print(
+        f"[bold]{lineage['id']}[/bold]: {lineage['status']}" + (f" ({lineage['split']})" if lineage["split"] else "")
+    )
+    out.print(
+        f"source: {lineage['source']}, record {lineage['row']}"
+        + (f" (line {lineage['row'] + 1})" if lineage["line"] else ""),
+        highlight=False,
+        markup=False,
+    )
     if lineage["line"]:
         out.print(f"  {lineage['line']}", highlight=False, markup=False)
     for key in ("parent", "repeat_of"):
@@ -180,13 +209,19 @@ def main() -> None:
         err.print(f"error: {exc}", style="red", highlight=False, markup=False)
         sys.exit(1)
     except MemoryError:
-        err.print("error: out of memory; lower `engine.batch_rows` / `engine.batch_bytes` in the recipe",
-                  style="red", highlight=False, markup=False)  # fmt: skip
+        err.print(
+            "error: out of memory; lower `engine.batch_rows` / `engine.batch_bytes` in the recipe",
+            style="red",
+            highlight=False,
+            markup=False,
+        )
         sys.exit(1)
     if code == INTERRUPTED:  # typer 0.2x turns Ctrl-C into Exit(130), which it returns without standalone mode
         resumable = sys.argv[1:2] in (["run"], ["train"])
-        err.print("interrupted" + ("; run the same command with --resume to continue where it stopped" if resumable else ""),
-                  highlight=False)  # fmt: skip
+        err.print(
+            "interrupted" + ("; run the same command with --resume to continue where it stopped" if resumable else ""),
+            highlight=False,
+        )
     sys.exit(code if isinstance(code, int) else 0)  # without standalone mode, typer returns an Exit's code
 
 

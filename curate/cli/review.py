@@ -23,9 +23,15 @@ app = typer.Typer(no_args_is_help=True, help="Human review: push rows to Argilla
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-OUT_ARG = typer.Argument(..., metavar="OUT", help="the output folder of a run with a review step, or of `curate train` "
-                         "with a ratings queue (`curate eval --rate`)")
-STEP_OPT = typer.Option(None, "--step", help="which review step, by its number in the run's log (when there are several)")
+OUT_ARG = typer.Argument(
+    ...,
+    metavar="OUT",
+    help="the output folder of a run with a review step, or of `curate train` "
+    "with a ratings queue (`curate eval --rate`)",
+)
+STEP_OPT = typer.Option(
+    None, "--step", help="which review step, by its number in the run's log (when there are several)"
+)
 
 
 def _store(output: Path, step: int | None):
@@ -43,8 +49,11 @@ def _store(output: Path, step: int | None):
 def _print_ratings(found: dict[str, Any]) -> None:
     from curate.review.ratings import REPORT_HEAD, report_rows
 
-    table = Table(show_edge=False, title="ratings per language (1-5): humans beside the LLM judge on the same outputs",
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        show_edge=False,
+        title="ratings per language (1-5): humans beside the LLM judge on the same outputs",
+        title_justify="left",
+    )
     for i, col in enumerate(REPORT_HEAD):
         table.add_column(col, justify="left" if i == 0 else "right")
     rows = report_rows(found)
@@ -85,26 +94,37 @@ def _summary(store, answers=None) -> dict[str, Any]:
     spec, queue = store.spec(), store.queue()
     answers = store.answers() if answers is None else answers
     decisions = res.resolve(queue, answers, spec["correct"], spec.get("ties", "reject"))
-    return {"queued": queue.height, **res.counts(decisions, spec["correct"]), "agreement": res.agreement(decisions, answers)}
+    return {
+        "queued": queue.height,
+        **res.counts(decisions, spec["correct"]),
+        "agreement": res.agreement(decisions, answers),
+    }
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    table = Table(show_edge=False, title="rows (queued = accepted + corrected + rejected + pending)", title_justify="left")
+    table = Table(
+        show_edge=False, title="rows (queued = accepted + corrected + rejected + pending)", title_justify="left"
+    )
     for col in ("queued", "accepted", "corrected", "rejected", "pending"):
         table.add_column(col, justify="right")
     table.add_row(*(f"{summary[k]:,}" for k in ("queued", "accepted", "corrected", "rejected", "pending")))
     out.print(table)
     agreement = summary["agreement"]
     if agreement["rows_with_several_votes"]:
-        out.print(f"agreement over {agreement['rows_with_several_votes']} rows with several votes: "
-                  f"{agreement['unanimous']:.0%} unanimous, pairwise {agreement['pairwise_agreement']:.2f}, "
-                  f"Krippendorff's alpha {_fmt(agreement['krippendorff_alpha'])}", highlight=False)  # fmt: skip
+        out.print(
+            f"agreement over {agreement['rows_with_several_votes']} rows with several votes: "
+            f"{agreement['unanimous']:.0%} unanimous, pairwise {agreement['pairwise_agreement']:.2f}, "
+            f"Krippendorff's alpha {_fmt(agreement['krippendorff_alpha'])}",
+            highlight=False,
+        )
     if agreement["annotators"]:
         who = Table(show_edge=False, title="annotators", title_justify="left")
         for col in ("annotator", "votes", "accepted", "rejected", "with majority"):
             who.add_column(col)
         for name, a in agreement["annotators"].items():
-            who.add_row(name, str(a["votes"]), str(a["accepted"]), str(a["rejected"]), _fmt(a["with_majority"], pct=True))
+            who.add_row(
+                name, str(a["votes"]), str(a["accepted"]), str(a["rejected"]), _fmt(a["with_majority"], pct=True)
+            )
         out.print(who)
 
 
@@ -124,11 +144,13 @@ def _after_answers(output: Path, stage: Path, store) -> None:
         out.print(f"no new answers since the run applied them; {output} is up to date", highlight=False)
         return
     if reopen(output, stage):
-        out.print(f"{output} was reopened from the review step on (its data/ is now out of date); apply the "
-                  f"answers with:\n  {hint}", highlight=False)  # fmt: skip
+        out.print(
+            f"{output} was reopened from the review step on (its data/ is now out of date); apply the "
+            f"answers with:\n  {hint}",
+            highlight=False,
+        )
     else:
         out.print(f"apply them and go on with:\n  {hint}", highlight=False)
-
 
 
 @app.command()
@@ -144,11 +166,16 @@ def push(
     _, store = _store(output, step)
     conn = connect()
     with err.status("pushing records to Argilla") as status:
-        done = push_queue(conn, store, again=again,
-                          progress=lambda n, total: status.update(f"pushed {n:,} of {total:,} records"))  # fmt: skip
+        done = push_queue(
+            conn, store, again=again, progress=lambda n, total: status.update(f"pushed {n:,} of {total:,} records")
+        )
     what = f"{done['new']:,} records sent" if done["new"] else "nothing new to send (use --again to re-send)"
-    out.print(f"{done['total']:,} rows in Argilla dataset '{done['dataset']}' (workspace '{done['workspace']}') at "
-              f"{done['url']}: {what}", highlight=False)  # fmt: skip
+    out.print(
+        f"{done['total']:,} rows in Argilla dataset '{done['dataset']}' (workspace '{done['workspace']}') at "
+        f"{done['url']}: {what}",
+        highlight=False,
+    )
+
 
 @app.command()
 def pull(output: Path = OUT_ARG, step: int | None = STEP_OPT) -> None:
@@ -162,6 +189,7 @@ def pull(output: Path = OUT_ARG, step: int | None = STEP_OPT) -> None:
     store.save_answers(answers, replace_origin="argilla")
     out.print(f"pulled {answers.height:,} responses from Argilla dataset '{store.spec()['dataset']}'", highlight=False)
     _after_answers_or_ratings(output, stage, store)
+
 
 @app.command()
 def status(output: Path = OUT_ARG, step: int | None = STEP_OPT) -> None:
@@ -178,9 +206,15 @@ def status(output: Path = OUT_ARG, step: int | None = STEP_OPT) -> None:
     what = "ratings" if is_ratings(spec) else f"review step {stage.name[:2].lstrip('0')}"
     out.print(f"{what}: {queue.height:,} rows queued ({chosen}) of {selection['rows_seen']:,}", highlight=False)
     if state:
-        done = "pushed" if state.get("done") else f"push stopped after {state.get('sent', 0):,} of {state.get('total', 0):,}"
-        out.print(f"Argilla dataset '{state['dataset']}' (workspace '{state.get('workspace')}') at {state['url']}: {done}",
-                  highlight=False)  # fmt: skip
+        done = (
+            "pushed"
+            if state.get("done")
+            else f"push stopped after {state.get('sent', 0):,} of {state.get('total', 0):,}"
+        )
+        out.print(
+            f"Argilla dataset '{state['dataset']}' (workspace '{state.get('workspace')}') at {state['url']}: {done}",
+            highlight=False,
+        )
     else:
         out.print("not pushed to Argilla", highlight=False)
     answers = store.answers()
@@ -191,11 +225,14 @@ def status(output: Path = OUT_ARG, step: int | None = STEP_OPT) -> None:
             fresh = fetch_answers(connect(), spec)
             answers = pl.concat([answers.filter(pl.col("origin") != "argilla"), fresh], how="diagonal_relaxed")
         except CurateError as exc:
-            err.print(f"warning: {exc}; showing the answers pulled before", style="yellow", highlight=False, markup=False)
+            err.print(
+                f"warning: {exc}; showing the answers pulled before", style="yellow", highlight=False, markup=False
+            )
     if is_ratings(spec):
         _print_ratings(report(queue, answers))
         return
     _print_summary(_summary(store, answers))
+
 
 @app.command("export")
 def export_(
@@ -208,14 +245,20 @@ def export_(
 
     _, store = _store(output, step)
     n = export_queue(store.queue(), store.spec(), file)
-    out.print(f"wrote {n:,} rows to {file}; fill in `decision` (accept/reject) and, if needed, the corrections, "
-              f"`issues` and `note`, then: curate review import {output} {file}", highlight=False)  # fmt: skip
+    out.print(
+        f"wrote {n:,} rows to {file}; fill in `decision` (accept/reject) and, if needed, the corrections, "
+        f"`issues` and `note`, then: curate review import {output} {file}",
+        highlight=False,
+    )
+
 
 @app.command("import")
 def import_(
     output: Path = OUT_ARG,
     file: Path = typer.Argument(..., metavar="FILE", help="a filled-in queue file (.jsonl or .csv)"),
-    annotator: str | None = typer.Option(None, "--annotator", help="who answered (when the file has no `annotator` column)"),
+    annotator: str | None = typer.Option(
+        None, "--annotator", help="who answered (when the file has no `annotator` column)"
+    ),
     step: int | None = STEP_OPT,
 ) -> None:
     """Read the answers of a filled-in queue file; `curate run --resume` applies them."""

@@ -24,8 +24,13 @@ import polars as pl
 from curate.core.errors import CurateError, MissingDependencyError
 
 BUILTIN = ("profanex", "ldnoobw")
-PROFANEX_CATEGORIES = {"general": "profanity", "excretory": "profanity", "sexual": "sexual", "slurs": "hate",
-                       "violence": "violence"}  # fmt: skip
+PROFANEX_CATEGORIES = {
+    "general": "profanity",
+    "excretory": "profanity",
+    "sexual": "sexual",
+    "slurs": "hate",
+    "violence": "violence",
+}
 SCHEMA = {"lang": pl.String, "term": pl.String, "category": pl.String}
 
 
@@ -90,8 +95,12 @@ def read_list_file(path: Path) -> pl.DataFrame:
     missing = [c for c in SCHEMA if c not in frame.columns]
     if missing:
         raise CurateError(f"{path}: a word list needs the columns lang, term, category (missing: {', '.join(missing)})")
-    return _frame([(_key(lang), normalized_term(term), category) for lang, term, category in
-                   frame.select(list(SCHEMA)).drop_nulls().iter_rows()])  # fmt: skip
+    return _frame(
+        [
+            (_key(lang), normalized_term(term), category)
+            for lang, term, category in frame.select(list(SCHEMA)).drop_nulls().iter_rows()
+        ]
+    )
 
 
 def combine(lists: list[pl.DataFrame]) -> pl.DataFrame:

@@ -40,7 +40,9 @@ class LineMap:
                 name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
                 if name in seen:
                     line = key.start_mark.line + 1
-                    self.duplicates.append(f"{self.filename}:{line}: {dotted(path) or 'recipe'}: key '{name}' given twice")
+                    self.duplicates.append(
+                        f"{self.filename}:{line}: {dotted(path) or 'recipe'}: key '{name}' given twice"
+                    )
                 seen.add(name)
                 self.positions[path + (name,)] = (key.start_mark.line + 1, key.start_mark.column + 1)
                 self._walk(value, path + (name,))
@@ -89,14 +91,18 @@ def format_validation_error(
         kind, value = err["type"], err.get("input")
         if kind == "extra_forbidden":
             model = owner(path[:-1])
-            problems.append(unknown_key(where, dotted(path[:-1]) or "recipe", str(loc[-1]), config_keys(model) if model else []))
+            problems.append(
+                unknown_key(where, dotted(path[:-1]) or "recipe", str(loc[-1]), config_keys(model) if model else [])
+            )
         elif kind == "missing":
             problems.append(f"{where}: {label}: missing required key")
         elif kind == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
             options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
             hint = suggest(value, options) if isinstance(value, str) else ""
-            problems.append(f"{where}: {label}: {value!r} is not allowed;{hint}".rstrip(";") + f" (expected {expected})")
+            problems.append(
+                f"{where}: {label}: {value!r} is not allowed;{hint}".rstrip(";") + f" (expected {expected})"
+            )
         else:
             message = err["msg"].removeprefix("Value error, ")
             shown = f" (got {value!r})" if value is not None and not isinstance(value, (dict, list)) else ""

@@ -118,8 +118,25 @@ def phone_shaped(text: str, start: int, end: int) -> bool:
 
 
 # Words of column names that hold phone numbers: whole words, and stems that may go on ("phone_number", "Telefonnr").
-_PHONE_COLUMN_WORDS = frozenset({"tel", "tlf", "telnr", "telno", "fax", "mob", "gsm", "msisdn", "cell", "mobile",
-                                 "mobil", "mobiel", "móvil", "portable", "handy"})  # fmt: skip
+_PHONE_COLUMN_WORDS = frozenset(
+    {
+        "tel",
+        "tlf",
+        "telnr",
+        "telno",
+        "fax",
+        "mob",
+        "gsm",
+        "msisdn",
+        "cell",
+        "mobile",
+        "mobil",
+        "mobiel",
+        "móvil",
+        "portable",
+        "handy",
+    }
+)
 _PHONE_COLUMN_STEMS = ("phone", "telephon", "téléphon", "telefon", "teléfon", "cellphone")
 
 
@@ -195,11 +212,7 @@ def _lenient(text: str, hints: Hints) -> Iterator[Span]:
         start, end = m.start(), m.end()
         if not phone_shaped(text, start, end):
             continue
-        if (
-            hints.phone_column
-            or _near_context(text, start, end, hints.language)
-            or national_format_regions(m.group())
-        ):
+        if hints.phone_column or _near_context(text, start, end, hints.language) or national_format_regions(m.group()):
             yield Span("phone", start, end, ("+" if m.group(1) else "") + re.sub(r"\D", "", m.group()))
 
 

@@ -27,7 +27,9 @@ FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise CurateError(f"{path}: write the review queue as .jsonl or .csv (got '{Path(path).suffix or 'no extension'}')")
+        raise CurateError(
+            f"{path}: write the review queue as .jsonl or .csv (got '{Path(path).suffix or 'no extension'}')"
+        )
     return fmt
 
 
@@ -116,8 +118,9 @@ def _text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
-def _parse_answer(record: dict[str, Any], where: str, spec: dict[str, Any], queue_ids: set[str],
-                  annotator: str | None) -> dict[str, Any] | str | None:  # fmt: skip
+def _parse_answer(
+    record: dict[str, Any], where: str, spec: dict[str, Any], queue_ids: set[str], annotator: str | None
+) -> dict[str, Any] | str | None:
     """A reviewer's answer row, an error message, or None (no decision: not reviewed)."""
     row_id = _text(record.get("_id"))
     decision = (_text(record.get("decision")) or "").strip().lower()
@@ -133,10 +136,15 @@ def _parse_answer(record: dict[str, Any], where: str, spec: dict[str, Any], queu
         return f"{where}: unknown issue label(s) {', '.join(unknown)} (allowed: {', '.join(sorted(spec['labels']))})"
     who = _text(record.get("annotator")) or annotator or "file"
     return {
-        "_id": row_id, "annotator": who.strip(), "origin": "file", "status": "submitted", "decision": decision,
-        "issues": issues, "note": _text(record.get("note")),
+        "_id": row_id,
+        "annotator": who.strip(),
+        "origin": "file",
+        "status": "submitted",
+        "decision": decision,
+        "issues": issues,
+        "note": _text(record.get("note")),
         **{f"corrected_{f}": _text(record.get(f"corrected_{f}")) for f in spec["correct"]},
-    }  # fmt: skip
+    }
 
 
 def read_answers(path: Path, spec: dict[str, Any], queue_ids: set[str], annotator: str | None) -> pl.DataFrame:
@@ -164,6 +172,8 @@ def read_answers(path: Path, spec: dict[str, Any], queue_ids: set[str], annotato
     duplicated = frame.filter(pl.struct("_id", "annotator").is_duplicated())
     if duplicated.height:
         first = duplicated.row(0, named=True)
-        raise CurateError(f"{path}: row {first['_id']} is answered twice by '{first['annotator']}'; give each "
-                          "reviewer's lines their own `annotator`")  # fmt: skip
+        raise CurateError(
+            f"{path}: row {first['_id']} is answered twice by '{first['annotator']}'; give each "
+            "reviewer's lines their own `annotator`"
+        )
     return frame

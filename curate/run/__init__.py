@@ -15,7 +15,9 @@ from curate.run.sources import ResolvedSource
 __all__ = ["RunOptions", "run_recipe"]
 
 
-def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:
+def run_recipe(
+    recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None
+) -> dict:
     """Run `recipe` on its resolved `sources` with the engine `options.engine` names; the manifest it wrote."""
     reporter = reporter or Reporter()
     if options.engine == "ray":

@@ -103,5 +103,12 @@ class Redaction:
     def raw_state(self) -> list[Path]:
         """Folders a step before the pii step keeps for later commands (a review step's queue, which holds the rows
         as reviewers saw them, unscrubbed): not removed with the rows, so the run says so."""
-        return sorted({p.parent for s in self.raw_stages() if s.path.exists() for p in s.path.rglob("*")
-                       if p.is_file() and p.parent != s.path and p.suffix != ".json"})  # fmt: skip
+        return sorted(
+            {
+                p.parent
+                for s in self.raw_stages()
+                if s.path.exists()
+                for p in s.path.rglob("*")
+                if p.is_file() and p.parent != s.path and p.suffix != ".json"
+            }
+        )

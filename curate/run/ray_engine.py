@@ -83,8 +83,9 @@ def connect(address: str | None, origin: str, workers: int | None, reporter: Rep
     try:
         _init(ray, address=address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]})
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
-        raise ClusterError(f"connecting to the Ray cluster at {address} ({origin}) {auth.tried()} failed: {exc}; "
-                           + DOCS) from None  # fmt: skip
+        raise ClusterError(
+            f"connecting to the Ray cluster at {address} ({origin}) {auth.tried()} failed: {exc}; " + DOCS
+        ) from None
     nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
     reporter.info(f"ray: {nodes} node{'s' * (nodes != 1)}, {ray.cluster_resources().get('CPU', 0):g} CPUs")
 
@@ -142,6 +143,9 @@ class RayRun(Run):
         dataset = ray.data.from_items([{"part": p} for p in todo], override_num_blocks=len(todo))
         state_ref = ray.put(state) if state is not None else None
         dataset.map_batches(
-            _run_batch, fn_kwargs={"job": job, "state": state_ref}, batch_size=1, batch_format="numpy",
+            _run_batch,
+            fn_kwargs={"job": job, "state": state_ref},
+            batch_size=1,
+            batch_format="numpy",
             concurrency=min(self.pool, len(todo)),
-        ).materialize()  # fmt: skip
+        ).materialize()

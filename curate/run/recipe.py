@@ -42,9 +42,12 @@ class Source(_Section):
     format: Literal[FORMATS] = Field("auto", description="file format; `auto` goes by the file extension")  # type: ignore[valid-type]
     columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> column in this source")
     meta: dict[str, Any] = Field(default_factory=dict, description="licence, origin...: carried into the card")
-    encoding: str | None = Field(None, description="text encoding of jsonl/json/csv/tsv/txt files: a codec (utf-8, "
-                                 "cp1251, shift_jis...), or `auto`: detected per file, and records in another encoding "
-                                 "decoded on their own; not given: UTF-8, or `auto` for a file that is not UTF-8")
+    encoding: str | None = Field(
+        None,
+        description="text encoding of jsonl/json/csv/tsv/txt files: a codec (utf-8, "
+        "cp1251, shift_jis...), or `auto`: detected per file, and records in another encoding "
+        "decoded on their own; not given: UTF-8, or `auto` for a file that is not UTF-8",
+    )
     txt_unit: Literal["line", "file"] = Field("line", description="txt files: one row per line or per file")
 
     @model_validator(mode="after")
@@ -75,16 +78,25 @@ class Source(_Section):
 class Output(_Section):
     dir: str = Field(..., description="output folder (overridden by `curate run --out`)")
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 1.0}, description="split name -> fraction")
-    split_by: str | None = Field(None, description="column whose equal values stay in one split (besides near-duplicate "
-                                 "clusters, synthetic rows and their parents, repeats and their originals)")
+    split_by: str | None = Field(
+        None,
+        description="column whose equal values stay in one split (besides near-duplicate "
+        "clusters, synthetic rows and their parents, repeats and their originals)",
+    )
     stratify_by: str | None = Field(None, description="column (e.g. text_lang) whose every value gets its split shares")
     max_rows_per_shard: int = Field(200_000, gt=0, le=MAX_BATCH_ROWS, description="rows per parquet shard at most")
-    min_originals: int = Field(10, ge=0, description="flag a split with fewer original rows (copies not counted) of "
-                               "a `stratify_by` value: figures measured on it are noise (0: no flags)")
+    min_originals: int = Field(
+        10,
+        ge=0,
+        description="flag a split with fewer original rows (copies not counted) of "
+        "a `stratify_by` value: figures measured on it are noise (0: no flags)",
+    )
     keep_work: bool | Literal["auto"] = Field(
-        "auto", description="OUT/.curate, the per-step caches for fast reruns and --resume, after a successful run: "
+        "auto",
+        description="OUT/.curate, the per-step caches for fast reruns and --resume, after a successful run: "
         "`auto` keeps them except the raw rows of the steps before a `pii` step, `true` keeps everything (raw rows "
-        "too: a warning says so), `false` removes it")
+        "too: a warning says so), `false` removes it",
+    )
 
     @field_validator("splits")
     @classmethod
@@ -103,16 +115,23 @@ class Output(_Section):
 
 class Engine(_Section):
     batch_rows: int = Field(50_000, gt=0, le=MAX_BATCH_ROWS, description="rows per batch: bounds memory per step")
-    batch_bytes: int = Field(64 << 20, gt=0, le=MAX_BYTES,
-                             description="bytes of input text per batch when reading text files")  # fmt: skip
+    batch_bytes: int = Field(
+        64 << 20, gt=0, le=MAX_BYTES, description="bytes of input text per batch when reading text files"
+    )
 
 
 class Card(_Section):
     pretty_name: str | None = Field(None, description="the dataset's display name on the Hub")
-    languages: list[str] | None = Field(None, description="the card's languages as ISO 639-1 or 639-3 codes, when you "
-                                        "know them better than language ID (default: from the data)")
-    language_columns: list[str] = Field(default_factory=list, description="columns that hold each row's language "
-                                        "(e.g. `tgt_lang`), for the card's languages besides what `langid` identified")
+    languages: list[str] | None = Field(
+        None,
+        description="the card's languages as ISO 639-1 or 639-3 codes, when you "
+        "know them better than language ID (default: from the data)",
+    )
+    language_columns: list[str] = Field(
+        default_factory=list,
+        description="columns that hold each row's language "
+        "(e.g. `tgt_lang`), for the card's languages besides what `langid` identified",
+    )
     task_categories: list[str] = Field(default_factory=list, description="e.g. translation, summarization")
     limitations: list[str] = Field(default_factory=list, description="known limitations, added to the generated ones")
 
@@ -177,8 +196,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-_SECTION_MODELS: dict[tuple, type[BaseModel]] = {(): RecipeModel, ("output",): Output, ("engine",): Engine,
-                                                  ("card",): Card}  # fmt: skip
+_SECTION_MODELS: dict[tuple, type[BaseModel]] = {
+    (): RecipeModel,
+    ("output",): Output,
+    ("engine",): Engine,
+    ("card",): Card,
+}
 
 
 def _recipe_section(path: tuple) -> type[BaseModel] | None:
@@ -211,13 +234,17 @@ def parse_steps(raw_steps: list[Any], lines: LineMap) -> tuple[list[StepSpec], l
             )
             continue
         if params is not None and not isinstance(params, dict):
-            problems.append(f"{lines.where(path + (name,))}: steps[{i}].{name}: parameters must be a mapping, got {params!r}")
+            problems.append(
+                f"{lines.where(path + (name,))}: steps[{i}].{name}: parameters must be a mapping, got {params!r}"
+            )
             invalid[i] = (name, None)
             continue
         try:
             config = cls.Config.model_validate(params or {})
         except ValidationError as exc:
-            problems += format_validation_error(exc, path + (name,), lines, lambda p, c=cls: c.Config if len(p) == 3 else None)
+            problems += format_validation_error(
+                exc, path + (name,), lines, lambda p, c=cls: c.Config if len(p) == 3 else None
+            )
             invalid[i] = (name, params)
             continue
         specs.append(StepSpec(name=name, config=config, index=i, line=lines.line(path)))
@@ -244,8 +271,10 @@ def yaml_structure_problem(root: yaml.Node, filename: str) -> str | None:
             open_nodes.discard(key)
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_YAML_VALUES:
-                return (f"{filename}:{line}: YAML aliases here expand to more than {MAX_YAML_VALUES:,} values "
-                        "(an alias bomb?); write the recipe without them")  # fmt: skip
+                return (
+                    f"{filename}:{line}: YAML aliases here expand to more than {MAX_YAML_VALUES:,} values "
+                    "(an alias bomb?); write the recipe without them"
+                )
             continue
         if key in sizes:
             continue

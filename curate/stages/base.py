@@ -76,7 +76,9 @@ class Step:
     name: ClassVar[str] = "?"
     Config: ClassVar[type[StepConfig]] = StepConfig
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
-    scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
+    scrubs_rejects: ClassVar[bool] = (
+        False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
+    )
     note_if_absent: ClassVar[str | None] = None  # a limitation the card states when a recipe has no such step
 
     def __init__(self, config: StepConfig, context: StepContext | None = None):

@@ -168,8 +168,11 @@ class PiiConfig(StepConfig):
         allowed = [d.kind for d in BUILTIN] + list(GROUPS) + ner_kinds
         for name in (self.kinds or []) + list(self.actions):
             if name not in allowed:
-                hint = " (names and addresses need `ner: {backend: spacy|gliner, model: ...}`)" if name in (
-                    "person", "address", "name") else ""  # fmt: skip
+                hint = (
+                    " (names and addresses need `ner: {backend: spacy|gliner, model: ...}`)"
+                    if name in ("person", "address", "name")
+                    else ""
+                )
                 raise ValueError(f"unknown PII kind {name!r}{hint}; allowed: {', '.join(allowed)}")
         chosen = set(self.kind_list())
         for name in self.actions:
@@ -215,8 +218,9 @@ class Pii(BatchStep):
         if not counts:
             return []
         rows = [[f"`{k.removeprefix('pii:')}`", f"{v:,}"] for k, v in sorted(counts.items())]
-        text = ("Personal data found (counts per kind only; no value is recorded anywhere).\n\n"
-                + table(rows, ["kind", "found"]))
+        text = "Personal data found (counts per kind only; no value is recorded anywhere).\n\n" + table(
+            rows, ["kind", "found"]
+        )
         return [CardSection("Personal data", text, steps[0]["index"], "findings")]
 
     def __init__(self, config: PiiConfig, context=None):
@@ -265,8 +269,11 @@ class Pii(BatchStep):
         """The text columns to scan in this batch: `fields` when given, else every string column but curate's own
         and the tags earlier steps added (see the module doc)."""
         schema = batch.schema
-        return [c for c in self._columns(batch) if (self.config.fields or schema[c] == pl.String)
-                and not schema[c].is_nested()]  # fmt: skip
+        return [
+            c
+            for c in self._columns(batch)
+            if (self.config.fields or schema[c] == pl.String) and not schema[c].is_nested()
+        ]
 
     def nested_of(self, batch: pl.DataFrame) -> list[str]:
         """The columns among those that hold text inside structs or lists (`{"author": {"email": ...}}`)."""
@@ -308,7 +315,9 @@ class Pii(BatchStep):
         @lru_cache(maxsize=1024)
         def row_hints(country: str | None, language: str | None) -> Hints:
             regions = regions_of_country(country) or regions_of_language(language)
-            return Hints(regions=regions, fallback=fallback, language=language_code(language), phone_column=phone_column)
+            return Hints(
+                regions=regions, fallback=fallback, language=language_code(language), phone_column=phone_column
+            )
 
         def of(row: int) -> Hints:
             hints = row_hints(countries[row] if countries else None, languages[row] if languages else None)

@@ -70,7 +70,9 @@ def test_n_best_and_samples(marian):
     from curate.augment.translate import set_seed
 
     def fresh():
-        return Seq2SeqModel(str(marian), engine="ctranslate2", compute_type="int8", workers=1, cache_dir=models.ct2_cache())
+        return Seq2SeqModel(
+            str(marian), engine="ctranslate2", compute_type="int8", workers=1, cache_dir=models.ct2_cache()
+        )
 
     texts = yiddish()[:5]
     best = fresh().translate(texts, Decoding(beam_size=4, n=3, max_length=48))
@@ -126,8 +128,10 @@ def test_ctranslate2_generator_float32_equals_transformers_greedy(arch):
     reference = LocalLLM(str(path), engine="transformers", batch_size=8)
     from curate.models.prompts import render_prompt
 
-    requests = [ChatRequest([{"role": "user", "content": render_prompt(None, t, "yid")}], seed=i)
-                for i, t in enumerate(yiddish()[:10])]  # fmt: skip
+    requests = [
+        ChatRequest([{"role": "user", "content": render_prompt(None, t, "yid")}], seed=i)
+        for i, t in enumerate(yiddish()[:10])
+    ]
     greedy = GenParams(temperature=0, max_new_tokens=32)
     got = [c.text for c in fast.complete(requests, greedy)]
     assert got == [c.text for c in reference.complete(requests, greedy)]

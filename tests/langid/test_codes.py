@@ -38,8 +38,18 @@ def test_normalize_label(label, expected):
 
 def test_macrolanguages():
     assert [macro_of(c) for c in ["nob", "nno", "swh", "bos", "hrv", "srp", "cmn", "yue", "arz", "zsm", "fra"]] == [
-        "nor", "nor", "swa", "hbs", "hbs", "hbs", "zho", "zho", "ara", "msa", "fra",
-    ]  # fmt: skip
+        "nor",
+        "nor",
+        "swa",
+        "hbs",
+        "hbs",
+        "hbs",
+        "zho",
+        "zho",
+        "ara",
+        "msa",
+        "fra",
+    ]
     assert {"nob", "nno"} <= members_of("nor")
     assert members_of("fra") == frozenset()
 
@@ -54,12 +64,29 @@ def test_family_matches_macro_and_members_not_siblings():
 @pytest.mark.parametrize(
     ("name", "code"),
     [
-        ("en", "eng"), ("eng", "eng"), ("English", "eng"), ("fr", "fra"), ("fra", "fra"), ("French", "fra"),
-        ("fr-CA", "fra"), ("fra_Latn", "fra"), ("nb", "nob"), ("Norwegian", "nor"), ("Norwegian Bokmål", "nob"),
-        ("sw", "swa"), ("swh", "swh"), ("Swahili", "swa"), ("tl", "tgl"), ("Tagalog", "tgl"), ("zh", "zho"),
-        ("Chinese", "zho"), ("cmn", "cmn"), ("sh", "hbs"), (" de ", "deu"),
+        ("en", "eng"),
+        ("eng", "eng"),
+        ("English", "eng"),
+        ("fr", "fra"),
+        ("fra", "fra"),
+        ("French", "fra"),
+        ("fr-CA", "fra"),
+        ("fra_Latn", "fra"),
+        ("nb", "nob"),
+        ("Norwegian", "nor"),
+        ("Norwegian Bokmål", "nob"),
+        ("sw", "swa"),
+        ("swh", "swh"),
+        ("Swahili", "swa"),
+        ("tl", "tgl"),
+        ("Tagalog", "tgl"),
+        ("zh", "zho"),
+        ("Chinese", "zho"),
+        ("cmn", "cmn"),
+        ("sh", "hbs"),
+        (" de ", "deu"),
     ],
-)  # fmt: skip
+)
 def test_resolve_language(name, code):
     assert resolve_language(name) == code
 

@@ -46,9 +46,11 @@ def test_reasons_in_order():
     result = step.process(frame)
     assert result.kept["text"].to_list() == ["ok sentence here", "日本語の文章"]
     assert result.rejected.select("text", "_reason").rows() == [
-        ("x", "length:too_short"), ("a" * 50, "length:too_long"), ("one", "length:too_few_words"),
+        ("x", "length:too_short"),
+        ("a" * 50, "length:too_long"),
+        ("one", "length:too_few_words"),
         ("many words " * 10, "length:too_long"),
-    ]  # fmt: skip
+    ]
 
 
 def test_thai_is_not_one_word():

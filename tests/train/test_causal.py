@@ -66,9 +66,12 @@ def test_loss_goes_down_and_adapter_reproduces_outputs(trained, tiny_qwen2):
     merged = AutoModelForCausalLM.from_pretrained(result.output / "merged").eval()
     ids = torch.tensor([encoded.input_ids[0]])
     with torch.no_grad():
-        torch.testing.assert_close(model.eval()(input_ids=ids).logits, merged(input_ids=ids).logits, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            model.eval()(input_ids=ids).logits, merged(input_ids=ids).logits, atol=1e-5, rtol=1e-5
+        )
     assert generate(merged, tokenizer, encoded, "causal", "cpu", None, 16, 8) == list(
-        generate(model, tokenizer, encoded, "causal", "cpu", None, 16, 8))
+        generate(model, tokenizer, encoded, "causal", "cpu", None, 16, 8)
+    )
 
 
 def test_full_fine_tune(curated, tiny_qwen2, tmp_path):
@@ -76,8 +79,16 @@ def test_full_fine_tune(curated, tiny_qwen2, tmp_path):
 
     from curate.train.runner import TrainOptions, run_training
 
-    config = train_config(tiny_qwen2, curated, tmp_path / "full", full=True, max_steps=10, learning_rate=0.003,
-                          freeze=["model.embed_tokens.*"], eval={"generate": False})  # fmt: skip
+    config = train_config(
+        tiny_qwen2,
+        curated,
+        tmp_path / "full",
+        full=True,
+        max_steps=10,
+        learning_rate=0.003,
+        freeze=["model.embed_tokens.*"],
+        eval={"generate": False},
+    )
     result = run_training(config, TrainOptions())
     m = result.metrics
     assert m["method"] == "full" and not (result.output / "adapter_config.json").exists()

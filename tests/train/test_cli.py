@@ -23,7 +23,10 @@ def test_train_with_no_argument_uses_the_last_run(cli, project):
     result = cli("train", "--max-steps", "4", cwd=project)
     assert result.code == 0, result.err
     # the quickstart recipe has a `train:` section, which `curate train` with no argument uses
-    assert "config: recipes/quickstart.yaml (train:)" in result.err and "data: out/quickstart (recipe quickstart" in result.err
+    assert (
+        "config: recipes/quickstart.yaml (train:)" in result.err
+        and "data: out/quickstart (recipe quickstart" in result.err
+    )
     assert "built a tiny random marian model in out/models/tiny-marian" in result.err
     assert "wrote out/train/quickstart: lora on out/models/tiny-marian, 4 steps" in result.err
     lines = result.out.splitlines()
@@ -32,7 +35,10 @@ def test_train_with_no_argument_uses_the_last_run(cli, project):
     assert any(line.split()[:6] == ["validation", "│", "gla", "│", "Scottish", "Gaelic"] for line in lines)
     assert any(line.split()[:6] == ["validation", "│", "all", "│", "macro", "average"] for line in lines)
     metrics = json.loads((project / "out" / "train" / "quickstart" / "metrics.json").read_text())
-    assert metrics["config_source"] == "recipes/quickstart.yaml (train:)" and metrics["command"] == "curate train --max-steps 4"
+    assert (
+        metrics["config_source"] == "recipes/quickstart.yaml (train:)"
+        and metrics["command"] == "curate train --max-steps 4"
+    )
 
 
 def test_a_model_trained_with_another_config_is_not_replaced_silently(cli, curated, tmp_path):
@@ -42,17 +48,26 @@ def test_a_model_trained_with_another_config_is_not_replaced_silently(cli, curat
     config = ROOT / "train" / "quickstart.yaml"  # the same training, so the same model: replaced, and said so
     same = cli("train", config, "--max-steps", "2", cwd=root)
     assert same.code == 0, same.err
-    assert ("replacing the model in out/train/quickstart (trained from recipes/quickstart.yaml (train:) with the same "
-            "config and data)") in same.err.splitlines()
+    assert (
+        "replacing the model in out/train/quickstart (trained from recipes/quickstart.yaml (train:) with the same "
+        "config and data)"
+    ) in same.err.splitlines()
     finished = json.loads((root / "out" / "train" / "quickstart" / "metrics.json").read_text())["finished_at"]
     other = cli("train", config, "--max-steps", "3", cwd=root)
     assert other.code == 1 and "Traceback" not in other.err
     assert other.err.splitlines()[-1] == (
         f"error: out/train/quickstart holds a model trained from {config} with another config or data (finished "
-        f"{finished}); keep both with --out DIR (or `output_dir:` in the config), or replace it with --overwrite")
+        f"{finished}); keep both with --out DIR (or `output_dir:` in the config), or replace it with --overwrite"
+    )
     replaced = cli("train", config, "--max-steps", "3", "--overwrite", cwd=root)
-    assert replaced.code == 0 and (f"replacing the model in out/train/quickstart (trained from {config} with another "
-                                   "config or data: --overwrite)") in replaced.err.splitlines()
+    assert (
+        replaced.code == 0
+        and (
+            f"replacing the model in out/train/quickstart (trained from {config} with another "
+            "config or data: --overwrite)"
+        )
+        in replaced.err.splitlines()
+    )
     assert json.loads((root / "out" / "train" / "quickstart" / "metrics.json").read_text())["train"]["steps"] == 3
 
 
@@ -74,9 +89,17 @@ def test_eval_a_finished_adapter(cli, project):
 def test_train_section_of_the_recipe(cli, project, tmp_path):
     root = tmp_path / "p"
     out = copy_output(project / "out" / "quickstart", root / "out" / "quickstart")
-    recipe = {"name": "quickstart", "sources": [{"path": "data"}], "output": {"dir": "out/quickstart"},
-              "train": {"name": "from-recipe", "base_model": {"build_tiny": "marian", "path": "out/models/m", "vocab_size": 300},
-                        "data": {"eval_split": None}, "batch_size": 4}}  # fmt: skip
+    recipe = {
+        "name": "quickstart",
+        "sources": [{"path": "data"}],
+        "output": {"dir": "out/quickstart"},
+        "train": {
+            "name": "from-recipe",
+            "base_model": {"build_tiny": "marian", "path": "out/models/m", "vocab_size": 300},
+            "data": {"eval_split": None},
+            "batch_size": 4,
+        },
+    }
     (root / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["recipe_file"] = "recipe.yaml"
@@ -90,7 +113,11 @@ def test_train_section_of_the_recipe(cli, project, tmp_path):
     recipe["train"]["batch_size"] = "four"
     (root / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
     result = cli("train", cwd=root)
-    assert result.code == 2 and "recipe.yaml:" in result.err and "train.batch_size: Input should be a valid integer" in result.err
+    assert (
+        result.code == 2
+        and "recipe.yaml:" in result.err
+        and "train.batch_size: Input should be a valid integer" in result.err
+    )
 
 
 def test_user_errors_exit_without_traceback(cli, tmp_path):

@@ -32,8 +32,18 @@ def rule(prompt: str, attempt: int):
     if language == "Yiddish":
         return 200, "Sehr gut, 5 von 5!", {}  # out of format: an error in judge.jsonl, no score
     adequacy, fluency = verdict(output, REFERENCE.search(prompt).group(1))
-    return 200, json.dumps({"adequacy": adequacy, "fluency": fluency, "right_language": True,
-                            "justification": f"{len(output)} characters"}), {}  # fmt: skip
+    return (
+        200,
+        json.dumps(
+            {
+                "adequacy": adequacy,
+                "fluency": fluency,
+                "right_language": True,
+                "justification": f"{len(output)} characters",
+            }
+        ),
+        {},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +59,19 @@ def test_http_judge_scores_cache_and_secrets(cli, adapter, monkeypatch, tmp_path
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
     with ScriptedServer(rule) as server:
-        args = ("eval", "--adapter", adapter, "--split", "test", "--max-rows", "2", "--judge-url", server.url,
-                "--judge-model", "judge-model")  # fmt: skip
+        args = (
+            "eval",
+            "--adapter",
+            adapter,
+            "--split",
+            "test",
+            "--max-rows",
+            "2",
+            "--judge-url",
+            server.url,
+            "--judge-model",
+            "judge-model",
+        )
         done = cli(*args)
         assert done.code == 0, done.err
         sent = len(server.requests)
@@ -86,15 +107,39 @@ def test_ratings_offline_with_agreement(cli, adapter, monkeypatch, tmp_path):
 
     monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
     with ScriptedServer(rule) as server:
-        done = cli("eval", "--adapter", adapter, "--split", "test", "--max-rows", "3", "--judge-url", server.url,
-                         "--judge-model", "judge-model", "--rate", "2")  # fmt: skip
+        done = cli(
+            "eval",
+            "--adapter",
+            adapter,
+            "--split",
+            "test",
+            "--max-rows",
+            "3",
+            "--judge-url",
+            server.url,
+            "--judge-model",
+            "judge-model",
+            "--rate",
+            "2",
+        )
     assert done.code == 0, done.err
     assert f"queued 11 outputs for rating in {adapter}/ratings; send them to Argilla with" in done.err  # yid has 1
     exported = cli("review", "export", adapter, tmp_path / "ratings.csv")
     assert exported.code == 0, exported.err
     with open(tmp_path / "ratings.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["_id", "set", "lang", "source", "output", "reference", "judge_score", "rating", "note", "annotator"]
+    assert list(rows[0]) == [
+        "_id",
+        "set",
+        "lang",
+        "source",
+        "output",
+        "reference",
+        "judge_score",
+        "rating",
+        "note",
+        "annotator",
+    ]
     assert sorted({r["lang"] for r in rows}) == ["deu", "fra", "gla", "spa", "swh", "yid"] and len(rows) == 11
     human = {r["_id"]: 1 + (len(r["source"]) * 7) % 5 for r in rows}  # a rater with a taste of her own
     for r in rows:
@@ -132,14 +177,32 @@ def test_a_local_chat_model_as_judge(cli, adapter, tmp_path):
     from tests.augment.models import model
 
     config = yaml.safe_load((adapter / "train_config.yaml").read_text())
-    config["judge"] = {"backend": "local", "model": str(model("qwen2-yid")), "max_new_tokens": 24,
-                       "max_rows_per_language": 1, "base": False}  # fmt: skip
+    config["judge"] = {
+        "backend": "local",
+        "model": str(model("qwen2-yid")),
+        "max_new_tokens": 24,
+        "max_rows_per_language": 1,
+        "base": False,
+    }
     (tmp_path / "with-judge.yaml").write_text(yaml.safe_dump(config))
-    done = cli("eval", tmp_path / "with-judge.yaml", "--adapter", adapter, "--split", "test", "--max-rows", "1",
-                     "--judge", "--out", tmp_path / "local")  # fmt: skip
+    done = cli(
+        "eval",
+        tmp_path / "with-judge.yaml",
+        "--adapter",
+        adapter,
+        "--split",
+        "test",
+        "--max-rows",
+        "1",
+        "--judge",
+        "--out",
+        tmp_path / "local",
+    )
     assert done.code == 0, done.err
     records = [json.loads(line) for line in (tmp_path / "local" / "judge.jsonl").read_text().splitlines()]
-    assert sorted((r["model"], r["lang"]) for r in records) == [("tuned", lang) for lang in ("deu", "fra", "gla", "spa", "swh", "yid")]
+    assert sorted((r["model"], r["lang"]) for r in records) == [
+        ("tuned", lang) for lang in ("deu", "fra", "gla", "spa", "swh", "yid")
+    ]
     assert all(isinstance(r["answer"], str) and r["score"] is None and r["error"] for r in records)
     assert "warning: the judge gave no usable score for 6 of 6 outputs (see judge.jsonl)" in done.err
     comparison = json.loads((tmp_path / "local" / "eval-test.json").read_text())["comparison"]
