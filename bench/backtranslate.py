@@ -67,9 +67,22 @@ def build_model(folder: Path) -> Path:
     from curate.models import tiny
 
     pairs = [(t, t) for t in sentences(2_000)]
-    return tiny.build_once(folder, "marian-base-random-v2", lambda p: tiny.build_marian(
-        p, pairs, corpus=corpus(), vocab_size=32_000, d_model=512, layers=6, heads=8, ffn_dim=2048, max_length=256,
-        fill_vocab=True))  # fmt: skip
+    return tiny.build_once(
+        folder,
+        "marian-base-random-v2",
+        lambda p: tiny.build_marian(
+            p,
+            pairs,
+            corpus=corpus(),
+            vocab_size=32_000,
+            d_model=512,
+            layers=6,
+            heads=8,
+            ffn_dim=2048,
+            max_length=256,
+            fill_vocab=True,
+        ),
+    )
 
 
 def timed(fn) -> tuple[float, object]:
@@ -93,8 +106,8 @@ def main() -> int:
     import torch
 
     from curate.augment.translate import Decoding, Seq2SeqModel
-    from curate.registry import get_step
     from curate.stages.base import StepContext
+    from curate.stages.registry import get_step
 
     torch.set_num_threads(args.threads)
     path = build_model(args.models / "marian-base-random")
@@ -108,8 +121,15 @@ def main() -> int:
     hf_int8.model = torch.ao.quantization.quantize_dynamic(hf_int8.model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def ct2_model(compute_type: str, workers: int) -> Seq2SeqModel:
-        return Seq2SeqModel(str(path), engine="ctranslate2", device="cpu", compute_type=compute_type,
-                            threads=args.threads, workers=workers, cache_dir=cache)  # fmt: skip
+        return Seq2SeqModel(
+            str(path),
+            engine="ctranslate2",
+            device="cpu",
+            compute_type=compute_type,
+            threads=args.threads,
+            workers=workers,
+            cache_dir=cache,
+        )
 
     serial_f32, serial_int8, parallel_int8 = ct2_model("float32", 1), ct2_model("int8", 1), ct2_model("int8", 0)
 
@@ -118,8 +138,9 @@ def main() -> int:
         from curate.augment import ct2
 
         original = ct2.length_sorted_batches
-        ct2.length_sorted_batches = lambda lengths, size: [list(range(i, min(i + size, len(lengths))))
-                                                           for i in range(0, len(lengths), size)]  # fmt: skip
+        ct2.length_sorted_batches = lambda lengths, size: [
+            list(range(i, min(i + size, len(lengths)))) for i in range(0, len(lengths), size)
+        ]
         try:
             return model.translate(texts, in_order)
         finally:
@@ -138,9 +159,12 @@ def main() -> int:
         (f"ctranslate2 fp32, one batch at a time ({args.threads} threads), input order", serial_f32, unsorted),
         (f"ctranslate2 fp32, one batch at a time ({args.threads} threads), sorted by length", serial_f32, by_length),
         (f"ctranslate2 int8, one batch at a time ({args.threads} threads), sorted by length", serial_int8, by_length),
-        (f"ctranslate2 int8, {workers} batches at once ({per_worker} thread each), sorted by length", parallel_int8,
-         by_length),
-    ]:  # fmt: skip
+        (
+            f"ctranslate2 int8, {workers} batches at once ({per_worker} thread each), sorted by length",
+            parallel_int8,
+            by_length,
+        ),
+    ]:
         model.translate(texts[:8], sorted_batches)  # warm up (first calls allocate and pick kernels)
         before = model.tokens_out
         seconds = min(timed(lambda run=run, model=model: run(model))[0] for _ in range(args.repeat))
@@ -149,21 +173,47 @@ def main() -> int:
         print(f"  {label}: {len(texts) / seconds:.1f} sentences/s", file=sys.stderr, flush=True)
 
     # the whole step: ctranslate2 int8 (the CPU default), sorted, with tokenization, validation and row building
-    frame = pl.DataFrame({"_id": [f"r{i}" for i in range(len(texts))], "_source": "bench", "_row": list(range(len(texts))),
-                          "text": texts, "target": texts})  # fmt: skip
-    step = get_step("backtranslate").from_dict({
-        "model": str(path), "field": "text", "into": "target", "source_lang": "eng", "target_lang": "eng",
-        "beam_size": 4, "max_length": args.length, "batch_size": args.batch, "cache_dir": str(cache),
-        "threads": args.threads, "device": "cpu", "compute_type": "int8",
-    }, StepContext(seed=13))  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "_id": [f"r{i}" for i in range(len(texts))],
+            "_source": "bench",
+            "_row": list(range(len(texts))),
+            "text": texts,
+            "target": texts,
+        }
+    )
+    step = get_step("backtranslate").from_dict(
+        {
+            "model": str(path),
+            "field": "text",
+            "into": "target",
+            "source_lang": "eng",
+            "target_lang": "eng",
+            "beam_size": 4,
+            "max_length": args.length,
+            "batch_size": args.batch,
+            "cache_dir": str(cache),
+            "threads": args.threads,
+            "device": "cpu",
+            "compute_type": "int8",
+        },
+        StepContext(seed=13),
+    )
     step.setup()
     from curate.augment import translate
 
     original = translate.Seq2SeqModel._ct2_batch
 
     def forced(self, sources, prefix, d, **options):  # the step's decoding, with the others' equal output lengths
-        return original(self, sources, prefix, Decoding(beam_size=d.beam_size, n=d.n, max_length=args.length,
-                                                         min_length=args.length, batch_size=d.batch_size), **options)  # fmt: skip
+        return original(
+            self,
+            sources,
+            prefix,
+            Decoding(
+                beam_size=d.beam_size, n=d.n, max_length=args.length, min_length=args.length, batch_size=d.batch_size
+            ),
+            **options,
+        )
 
     translate.Seq2SeqModel._ct2_batch = forced
     try:
@@ -171,26 +221,38 @@ def main() -> int:
         seconds = min(timed(lambda: step.process(frame))[0] for _ in range(args.repeat))
     finally:
         translate.Seq2SeqModel._ct2_batch = original
-    rows.append(("the backtranslate step (as above, + tokenization, validation, rows)", len(texts) / seconds, seconds,
-                 float("nan")))  # fmt: skip
+    rows.append(
+        (
+            "the backtranslate step (as above, + tokenization, validation, rows)",
+            len(texts) / seconds,
+            seconds,
+            float("nan"),
+        )
+    )
 
     best_hf = max(r[1] for r in rows if r[0].startswith("transformers"))
     same_batches = rows[1][1]  # transformers generate fp32, batches sorted by length
     lengths = sorted(len(hf.tokenizer(t)["input_ids"]) for t in texts)
-    print(f"\nbacktranslate speed: {len(texts)} sentences (input tokens: median {lengths[len(lengths) // 2]}, "
-          f"min {lengths[0]}, max {lengths[-1]}), beam 4, {args.length} output tokens each, batch {args.batch}, "
-          f"{args.threads} threads, best of {args.repeat}; Marian-base sized model (d512, 6+6 layers, 32k vocab, "
-          f"random weights); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")  # fmt: skip
-    print("| configuration | sentences/s | seconds | output tokens/sentence | vs transformers fp32 sorted | "
-          "vs best transformers |")
+    print(
+        f"\nbacktranslate speed: {len(texts)} sentences (input tokens: median {lengths[len(lengths) // 2]}, "
+        f"min {lengths[0]}, max {lengths[-1]}), beam 4, {args.length} output tokens each, batch {args.batch}, "
+        f"{args.threads} threads, best of {args.repeat}; Marian-base sized model (d512, 6+6 layers, 32k vocab, "
+        f"random weights); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
+    )
+    print(
+        "| configuration | sentences/s | seconds | output tokens/sentence | vs transformers fp32 sorted | "
+        "vs best transformers |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for label, rate, seconds, tokens in rows:
         tok = "" if math.isnan(tokens) else f"{tokens:.1f}"
         print(f"| {label} | {rate:.1f} | {seconds:.1f} | {tok} | {rate / same_batches:.2f}x | {rate / best_hf:.2f}x |")
     step_rate = rows[-1][1]
     verdict = "met" if step_rate >= 2 * same_batches else "NOT met"
-    print(f"\ngoal (the step >= 2x transformers generate fp32 with the same batches): {verdict} "
-          f"({step_rate / same_batches:.2f}x; {step_rate / best_hf:.2f}x the best transformers row)")
+    print(
+        f"\ngoal (the step >= 2x transformers generate fp32 with the same batches): {verdict} "
+        f"({step_rate / same_batches:.2f}x; {step_rate / best_hf:.2f}x the best transformers row)"
+    )
     return 0
 
 

@@ -152,8 +152,12 @@ def run_process(command: list[str], cwd: Path | None = None) -> dict:
     stdout, stderr = proc.stdout.read(), proc.stderr.read()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} failed:\n{stderr[-4000:]}")
-    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "stdout": stdout}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "stdout": stdout,
+    }
 
 
 def run_curate(corpus: Path, threshold: float, work: Path) -> dict:
@@ -165,8 +169,12 @@ def run_curate(corpus: Path, threshold: float, work: Path) -> dict:
     manifest = json.loads((out / "manifest.json").read_text())
     step = next(s for s in manifest["steps"] if s["name"] == "dedup")
     shutil.rmtree(out)
-    return {**r, "docs": manifest["accounting"]["rows_read"], "dropped": manifest["accounting"]["rows_rejected"],
-            "stats": step.get("stats", {})}  # fmt: skip
+    return {
+        **r,
+        "docs": manifest["accounting"]["rows_read"],
+        "dropped": manifest["accounting"]["rows_rejected"],
+        "stats": step.get("stats", {}),
+    }
 
 
 def run_loop(kind: str, corpus: Path, threshold: float, bands: int) -> dict:
@@ -199,6 +207,7 @@ def loop_worker(args: dict) -> dict:
             m = RMinHash(num_perm=NUM_PERM, seed=1)
             m.update(shingles)
             return m
+
     docs = dropped = 0
     shingling = hashing = 0.0
     for part in parts:
@@ -218,8 +227,10 @@ def loop_worker(args: dict) -> dict:
 
 
 _PUNCT_TABLE: dict[int, str] | None = None
-_NO_SPACE = re.compile(r"[\u2e80-\u2fdf\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f"
-                       r"\u1780-\u17ff\u0f00-\u0fff]")  # fmt: skip
+_NO_SPACE = re.compile(
+    r"[\u2e80-\u2fdf\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f"
+    r"\u1780-\u17ff\u0f00-\u0fff]"
+)
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -266,8 +277,13 @@ def udhr_quality(config: dict) -> dict:
     positive = (pairs["label"] == 1).to_numpy() & (pairs["jaccard_char5"] >= 0.8).to_numpy()
     negative = (pairs["label"] == 0).to_numpy()
     merged_pos, merged_neg = int(same[(pairs["label"] == 1).to_numpy()].sum()), int(same[negative].sum())
-    return {"recall": same[positive].mean(), "positives": int(positive.sum()), "negatives_merged": merged_neg,
-            "negatives": int(negative.sum()), "precision": merged_pos / max(1, merged_pos + merged_neg)}  # fmt: skip
+    return {
+        "recall": same[positive].mean(),
+        "positives": int(positive.sum()),
+        "negatives_merged": merged_neg,
+        "negatives": int(negative.sum()),
+        "precision": merged_pos / max(1, merged_pos + merged_neg),
+    }
 
 
 def planted_corpus(seed: int = 11) -> pl.DataFrame:
@@ -332,9 +348,16 @@ def planted_quality(corpus: pl.DataFrame, config: dict) -> dict:
     precision = tp / len(pred) if pred else 1.0
     recall = tp / len(truth) if truth else 1.0
     sims = np.array(sims)
-    return {"docs": len(ids), "true_pairs": len(truth), "predicted_pairs": len(pred), "precision": precision,
-            "recall": recall, "f1": 2 * precision * recall / (precision + recall) if tp else 0.0,
-            "pairs_near_threshold": int(((sims >= t - 0.05) & (sims < t + 0.05)).sum()), "family_pairs": len(sims)}  # fmt: skip
+    return {
+        "docs": len(ids),
+        "true_pairs": len(truth),
+        "predicted_pairs": len(pred),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if tp else 0.0,
+        "pairs_near_threshold": int(((sims >= t - 0.05) & (sims < t + 0.05)).sum()),
+        "family_pairs": len(sims),
+    }
 
 
 # main --------------------------------------------------------------------------------------------------------------
@@ -344,26 +367,41 @@ def quality(threshold: float) -> None:
     print("|---|---|---:|---|---:|---:|---:|---|")
     for t, verify in ((threshold, "exact"), (threshold, "estimate"), (threshold, "none"), (0.7, "exact")):
         q = udhr_quality({"tokenize": "char", "ngram": 5, "threshold": t, "verify": verify})
-        print(f"| UDHR revisions | char 5 | {t} | {verify} | {q['recall']:.4f} | {q['precision']:.4f} | | "
-              f"{q['negatives_merged']} of "
-              f"{q['negatives']} hard negatives merged; recall over the {q['positives']} label-1 pairs with J >= 0.8 |", flush=True)  # fmt: skip
+        print(
+            f"| UDHR revisions | char 5 | {t} | {verify} | {q['recall']:.4f} | {q['precision']:.4f} | | "
+            f"{q['negatives_merged']} of "
+            f"{q['negatives']} hard negatives merged; recall over the {q['positives']} label-1 pairs with J >= 0.8 |",
+            flush=True,
+        )
     corpus = planted_corpus()
-    for tokenize, t, verify in (("auto", threshold, "exact"), ("auto", threshold, "estimate"), ("auto", threshold, "none"),
-                                ("char", threshold, "exact"), ("auto", 0.7, "exact")):  # fmt: skip
+    for tokenize, t, verify in (
+        ("auto", threshold, "exact"),
+        ("auto", threshold, "estimate"),
+        ("auto", threshold, "none"),
+        ("char", threshold, "exact"),
+        ("auto", 0.7, "exact"),
+    ):
         q = planted_quality(corpus, {"threshold": t, "tokenize": tokenize, "verify": verify})
         shingle = "auto 5 (words; chars for zh, th)" if tokenize == "auto" else f"{tokenize} 5"
-        print(f"| XQuAD planted edits | {shingle} | {t} | {verify} | {q['recall']:.4f} | {q['precision']:.4f} | "
-              f"{q['f1']:.4f} | {q['docs']} docs, {q['true_pairs']} true pairs; {q['pairs_near_threshold']} of "
-              f"{q['family_pairs']} same-source pairs within ±0.05 of t |", flush=True)  # fmt: skip
+        print(
+            f"| XQuAD planted edits | {shingle} | {t} | {verify} | {q['recall']:.4f} | {q['precision']:.4f} | "
+            f"{q['f1']:.4f} | {q['docs']} docs, {q['true_pairs']} true pairs; {q['pairs_near_threshold']} of "
+            f"{q['family_pairs']} same-source pairs within ±0.05 of t |",
+            flush=True,
+        )
 
 
 def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: Path) -> None:
     bands = Dedup.from_dict({"threshold": threshold}).lsh_params()[0]
-    print(f"\n## Speed and memory (minhash, threshold {threshold}, num_perm {NUM_PERM}, {NGRAM}-gram shingles, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start)\n")  # fmt: skip
-    print("Whole processes (start-up, reading, every step, writing), taking turns; best of "
-          f"{rounds} round(s) by wall time. datasketch {_version('datasketch')}, rensa {_version('rensa')} "
-          f"(RMinHashLSH with {bands} bands, as the step uses).\n")  # fmt: skip
+    print(
+        f"\n## Speed and memory (minhash, threshold {threshold}, num_perm {NUM_PERM}, {NGRAM}-gram shingles, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start)\n"
+    )
+    print(
+        "Whole processes (start-up, reading, every step, writing), taking turns; best of "
+        f"{rounds} round(s) by wall time. datasketch {_version('datasketch')}, rensa {_version('rensa')} "
+        f"(RMinHashLSH with {bands} bands, as the step uses).\n"
+    )
     print("| docs | what | wall s | docs/s | CPU s | docs/CPU-s | peak RSS (MB) | dropped | notes |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for n in sizes:
@@ -373,33 +411,48 @@ def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: P
         with tempfile.TemporaryDirectory(prefix="bench-dedup-", dir=cache) as tmp:
             for round_ in range(rounds):
                 for kind in ("curate", "rensa", "datasketch"):
-                    r = (run_curate(corpus, threshold, Path(tmp)) if kind == "curate"
-                         else run_loop(kind, corpus, threshold, bands))  # fmt: skip
-                    print(f"round {round_ + 1}, {kind}: {r['seconds']:.1f} s, {r['cpu_s']:.1f} CPU s", file=sys.stderr,
-                          flush=True)  # fmt: skip
+                    r = (
+                        run_curate(corpus, threshold, Path(tmp))
+                        if kind == "curate"
+                        else run_loop(kind, corpus, threshold, bands)
+                    )
+                    print(
+                        f"round {round_ + 1}, {kind}: {r['seconds']:.1f} s, {r['cpu_s']:.1f} CPU s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     if kind not in best or r["seconds"] < best[kind]["seconds"]:
                         best[kind] = r
         for kind in ("datasketch", "rensa", "curate"):
             r = best[kind]
             if kind == "curate":
                 stats = r["stats"]
-                notes = (f"`curate run` (one dedup step, exact verification): {stats.get('candidate_pairs', 0):,} pairs "
-                         f"verified, {stats.get('verified_pairs', 0):,} passed")  # fmt: skip
+                notes = (
+                    f"`curate run` (one dedup step, exact verification): {stats.get('candidate_pairs', 0):,} pairs "
+                    f"verified, {stats.get('verified_pairs', 0):,} passed"
+                )
             else:
-                notes = (f"CPU in Python shingling {r['shingling_cpu_s']:.1f} s, in MinHash and LSH "
-                         f"{r['minhash_lsh_cpu_s']:.1f} s ({r['docs'] / r['minhash_lsh_cpu_s']:,.0f} docs/CPU-s)")  # fmt: skip
+                notes = (
+                    f"CPU in Python shingling {r['shingling_cpu_s']:.1f} s, in MinHash and LSH "
+                    f"{r['minhash_lsh_cpu_s']:.1f} s ({r['docs'] / r['minhash_lsh_cpu_s']:,.0f} docs/CPU-s)"
+                )
             label = {"curate": "**curate**", "datasketch": "datasketch loop", "rensa": "rensa loop"}[kind]
             print(f"| {n:,} | {label} | {_figures(r)} | {r['dropped']:,} | {notes} |", flush=True)
         for kind in ("datasketch", "rensa"):
             c, b = best["curate"], best[kind]
-            print(f"\ncurate / {kind} loop at {n:,} docs: {b['seconds'] / c['seconds']:.1f}x in wall time, "
-                  f"{b['cpu_s'] / c['cpu_s']:.1f}x in CPU time", flush=True)  # fmt: skip
+            print(
+                f"\ncurate / {kind} loop at {n:,} docs: {b['seconds'] / c['seconds']:.1f}x in wall time, "
+                f"{b['cpu_s'] / c['cpu_s']:.1f}x in CPU time",
+                flush=True,
+            )
         print()
 
 
 def _figures(r: dict) -> str:
-    return (f"{r['seconds']:.1f} | {r['docs'] / r['seconds']:,.0f} | {r['cpu_s']:.1f} | {r['docs'] / r['cpu_s']:,.0f} | "
-            f"{r['rss_mb']:,.0f}")
+    return (
+        f"{r['seconds']:.1f} | {r['docs'] / r['seconds']:,.0f} | {r['cpu_s']:.1f} | {r['docs'] / r['cpu_s']:,.0f} | "
+        f"{r['rss_mb']:,.0f}"
+    )
 
 
 def _version(package: str) -> str:

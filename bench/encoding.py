@@ -47,62 +47,139 @@ sys.path.insert(0, str(ROOT))
 
 import curate.io.encoding as encoding_module  # noqa: E402
 from curate.io.readers import ReadOptions, open_reader  # noqa: E402
-from curate.recipe import Source  # noqa: E402
+from curate.run.recipe import Source  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SEED = 21
 SIZES = (1, 3, 10, 30, 100)
 FORMATS = ("jsonl", "txt", "csv")
-XQUAD = {"ar": "ara", "de": "deu", "el": "ell", "en": "eng", "es": "spa", "hi": "hin", "ro": "ron", "ru": "rus",
-         "th": "tha", "tr": "tur", "vi": "vie", "zh": "zho"}  # fmt: skip
-WEST = ["fra", "deu", "spa", "por", "ita", "cat", "nld", "dan", "swe", "nob", "nno", "isl", "fin", "afr", "eus", "glg",
-        "oci", "ltz", "gla", "gle", "bre", "fry", "fao", "lat", "est"]  # fmt: skip
+XQUAD = {
+    "ar": "ara",
+    "de": "deu",
+    "el": "ell",
+    "en": "eng",
+    "es": "spa",
+    "hi": "hin",
+    "ro": "ron",
+    "ru": "rus",
+    "th": "tha",
+    "tr": "tur",
+    "vi": "vie",
+    "zh": "zho",
+}
+WEST = [
+    "fra",
+    "deu",
+    "spa",
+    "por",
+    "ita",
+    "cat",
+    "nld",
+    "dan",
+    "swe",
+    "nob",
+    "nno",
+    "isl",
+    "fin",
+    "afr",
+    "eus",
+    "glg",
+    "oci",
+    "ltz",
+    "gla",
+    "gle",
+    "bre",
+    "fry",
+    "fao",
+    "lat",
+    "est",
+]
 CENTRAL = ["ces", "slk", "pol", "hun", "hrv", "slv", "bos", "ron", "sqi"]
 CYRILLIC = ["rus", "ukr", "bel", "bul", "mkd", "srp", "kaz", "tat", "mon", "chv"]
 CHINESE = ["cmn", "zho", "wuu", "lzh", "yue"]
 ARABIC = ["ara", "arz", "ary", "afb", "arq"]
 # encoding -> (family, languages)
 ENCODINGS = {
-    "shift_jis": ("japanese", ["jpn"]), "cp932": ("japanese", ["jpn"]), "euc_jp": ("japanese", ["jpn"]),
+    "shift_jis": ("japanese", ["jpn"]),
+    "cp932": ("japanese", ["jpn"]),
+    "euc_jp": ("japanese", ["jpn"]),
     "iso2022_jp": ("japanese", ["jpn"]),
-    "euc_kr": ("korean", ["kor"]), "cp949": ("korean", ["kor"]),
-    "gb2312": ("chinese", CHINESE), "gbk": ("chinese", CHINESE), "gb18030": ("chinese", CHINESE),
-    "big5": ("chinese", CHINESE), "cp950": ("chinese", CHINESE),
-    "cp1251": ("cyrillic", CYRILLIC), "koi8_r": ("cyrillic", CYRILLIC), "koi8_u": ("cyrillic", CYRILLIC),
-    "iso8859_5": ("cyrillic", CYRILLIC), "cp866": ("cyrillic", CYRILLIC), "mac_cyrillic": ("cyrillic", CYRILLIC),
-    "cp1253": ("greek", ["ell"]), "iso8859_7": ("greek", ["ell"]),
-    "cp1255": ("hebrew", ["heb", "yid"]), "iso8859_8": ("hebrew", ["heb", "yid"]),
-    "cp1256": ("arabic", ARABIC + ["pes", "fas", "urd", "ckb", "uig"]), "iso8859_6": ("arabic", ARABIC),
-    "cp1254": ("turkish", ["tur", "aze"]), "iso8859_9": ("turkish", ["tur", "aze"]),
-    "cp1250": ("central european", CENTRAL), "iso8859_2": ("central european", CENTRAL),
-    "cp1252": ("western european", WEST), "iso8859_1": ("western european", WEST),
-    "iso8859_15": ("western european", WEST), "mac_roman": ("western european", WEST),
+    "euc_kr": ("korean", ["kor"]),
+    "cp949": ("korean", ["kor"]),
+    "gb2312": ("chinese", CHINESE),
+    "gbk": ("chinese", CHINESE),
+    "gb18030": ("chinese", CHINESE),
+    "big5": ("chinese", CHINESE),
+    "cp950": ("chinese", CHINESE),
+    "cp1251": ("cyrillic", CYRILLIC),
+    "koi8_r": ("cyrillic", CYRILLIC),
+    "koi8_u": ("cyrillic", CYRILLIC),
+    "iso8859_5": ("cyrillic", CYRILLIC),
+    "cp866": ("cyrillic", CYRILLIC),
+    "mac_cyrillic": ("cyrillic", CYRILLIC),
+    "cp1253": ("greek", ["ell"]),
+    "iso8859_7": ("greek", ["ell"]),
+    "cp1255": ("hebrew", ["heb", "yid"]),
+    "iso8859_8": ("hebrew", ["heb", "yid"]),
+    "cp1256": ("arabic", ARABIC + ["pes", "fas", "urd", "ckb", "uig"]),
+    "iso8859_6": ("arabic", ARABIC),
+    "cp1254": ("turkish", ["tur", "aze"]),
+    "iso8859_9": ("turkish", ["tur", "aze"]),
+    "cp1250": ("central european", CENTRAL),
+    "iso8859_2": ("central european", CENTRAL),
+    "cp1252": ("western european", WEST),
+    "iso8859_1": ("western european", WEST),
+    "iso8859_15": ("western european", WEST),
+    "mac_roman": ("western european", WEST),
     "cp850": ("western european", WEST),
-    "cp1257": ("baltic", ["lit", "lav", "est"]), "iso8859_13": ("baltic", ["lit", "lav", "est"]),
-    "tis_620": ("thai", ["tha"]), "cp874": ("thai", ["tha"]),
+    "cp1257": ("baltic", ["lit", "lav", "est"]),
+    "iso8859_13": ("baltic", ["lit", "lav", "est"]),
+    "tis_620": ("thai", ["tha"]),
+    "cp874": ("thai", ["tha"]),
     "cp1258": ("vietnamese", ["vie"]),
-}  # fmt: skip
+}
 UNICODE = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"]
-MIXED_WITH_UTF8 = ["cp1252", "cp1251", "cp1250", "cp1253", "cp1256", "cp1255", "koi8_r", "shift_jis", "euc_kr", "gbk",
-                   "big5", "tis_620"]  # fmt: skip
-TWO_LEGACY = [("cp1251", "koi8_r"), ("shift_jis", "euc_jp"), ("gbk", "big5"), ("cp1252", "cp1250"),
-              ("cp1253", "iso8859_7"), ("cp1256", "iso8859_6")]  # fmt: skip
+MIXED_WITH_UTF8 = [
+    "cp1252",
+    "cp1251",
+    "cp1250",
+    "cp1253",
+    "cp1256",
+    "cp1255",
+    "koi8_r",
+    "shift_jis",
+    "euc_kr",
+    "gbk",
+    "big5",
+    "tis_620",
+]
+TWO_LEGACY = [
+    ("cp1251", "koi8_r"),
+    ("shift_jis", "euc_jp"),
+    ("gbk", "big5"),
+    ("cp1252", "cp1250"),
+    ("cp1253", "iso8859_7"),
+    ("cp1256", "iso8859_6"),
+]
 METHODS = ("auto", "default", "charset-normalizer", "chardet")
 
 
 def load_texts(shared: Path) -> dict[str, list[str]]:
     """Texts per ISO 639-3 language: one line each, without duplicates."""
     found = collections.defaultdict(list)
-    for line in open(shared / "lid" / "lid.jsonl", encoding="utf-8"):
-        record = json.loads(line)
-        found[record["lang"]].append(record["text"])
-    for path in sorted((shared / "parallel").glob("eng-*.jsonl")):
-        for line in open(path, encoding="utf-8"):
+    with open(shared / "lid" / "lid.jsonl", encoding="utf-8") as lines:
+        for line in lines:
             record = json.loads(line)
-            found[record["tgt_lang"]].append(record["tgt"])
-    for line in open(shared / "dedup" / "xquad_paragraphs.jsonl", encoding="utf-8"):
-        record = json.loads(line)
-        found[XQUAD[record["lang"]]].append(record["text"])
+            found[record["lang"]].append(record["text"])
+    for path in sorted((shared / "parallel").glob("eng-*.jsonl")):
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                found[record["tgt_lang"]].append(record["tgt"])
+    with open(shared / "dedup" / "xquad_paragraphs.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            found[XQUAD[record["lang"]]].append(record["text"])
     return {lang: list(dict.fromkeys(" ".join(t.split()) for t in texts if t.strip())) for lang, texts in found.items()}
 
 
@@ -115,12 +192,16 @@ def is_text(text: str) -> bool:
     mojibake (`ďż˝`: a few Leipzig sentences are broken already, and their legacy bytes are the UTF-8 they came from)."""
     import ftfy.badness
 
-    return "\ufffd" not in text and not ftfy.badness.is_bad(text) and \
-        not any(unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c != "\t" for c in text)  # fmt: skip
+    return (
+        "\ufffd" not in text
+        and not ftfy.badness.is_bad(text)
+        and not any(unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c != "\t" for c in text)
+    )
 
 
 def cp1258_form(text: str) -> str:
     """Vietnamese as windows-1258 writes it: precomposed where the code page has the letter, tone marks combining."""
+
     def encodes(ch: str) -> bool:
         try:
             ch.encode("cp1258")
@@ -178,8 +259,12 @@ def build_files(texts: dict[str, list[str]], half: int) -> list[TestFile]:
     files = []
     pools = {}
     for encoding, (family, languages) in ENCODINGS.items():
-        pool = [t for lang in languages for s in texts.get(lang, []) if half_of(s) == half
-                and (t := representable(s, encoding)) is not None]  # fmt: skip
+        pool = [
+            t
+            for lang in languages
+            for s in texts.get(lang, [])
+            if half_of(s) == half and (t := representable(s, encoding)) is not None
+        ]
         rng.shuffle(pool)
         pools[encoding] = pool
         for n, (start, size) in enumerate(_cuts(len(pool))):
@@ -199,21 +284,49 @@ def build_files(texts: dict[str, list[str]], half: int) -> list[TestFile]:
         for start in range(0, len(pool) - 29, 30):
             records = pool[start : start + 30]
             legacy = set(rng.sample(range(30), 10))
-            files.append(TestFile("mixed: utf-8 + X", f"utf-8 + {encoding}", "jsonl",
-                                  _lines(records, [encoding if i in legacy else "utf-8" for i in range(30)]), records))
-            files.append(TestFile("mixed: X + utf-8 appended", f"{encoding} + utf-8", "jsonl",
-                                  _lines(records, [encoding] * 20 + ["utf-8"] * 10), records))  # fmt: skip
+            files.append(
+                TestFile(
+                    "mixed: utf-8 + X",
+                    f"utf-8 + {encoding}",
+                    "jsonl",
+                    _lines(records, [encoding if i in legacy else "utf-8" for i in range(30)]),
+                    records,
+                )
+            )
+            files.append(
+                TestFile(
+                    "mixed: X + utf-8 appended",
+                    f"{encoding} + utf-8",
+                    "jsonl",
+                    _lines(records, [encoding] * 20 + ["utf-8"] * 10),
+                    records,
+                )
+            )
     for first, second in TWO_LEGACY:
         a, b = pools[first], pools[second]
         for start in range(0, min(len(a), len(b)) - 14, 15):
             records = a[start : start + 15] + b[start : start + 15]
-            files.append(TestFile("mixed: X, then Y", f"{first}, then {second}", "jsonl",
-                                  _lines(records, [first] * 15 + [second] * 15), records))  # fmt: skip
+            files.append(
+                TestFile(
+                    "mixed: X, then Y",
+                    f"{first}, then {second}",
+                    "jsonl",
+                    _lines(records, [first] * 15 + [second] * 15),
+                    records,
+                )
+            )
         if min(len(a), len(b)) >= 300:  # and one large file, where whole windows of each encoding follow each other
             size = min(len(a), len(b), 1000) // 2
             records = a[:size] + b[-size:]
-            files.append(TestFile("mixed: X, then Y", f"{first}, then {second}", "jsonl",
-                                  _lines(records, [first] * size + [second] * size), records))  # fmt: skip
+            files.append(
+                TestFile(
+                    "mixed: X, then Y",
+                    f"{first}, then {second}",
+                    "jsonl",
+                    _lines(records, [first] * size + [second] * size),
+                    records,
+                )
+            )
     return files
 
 
@@ -347,9 +460,11 @@ def fit(files: list[TestFile]) -> None:
     NEAR_TIE and WEAK on the single-encoding files, SIMILAR on the mixed ones; and the evidence for DAMAGED."""
     single = [f for f in files if not f.family.startswith("mixed")]
     mixed = [f for f in files if f.family.startswith("mixed")]
-    for name, values, subset in (("NEAR_TIE", (0.75, 0.85, 0.9, 0.95, 0.99), single),
-                                 ("WEAK", (0.0, 0.02, 0.05, 0.1, 0.2), single),
-                                 ("SIMILAR", (0.8, 0.9, 0.95, 0.98, 1.01), mixed)):  # fmt: skip
+    for name, values, subset in (
+        ("NEAR_TIE", (0.75, 0.85, 0.9, 0.95, 0.99), single),
+        ("WEAK", (0.0, 0.02, 0.05, 0.1, 0.2), single),
+        ("SIMILAR", (0.8, 0.9, 0.95, 0.98, 1.01), mixed),
+    ):
         kept = getattr(encoding_module, name)
         for value in values:
             setattr(encoding_module, name, value)
@@ -364,8 +479,10 @@ def fit(files: list[TestFile]) -> None:
                 valid, stray = encoding_module.utf8_evidence(record.encode(f.label))
                 if stray:
                     ratios[round(valid / stray, 1)] += 1
-    print("valid UTF-8 characters per stray byte in legacy records, the highest (DAMAGED must be above):",
-          dict(sorted(ratios.items())[-3:]))
+    print(
+        "valid UTF-8 characters per stray byte in legacy records, the highest (DAMAGED must be above):",
+        dict(sorted(ratios.items())[-3:]),
+    )
 
 
 def speed(texts: dict[str, list[str]], megabytes: int = 16) -> list[str]:
@@ -381,11 +498,17 @@ def speed(texts: dict[str, list[str]], megabytes: int = 16) -> list[str]:
             if not path.exists():
                 path.write_bytes(text.encode(name))
             started = time.perf_counter()
-            rows = sum(b.rows.height for b in open_reader(path, Source(path=str(path), encoding=declared), path.name,
-                                                          ReadOptions(), 0).batches())  # fmt: skip
+            rows = sum(
+                b.rows.height
+                for b in open_reader(
+                    path, Source(path=str(path), encoding=declared), path.name, ReadOptions(), 0
+                ).batches()
+            )
             took = time.perf_counter() - started
-            lines.append(f"{name} file, encoding: {declared:7s} {rows:9,} records in {took:6.1f}s: "
-                         f"{path.stat().st_size / 2**20 / took:6.1f} MB/s")
+            lines.append(
+                f"{name} file, encoding: {declared:7s} {rows:9,} records in {took:6.1f}s: "
+                f"{path.stat().st_size / 2**20 / took:6.1f} MB/s"
+            )
     return lines
 
 

@@ -48,10 +48,19 @@ METHODS = {
 def curate_pairs(work: Path, name: str, langs: tuple[str, ...]) -> Path:
     """`curate run` on the pairs of `langs` (70% train, 10% validation, 20% test, by a hash of each row)."""
     out = work / "data" / name
-    recipe = {"name": f"bench-{name}", "seed": 13, "steps": [],
-              "sources": [{"path": os.path.relpath(PARALLEL / f"eng-{lang}.jsonl", work),  # relative: stable row ids
-                           "columns": {"text": "src", "target": "tgt"}} for lang in langs],
-              "output": {"dir": str(out), "splits": {"train": 0.7, "validation": 0.1, "test": 0.2}}}  # fmt: skip
+    recipe = {
+        "name": f"bench-{name}",
+        "seed": 13,
+        "steps": [],
+        "sources": [
+            {
+                "path": os.path.relpath(PARALLEL / f"eng-{lang}.jsonl", work),  # relative: stable row ids
+                "columns": {"text": "src", "target": "tgt"},
+            }
+            for lang in langs
+        ],
+        "output": {"dir": str(out), "splits": {"train": 0.7, "validation": 0.1, "test": 0.2}},
+    }
     path = work / f"{name}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
     run([sys.executable, "-m", "curate", "run", str(path), "-q"])
@@ -71,16 +80,40 @@ def build_base(work: Path, args: argparse.Namespace, folders: list[Path]) -> Pat
     from curate.models.tiny import build_tiny, texts_from
 
     texts = [t for folder in folders for t in texts_from(folder)]
-    return build_tiny("marian", work / "random", texts, vocab_size=args.vocab, d_model=args.d_model, layers=args.layers,
-                      heads=4, ffn_dim=4 * args.d_model, init_std=0.02)  # fmt: skip
+    return build_tiny(
+        "marian",
+        work / "random",
+        texts,
+        vocab_size=args.vocab,
+        d_model=args.d_model,
+        layers=args.layers,
+        heads=4,
+        ffn_dim=4 * args.d_model,
+        init_std=0.02,
+    )
 
 
 def train_config(name: str, base: Path, data: Path, out: Path, steps: int, threads: int, **settings) -> dict:
-    config = {"name": name, "base_model": str(base), "data": {"dir": str(data), "eval_split": "test",
-              "target_lang_column": "tgt_lang", "max_eval_rows_per_language": 80}, "prompt": PROMPT,
-              "max_steps": steps, "batch_size": 32, "warmup_ratio": 0.05, "lr_scheduler": "cosine",
-              "max_source_length": 64, "max_target_length": 64, "cpu_threads": threads, "output_dir": str(out),
-              "eval": {"every_steps": steps, "max_new_tokens": 48, "batch_size": 64, "samples_per_language": 2}}  # fmt: skip
+    config = {
+        "name": name,
+        "base_model": str(base),
+        "data": {
+            "dir": str(data),
+            "eval_split": "test",
+            "target_lang_column": "tgt_lang",
+            "max_eval_rows_per_language": 80,
+        },
+        "prompt": PROMPT,
+        "max_steps": steps,
+        "batch_size": 32,
+        "warmup_ratio": 0.05,
+        "lr_scheduler": "cosine",
+        "max_source_length": 64,
+        "max_target_length": 64,
+        "cpu_threads": threads,
+        "output_dir": str(out),
+        "eval": {"every_steps": steps, "max_new_tokens": 48, "batch_size": 64, "samples_per_language": 2},
+    }
     config.update(settings)
     return config
 
@@ -88,14 +121,17 @@ def train_config(name: str, base: Path, data: Path, out: Path, steps: int, threa
 def train_once(config_path: Path) -> dict:
     """`--one`: one `curate train` in this process; its metrics, peak RSS and wall time."""
     sys.path.insert(0, str(ROOT))
-    from curate.progress import Reporter
+    from curate.core.progress import Reporter
     from curate.train.config import load_config
     from curate.train.runner import TrainOptions, run_training
 
     started = time.perf_counter()
     result = run_training(load_config(config_path), TrainOptions(overwrite=True), Reporter())
-    return {"metrics_path": str(result.output / "metrics.json"), "wall_s": time.perf_counter() - started,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # fmt: skip
+    return {
+        "metrics_path": str(result.output / "metrics.json"),
+        "wall_s": time.perf_counter() - started,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def train(work: Path, name: str, config: dict) -> dict:
@@ -120,24 +156,45 @@ def chrf(metrics: dict, set_kind: str) -> dict[str, tuple[float, float]]:
 def report(pretrain: dict, runs: dict[str, dict], args: argparse.Namespace, seconds: float) -> None:
     m = pretrain["metrics"]
     learned = {r["lang"]: r["tuned"]["chrf"] for r in m["comparison"]["sets"][0]["rows"] if r["lang"] != "all"}
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
-          f"torch threads {args.threads or 1}; total {seconds / 60:.1f} min")  # fmt: skip
-    print(f"pretrained {m['parameters']['total']:,}-parameter MarianMT (d_model {args.d_model}, {args.layers}+{args.layers} "
-          f"layers) for {m['train']['steps']} steps in {m['train']['seconds']:.0f} s on eng->"
-          f"{'/'.join(RETAINED)}; test chrF " + ", ".join(f"{k} {v:.1f}" for k, v in learned.items()))  # fmt: skip
-    head = ["method", "trainable", f"{NEW} chrF (gain)", *[f"{lang} chrF (change)" for lang in RETAINED],
-            "forgetting flags", "peak RSS MB", "train s"]  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+        f"torch threads {args.threads or 1}; total {seconds / 60:.1f} min"
+    )
+    print(
+        f"pretrained {m['parameters']['total']:,}-parameter MarianMT (d_model {args.d_model}, {args.layers}+{args.layers} "
+        f"layers) for {m['train']['steps']} steps in {m['train']['seconds']:.0f} s on eng->"
+        f"{'/'.join(RETAINED)}; test chrF " + ", ".join(f"{k} {v:.1f}" for k, v in learned.items())
+    )
+    head = [
+        "method",
+        "trainable",
+        f"{NEW} chrF (gain)",
+        *[f"{lang} chrF (change)" for lang in RETAINED],
+        "forgetting flags",
+        "peak RSS MB",
+        "train s",
+    ]
     rows = []
     for name, found in runs.items():
         metrics = found["metrics"]
         new, kept = chrf(metrics, "eval")[NEW], chrf(metrics, "retain")
         flags = len(metrics["comparison"]["forgetting"])
         gain = f"{new[0]:.1f} -> {new[1]:.1f} ({new[1] - new[0]:+.1f})"
-        rows.append([name, f"{metrics['parameters']['trainable_share']:.1%}", gain,
-                     *[f"{kept[lang][1]:.1f} ({kept[lang][1] - kept[lang][0]:+.1f})" for lang in RETAINED],
-                     str(flags), f"{found['peak_rss_mb']:.0f}", f"{metrics['train']['seconds']:.0f}"])  # fmt: skip
-    print(f"fine-tuned on eng->{NEW} for {args.steps} steps (batch 32); chrF on the test splits, before -> after; "
-          f"a retained drop over {args.tolerance:g} chrF is a forgetting flag")  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{metrics['parameters']['trainable_share']:.1%}",
+                gain,
+                *[f"{kept[lang][1]:.1f} ({kept[lang][1] - kept[lang][0]:+.1f})" for lang in RETAINED],
+                str(flags),
+                f"{found['peak_rss_mb']:.0f}",
+                f"{metrics['train']['seconds']:.0f}",
+            ]
+        )
+    print(
+        f"fine-tuned on eng->{NEW} for {args.steps} steps (batch 32); chrF on the test splits, before -> after; "
+        f"a retained drop over {args.tolerance:g} chrF is a forgetting flag"
+    )
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for row in rows:
         print("| " + " | ".join(row) + " |")
@@ -152,8 +209,13 @@ def main() -> None:
     parser.add_argument("--d-model", type=int, default=128)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--vocab", type=int, default=4000)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: curate's, 1 for a model "
-                        "this small: on a busy machine a second thread spins more than it helps)")  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: curate's, 1 for a model "
+        "this small: on a busy machine a second thread spins more than it helps)",
+    )
     parser.add_argument("--tolerance", type=float, default=1.0, help="retain_tolerance (chrF points)")
     parser.add_argument("--reuse", action="store_true", help="keep WORK/pretrained from an earlier run")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
@@ -168,8 +230,16 @@ def main() -> None:
     pretrained = work / "pretrained"
     if not (args.reuse and (pretrained / "metrics.json").is_file()):
         base = build_base(work, args, [old, new])
-        config = train_config("pretrain", base, old, pretrained, args.pretrain_steps, args.threads, full=True,
-                              learning_rate=args.pretrain_lr)
+        config = train_config(
+            "pretrain",
+            base,
+            old,
+            pretrained,
+            args.pretrain_steps,
+            args.threads,
+            full=True,
+            learning_rate=args.pretrain_lr,
+        )
         config["eval"]["compare_base"] = False  # a random model's outputs: nothing to compare with
         train(work, "pretrain", config)
     pretrain = {"metrics": json.loads((pretrained / "metrics.json").read_text(encoding="utf-8"))}
@@ -177,8 +247,21 @@ def main() -> None:
     runs = {}
     for name, settings in METHODS.items():
         key = name.split()[0].lower()
-        runs[name] = train(work, key, train_config(key, pretrained, new, work / "tuned" / key, args.steps, args.threads,
-                                                   retain=retain, retain_tolerance=args.tolerance, **settings))  # fmt: skip
+        runs[name] = train(
+            work,
+            key,
+            train_config(
+                key,
+                pretrained,
+                new,
+                work / "tuned" / key,
+                args.steps,
+                args.threads,
+                retain=retain,
+                retain_tolerance=args.tolerance,
+                **settings,
+            ),
+        )
     report(pretrain, runs, args, time.perf_counter() - started)
 
 

@@ -45,12 +45,31 @@ SHARED = ROOT.parent / "shared" / "eval"
 SEED = 13
 # XQuAD's languages -> datatrove's tokenizer key. Named by ISO 639-3 and script: datatrove's two-letter keys pick a
 # tokenizer that leaves Chinese unsplit for `zh` (spaCy's multi-language one) and Stanza's Kurmanji one for `hi`.
-LANGUAGES = {"ar": "ara_Arab", "de": "deu_Latn", "el": "ell_Grek", "en": "eng_Latn", "es": "spa_Latn", "hi": "hin_Deva",
-             "ro": "ron_Latn", "ru": "rus_Cyrl", "th": "tha_Thai", "tr": "tur_Latn", "vi": "vie_Latn", "zh": "cmn_Hani"}
-PART_LIMITS = {"duplicate_paragraphs": 0.3, "duplicate_paragraph_chars": 0.2, "duplicate_lines": 0.3,
-               "duplicate_line_chars": 0.2}  # fmt: skip
-LIMITS = {**PART_LIMITS, **{f"top_{n}gram": v for n, v in GOPHER_TOP_NGRAM.items()},
-          **{f"duplicate_{n}gram": v for n, v in GOPHER_DUPLICATE_NGRAM.items()}}  # fmt: skip
+LANGUAGES = {
+    "ar": "ara_Arab",
+    "de": "deu_Latn",
+    "el": "ell_Grek",
+    "en": "eng_Latn",
+    "es": "spa_Latn",
+    "hi": "hin_Deva",
+    "ro": "ron_Latn",
+    "ru": "rus_Cyrl",
+    "th": "tha_Thai",
+    "tr": "tur_Latn",
+    "vi": "vie_Latn",
+    "zh": "cmn_Hani",
+}
+PART_LIMITS = {
+    "duplicate_paragraphs": 0.3,
+    "duplicate_paragraph_chars": 0.2,
+    "duplicate_lines": 0.3,
+    "duplicate_line_chars": 0.2,
+}
+LIMITS = {
+    **PART_LIMITS,
+    **{f"top_{n}gram": v for n, v in GOPHER_TOP_NGRAM.items()},
+    **{f"duplicate_{n}gram": v for n, v in GOPHER_DUPLICATE_NGRAM.items()},
+}
 STEP_RULES = ["quality:duplicate_paragraphs", "quality:duplicate_lines", "quality:repetition"]
 SENTENCE_END = re.compile(r"(?<=[.!?。।؟])\s+")
 
@@ -112,7 +131,7 @@ def datatrove_scores(frame: pl.DataFrame, tokenizers: dict) -> pl.DataFrame:
         find_duplicates,
         find_top_duplicate,
         get_n_grams,
-    )  # fmt: skip
+    )
 
     filters = {lang: GopherRepetitionFilter(language=tok) for lang, tok in tokenizers.items()}
     rows = []
@@ -158,19 +177,27 @@ def compare(ours: pl.DataFrame, theirs: pl.DataFrame) -> pl.DataFrame:
         both = pl.DataFrame({"ours": ours[name], "dt": theirs[name]})
         positive = both.filter(pl.col("dt") > 0)
         a, b = both["ours"] > limit, both["dt"] > limit
-        rows.append({
-            "measure": name, "limit": limit, "ours mean": both["ours"].mean(), "datatrove mean": both["dt"].mean(),
-            "median ours/datatrove": (positive["ours"] / positive["dt"]).median() if positive.height else None,
-            "spearman": both.select(pl.corr("ours", "dt", method="spearman").fill_nan(None)).item(),
-            "drop: ours": int(a.sum()), "drop: datatrove": int(b.sum()), "both": int((a & b).sum()),
-            "agree %": round(100 * float((a == b).mean()), 2),
-        })  # fmt: skip
+        rows.append(
+            {
+                "measure": name,
+                "limit": limit,
+                "ours mean": both["ours"].mean(),
+                "datatrove mean": both["dt"].mean(),
+                "median ours/datatrove": (positive["ours"] / positive["dt"]).median() if positive.height else None,
+                "spearman": both.select(pl.corr("ours", "dt", method="spearman").fill_nan(None)).item(),
+                "drop: ours": int(a.sum()),
+                "drop: datatrove": int(b.sum()),
+                "both": int((a & b).sum()),
+                "agree %": round(100 * float((a == b).mean()), 2),
+            }
+        )
     return pl.DataFrame(rows)
 
 
 def rule_disagreements(frame: pl.DataFrame, ours: pl.DataFrame, theirs: pl.DataFrame) -> pl.DataFrame:
     """Per language: texts where one side's top n-gram rules (any n) or duplicate n-gram rules fire and the other's
     do not, at Gopher's limits."""
+
     def fires(scores: pl.DataFrame, prefix: str) -> pl.Series:
         names = [m for m in LIMITS if m.startswith(prefix) and m.endswith("gram")]
         return scores.select(pl.any_horizontal([pl.col(m) > LIMITS[m] for m in names])).to_series()
@@ -219,39 +246,56 @@ def main() -> int:
     started = time.perf_counter()
     theirs = datatrove_scores(frame, found)
     theirs_s = time.perf_counter() - started
-    print(f"\n# {frame.height:,} texts, {len(found)} languages ({', '.join(found)}); the step scored them in "
-          f"{ours_s:.1f}s, datatrove in {theirs_s:.1f}s\n")  # fmt: skip
+    print(
+        f"\n# {frame.height:,} texts, {len(found)} languages ({', '.join(found)}); the step scored them in "
+        f"{ours_s:.1f}s, datatrove in {theirs_s:.1f}s\n"
+    )
 
     print("## each measure, and the decision at Gopher's limit (drop when above it)")
     print(compare(ours, theirs))
 
     print("\n## top n-gram: what separates the two (means; datatrove's words)")
-    split = pl.DataFrame([{
-        "n": n, "ours": ours[f"top_{n}gram"].mean(), "datatrove (joined with spaces)": theirs[f"top_{n}gram"].mean(),
-        "joined without spaces": theirs[f"top_{n}gram_unspaced"].mean(),
-        "repeated only, as the step": theirs[f"top_{n}gram_unspaced_repeated"].mean(),
-    } for n in GOPHER_TOP_NGRAM])  # fmt: skip
+    split = pl.DataFrame(
+        [
+            {
+                "n": n,
+                "ours": ours[f"top_{n}gram"].mean(),
+                "datatrove (joined with spaces)": theirs[f"top_{n}gram"].mean(),
+                "joined without spaces": theirs[f"top_{n}gram_unspaced"].mean(),
+                "repeated only, as the step": theirs[f"top_{n}gram_unspaced_repeated"].mean(),
+            }
+            for n in GOPHER_TOP_NGRAM
+        ]
+    )
     print(split)
     print("\nn-gram rules that fire on one side only, per language (any n)")
     print(rule_disagreements(frame, ours, theirs))
 
     decisions = pl.DataFrame({"ours": ours["drop"], "datatrove": theirs["drop"]})
     decided = pl.concat([frame.select("lang", "kind"), decisions], how="horizontal")
-    print("\n## the whole repetition filter (the step: duplicate_paragraphs, duplicate_lines, repetition; datatrove: "
-          "GopherRepetitionFilter), per kind of text")
+    print(
+        "\n## the whole repetition filter (the step: duplicate_paragraphs, duplicate_lines, repetition; datatrove: "
+        "GopherRepetitionFilter), per kind of text"
+    )
     print(agreement(decided, ["kind"]))
     print("\nper language")
     print(agreement(decided, ["lang"]))
     clean = decided.filter(pl.col("kind").str.starts_with("clean"))
-    reasons = pl.concat([clean.select(by=pl.lit(side), lang="lang", reason=column)
-                         for side, column in (("step", "ours"), ("datatrove", "datatrove"))]).drop_nulls("reason")
+    reasons = pl.concat(
+        [
+            clean.select(by=pl.lit(side), lang="lang", reason=column)
+            for side, column in (("step", "ours"), ("datatrove", "datatrove"))
+        ]
+    ).drop_nulls("reason")
     print("\nclean paragraphs dropped, by reason and language")
     print(reasons.group_by("by", "reason", "lang").len().sort("by", "reason", "lang"))
     overall = agreement(decided.with_columns(all=pl.lit("all")), ["all"]).row(0, named=True)
-    print(f"\noverall: the step drops {overall['ours drop %']}% of the texts, datatrove "
-          f"{overall['datatrove drop %']}%; "
-          f"they agree on {overall['agree %']}% ({overall['ours only']} dropped by the step only, "
-          f"{overall['datatrove only']} by datatrove only)")  # fmt: skip
+    print(
+        f"\noverall: the step drops {overall['ours drop %']}% of the texts, datatrove "
+        f"{overall['datatrove drop %']}%; "
+        f"they agree on {overall['agree %']}% ({overall['ours only']} dropped by the step only, "
+        f"{overall['datatrove only']} by datatrove only)"
+    )
     return 0
 
 

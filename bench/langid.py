@@ -40,8 +40,8 @@ import xxhash
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from curate.core.languages import macro_of, macrolanguages
 from curate.langid import detectors as det_module
-from curate.langid.codes import macro_of, macrolanguages
 from curate.langid.detectors import CALIBRATION_FILE, load_detector
 from curate.langid.scripts import detect_scripts
 from curate.stages.langid import LangId
@@ -77,8 +77,11 @@ FAMILY_OF = {code: family for family, codes in FAMILIES.items() for code in code
 
 
 def halves(texts: pl.Series) -> np.ndarray:
-    return np.fromiter((xxhash.xxh64_intdigest(t.encode("utf-8", "surrogatepass"), seed=SPLIT_SEED) % 2
-                        for t in texts), dtype=np.int8, count=len(texts))  # fmt: skip
+    return np.fromiter(
+        (xxhash.xxh64_intdigest(t.encode("utf-8", "surrogatepass"), seed=SPLIT_SEED) % 2 for t in texts),
+        dtype=np.int8,
+        count=len(texts),
+    )
 
 
 def is_correct(pred: pl.Expr) -> pl.Expr:
@@ -147,7 +150,9 @@ def fit_calibrations(data: pl.DataFrame, names: list[str]) -> dict:
         a, b = fit_logistic(frame["signal"].to_numpy(), frame["ok"].cast(pl.Float64).to_numpy())
         key = detector.calibration_key
         out[key] = {"a": round(a, 4), "b": round(b, 4), "rows": frame.height}
-        print(f"calibration {key}: a={a:.3f} b={b:.3f} on {frame.height} rows (accuracy there {frame['ok'].mean():.3f})")
+        print(
+            f"calibration {key}: a={a:.3f} b={b:.3f} on {frame.height} rows (accuracy there {frame['ok'].mean():.3f})"
+        )
     return out
 
 
@@ -202,16 +207,25 @@ def expect_simulation(data: pl.DataFrame, config: dict, priors: list[float]) -> 
             outside = held.filter(~pl.col("family").is_in(expected))
             outside = outside.sample(min(400, outside.height), seed=seed)
             frame = pl.concat([inside, outside]).select(pl.int_range(pl.len()).alias("_row"), "text", "family")
-            tags = pl.Series(step_tags({**config, "expect": expected, "expect_prior": prior, "on_fail": "tag"},
-                                       frame.select("_row", "text"))).replace(macrolanguages())  # fmt: skip
+            tags = pl.Series(
+                step_tags(
+                    {**config, "expect": expected, "expect_prior": prior, "on_fail": "tag"},
+                    frame.select("_row", "text"),
+                )
+            ).replace(macrolanguages())
             in_expected = tags.is_in(expected)
             n_in = inside.height
             lost += int((~in_expected[:n_in]).sum())
             total_in += n_in
             taken += int(in_expected[n_in:].sum())
             total_out += frame.height - n_in
-        rows.append({"expect_prior": prior, "lost % (rows of expected languages)": round(100 * lost / total_in, 2),
-                     "taken in % (rows of other languages)": round(100 * taken / total_out, 2)})  # fmt: skip
+        rows.append(
+            {
+                "expect_prior": prior,
+                "lost % (rows of expected languages)": round(100 * lost / total_in, 2),
+                "taken in % (rows of other languages)": round(100 * taken / total_out, 2),
+            }
+        )
     return pl.DataFrame(rows)
 
 
@@ -238,12 +252,12 @@ def main() -> int:
         fitted = fit_calibrations(data, names)
         document = {
             "about": "P(a detector's answer is right) = sigmoid(a + b * signal); fitted by `python bench/langid.py "
-                     f"--fit` on half 0 of shared/eval/lid/lid.jsonl (xxh64(text, seed={SPLIT_SEED}) % 2 == 0), on "
-                     "the rows whose language the detector knows. Signals: fastText, langid.py and lingua: log-odds "
-                     "of the top probability; CLD2: log of its normalised score; heliport: gap between its best two "
-                     "scores.",
+            f"--fit` on half 0 of shared/eval/lid/lid.jsonl (xxh64(text, seed={SPLIT_SEED}) % 2 == 0), on "
+            "the rows whose language the detector knows. Signals: fastText, langid.py and lingua: log-odds "
+            "of the top probability; CLD2: log of its normalised score; heliport: gap between its best two "
+            "scores.",
             "detectors": fitted,
-        }  # fmt: skip
+        }
         CALIBRATION_FILE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         det_module.calibrations.cache_clear()
         print(f"wrote {CALIBRATION_FILE.relative_to(ROOT)}\n")
@@ -276,8 +290,10 @@ def main() -> int:
     pl.Config.set_tbl_width_chars(400)
     pl.Config.set_tbl_hide_dataframe_shape(True)
     pl.Config.set_tbl_formatting("ASCII_MARKDOWN")
-    print(f"# langid on {args.eval.name}: {data.height} rows, {ambiguous} ambiguous left out; held-out half: "
-          f"{scored.filter(pl.col('half') == 1).height} rows. Accuracy in %.\n")  # fmt: skip
+    print(
+        f"# langid on {args.eval.name}: {data.height} rows, {ambiguous} ambiguous left out; held-out half: "
+        f"{scored.filter(pl.col('half') == 1).height} rows. Accuracy in %.\n"
+    )
     tables = accuracy_tables(scored, systems)
     for title, table in tables.items():
         if title.endswith("per language") and not args.langs:
@@ -296,15 +312,21 @@ def main() -> int:
     singles = [s for s in names]
     best_single = max(singles, key=lambda s: held[s][0])
     gain = held["step"][0] - held[best_single][0]
-    worse = [src for src, step, top in zip(per_source["source"], per_source["step"],
-                                           per_source.select(pl.max_horizontal(singles)).to_series())
-             if step < top - GOAL_SOURCE_SLACK]  # fmt: skip
+    worse = [
+        src
+        for src, step, top in zip(
+            per_source["source"], per_source["step"], per_source.select(pl.max_horizontal(singles)).to_series()
+        )
+        if step < top - GOAL_SOURCE_SLACK
+    ]
     _, best, _, cpu = timings["step"]
     speed = max(n / best, n / cpu)
-    print(f"\ngoal (held-out half): step >= best single detector ({best_single}, {held[best_single][0]:.2f}) "
-          f"+ {GOAL_POINTS}: {'yes' if gain >= GOAL_POINTS else 'NO'} ({gain:+.2f}); no source more than "
-          f"{GOAL_SOURCE_SLACK} point under the best single detector there: {'yes' if not worse else 'NO ' + str(worse)}"
-          f"; >= {GOAL_SPEED:,} sentences/s: {'yes' if speed >= GOAL_SPEED else 'NO'} ({speed:,.0f})")  # fmt: skip
+    print(
+        f"\ngoal (held-out half): step >= best single detector ({best_single}, {held[best_single][0]:.2f}) "
+        f"+ {GOAL_POINTS}: {'yes' if gain >= GOAL_POINTS else 'NO'} ({gain:+.2f}); no source more than "
+        f"{GOAL_SOURCE_SLACK} point under the best single detector there: {'yes' if not worse else 'NO ' + str(worse)}"
+        f"; >= {GOAL_SPEED:,} sentences/s: {'yes' if speed >= GOAL_SPEED else 'NO'} ({speed:,.0f})"
+    )
 
     if not args.no_expect:
         print("\nexpect (held-out half, default detectors):")

@@ -38,7 +38,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.langid.codes import hub_code
+from curate.core.languages import hub_code
 from curate.stages.pairs import Pairs
 
 SHARED = ROOT.parent / "shared" / "eval"
@@ -48,9 +48,10 @@ SPACED = re.compile(r"\s")
 
 
 def load_pairs(shared: Path) -> pl.DataFrame:
-    frames = [pl.read_ndjson(p, infer_schema_length=None).select("src", "tgt", "src_lang", "tgt_lang",
-                                                                  pair=pl.lit(p.stem))  # fmt: skip
-              for p in sorted((shared / "parallel").glob("eng-*.jsonl"))]
+    frames = [
+        pl.read_ndjson(p, infer_schema_length=None).select("src", "tgt", "src_lang", "tgt_lang", pair=pl.lit(p.stem))
+        for p in sorted((shared / "parallel").glob("eng-*.jsonl"))
+    ]
     return pl.concat(frames)
 
 
@@ -77,8 +78,10 @@ def _change_numbers(text: str, rnd: random.Random) -> str:
 def noisy_corpus(pairs: pl.DataFrame) -> pl.DataFrame:
     """(pair, src, tgt, src_lang, tgt_lang, kind): half of each language pair clean, half broken (see the doc)."""
     rnd = random.Random(SEED)
-    by_pair = {p: f.sample(fraction=1.0, shuffle=True, seed=SEED) for p, f in pairs.partition_by("pair", as_dict=True,
-                                                                                               include_key=True).items()}  # fmt: skip
+    by_pair = {
+        p: f.sample(fraction=1.0, shuffle=True, seed=SEED)
+        for p, f in pairs.partition_by("pair", as_dict=True, include_key=True).items()
+    }
     others = {p[0]: f["tgt"].to_list() for p, f in by_pair.items()}
     rows = []
     for (pair,), frame in sorted(by_pair.items()):
@@ -105,10 +108,20 @@ def noisy_corpus(pairs: pl.DataFrame) -> pl.DataFrame:
 
 def run_curate(corpus: pl.DataFrame, config: dict) -> pl.Series:
     """True where the `pairs` step flags the row."""
-    step = Pairs.from_dict({"source": "src", "target": "tgt", "source_lang": "src_lang", "target_lang": "tgt_lang",
-                            "action": "tag", **config})  # fmt: skip
-    frame = corpus.select("src", "tgt", "src_lang", "tgt_lang").with_row_index("_id").with_columns(
-        pl.col("_id").cast(pl.String)
+    step = Pairs.from_dict(
+        {
+            "source": "src",
+            "target": "tgt",
+            "source_lang": "src_lang",
+            "target_lang": "tgt_lang",
+            "action": "tag",
+            **config,
+        }
+    )
+    frame = (
+        corpus.select("src", "tgt", "src_lang", "tgt_lang")
+        .with_row_index("_id")
+        .with_columns(pl.col("_id").cast(pl.String))
     )
     state = step.fit(iter([frame.select(step.fit_columns())]))
     tagged = step.apply(frame, state).kept
@@ -120,11 +133,15 @@ def run_opusfilter(corpus: pl.DataFrame, langid: bool, eflomal: bool) -> pl.Seri
     """True where any of OpusFilter's filters rejects the row."""
     from opusfilter import filters
 
-    chosen = [filters.LengthRatioFilter(threshold=3, unit="word"), filters.TerminalPunctuationFilter(threshold=-2),
-              filters.NonZeroNumeralsFilter(threshold=0.5), filters.LongestCommonSubstringFilter(threshold=0.9)]  # fmt: skip
+    chosen = [
+        filters.LengthRatioFilter(threshold=3, unit="word"),
+        filters.TerminalPunctuationFilter(threshold=-2),
+        filters.NonZeroNumeralsFilter(threshold=0.5),
+        filters.LongestCommonSubstringFilter(threshold=0.9),
+    ]
     rejected = [False] * corpus.height
     index = 0
-    for (pair,), frame in corpus.partition_by("pair", as_dict=True, maintain_order=True).items():
+    for (_pair,), frame in corpus.partition_by("pair", as_dict=True, maintain_order=True).items():
         pairs = list(zip(frame["src"].to_list(), frame["tgt"].to_list()))
         active = list(chosen)
         if langid:
@@ -161,10 +178,18 @@ def report(corpus: pl.DataFrame, flagged: dict[str, pl.Series], seconds: dict[st
         per_kind = {k: round(frame.filter(pl.col("kind") == k)["flag"].mean() * 100, 1) for k in KINDS}
         clean = frame.filter(~broken)
         per_pair = clean.group_by("pair").agg(pl.col("flag").mean() * 100)
-        rows.append({"system": name, "precision": round(precision, 3), "recall": round(recall, 3), "F1": round(f1, 3),
-                     "clean dropped %": round(clean["flag"].mean() * 100, 1),
-                     "worst pair (clean dropped %)": " ".join(map(str, per_pair.sort("flag").row(-1))),
-                     **per_kind, "rows/s": round(corpus.height / seconds[name])})  # fmt: skip
+        rows.append(
+            {
+                "system": name,
+                "precision": round(precision, 3),
+                "recall": round(recall, 3),
+                "F1": round(f1, 3),
+                "clean dropped %": round(clean["flag"].mean() * 100, 1),
+                "worst pair (clean dropped %)": " ".join(map(str, per_pair.sort("flag").row(-1))),
+                **per_kind,
+                "rows/s": round(corpus.height / seconds[name]),
+            }
+        )
     print(pl.DataFrame(rows))
 
 
@@ -184,15 +209,21 @@ def main() -> int:
     pl.Config.set_tbl_width_chars(300)
     pl.Config.set_tbl_hide_dataframe_shape(True)
     pl.Config.set_tbl_formatting("ASCII_MARKDOWN")
-    print(f"# pairs on {corpus.height:,} rows of {corpus['pair'].n_unique()} language pairs, half broken: "
-          + ", ".join(f"{k} {n}" for k, n in corpus.group_by("kind").len().sort("kind").iter_rows()) + "\n")  # fmt: skip
+    print(
+        f"# pairs on {corpus.height:,} rows of {corpus['pair'].n_unique()} language pairs, half broken: "
+        + ", ".join(f"{k} {n}" for k, n in corpus.group_by("kind").len().sort("kind").iter_rows())
+        + "\n"
+    )
     flagged, seconds, first = {}, {}, None
     start = time.perf_counter()
     flagged["curate"], first = run_curate(corpus, yaml.safe_load(args.config) or {})
     seconds["curate"] = time.perf_counter() - start
     if not args.no_opusfilter:
-        for name, langid, eflomal in [("opusfilter", False, False), ("opusfilter+langid", True, False),
-                                      ("opusfilter+eflomal", False, True)]:  # fmt: skip
+        for name, langid, eflomal in [
+            ("opusfilter", False, False),
+            ("opusfilter+langid", True, False),
+            ("opusfilter+eflomal", False, True),
+        ]:
             if eflomal and args.no_eflomal:
                 continue
             start = time.perf_counter()

@@ -35,7 +35,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.hashing import seeded_hashes
+from curate.core.hashing import seeded_hashes
 from curate.pii import phones
 from curate.pii.ids import SPECS
 from curate.pii.scan import Hints
@@ -187,8 +187,9 @@ def score_phone_examples(path: Path) -> dict[str, Score]:
     scores: dict[str, Score] = defaultdict(Score)
     for i, record in enumerate(records):
         gold = [(s["start"], s["end"]) for s in record["spans"]]
-        scores[f"{record['format']} | country hint"].add(gold, [(t["start"], t["end"]) for t in hinted[i]
-                                                               if t["kind"] == "phone"])  # fmt: skip
+        scores[f"{record['format']} | country hint"].add(
+            gold, [(t["start"], t["end"]) for t in hinted[i] if t["kind"] == "phone"]
+        )
         for mode in phones.MODES:
             scores[f"{record['format']} | no hint, {mode}"].add(
                 gold, [(t["start"], t["end"]) for t in plain[mode][i] if t["kind"] == "phone"]
@@ -265,8 +266,10 @@ def print_kinds(title: str, scores: dict[str, Score]) -> None:
     print("|---|---|---|---|---|---|")
     for kind in sorted((k for k in scores if not k.startswith("phone")), key=lambda k: (k not in GOALS, k)):
         s = scores[kind]
-        print(f"| {kind} | {s.gold} | {s.pred} | {fmt(s.recall())} | {fmt(s.precision())} | "
-              f"{verdict(s, GOALS.get(kind))} |")  # fmt: skip
+        print(
+            f"| {kind} | {s.gold} | {s.pred} | {fmt(s.recall())} | {fmt(s.precision())} | "
+            f"{verdict(s, GOALS.get(kind))} |"
+        )
     print()
 
 
@@ -281,22 +284,55 @@ def print_phone_modes(title: str, records: list[dict]) -> None:
                 score = s[key]
                 name = "all phone labels" if key == "phone" else key.split(":", 1)[1]
                 goal = PHONE_GOAL if mode == "lenient" and key == "phone" and not lang else None
-                print(f"| {mode} | {'language' if lang else 'none'} | {name} | {score.gold} | {score.pred} | "
-                      f"{fmt(score.recall())} | {fmt(score.precision())} | {verdict(score, goal)} |")  # fmt: skip
+                print(
+                    f"| {mode} | {'language' if lang else 'none'} | {name} | {score.gold} | {score.pred} | "
+                    f"{fmt(score.recall())} | {fmt(score.precision())} | {verdict(score, goal)} |"
+                )
     print()
 
 
 # Sentences in the style of presidio-research's generator (Faker values in templates), written here, not fitted:
 # each template holds one phone number; some have a context word, some only a name or an address beside it.
 FAKER_TEMPLATES = (
-    "My phone number is {phone}", "You can reach me at {phone}.", "Please call {phone} after 5pm", "Tel: {phone}",
-    "{name}'s number: {phone}", "Contact {name} at {phone} or by email", "{name}, {phone}, {address}", "Phone {phone}",
-    "I live at {address} and my cell is {phone}", "Call me on {phone}", "{name} ({phone})", "ph {phone}",
-    "The office number {phone} is open on weekdays", "For more information call {phone}.", "{phone} is my mobile",
+    "My phone number is {phone}",
+    "You can reach me at {phone}.",
+    "Please call {phone} after 5pm",
+    "Tel: {phone}",
+    "{name}'s number: {phone}",
+    "Contact {name} at {phone} or by email",
+    "{name}, {phone}, {address}",
+    "Phone {phone}",
+    "I live at {address} and my cell is {phone}",
+    "Call me on {phone}",
+    "{name} ({phone})",
+    "ph {phone}",
+    "The office number {phone} is open on weekdays",
+    "For more information call {phone}.",
+    "{phone} is my mobile",
     "Text {name} on {phone} tomorrow",
-)  # fmt: skip
-FAKER_LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "nl_NL", "pt_BR", "pl_PL", "sv_SE", "tr_TR",
-                 "ja_JP", "en_AU", "en_IN", "lt_LT", "fr_CH", "cs_CZ", "da_DK", "fi_FI", "ru_RU")  # fmt: skip
+)
+FAKER_LOCALES = (
+    "en_US",
+    "en_GB",
+    "fr_FR",
+    "de_DE",
+    "es_ES",
+    "it_IT",
+    "nl_NL",
+    "pt_BR",
+    "pl_PL",
+    "sv_SE",
+    "tr_TR",
+    "ja_JP",
+    "en_AU",
+    "en_IN",
+    "lt_LT",
+    "fr_CH",
+    "cs_CZ",
+    "da_DK",
+    "fi_FI",
+    "ru_RU",
+)
 
 
 def faker_sentences(per_locale: int = 30) -> list[tuple[str, str, tuple[int, int]]]:
@@ -312,8 +348,9 @@ def faker_sentences(per_locale: int = 30) -> list[tuple[str, str, tuple[int, int
         fake.seed_instance(SPLIT_SEED)
         for _ in range(per_locale):
             phone = fake.phone_number()
-            text = rng.choice(FAKER_TEMPLATES).format(phone=phone, name=fake.name(),
-                                                      address=fake.address().replace("\n", ", "))  # fmt: skip
+            text = rng.choice(FAKER_TEMPLATES).format(
+                phone=phone, name=fake.name(), address=fake.address().replace("\n", ", ")
+            )
             start = text.index(phone)
             out.append((locale, text, (start, start + len(phone))))
     return out
@@ -325,8 +362,10 @@ def print_faker_phones() -> None:
     except ImportError:
         print("(Faker is not installed: pip install 'curate[bench]' for presidio-research-style sentences)\n")
         return
-    print(f"## presidio-research-style sentences: {len(sentences)} Faker phone numbers of {len(FAKER_LOCALES)} "
-          "locales in templates, no hints\n")  # fmt: skip
+    print(
+        f"## presidio-research-style sentences: {len(sentences)} Faker phone numbers of {len(FAKER_LOCALES)} "
+        "locales in templates, no hints\n"
+    )
     print("| phone mode | locale | numbers | recall | precision |")
     print("|---|---|---|---|---|")
     for mode in phones.MODES:
@@ -356,14 +395,18 @@ def main() -> None:
     print(f"## {args.eval / 'pii.jsonl'}: {len(records)} records, {len(fit)} to fit and {len(report)} to report on\n")
     if args.fit:
         before, after, low, high = fit_window(fit)
-        print(f"Fitted on the first half: context window {before} characters before, {after} after (defaults in "
-              f"curate/pii/phones.py: {phones.CONTEXT_BEFORE}, {phones.CONTEXT_AFTER}); lenient phone F1 over the "
-              f"{len(WINDOWS)} windows tried: {low:.3f} to {high:.3f}\n")
+        print(
+            f"Fitted on the first half: context window {before} characters before, {after} after (defaults in "
+            f"curate/pii/phones.py: {phones.CONTEXT_BEFORE}, {phones.CONTEXT_AFTER}); lenient phone F1 over the "
+            f"{len(WINDOWS)} windows tried: {low:.3f} to {high:.3f}\n"
+        )
         phones.CONTEXT_BEFORE, phones.CONTEXT_AFTER = before, after
-    print("Span recall / precision (overlap-matched, in-scope records only). Phones per mode: `strict` (+numbers "
-          "and the hinted regions), `text` (also regions the text points at), `lenient` (also phone-shaped numbers "
-          "near a context word or in a region's own national format). Hints `none`: the text alone; `language`: "
-          "the record's language as `text_lang`.\n")
+    print(
+        "Span recall / precision (overlap-matched, in-scope records only). Phones per mode: `strict` (+numbers "
+        "and the hinted regions), `text` (also regions the text points at), `lenient` (also phone-shaped numbers "
+        "near a context word or in a region's own national format). Hints `none`: the text alone; `language`: "
+        "the record's language as `text_lang`.\n"
+    )
     print_phone_modes("Phones, reported half", report)
     print_phone_modes("Phones, all records (reference)", records)
     scores, uncovered = score_presidio(report)
@@ -380,10 +423,12 @@ def main() -> None:
         print(f"| {name} | {s.gold} | {fmt(s.recall())} | {fmt(s.precision())} |")
     print_faker_phones()
     numbers, contested, taken = weak_id_conflicts()
-    print(f"\nWeak-checksum IDs against phones: of {numbers:,} valid national numbers of every region (libphonenumber's "
-          f"example numbers, last three digits varied), {contested:,} also pass a Canadian SIN's, US SSN's or "
-          f"Aadhaar's pattern and check; with their own country as the hint, {taken} came out as that ID instead "
-          "of a phone (goal: 0).\n")
+    print(
+        f"\nWeak-checksum IDs against phones: of {numbers:,} valid national numbers of every region (libphonenumber's "
+        f"example numbers, last three digits varied), {contested:,} also pass a Canadian SIN's, US SSN's or "
+        f"Aadhaar's pattern and check; with their own country as the hint, {taken} came out as that ID instead "
+        "of a phone (goal: 0).\n"
+    )
 
     quick, dense = quickstart_texts(), eval_texts(args.eval)
     runs = [
@@ -395,16 +440,20 @@ def main() -> None:
     print("CPU time (this process, all threads) is the steadier figure on a machine shared with other work; the")
     print("baseline runs the same detectors in Python on every row (no polars prefilter, phones strict), on 5,000")
     print("rows of the corpus, in the same run.\n")
-    print("| corpus | phone mode | MB of text | rows | wall s | MB/s (wall) | CPU s | MB/s (CPU) | rows/s (CPU) "
-          "| baseline MB/s (CPU) | speed-up |")  # fmt: skip
+    print(
+        "| corpus | phone mode | MB of text | rows | wall s | MB/s (wall) | CPU s | MB/s (CPU) | rows/s (CPU) "
+        "| baseline MB/s (CPU) | speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, values in runs:
         base_mb, _, base_cpu = python_only(values.head(5000))
         base = base_mb / base_cpu
         for mode in phones.MODES:
             mb, wall, cpu = throughput(values, mode)
-            print(f"| {name} | {mode} | {mb:.1f} | {values.len():,} | {wall:.2f} | {mb / wall:.1f} | {cpu:.2f} | "
-                  f"{mb / cpu:.1f} | {values.len() / cpu:,.0f} | {base:.2f} | {mb / cpu / base:.1f}x |")  # fmt: skip
+            print(
+                f"| {name} | {mode} | {mb:.1f} | {values.len():,} | {wall:.2f} | {mb / wall:.1f} | {cpu:.2f} | "
+                f"{mb / cpu:.1f} | {values.len() / cpu:,.0f} | {base:.2f} | {mb / cpu / base:.1f}x |"
+            )
 
 
 if __name__ == "__main__":

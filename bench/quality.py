@@ -36,16 +36,27 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.langid.codes import normalize_label
+from curate.core.languages import normalize_label
 from curate.stages.langid import LangId
 from curate.stages.quality import Quality
 
 SHARED = ROOT.parent / "shared" / "eval"
 PER_DOC = 10
 SEED = 13
-BOILERPLATE = ["Home", "About us", "Contact", "Login | Register", "Share on Facebook", "Tweet", "Menu",
-               "Privacy policy", "Cookie settings", "© 2024 All rights reserved", "Subscribe to our newsletter",
-               "Back to top"]  # fmt: skip
+BOILERPLATE = [
+    "Home",
+    "About us",
+    "Contact",
+    "Login | Register",
+    "Share on Facebook",
+    "Tweet",
+    "Menu",
+    "Privacy policy",
+    "Cookie settings",
+    "© 2024 All rights reserved",
+    "Subscribe to our newsletter",
+    "Back to top",
+]
 SYMBOLS = "★☆♥♦♣♠•◆■□▪▲►▼◄※§¶©®™$€£¥#@%&*+=<>|~^_\\/{}[]😀😂👍🔥💯✨🎉"
 
 
@@ -54,8 +65,12 @@ def clean_documents(shared: Path) -> pl.DataFrame:
     frames = []
     lid = pl.read_ndjson(shared / "lid" / "lid.jsonl", infer_schema_length=None)
     frames.append(_grouped(lid.filter(~pl.col("ambiguous").fill_null(False)), "lid", ["source", "lang"], PER_DOC))
-    parallel = pl.concat([pl.read_ndjson(p, infer_schema_length=None).select(lang="tgt_lang", text="tgt")
-                          for p in sorted((shared / "parallel").glob("eng-*.jsonl"))])  # fmt: skip
+    parallel = pl.concat(
+        [
+            pl.read_ndjson(p, infer_schema_length=None).select(lang="tgt_lang", text="tgt")
+            for p in sorted((shared / "parallel").glob("eng-*.jsonl"))
+        ]
+    )
     frames.append(_grouped(parallel.with_columns(source=pl.lit("parallel")), "parallel", ["lang"], PER_DOC))
     udhr = pl.read_ndjson(shared / "dedup" / "udhr_revisions_texts.jsonl", infer_schema_length=None)
     latest = udhr.filter(pl.col("version") == pl.col("version").max().over("code", "article"))
@@ -93,8 +108,14 @@ def junk(docs: pl.DataFrame) -> pl.DataFrame:
             continue
         words = doc.split()
         rows.append(("repeated lines", lang, "\n".join(lines[:2] + [lines[2]] * 8), "quality:duplicate_lines"))
-        rows.append(("repeated paragraphs", lang, "\n\n".join([" ".join(lines[:5]), " ".join(lines[5:])] * 2),
-                     "quality:duplicate_paragraphs"))  # fmt: skip
+        rows.append(
+            (
+                "repeated paragraphs",
+                lang,
+                "\n\n".join([" ".join(lines[:5]), " ".join(lines[5:])] * 2),
+                "quality:duplicate_paragraphs",
+            )
+        )
         menu = rnd.sample(BOILERPLATE, 8)
         rows.append(("boilerplate", lang, "\n".join(menu[:4] + lines[:1] + menu[4:]), "quality:punctuation_endings"))
         soup = " ".join("".join(rnd.choice(SYMBOLS) for _ in range(rnd.randint(2, 6))) for _ in words[:40])
@@ -129,8 +150,12 @@ def main() -> int:
 
     config = yaml.safe_load(args.config) or {}
     docs = clean_documents(args.shared)
-    both = pl.concat([docs.with_columns(form=pl.lit("lines")),
-                      docs.with_columns(form=pl.lit("paragraph"), doc=pl.col("doc").str.replace_all("\n", " "))])  # fmt: skip
+    both = pl.concat(
+        [
+            docs.with_columns(form=pl.lit("lines")),
+            docs.with_columns(form=pl.lit("paragraph"), doc=pl.col("doc").str.replace_all("\n", " ")),
+        ]
+    )
     judged = pl.concat([both, judge(both["doc"], config)], how="horizontal")
     judged = judged.with_columns(dropped=pl.col("reasons").list.len() > 0, first=pl.col("reasons").list.first())
 
@@ -142,12 +167,18 @@ def main() -> int:
     n_lang = judged["lang"].n_unique()
     print(f"# quality on clean documents: {docs.height:,} documents x 2 forms, {n_lang} languages\n")
     share = (pl.col("dropped").mean() * 100).round(2)
-    print(judged.group_by("corpus", "form").agg(pl.len().alias("documents"), share.alias("dropped %")).sort("corpus",
-                                                                                                           "form"))  # fmt: skip
+    print(
+        judged.group_by("corpus", "form")
+        .agg(pl.len().alias("documents"), share.alias("dropped %"))
+        .sort("corpus", "form")
+    )
     overall = judged["dropped"].mean() * 100
-    per_lang = judged.group_by("lang").agg(pl.len().alias("documents"), share.alias("dropped %"),
-                                           pl.col("first").drop_nulls().mode().first().alias("main reason"),
-                                           pl.col("text_lang").mode().first().alias("tagged"))  # fmt: skip
+    per_lang = judged.group_by("lang").agg(
+        pl.len().alias("documents"),
+        share.alias("dropped %"),
+        pl.col("first").drop_nulls().mode().first().alias("main reason"),
+        pl.col("text_lang").mode().first().alias("tagged"),
+    )
     shown = per_lang if args.langs else per_lang.filter(pl.col("dropped %") > 0)
     print(f"\nper language ({'all' if args.langs else 'those with drops'}):")
     print(shown.sort("dropped %", descending=True))
@@ -163,17 +194,24 @@ def main() -> int:
         as_expected=pl.col("reasons").list.set_intersection(expected).list.len() > 0,
     )
     print(f"\n# junk made from the same documents: {bad.height:,}")
-    summary = caught.group_by("kind", "expected").agg(
-        pl.len().alias("documents"), (pl.col("caught").mean() * 100).round(2).alias("caught %"),
-        (pl.col("as_expected").mean() * 100).round(2).alias("with the expected reason %"),
-        pl.col("reasons").list.first().drop_nulls().mode().first().alias("main reason"),
-    ).sort("kind")  # fmt: skip
+    summary = (
+        caught.group_by("kind", "expected")
+        .agg(
+            pl.len().alias("documents"),
+            (pl.col("caught").mean() * 100).round(2).alias("caught %"),
+            (pl.col("as_expected").mean() * 100).round(2).alias("with the expected reason %"),
+            pl.col("reasons").list.first().drop_nulls().mode().first().alias("main reason"),
+        )
+        .sort("kind")
+    )
     print(summary)
     junk_caught = caught["caught"].mean() * 100
-    print(f"\ngoal: clean documents dropped <= 1% overall: {'yes' if overall <= 1 else 'NO'} ({overall:.2f}%); no "
-          f"language over 5%: {'yes' if worst['dropped %'] <= 5 else 'NO'} (worst {worst['lang']} "
-          f"{worst['dropped %']}%); junk caught >= 90%: {'yes' if junk_caught >= 90 else 'NO'} ({junk_caught:.1f}%, "
-          f"every kind >= 90%: {'yes' if summary['caught %'].min() >= 90 else 'NO'})")  # fmt: skip
+    print(
+        f"\ngoal: clean documents dropped <= 1% overall: {'yes' if overall <= 1 else 'NO'} ({overall:.2f}%); no "
+        f"language over 5%: {'yes' if worst['dropped %'] <= 5 else 'NO'} (worst {worst['lang']} "
+        f"{worst['dropped %']}%); junk caught >= 90%: {'yes' if junk_caught >= 90 else 'NO'} ({junk_caught:.1f}%, "
+        f"every kind >= 90%: {'yes' if summary['caught %'].min() >= 90 else 'NO'})"
+    )
     return 0
 
 

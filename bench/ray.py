@@ -29,9 +29,9 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -42,7 +42,7 @@ _scale = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_scale)
 RECIPE, make_corpus, quickstart_steps = _scale.RECIPE, _scale.make_corpus, _scale.quickstart_steps
 
-from curate.progress import Reporter  # noqa: E402
+from curate.core.progress import Reporter  # noqa: E402
 
 PASS_STEPS = 5
 PASS_THROUGH = "".join("  - filter: {column: text, is_null: false}\n" for _ in range(PASS_STEPS))
@@ -69,14 +69,16 @@ class StageTimes(Reporter):
 
 
 def write_recipe(path: Path, data: Path, steps: str) -> Path:
-    path.write_text(RECIPE.format(n=0, data=data, out=path.parent / "unused", steps=steps)
-                    + f"engine: {{batch_rows: {BATCH_ROWS}}}\n")  # fmt: skip
+    path.write_text(
+        RECIPE.format(n=0, data=data, out=path.parent / "unused", steps=steps)
+        + f"engine: {{batch_rows: {BATCH_ROWS}}}\n"
+    )
     return path
 
 
 def run(recipe: Path, out: Path, engine: str, limit: int | None = None) -> tuple[float, StageTimes]:
-    from curate.engine import RunOptions, run_recipe
-    from curate.validate import load_and_check
+    from curate.run import RunOptions, run_recipe
+    from curate.run.validate import load_and_check
 
     loaded, sources = load_and_check(recipe)
     times = StageTimes()
@@ -97,14 +99,17 @@ def model_loading(recipe: Path, workdir: Path) -> list[tuple[str, float]]:
     node (mean over the nodes)."""
     import ray
 
-    from curate.engine import Run, RunOptions
-    from curate.validate import load_and_check
+    from curate.run.engine import Run, RunOptions
+    from curate.run.validate import load_and_check
 
     loaded, sources = load_and_check(recipe)
     engine_run = Run(loaded, sources, RunOptions(out=workdir), Reporter(quiet=True))
     stages = engine_run.plan()
-    steps = [(spec.name, step.config, step.context)
-             for spec in loaded.steps for step in [engine_run.make_step(spec, stages[spec.index + 1])]]  # fmt: skip
+    steps = [
+        (spec.name, step.config, step.context)
+        for spec in loaded.steps
+        for step in [engine_run.make_step(spec, stages[spec.index + 1])]
+    ]
     nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
     # a runtime_env of its own: Ray starts new worker processes for it, which have imported nothing of curate
     fresh = {"env_vars": {"CURATE_BENCH_FRESH_WORKER": str(time.time())}}
@@ -118,7 +123,7 @@ def model_loading(recipe: Path, workdir: Path) -> list[tuple[str, float]]:
 def _set_up(blob: bytes) -> list[float]:
     started = time.perf_counter()
     steps = pickle.loads(blob)
-    from curate.registry import get_step  # every step's module
+    from curate.stages.registry import get_step  # every step's module
 
     seconds = [time.perf_counter() - started]
     for name, config, context in steps:
@@ -141,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     import ray
 
-    from curate.ray_engine import connect
+    from curate.run.ray_engine import connect
     from tests.local_ray import local_cluster
 
     for key in [k for k in os.environ if k.startswith("RAY_")]:
@@ -151,16 +156,23 @@ def main() -> None:
         tmp = Path(tmp)
         data = tmp / "corpus.jsonl"
         make_corpus(data, args.rows)
-        recipes = {"quickstart": write_recipe(tmp / "quickstart.yaml", data, quickstart_steps()),
-                   "pass": write_recipe(tmp / "pass.yaml", data, PASS_THROUGH)}  # fmt: skip
+        recipes = {
+            "quickstart": write_recipe(tmp / "quickstart.yaml", data, quickstart_steps()),
+            "pass": write_recipe(tmp / "pass.yaml", data, PASS_THROUGH),
+        }
         run(recipes["quickstart"], tmp / "warm-up", "local", limit=2000)  # imports and caches, once per process
         results = [{**measure("-", recipes, tmp, "local"), "start": None, "connect": None}]
         for workers in (1, 2):
             started = time.perf_counter()
             connect(None, "--workers", workers, quiet)
             start = time.perf_counter() - started
-            results.append({**measure(f"local, {workers} worker{'s' * (workers > 1)}", recipes, tmp, "ray"),
-                            "start": start, "connect": None})  # fmt: skip
+            results.append(
+                {
+                    **measure(f"local, {workers} worker{'s' * (workers > 1)}", recipes, tmp, "ray"),
+                    "start": start,
+                    "connect": None,
+                }
+            )
             ray.shutdown()
         started = time.perf_counter()
         with local_cluster(cpus=(1, 1)) as cluster:
@@ -170,8 +182,9 @@ def main() -> None:
             connect(cluster.address, "--address", None, quiet)
             connected = time.perf_counter() - started
             loading = model_loading(recipes["quickstart"], tmp / "loading")
-            results.append({**measure("2 nodes, 1 CPU each", recipes, tmp, "ray"), "start": start,
-                            "connect": connected})  # fmt: skip
+            results.append(
+                {**measure("2 nodes, 1 CPU each", recipes, tmp, "ray"), "start": start, "connect": connected}
+            )
             ray.shutdown()
         results.append({**measure("- (again, last)", recipes, tmp, "local"), "start": None, "connect": None})
     report(args.rows, results, loading)
@@ -181,21 +194,32 @@ def report(rows: int, results: list[dict], loading: list[tuple[str, float]]) -> 
     import ray
 
     local = results[0]
-    print(f"{rows:,} rows, the steps of recipes/quickstart.yaml; {platform.system()} {platform.machine()}, "
-          f"{os.cpu_count()} cores, Ray {ray.__version__}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
-    print(f"{'engine':<7}{'cluster':<22}{'start s':>8}{'connect s':>10}{'run s':>8}{'rows/s':>9}{'vs local':>9}"
-          f"{'s/step':>8}{'ms/part':>8}")  # fmt: skip
+    print(
+        f"{rows:,} rows, the steps of recipes/quickstart.yaml; {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} cores, Ray {ray.__version__}, {time.strftime('%Y-%m-%d')}"
+    )
+    print(
+        f"{'engine':<7}{'cluster':<22}{'start s':>8}{'connect s':>10}{'run s':>8}{'rows/s':>9}{'vs local':>9}"
+        f"{'s/step':>8}{'ms/part':>8}"
+    )
     for r in results:
         start = f"{r['start']:.1f}" if r["start"] is not None else "-"
         connect = f"{r['connect']:.1f}" if r["connect"] is not None else "-"
         per_part = f"{(r['pass'] - local['pass']) / r['parts'] * 1000:.0f}" if r["engine"] == "ray" else "-"
-        print(f"{r['engine']:<7}{r['name']:<22}{start:>8}{connect:>10}{r['run']:>8.1f}"
-              f"{rows / r['run']:>9,.0f}{local['run'] / r['run']:>8.2f}x{r['pass']:>8.2f}{per_part:>8}")  # fmt: skip
-    print(f"s/step: wall time of a step that keeps every row ({results[0]['parts']} parts); ms/part: its overhead "
-          "per part over the local engine's")  # fmt: skip
+        print(
+            f"{r['engine']:<7}{r['name']:<22}{start:>8}{connect:>10}{r['run']:>8.1f}"
+            f"{rows / r['run']:>9,.0f}{local['run'] / r['run']:>8.2f}x{r['pass']:>8.2f}{per_part:>8}"
+        )
+    print(
+        f"s/step: wall time of a step that keeps every row ({results[0]['parts']} parts); ms/part: its overhead "
+        "per part over the local engine's"
+    )
     total = sum(s for _, s in loading)
-    print("model loading per worker and step (two-node cluster, fresh worker): "
-          + ", ".join(f"{name} {s:.2f} s" for name, s in loading) + f"; {total:.1f} s in all")
+    print(
+        "model loading per worker and step (two-node cluster, fresh worker): "
+        + ", ".join(f"{name} {s:.2f} s" for name, s in loading)
+        + f"; {total:.1f} s in all"
+    )
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,14 +50,19 @@ def make_corpus(path: Path, n: int) -> None:
                 record = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
-            if isinstance(record, dict) and all(isinstance(record.get(k), str) and record[k].strip()
-                                                for k in ("src", "tgt", "src_lang", "tgt_lang")):  # fmt: skip
+            if isinstance(record, dict) and all(
+                isinstance(record.get(k), str) and record[k].strip() for k in ("src", "tgt", "src_lang", "tgt_lang")
+            ):
                 seeds.append(record)
     with open(path, "w", encoding="utf-8") as handle:
         for i in range(n):
             r = seeds[i % len(seeds)]
-            row = {"src": f"{r['src']} ({i})", "tgt": f"{r['tgt']} ({i})", "src_lang": r["src_lang"],
-                   "tgt_lang": r["tgt_lang"]}  # fmt: skip
+            row = {
+                "src": f"{r['src']} ({i})",
+                "tgt": f"{r['tgt']} ({i})",
+                "src_lang": r["src_lang"],
+                "tgt_lang": r["tgt_lang"],
+            }
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -75,14 +78,25 @@ def measure(n: int, workdir: Path) -> dict:
         f"rc = subprocess.run([sys.executable, '-m', 'curate', 'run', {str(recipe)!r}, '--quiet']).returncode; "
         "print(rc, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     rc, seconds, rss_kb = done.stdout.split()
     if rc != "0":
         raise SystemExit(f"run failed at {n} rows:\n{done.stderr}")
     manifest = json.loads((out / "manifest.json").read_text())
-    return {"rows": n, "seconds": float(seconds), "rows_per_s": n / float(seconds), "peak_rss_mb": int(rss_kb) / 1024,
-            "ok": manifest["accounting"]["ok"], "bytes": data.stat().st_size}  # fmt: skip
+    return {
+        "rows": n,
+        "seconds": float(seconds),
+        "rows_per_s": n / float(seconds),
+        "peak_rss_mb": int(rss_kb) / 1024,
+        "ok": manifest["accounting"]["ok"],
+        "bytes": data.stat().st_size,
+    }
 
 
 def main() -> None:
@@ -94,8 +108,11 @@ def main() -> None:
         for n in args.sizes:
             results.append(measure(n, Path(tmp)))
             r = results[-1]
-            print(f"{r['rows']:>9,} rows  {r['bytes'] / 1e6:7.1f} MB  {r['seconds']:7.1f} s  {r['rows_per_s']:9,.0f} rows/s  "
-                  f"peak RSS {r['peak_rss_mb']:7.0f} MB  accounting {'ok' if r['ok'] else 'FAILED'}", flush=True)
+            print(
+                f"{r['rows']:>9,} rows  {r['bytes'] / 1e6:7.1f} MB  {r['seconds']:7.1f} s  {r['rows_per_s']:9,.0f} rows/s  "
+                f"peak RSS {r['peak_rss_mb']:7.0f} MB  accounting {'ok' if r['ok'] else 'FAILED'}",
+                flush=True,
+            )
     by_size = {r["rows"]: r for r in results}
     if 100_000 in by_size and 1_000_000 in by_size:
         ratio = by_size[1_000_000]["peak_rss_mb"] / by_size[100_000]["peak_rss_mb"]

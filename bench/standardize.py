@@ -75,17 +75,22 @@ def main() -> int:
         results[lang] = changes(frame) + (frame,)
     ref_dates, ref_numbers = results["en"][0], results["en"][1]
     print(f"{len(groups)} parallel paragraphs per language; reference: the English paragraph\n")
-    print("| language | dates rewritten | also in English | English dates found | decimal numbers as in English: "
-          "before | after | ms/paragraph |" + (" dateparser dates | also in English | ms/paragraph |" if args.dateparser else ""))
+    print(
+        "| language | dates rewritten | also in English | English dates found | decimal numbers as in English: "
+        "before | after | ms/paragraph |"
+        + (" dateparser dates | also in English | ms/paragraph |" if args.dateparser else "")
+    )
     print("|---|---|---|---|---|---|---|" + ("---|---|---|" if args.dateparser else ""))
     for lang, (dates, numbers, seconds, frame) in results.items():
         d_found, d_agree, d_ref, _ = score(dates, ref_dates)
         raw = [set(DECIMAL.findall(t)) for t in frame["text"].to_list()]
         _, n_before, _, _ = score(raw, ref_numbers)
         n_found, n_agree, _, _ = score(numbers, ref_numbers)
-        line = (f"| {lang} | {d_found} | {d_agree} ({d_agree / max(d_found, 1):.0%}) | {d_agree}/{d_ref} "
-                f"({d_agree / max(d_ref, 1):.0%}) | {n_before}/{n_found} | {n_agree}/{n_found} | "
-                f"{1000 * seconds / len(groups):.2f} |")  # fmt: skip
+        line = (
+            f"| {lang} | {d_found} | {d_agree} ({d_agree / max(d_found, 1):.0%}) | {d_agree}/{d_ref} "
+            f"({d_agree / max(d_ref, 1):.0%}) | {n_before}/{n_found} | {n_agree}/{n_found} | "
+            f"{1000 * seconds / len(groups):.2f} |"
+        )
         if args.dateparser:
             found, secs = dateparser_dates(frame["text"].to_list(), lang)
             p_found, p_agree, _, _ = score(found, ref_dates)

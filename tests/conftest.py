@@ -83,14 +83,25 @@ def check_accounting(out: Path, records: int, log: str) -> str:
     curated, rejected = rows - synthetic - copies, rejected_rows - synthetic_rejected - copies_rejected
     assert records == curated + rejected
     acc = json.loads((out / "manifest.json").read_text())["accounting"]
-    assert acc == {"rows_read": records, "curated_read": curated, "rejected_read": rejected, "rows_out": rows,
-                   "rows_rejected": rejected_rows, "added_out": synthetic + copies,
-                   "added_rejected": synthetic_rejected + copies_rejected, "synthetic_out": synthetic,
-                   "synthetic_rejected": synthetic_rejected, "repeats_out": copies, "repeats_rejected": copies_rejected,
-                   "ok": True}  # fmt: skip
+    assert acc == {
+        "rows_read": records,
+        "curated_read": curated,
+        "rejected_read": rejected,
+        "rows_out": rows,
+        "rows_rejected": rejected_rows,
+        "added_out": synthetic + copies,
+        "added_rejected": synthetic_rejected + copies_rejected,
+        "synthetic_out": synthetic,
+        "synthetic_rejected": synthetic_rejected,
+        "repeats_out": copies,
+        "repeats_rejected": copies_rejected,
+        "ok": True,
+    }
     line = f"accounting: {records:,} read = {curated:,} curated + {rejected:,} rejected (holds)"
-    for folder, total, own, what, made in (("data/", rows, curated, "curated", (synthetic, copies)),
-                                           ("rejects/", rejected_rows, rejected, "rejected", (synthetic_rejected, copies_rejected))):  # fmt: skip
+    for folder, total, own, what, made in (
+        ("data/", rows, curated, "curated", (synthetic, copies)),
+        ("rejects/", rejected_rows, rejected, "rejected", (synthetic_rejected, copies_rejected)),
+    ):
         added = [f"{n:,} {name}" for n, name in zip(made, ("synthetic", "copies")) if n]
         if added:
             line += f"; {folder} {total:,} rows = {own:,} {what} + " + " + ".join(added)
@@ -102,9 +113,10 @@ def check_progress(log: str) -> None:
     """Every step's progress line adds up: rows in (+ rows it added) = kept + rejected."""
     import re
 
-    steps = re.findall(r"^(?:\d+\. )?\w+: ([\d,]+) rows in(?: \+ ([\d,]+) added)?, ([\d,]+) kept, ([\d,]+) rejected", log, re.M)
+    steps = re.findall(
+        r"^(?:\d+\. )?\w+: ([\d,]+) rows in(?: \+ ([\d,]+) added)?, ([\d,]+) kept, ([\d,]+) rejected", log, re.M
+    )
     assert steps, log
     for rows_in, added, kept, rejected in steps:
         number = lambda s: int(s.replace(",", "") or 0)  # noqa: E731
         assert number(rows_in) + number(added) == number(kept) + number(rejected), (rows_in, added, kept, rejected)
-

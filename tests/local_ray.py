@@ -27,9 +27,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 # `ray` beside this Python (a venv's bin/ need not be on PATH), else the one on PATH
 RAY = shutil.which("ray", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])) or "ray"
@@ -61,8 +61,9 @@ class Cluster:
 
     def status(self) -> str:
         """`ray status` against the head, as the README checks a cluster."""
-        done = subprocess.run([RAY, "status", f"--address={self.address}"], env=self.env, capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [RAY, "status", f"--address={self.address}"], env=self.env, capture_output=True, text=True, timeout=60
+        )
         return done.stdout if done.returncode == 0 else ""
 
     def node_ids(self) -> set[str]:
@@ -105,18 +106,33 @@ class Cluster:
 
 
 def _node_command(cpus: int, temp_dir: Path, head_port: int, head: bool) -> list[str]:
-    head_or_join = ["--head", f"--port={head_port}", "--include-dashboard=false"] if head else \
-        [f"--address=127.0.0.1:{head_port}"]  # fmt: skip
-    return [RAY, "start", *head_or_join, "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", "--block",
-            f"--temp-dir={temp_dir}", f"--dashboard-agent-listen-port={free_port()}", "--object-store-memory=100000000",
-            "--disable-usage-stats"]  # fmt: skip
+    head_or_join = (
+        ["--head", f"--port={head_port}", "--include-dashboard=false"] if head else [f"--address=127.0.0.1:{head_port}"]
+    )
+    return [
+        RAY,
+        "start",
+        *head_or_join,
+        "--node-ip-address=127.0.0.1",
+        f"--num-cpus={cpus}",
+        "--block",
+        f"--temp-dir={temp_dir}",
+        f"--dashboard-agent-listen-port={free_port()}",
+        "--object-store-memory=100000000",
+        "--disable-usage-stats",
+    ]
 
 
 def _make_token(workdir: Path, env: dict[str, str]) -> Path:
     """`ray get-auth-token --generate`, as on the head, into a home of its own."""
     home = workdir / "home"
-    subprocess.run([RAY, "get-auth-token", "--generate"], env={**env, "HOME": str(home)}, check=True,
-                   capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [RAY, "get-auth-token", "--generate"],
+        env={**env, "HOME": str(home)},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     token = home / ".ray" / "auth_token"
     token.chmod(0o600)
     return token
@@ -134,13 +150,16 @@ def _wait(cluster: Cluster, nodes: int, timeout: float) -> None:
     while time.time() < deadline:
         for node in cluster.nodes:
             if node.process.poll() is not None:
-                raise RuntimeError(f"`ray start` of the {node.name} exited ({node.process.returncode}):\n"
-                                   + node.log_tail())  # fmt: skip
+                raise RuntimeError(
+                    f"`ray start` of the {node.name} exited ({node.process.returncode}):\n" + node.log_tail()
+                )
         if len(cluster.node_ids()) == nodes:
             return
         time.sleep(1)
-    raise RuntimeError(f"the cluster did not show {nodes} nodes within {timeout:.0f} s:\n"
-                       + "\n".join(n.log_tail() for n in cluster.nodes))  # fmt: skip
+    raise RuntimeError(
+        f"the cluster did not show {nodes} nodes within {timeout:.0f} s:\n"
+        + "\n".join(n.log_tail() for n in cluster.nodes)
+    )
 
 
 def start(workdir: Path, cpus: tuple[int, int] = (1, 1), timeout: float = 180) -> Cluster:
@@ -186,8 +205,11 @@ def main() -> None:
     try:
         with local_cluster(tuple(args.cpus)) as cluster:
             exports = " ".join(f"{k}={cluster.env[k]}" for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"))
-            print(f"Ray cluster at {cluster.address}, {sum(args.cpus)} CPUs on 2 nodes\n"
-                  f"  export RAY_ADDRESS={cluster.address} {exports}\nCtrl-C stops it.", flush=True)  # fmt: skip
+            print(
+                f"Ray cluster at {cluster.address}, {sum(args.cpus)} CPUs on 2 nodes\n"
+                f"  export RAY_ADDRESS={cluster.address} {exports}\nCtrl-C stops it.",
+                flush=True,
+            )
             while all(node.process.poll() is None for node in cluster.nodes):
                 time.sleep(1)
     except KeyboardInterrupt:

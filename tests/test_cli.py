@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from curate.registry import step_names
+from curate.stages.registry import step_names
 from tests.conftest import ROOT
 
 
@@ -17,15 +17,21 @@ def curate(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("args", "command", "usage_rest", "error"),
     [
-        (["steps", "dedupe"], "curate steps", " [OPTIONS] [NAME]...",
-         "Error: Invalid value for 'NAME': no step 'dedupe'; did you mean 'dedup'? (steps: " + ", ".join(step_names()) + ")"),
+        (
+            ["steps", "dedupe"],
+            "curate steps",
+            " [OPTIONS] [NAME]...",
+            "Error: Invalid value for 'NAME': no step 'dedupe'; did you mean 'dedup'? (steps: "
+            + ", ".join(step_names())
+            + ")",
+        ),
         (["run"], "curate run", " [OPTIONS] ", "Error: Missing argument 'RECIPE'."),
         (["run", "x.yaml", "--bogus"], "curate run", " [OPTIONS] ", "Error: No such option"),
         (["frobnicate"], "curate", " [OPTIONS] COMMAND [ARGS]...", "Error: No such command 'frobnicate'."),
         (["train", "a.yaml", "b.yaml"], "curate train", " [OPTIONS] [CONFIG]", "Error: Got unexpected extra argument"),
         (["review", "export", "out"], "curate review export", " [OPTIONS] ", "Error: Missing argument 'FILE'."),
     ],
-)  # fmt: skip
+)
 def test_usage_mistakes_print_the_usage_and_exit_2(args, command, usage_rest, error):
     done = curate(*args)
     lines = done.stderr.splitlines()
@@ -49,11 +55,13 @@ def test_steps_shows_only_the_steps_named(cli):
     titles = [line.split(":")[0] for line in two.out.splitlines() if line.split(":")[0] in step_names()]
     assert titles == ["length", "filter"]
     everything = cli("steps")
-    assert [line.split(":")[0] for line in everything.out.splitlines() if line.split(":")[0] in step_names()] == step_names()
+    assert [
+        line.split(":")[0] for line in everything.out.splitlines() if line.split(":")[0] in step_names()
+    ] == step_names()
 
 
 def test_steps_markdown_for_one_step(cli):
-    from curate.docs import markdown
+    from curate.cli.docs import markdown
 
     result = cli("steps", "length", "--markdown")
     assert result.code == 0 and result.out == markdown(["length"])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from curate.credentials import check_key_env, redact, safe_url
+from curate.core.credentials import check_key_env, redact, safe_url
 
 
 def test_key_variables_by_name_or_allowed_by_the_user(monkeypatch):
@@ -14,7 +14,8 @@ def test_key_variables_by_name_or_allowed_by_the_user(monkeypatch):
             check_key_env(name)
         assert str(info.value) == (
             "a recipe may only read a key from a variable whose name ends in _API_KEY or _TOKEN, so that a shared "
-            f"recipe can't send other secrets to its server; to allow {name}, set CURATE_ALLOW_KEY_ENV={name}")
+            f"recipe can't send other secrets to its server; to allow {name}, set CURATE_ALLOW_KEY_ENV={name}"
+        )
     with pytest.raises(ValueError, match="'A B' is not an environment variable name"):
         check_key_env("A B")
     monkeypatch.setenv("CURATE_ALLOW_KEY_ENV", "VLLM_SECRET,OTHER")

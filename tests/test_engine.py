@@ -5,7 +5,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,9 @@ def output_hashes(out: Path) -> dict[str, str]:
 
 def records_in_pairs() -> int:
     """Records in data/pairs: non-blank JSONL lines."""
-    return sum(1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip())
+    return sum(
+        1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip()
+    )
 
 
 def records_in_sample() -> int:
@@ -43,8 +44,12 @@ def records_in_sample() -> int:
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory):
     out = tmp_path_factory.mktemp("quickstart") / "out"
-    done = subprocess.run([sys.executable, "-m", "curate", "run", "recipes/quickstart.yaml", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "curate", "run", "recipes/quickstart.yaml", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return out, done
 
@@ -53,7 +58,9 @@ def test_quickstart_accounts_for_every_row(quickstart):
     out, _ = quickstart
     manifest = json.loads((out / "manifest.json").read_text())
     data = pl.read_parquet(out / "data" / "*.parquet")
-    rejects = pl.concat([pl.read_parquet(p).select("_id", "_step", "_reason") for p in sorted((out / "rejects").glob("*.parquet"))])
+    rejects = pl.concat(
+        [pl.read_parquet(p).select("_id", "_step", "_reason") for p in sorted((out / "rejects").glob("*.parquet"))]
+    )
     line = check_accounting(out, records_in_sample(), quickstart[1].stderr)
     assert line.endswith(" copies") and manifest["accounting"]["repeats_out"] > 0  # balancing's copies count apart
     check_progress(quickstart[1].stderr)
@@ -70,7 +77,9 @@ def test_inspect_states_the_accounting(quickstart, cli):
     assert shown.code == 0
     check_accounting(out, records_in_sample(), shown.out)
     notes = [line.split(":")[0] for line in shown.out.splitlines() if line.startswith(("note: ", "warning "))]
-    balance = next(s["index"] for s in json.loads((out / "manifest.json").read_text())["steps"] if s["name"] == "balance")
+    balance = next(
+        s["index"] for s in json.loads((out / "manifest.json").read_text())["steps"] if s["name"] == "balance"
+    )
     assert notes == [f"warning balance (step {balance})", "note"]  # the copies per target language; the thin splits
 
 
@@ -78,14 +87,22 @@ def test_every_recipe_has_its_accounting_checked():
     """Each recipe in recipes/ runs end to end in a test that counts its accounting from the files it wrote:
     quickstart (above), review (below), augment (tests/augment/test_recipe.py, with tiny models), web
     (tests/stages/test_boilerplate.py)."""
-    assert sorted(p.name for p in (ROOT / "recipes").glob("*.yaml")) == ["augment.yaml", "quickstart.yaml", "review.yaml",
-                                                                          "web.yaml"]  # fmt: skip
+    assert sorted(p.name for p in (ROOT / "recipes").glob("*.yaml")) == [
+        "augment.yaml",
+        "quickstart.yaml",
+        "review.yaml",
+        "web.yaml",
+    ]
 
 
 def test_review_recipe_offline_says_what_was_queued_and_what_next(tmp_path):
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "curate", "run", "recipes/review.yaml", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "curate", "run", "recipes/review.yaml", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     check_accounting(out, records_in_pairs(), done.stderr)
     check_progress(done.stderr)
@@ -94,7 +111,8 @@ def test_review_recipe_offline_says_what_was_queued_and_what_next(tmp_path):
         f"note: {queued} of {queued} rows queued for review have no answer yet (kept unreviewed); to review "
         f"them: `curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import "
         f"{out} review.csv`; or send them to Argilla with `curate review push {out}`; then `curate run "
-        f"recipes/review.yaml --out {out} --resume` applies the answers")
+        f"recipes/review.yaml --out {out} --resume` applies the answers"
+    )
 
 
 def test_quickstart_balancing_lifts_the_rare_target_languages(quickstart):
@@ -112,20 +130,34 @@ def test_quickstart_balancing_lifts_the_rare_target_languages(quickstart):
     assert [lang for lang in ("yid", "gla", "swh") if copies[lang] > 0] == ["yid", "gla", "swh"]
     assert copies["yid"] == 2 * originals["yid"]  # the cap on copies binds for the smallest
     note = next(line for line in done.stderr.splitlines() if line.startswith("warning: ") and ". balance: " in line)
-    assert note.endswith(f"; real rows dropped (over quota): none; {originals[None]} rows without tgt_lang kept as they are")
+    assert note.endswith(
+        f"; real rows dropped (over quota): none; {originals[None]} rows without tgt_lang kept as they are"
+    )
     assert f"yid {originals['yid']} + {copies['yid']} (3.0x)" in note
     # splits of a target language with under 10 original rows are flagged, counted here from the shards
-    shards = pl.concat([pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
-                        for p in (out / "data").glob("*.parquet")], how="diagonal_relaxed")  # fmt: skip
-    counts = shards.group_by("tgt_lang", "split").agg((pl.col("_repeat") == 0).sum().alias("n"), (pl.col("_repeat") > 0).sum().alias("c"))
+    shards = pl.concat(
+        [
+            pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
+            for p in (out / "data").glob("*.parquet")
+        ],
+        how="diagonal_relaxed",
+    )
+    counts = shards.group_by("tgt_lang", "split").agg(
+        (pl.col("_repeat") == 0).sum().alias("n"), (pl.col("_repeat") > 0).sum().alias("c")
+    )
     thin = {}
-    for lang, split, n, c in counts.filter(pl.col("n") < 10).sort("tgt_lang", pl.col("split").replace_strict(
-            {"train": 0, "validation": 1, "test": 2})).iter_rows():  # fmt: skip
+    for lang, split, n, c in (
+        counts.filter(pl.col("n") < 10)
+        .sort("tgt_lang", pl.col("split").replace_strict({"train": 0, "validation": 1, "test": 2}))
+        .iter_rows()
+    ):
         thin.setdefault(lang, []).append(f"{split} {n}" + (f" (+{c} copies)" if c else ""))
     assert {"gla", "yid"} <= set(thin)
     listed = "; ".join(lang + " " + ", ".join(parts) for lang, parts in thin.items())
-    assert (f"note: splits with under 10 original rows of a tgt_lang (copies are no new evidence; figures measured on "
-            f"them are noise): {listed}") in done.stderr.splitlines()
+    assert (
+        f"note: splits with under 10 original rows of a tgt_lang (copies are no new evidence; figures measured on "
+        f"them are noise): {listed}"
+    ) in done.stderr.splitlines()
 
 
 def test_quickstart_scrubs_the_planted_pii(quickstart):
@@ -134,9 +166,16 @@ def test_quickstart_scrubs_the_planted_pii(quickstart):
     pii = next(s for s in manifest["steps"] if s["name"] == "pii")["stats"]
     # data/MESS.md plants 3 emails, 3 phone numbers, 2 cards, 2 IBANs and 2 IP addresses
     assert {k: v for k, v in pii.items() if k.startswith("pii:")} == {
-        "pii:credit_card": 2, "pii:email": 3, "pii:iban": 2, "pii:ip": 2, "pii:phone": 3}  # fmt: skip
-    rows = pl.concat([pl.read_parquet(out / "data" / "*.parquet"), *map(pl.read_parquet, (out / "rejects").glob("*.parquet"))],
-                     how="diagonal_relaxed")  # a pair whose source holds what its target lacks is rejected by `pairs`
+        "pii:credit_card": 2,
+        "pii:email": 3,
+        "pii:iban": 2,
+        "pii:ip": 2,
+        "pii:phone": 3,
+    }
+    rows = pl.concat(
+        [pl.read_parquet(out / "data" / "*.parquet"), *map(pl.read_parquet, (out / "rejects").glob("*.parquet"))],
+        how="diagonal_relaxed",
+    )  # a pair whose source holds what its target lacks is rejected by `pairs`
     text = " ".join(rows["text"].drop_nulls().to_list())
     for planted in ("jane.doe@example.org", "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32"):
         assert planted not in text
@@ -146,7 +185,10 @@ def test_quickstart_scrubs_the_planted_pii(quickstart):
 def test_quickstart_output_layout_and_card(quickstart):
     out, done = quickstart
     assert sorted(p.name for p in (out / "data").iterdir()) == [
-        "test-00000-of-00001.parquet", "train-00000-of-00001.parquet", "validation-00000-of-00001.parquet"]  # fmt: skip
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00001.parquet",
+        "validation-00000-of-00001.parquet",
+    ]
     manifest = json.loads((out / "manifest.json").read_text())
     assert list(manifest["splits"]) == ["train", "validation", "test"]
     assert manifest["recipe"]["steps"][0]["normalize"]["unicode"] == "NFC"
@@ -158,8 +200,24 @@ def test_quickstart_output_layout_and_card(quickstart):
     # languages: `text` of 20+ characters (English sentences; the paragraphs in ar de el en es hi ro ru th tr vi zh,
     # data/SOURCE.md) and the pairs' targets (`card.language_columns: [tgt_lang]`: fra spa deu swh gla yid)
     header = yaml.safe_load(card.split("---\n")[1])
-    assert header["language"] == ["ar", "de", "el", "en", "es", "fr", "gd", "hi", "ro", "ru", "sw", "th", "tr", "vi",
-                                  "yi", "zh"]  # fmt: skip
+    assert header["language"] == [
+        "ar",
+        "de",
+        "el",
+        "en",
+        "es",
+        "fr",
+        "gd",
+        "hi",
+        "ro",
+        "ru",
+        "sw",
+        "th",
+        "tr",
+        "vi",
+        "yi",
+        "zh",
+    ]
     assert "accounting: 1,742 read = " in done.stderr and " rejected (holds)" in done.stderr
 
 
@@ -183,7 +241,9 @@ def small_project(tmp: Path, n: int = 300, steps: str = "  - normalize: {}\n  - 
     records = [{"text": f"Sentence number {i}, with some words." if i % 10 else "ab", "lang": "eng"} for i in range(n)]
     write_jsonl(tmp / "in" / "a.jsonl", records[: n // 2] + ["{broken"])
     write_jsonl(tmp / "in" / "b.jsonl", records[n // 2 :])
-    return write_recipe(tmp / "r.yaml", f"""\
+    return write_recipe(
+        tmp / "r.yaml",
+        f"""\
 name: small
 seed: 1
 sources:
@@ -196,7 +256,8 @@ output:
   max_rows_per_shard: 50
 engine:
   batch_rows: 40
-""")
+""",
+    )
 
 
 def test_byte_identical_runs_and_sharding(tmp_path, cli):
@@ -213,8 +274,11 @@ def test_byte_identical_runs_and_sharding(tmp_path, cli):
 
 
 def split_of_each_row(out: Path) -> dict[str, str]:
-    return {row_id: path.name.split("-")[0] for path in sorted((out / "data").glob("*.parquet"))
-            for row_id in pl.read_parquet(path, columns=["_id"])["_id"]}  # fmt: skip
+    return {
+        row_id: path.name.split("-")[0]
+        for path in sorted((out / "data").glob("*.parquet"))
+        for row_id in pl.read_parquet(path, columns=["_id"])["_id"]
+    }
 
 
 def test_the_split_of_a_row_depends_on_the_seed_not_on_batches(tmp_path, cli):
@@ -260,26 +324,33 @@ def test_output_dir_resolves_against_the_same_folder_as_the_sources(tmp_path, cl
     assert result.code == 0, result.err
     assert result.err.splitlines()[0] == f"output: ../out (= {tmp_path / 'out'})"
     # 300 records + 1 broken line; every 10th text is "ab", under min_chars 3
-    assert result.err.splitlines()[-2:] == ["wrote ../out: 270 rows in data/, 31 in rejects/",
-                                            "accounting: 301 read = 270 curated + 31 rejected (holds)"]
+    assert result.err.splitlines()[-2:] == [
+        "wrote ../out: 270 rows in data/, 31 in rejects/",
+        "accounting: 301 read = 270 curated + 31 rejected (holds)",
+    ]
     assert (tmp_path / "out" / "manifest.json").is_file() and list((tmp_path / "elsewhere").iterdir()) == []
     # from the project folder: the same output, already up to date
     again = cli("run", "r.yaml", cwd=tmp_path)
-    assert again.err.splitlines() == [f"output: out (= {tmp_path / 'out'})", "nothing to do: out is up to date with this "
-                                      "recipe and its inputs"]  # fmt: skip
+    assert again.err.splitlines() == [
+        f"output: out (= {tmp_path / 'out'})",
+        "nothing to do: out is up to date with this recipe and its inputs",
+    ]
     # sources split between the two folders: one rule for all, so it is an error that says so
     write_jsonl(tmp_path / "elsewhere" / "extra.jsonl", [{"text": "Only here."}])
-    (tmp_path / "r.yaml").write_text((tmp_path / "r.yaml").read_text().replace(
-        "  - path: in/*.jsonl", "  - path: in/*.jsonl\n  - path: extra.jsonl"))  # fmt: skip
+    (tmp_path / "r.yaml").write_text(
+        (tmp_path / "r.yaml").read_text().replace("  - path: in/*.jsonl", "  - path: in/*.jsonl\n  - path: extra.jsonl")
+    )
     mixed = cli("validate", "r.yaml", cwd=tmp_path)
     assert mixed.code == 2
     assert mixed.err.splitlines()[1] == (
-        f"  r.yaml:5:5: sources[1].path: no file matches 'extra.jsonl' (looked in {tmp_path})")
+        f"  r.yaml:5:5: sources[1].path: no file matches 'extra.jsonl' (looked in {tmp_path})"
+    )
     from_elsewhere = cli("validate", "../r.yaml", cwd=tmp_path / "elsewhere")
     assert from_elsewhere.err.splitlines()[1] == (
         f"  ../r.yaml:4:5: sources[0].path: no file matches 'in/*.jsonl' (looked in {tmp_path / 'elsewhere'} and in "
         f"{tmp_path}); it matches relative to the recipe's folder, but the other sources do not: write every path "
-        "relative to one folder")
+        "relative to one folder"
+    )
 
 
 def test_after_an_interruption_a_plain_run_says_what_it_reuses(tmp_path, cli):
@@ -291,16 +362,20 @@ def test_after_an_interruption_a_plain_run_says_what_it_reuses(tmp_path, cli):
     (next((tmp_path / "out" / ".curate").glob("03-filter-*")) / "_SUCCESS.json").unlink()
     result = cli("run", "r.yaml", cwd=tmp_path)
     assert result.code == 0
-    assert result.err.splitlines()[1] == ("an interrupted run left work in out/.curate: reusing the 2 steps it finished "
-                                          "(read, normalize); 2. length, 3. filter start over (use --resume to continue "
-                                          "from the last finished batch)")  # fmt: skip
+    assert result.err.splitlines()[1] == (
+        "an interrupted run left work in out/.curate: reusing the 2 steps it finished "
+        "(read, normalize); 2. length, 3. filter start over (use --resume to continue "
+        "from the last finished batch)"
+    )
     steps = json.loads((tmp_path / "out" / "manifest.json").read_text())["steps"]
     assert [s["cached"] for s in steps] == [True, True, False, False]
     (tmp_path / "out" / "manifest.json").unlink()
     (next((tmp_path / "out" / ".curate").glob("03-filter-*")) / "_SUCCESS.json").unlink()
     resumed = cli("run", "r.yaml", "--resume", cwd=tmp_path)
-    assert resumed.err.splitlines()[1] == ("an interrupted run left work in out/.curate: reusing the 3 steps it finished "
-                                           "(read, normalize, length); 3. filter continues from the last finished batch")
+    assert resumed.err.splitlines()[1] == (
+        "an interrupted run left work in out/.curate: reusing the 3 steps it finished "
+        "(read, normalize, length); 3. filter continues from the last finished batch"
+    )
 
 
 def test_limit_reads_the_first_records(tmp_path, cli):
@@ -332,14 +407,13 @@ def test_inspect_and_steps(tmp_path, cli):
 
 
 def test_readme_step_reference_is_generated():
-    from curate.docs import markdown
+    from curate.cli.docs import markdown
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = "<!-- steps:start -->\n", "<!-- steps:end -->"
     assert start in readme, "README.md lacks the generated step reference"
     current = readme.split(start, 1)[1].split(end, 1)[0]
-    assert current == markdown(), "README's step reference is stale: run `python -m curate.docs`"
-
+    assert current == markdown(), "README's step reference is stale: run `python -m curate.cli.docs`"
 
 
 def stage_folder(out: Path, index: int) -> Path | None:
@@ -373,11 +447,15 @@ def test_kill_9_at_any_point_then_resume_gives_identical_output(tmp_path):
     there, and resume: the kill landed before the run ended, the resumed run reuses every part finished before the
     kill and does the rest, and the output equals an uninterrupted run's, byte for byte."""
     n = 60_000
-    rows = [{"text": f"Ligne numéro {i} : une phrase « française » assez ordinaire, n° {i % 97}.", "k": i} for i in range(n)]
+    rows = [
+        {"text": f"Ligne numéro {i} : une phrase « française » assez ordinaire, n° {i % 97}.", "k": i} for i in range(n)
+    ]
     for i in range(0, n, 997):
         rows[i] = "{not json"
     write_jsonl(tmp_path / "in" / "big.jsonl", rows)
-    write_recipe(tmp_path / "r.yaml", """\
+    write_recipe(
+        tmp_path / "r.yaml",
+        """\
 name: big
 sources:
   - path: in/*.jsonl
@@ -391,7 +469,8 @@ output:
   max_rows_per_shard: 20000
 engine:
   batch_rows: 3000
-""")
+""",
+    )
     command = [sys.executable, "-m", "curate", "run", "r.yaml", "--quiet"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     subprocess.run(command + ["--out", "reference"], cwd=tmp_path, check=True, env=env)
@@ -410,8 +489,9 @@ engine:
         finished = [is_finished(out, i) for i in stages]
         assert finished == [unfinished is None or i < unfinished for i in stages], f"the kill {label} landed late"
         at_kill = {i: finished_parts(out, i) for i in stages}
-        resumed = subprocess.run(command + ["--out", out.name, "--resume"], cwd=tmp_path, env=env, capture_output=True,
-                                 text=True)  # fmt: skip
+        resumed = subprocess.run(
+            command + ["--out", out.name, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
         assert resumed.returncode == 0, resumed.stderr
         assert output_hashes(out) == reference, f"output differs after a kill {label}"
         manifest = json.loads((out / "manifest.json").read_text())
@@ -428,7 +508,9 @@ engine:
 def test_stratify_by_a_column_only_some_sources_have(tmp_path, cli):
     write_jsonl(tmp_path / "a.jsonl", [{"text": f"pair {i}", "grp": "xx" if i % 5 else "yy"} for i in range(100)])
     write_jsonl(tmp_path / "b.jsonl", [{"text": f"paragraph {i}"} for i in range(40)])
-    write_recipe(tmp_path / "r.yaml", """\
+    write_recipe(
+        tmp_path / "r.yaml",
+        """\
 name: strat
 sources:
   - path: a.jsonl
@@ -437,10 +519,18 @@ output:
   dir: out
   splits: {train: 0.8, test: 0.2}
   stratify_by: grp
-""")
+""",
+    )
     assert cli("run", "r.yaml", cwd=tmp_path).code == 0
-    frames = [pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
-              for p in (tmp_path / "out" / "data").glob("*.parquet")]  # fmt: skip
-    counts = dict(pl.concat(frames, how="diagonal_relaxed").group_by("grp", "split").len()
-                  .select(pl.concat_str([pl.col("grp").fill_null("none"), "split"], separator="/"), "len").iter_rows())  # fmt: skip
+    frames = [
+        pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
+        for p in (tmp_path / "out" / "data").glob("*.parquet")
+    ]
+    counts = dict(
+        pl.concat(frames, how="diagonal_relaxed")
+        .group_by("grp", "split")
+        .len()
+        .select(pl.concat_str([pl.col("grp").fill_null("none"), "split"], separator="/"), "len")
+        .iter_rows()
+    )
     assert counts == {"xx/train": 64, "xx/test": 16, "yy/train": 16, "yy/test": 4, "none/train": 32, "none/test": 8}

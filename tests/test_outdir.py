@@ -12,20 +12,26 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.outdir import HOLDER, MARKER, is_curate_output, output_problem, remove_leftovers
+from curate.outputs.outdir import HOLDER, MARKER, is_curate_output, output_problem, remove_leftovers
 from tests.conftest import ROOT, write_jsonl, write_recipe
 
 
 def tree(folder: Path) -> dict[str, str]:
     """Every file below `folder` with its hash: what must not change."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def project(tmp: Path, out: str = "out", steps: str = "[]") -> Path:
     write_jsonl(tmp / "in" / "a.jsonl", [{"text": f"line {i}"} for i in range(30)])
-    return write_recipe(tmp / "r.yaml", f"name: o\nsources:\n  - path: in/a.jsonl\nsteps: {steps}\n"
-                                        f"output:\n  dir: {out}\n  splits: {{train: 0.5, test: 0.5}}\n")  # fmt: skip
+    return write_recipe(
+        tmp / "r.yaml",
+        f"name: o\nsources:\n  - path: in/a.jsonl\nsteps: {steps}\n"
+        f"output:\n  dir: {out}\n  splits: {{train: 0.5, test: 0.5}}\n",
+    )
 
 
 def users_folder(folder: Path) -> Path:
@@ -55,7 +61,8 @@ def test_a_folder_that_is_not_a_curate_output_is_refused_and_left_alone(tmp_path
             f"r.yaml:6:3: output.dir: {shown} is not empty and is not a curate output (it holds .curate, README.md, "
             "data, deep, manifest.json and 1 more); curate writes only into a new or empty folder, or one an earlier "
             f"run made. Choose another `output.dir` (or --out)\n  {recipe}:6:3: output.dir: in/a.jsonl is inside the "
-            f"output folder {shown}; a run would read its own output: write it elsewhere\n")  # fmt: skip
+            f"output folder {shown}; a run would read its own output: write it elsewhere\n"
+        )
     assert tree(home) == before
 
 
@@ -97,18 +104,21 @@ def test_outputs_of_curate_before_the_marker_are_recognised(tmp_path, cli):
 
 def test_inputs_inside_the_output_folder_are_refused(tmp_path, cli):
     write_jsonl(tmp_path / "corpus" / "a.jsonl", [{"text": "x"}])
-    recipe = write_recipe(tmp_path / "r.yaml", "name: o\nsources:\n  - path: corpus\n"
-                                               "output:\n  dir: corpus/out\n")  # fmt: skip
+    recipe = write_recipe(tmp_path / "r.yaml", "name: o\nsources:\n  - path: corpus\noutput:\n  dir: corpus/out\n")
     assert cli("run", recipe.name, cwd=tmp_path).code == 0
     result = cli("run", recipe.name, cwd=tmp_path)
     assert result.code == 2, result
-    assert result.err == ("error: invalid recipe:\n  r.yaml:5:3: output.dir: corpus/out/manifest.json is inside the output "
-                          "folder corpus/out (and 1 more inputs); a run would read its own output: write it elsewhere\n")
+    assert result.err == (
+        "error: invalid recipe:\n  r.yaml:5:3: output.dir: corpus/out/manifest.json is inside the output "
+        "folder corpus/out (and 1 more inputs); a run would read its own output: write it elsewhere\n"
+    )
 
 
 def test_a_rerun_removes_only_its_own_files(tmp_path, cli):
     recipe = project(tmp_path)
-    recipe.write_text(recipe.read_text().replace("{train: 0.5, test: 0.5}", "{train: 0.5, test: 0.5}\n  max_rows_per_shard: 5"))
+    recipe.write_text(
+        recipe.read_text().replace("{train: 0.5, test: 0.5}", "{train: 0.5, test: 0.5}\n  max_rows_per_shard: 5")
+    )
     assert cli("run", recipe, cwd=tmp_path).code == 0
     out = tmp_path / "out"
     assert len(list((out / "data").glob("train-*"))) == 3
@@ -119,9 +129,13 @@ def test_a_rerun_removes_only_its_own_files(tmp_path, cli):
     recipe.write_text(recipe.read_text().replace("max_rows_per_shard: 5", "max_rows_per_shard: 100"))
     assert cli("run", recipe, cwd=tmp_path).code == 0
     assert sorted(p.name for p in (out / "data").iterdir()) == [
-        "extra.parquet", "test-00000-of-00001.parquet", "train-00000-of-00001.parquet"]  # fmt: skip
-    assert {name: (out / name).read_bytes() for name in mine if name != "report/.x.tmp-1/keep"} == \
-        {k: v for k, v in mine.items() if k != "report/.x.tmp-1/keep"}  # fmt: skip
+        "extra.parquet",
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00001.parquet",
+    ]
+    assert {name: (out / name).read_bytes() for name in mine if name != "report/.x.tmp-1/keep"} == {
+        k: v for k, v in mine.items() if k != "report/.x.tmp-1/keep"
+    }
     assert not (out / "report" / ".x.tmp-1").exists()  # a leftover in a folder of curate's (curate report)
 
 
@@ -133,8 +147,12 @@ def test_leftovers_of_a_killed_run_are_removed_even_folders(tmp_path, cli, flag)
     assert cli("run", recipe, cwd=tmp_path).code == 0
     out = tmp_path / "out"
     (out / "manifest.json").unlink()
-    leftovers = [out / "signatures" / ".exact.tmp-4242", out / "signatures" / ".exact.old-4242",
-                 out / "data" / ".train-00000-of-00001.parquet.tmp-77", out / ".README.md.tmp-77"]  # fmt: skip
+    leftovers = [
+        out / "signatures" / ".exact.tmp-4242",
+        out / "signatures" / ".exact.old-4242",
+        out / "data" / ".train-00000-of-00001.parquet.tmp-77",
+        out / ".README.md.tmp-77",
+    ]
     for folder in leftovers[:2]:
         folder.mkdir()
         (folder / "part-00000.parquet").write_bytes(b"half")
@@ -165,7 +183,7 @@ def test_remove_leftovers_does_not_walk_other_folders(tmp_path):
 HOLD = """\
 import sys, time
 from pathlib import Path
-from curate.outdir import claim
+from curate.outputs.outdir import claim
 with claim(Path(sys.argv[1]), "curate run other.yaml"):
     print("held", flush=True)
     time.sleep(120)
@@ -175,17 +193,19 @@ with claim(Path(sys.argv[1]), "curate run other.yaml"):
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path, cli):
     recipe = project(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "out")], stdout=subprocess.PIPE, text=True,
-                              env=env)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path / "out")], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert holder.stdout.readline() == "held\n"
         result = cli("run", recipe, cwd=tmp_path)
         assert result.code == 2, result
         info = json.loads((tmp_path / "out" / HOLDER).read_text())
         assert info["pid"] == holder.pid
-        assert (f"error: out is in use by another curate run (pid {holder.pid} on {info['host']}, since "
-                f"{info['started_at']}: `curate run other.yaml`); wait for it to finish or stop it, then run again"
-                ) in result.err  # fmt: skip
+        assert (
+            f"error: out is in use by another curate run (pid {holder.pid} on {info['host']}, since "
+            f"{info['started_at']}: `curate run other.yaml`); wait for it to finish or stop it, then run again"
+        ) in result.err
         assert not (tmp_path / "out" / "data").exists()
     finally:
         holder.send_signal(signal.SIGKILL)  # a killed run's lock is free again: the next run takes it over
@@ -202,4 +222,6 @@ def test_an_output_folder_that_cant_be_made(tmp_path, cli):
     assert (result.code, result.err) == (2, "error: a-file/out can't be made: a-file is a file, not a folder\n")
     if Path("/proc/self").exists():  # the file system refuses: a message, not a traceback
         result = cli("run", recipe, "--out", "/proc/curate-out", cwd=tmp_path)
-        assert result.code == 1 and result.err.endswith("\nerror: [Errno 2] No such file or directory: '/proc/curate-out'\n")
+        assert result.code == 1 and result.err.endswith(
+            "\nerror: [Errno 2] No such file or directory: '/proc/curate-out'\n"
+        )

@@ -46,24 +46,31 @@ def planted_inputs(folder: Path) -> None:
         b'{"text": "my card is 4111 1111 1111 1111 \xff", "domain": "news"}',  # invalid UTF-8
         {"author": "missing.text@example.org", "domain": "news"},
         {"text": "   ", "author": "empty.text@example.org", "domain": "news"},
-        {"text": "My IBAN is GB82 WEST 1234 5698 7654 32. " + "The weather stays mild all week. " * 12,
-         "domain": "news"},
+        {
+            "text": "My IBAN is GB82 WEST 1234 5698 7654 32. " + "The weather stays mild all week. " * 12,
+            "domain": "news",
+        },
         {"text": "Mail ab@cd.io", "domain": "news"},
-        {"text": "Buy now from spam.sender@example.net, the best offers of the season are here.",
-         "domain": "spam"},
-        {"text": "Écrivez-moi à adebayo.ola@meeli.ng ou appelez le 0803 123 4567 demain matin, s'il vous plaît.",
-         "domain": "news"},
+        {"text": "Buy now from spam.sender@example.net, the best offers of the season are here.", "domain": "spam"},
+        {
+            "text": "Écrivez-moi à adebayo.ola@meeli.ng ou appelez le 0803 123 4567 demain matin, s'il vous plaît.",
+            "domain": "news",
+        },
         {"text": " ".join(["Call me at +33 6 12 34 56 78 now."] * 8), "domain": "news"},
         {"text": "Write to dup.person@example.com about the meeting notes from last week.", "domain": "news"},
         {"text": "Write to dup.person@example.com about the meeting notes from last week.", "domain": "news"},
-        {"text": "Please forward the quarterly report to near.person@example.com before Friday noon, thanks a lot.",
-         "domain": "blog"},
-        {"text": "Please forward the quarterly report to near.person@example.com before Friday noon, thanks a lot "
-                 "and best regards.", "domain": "blog"},
-        {"text": "You can also write to over.quota@example.com for questions about the blog posts.",
-         "domain": "blog"},
+        {
+            "text": "Please forward the quarterly report to near.person@example.com before Friday noon, thanks a lot.",
+            "domain": "blog",
+        },
+        {
+            "text": "Please forward the quarterly report to near.person@example.com before Friday noon, thanks a lot "
+            "and best regards.",
+            "domain": "blog",
+        },
+        {"text": "You can also write to over.quota@example.com for questions about the blog posts.", "domain": "blog"},
         {"text": "The server at 192.0.2.146 stopped answering requests during the night.", "domain": "news"},
-    ]  # fmt: skip
+    ]
     for i, row in enumerate(rows):  # balance caps rows per topic at 1: only the two blog rows share one
         if isinstance(row, dict):
             row["topic"] = "blog" if row.get("domain") == "blog" else f"t{i}"
@@ -145,7 +152,16 @@ def test_planted_pii_leaves_no_trace_in_out(tmp_path, cli):
     work = sorted(p.name for p in (out / ".curate").iterdir())
     raw_removed = [name for name in work if (out / ".curate" / name / "_RAW_REMOVED.json").exists()]
     assert [name.split("-")[1] for name in raw_removed] == [
-        "read", "normalize", "length", "filter", "langid", "quality", "dedup", "dedup", "balance"]  # fmt: skip
+        "read",
+        "normalize",
+        "length",
+        "filter",
+        "langid",
+        "quality",
+        "dedup",
+        "dedup",
+        "balance",
+    ]
 
 
 @pytest.mark.slow
@@ -157,7 +173,9 @@ def test_work_folder_reruns_and_keep_work(tmp_path, cli):
     # the same recipe again: nothing to do
     assert "nothing to do" in cli("run", str(tmp_path / "r.yaml"), cwd=tmp_path).err
     # a change after the pii step (here the split fractions) keeps every cached stage
-    recipe = (tmp_path / "r.yaml").read_text().replace("  keep_work: auto", "  keep_work: auto\n  splits: {a: 0.5, b: 0.5}")
+    recipe = (
+        (tmp_path / "r.yaml").read_text().replace("  keep_work: auto", "  keep_work: auto\n  splits: {a: 0.5, b: 0.5}")
+    )
     (tmp_path / "r.yaml").write_text(recipe)
     again = cli("run", str(tmp_path / "r.yaml"), cwd=tmp_path)
     assert again.code == 0 and again.err.count("(cached)") == 10, again.err
@@ -175,11 +193,13 @@ def test_work_folder_reruns_and_keep_work(tmp_path, cli):
 
 
 def test_tags_of_earlier_steps_are_not_scanned_but_their_text_is(tmp_path):
-    from curate.engine import Run, RunOptions
-    from curate.progress import Reporter
-    from curate.recipe import load_recipe
+    from curate.core.progress import Reporter
+    from curate.run.engine import Run, RunOptions
+    from curate.run.recipe import load_recipe
 
-    recipe = write_recipe(tmp_path / "r.yaml", """\
+    recipe = write_recipe(
+        tmp_path / "r.yaml",
+        """\
 name: tags
 sources:
   - path: in.jsonl
@@ -190,7 +210,8 @@ steps:
   - pii: {}
 output:
   dir: out
-""")  # fmt: skip
+""",
+    )
     run = Run(load_recipe(recipe), [], RunOptions(out=tmp_path / "out"), Reporter())
     tags = run.tags_before(3)  # langid's tags (text_lang...), dedup's cluster, review's flag; not its text
     assert {"text_lang", "dup_cluster", "_reviewed"} <= tags and "text_before_review" not in tags
@@ -202,7 +223,9 @@ def test_a_review_queue_before_pii_is_named_and_the_report_holds_no_value(tmp_pa
     pytest.importorskip("matplotlib")
     planted_inputs(tmp_path)
     recipe = RECIPE.format(keep_work="auto", pii_extra="").replace(
-        "  - pii:", "  - review: {{sample: 2, push: false, wait: false}}\n  - pii:".replace("{{", "{").replace("}}", "}"))
+        "  - pii:",
+        "  - review: {{sample: 2, push: false, wait: false}}\n  - pii:".replace("{{", "{").replace("}}", "}"),
+    )
     write_recipe(tmp_path / "r.yaml", recipe)
     result = cli("run", str(tmp_path / "r.yaml"), cwd=tmp_path)
     assert result.code == 0, result

@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from curate.errors import SettingError
-from curate.ray_connect import DOCS, Auth, ClusterError, auth_settings, check_cluster, host_port
+from curate.core.errors import SettingError
+from curate.run.ray_connect import DOCS, Auth, ClusterError, auth_settings, check_cluster, host_port
 from tests.conftest import ROOT
 
 NO_TOKEN = "without a token (RAY_AUTH_MODE is not set here)"
-WANTS_TOKEN = ("The cluster wants its token (Ray's token authentication): `export RAY_AUTH_MODE=token` and give this "
-               "machine the head's token (copy the head's ~/.ray/auth_token to ~/.ray/auth_token here, or set "
-               f"RAY_AUTH_TOKEN); `ray get-auth-token` on the head prints it; {DOCS}")  # fmt: skip
+WANTS_TOKEN = (
+    "The cluster wants its token (Ray's token authentication): `export RAY_AUTH_MODE=token` and give this "
+    "machine the head's token (copy the head's ~/.ray/auth_token to ~/.ray/auth_token here, or set "
+    f"RAY_AUTH_TOKEN); `ray get-auth-token` on the head prints it; {DOCS}"
+)
 
 
 def closed_port() -> int:
@@ -28,10 +30,11 @@ def closed_port() -> int:
 
 
 def unreachable(address: str, origin: str, port: int, reason: str) -> str:
-    return (f"can't reach the Ray cluster at {address} ({origin}): a TCP connection to port {port} failed ({reason}). "
-            f"Check that the head runs there (`ray status --address={address}` on the head), that this machine can "
-            f"reach that port (a firewall?), and that the port is the head's `--port` (6379 by default); "
-            + DOCS)  # fmt: skip
+    return (
+        f"can't reach the Ray cluster at {address} ({origin}): a TCP connection to port {port} failed ({reason}). "
+        f"Check that the head runs there (`ray status --address={address}` on the head), that this machine can "
+        f"reach that port (a firewall?), and that the port is the head's `--port` (6379 by default); " + DOCS
+    )
 
 
 # token settings, as Ray's loader reads them ---------------------------------------------------------------------
@@ -42,8 +45,10 @@ def test_auth_without_token_mode_sends_no_token(tmp_path):
     (tmp_path / ".ray" / "auth_token").write_text("abc")  # there, but not sent: Ray sends it only in token mode
     assert auth_settings({}, tmp_path) == Auth(None, None)
     assert auth_settings({}, tmp_path).tried() == NO_TOKEN
-    assert auth_settings({"RAY_AUTH_MODE": "tokn"}, tmp_path).tried() == \
-        "without a token (RAY_AUTH_MODE is 'tokn', not 'token' here)"  # fmt: skip
+    assert (
+        auth_settings({"RAY_AUTH_MODE": "tokn"}, tmp_path).tried()
+        == "without a token (RAY_AUTH_MODE is 'tokn', not 'token' here)"
+    )
 
 
 def test_auth_token_sources_in_rays_order(tmp_path):
@@ -53,8 +58,10 @@ def test_auth_token_sources_in_rays_order(tmp_path):
     env = {"RAY_AUTH_MODE": "Token", "RAY_AUTH_TOKEN": "from-env", "RAY_AUTH_TOKEN_PATH": str(tmp_path / "t")}
     assert auth_settings(env, tmp_path).tried() == "with the token from RAY_AUTH_TOKEN (RAY_AUTH_MODE=token)"
     env["RAY_AUTH_TOKEN"] = "  "  # blank: not a token
-    assert auth_settings(env, tmp_path).tried() == \
-        f"with the token from {tmp_path / 't'} (RAY_AUTH_TOKEN_PATH) (RAY_AUTH_MODE=token)"  # fmt: skip
+    assert (
+        auth_settings(env, tmp_path).tried()
+        == f"with the token from {tmp_path / 't'} (RAY_AUTH_TOKEN_PATH) (RAY_AUTH_MODE=token)"
+    )
     del env["RAY_AUTH_TOKEN_PATH"]
     assert auth_settings(env, tmp_path).tried() == "with the token from ~/.ray/auth_token (RAY_AUTH_MODE=token)"
 
@@ -67,7 +74,8 @@ def test_auth_token_settings_ray_would_abort_on(tmp_path):
             auth_settings({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(path)}, tmp_path)
         assert str(caught.value) == (
             f"RAY_AUTH_TOKEN_PATH={path}: no token there (the file is missing, unreadable or empty); put the "
-            f"cluster's token in it (`ray get-auth-token` on the head prints it), or unset RAY_AUTH_TOKEN_PATH; {DOCS}")
+            f"cluster's token in it (`ray get-auth-token` on the head prints it), or unset RAY_AUTH_TOKEN_PATH; {DOCS}"
+        )
     with pytest.raises(SettingError) as caught:
         auth_settings({"RAY_AUTH_MODE": "token"}, tmp_path)
     assert str(caught.value) == (
@@ -87,8 +95,10 @@ def test_host_port():
     for bad in ("head", "head:", "head:port", "head:70000", ":6379"):
         with pytest.raises(SettingError) as caught:
             host_port(bad, "RAY_ADDRESS")
-        assert str(caught.value) == (f"RAY_ADDRESS {bad!r}: a Ray cluster's address is HOST:PORT, the head's address "
-                                     f"and its `--port` (e.g. 10.0.0.5:6379); {DOCS}")  # fmt: skip
+        assert str(caught.value) == (
+            f"RAY_ADDRESS {bad!r}: a Ray cluster's address is HOST:PORT, the head's address "
+            f"and its `--port` (e.g. 10.0.0.5:6379); {DOCS}"
+        )
 
 
 def test_unreachable_cluster_is_one_message():
@@ -99,8 +109,10 @@ def test_unreachable_cluster_is_one_message():
     assert caught.value.exit_code == 2
     with pytest.raises(ClusterError) as caught:
         check_cluster("no-such-head.invalid:6379", "RAY_ADDRESS", Auth(None, None))
-    assert str(caught.value).startswith("can't reach the Ray cluster at no-such-head.invalid:6379 (RAY_ADDRESS): a "
-                                        "TCP connection to port 6379 failed (the name does not resolve: ")  # fmt: skip
+    assert str(caught.value).startswith(
+        "can't reach the Ray cluster at no-such-head.invalid:6379 (RAY_ADDRESS): a "
+        "TCP connection to port 6379 failed (the name does not resolve: "
+    )
 
 
 def test_cli_unreachable_cluster_exit_2_no_traceback(cli, tmp_path, monkeypatch):
@@ -113,8 +125,10 @@ def test_cli_unreachable_cluster_exit_2_no_traceback(cli, tmp_path, monkeypatch)
     result = cli("run", "r.yaml", "--engine", "ray", cwd=tmp_path)
     assert result.code == 2, result
     error = unreachable(f"127.0.0.1:{port}", "RAY_ADDRESS", port, "Connection refused")
-    assert result.err == (f"output: out (= {tmp_path / 'out'})\nray: connecting to 127.0.0.1:{port} (RAY_ADDRESS) "
-                          f"{NO_TOKEN}\nerror: {error}\n")  # fmt: skip
+    assert result.err == (
+        f"output: out (= {tmp_path / 'out'})\nray: connecting to 127.0.0.1:{port} (RAY_ADDRESS) "
+        f"{NO_TOKEN}\nerror: {error}\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -140,14 +154,22 @@ def test_a_port_that_is_not_a_ray_head(tmp_path):
 
 
 def digest(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.glob("*/*.parquet"))}  # fmt: skip
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.glob("*/*.parquet"))
+    }
 
 
 def curate_run(out: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`curate run recipes/quickstart.yaml` as a user types it, from the project folder."""
-    return subprocess.run([sys.executable, "-m", "curate", "run", "recipes/quickstart.yaml", "--out", str(out), *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "curate", "run", "recipes/quickstart.yaml", "--out", str(out), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -179,10 +201,13 @@ def test_quickstart_on_a_two_node_cluster(tmp_path):
         assert cluster.stop() == []  # no process of either node's tree is left
     assert [no_token.returncode, wrong.returncode] == [2, 2]
     assert no_token.stderr.splitlines()[1:] == [
-        f"ray: connecting to {cluster.address} (RAY_ADDRESS) {NO_TOKEN}", f"error: {refused} {NO_TOKEN}. {WANTS_TOKEN}"]
+        f"ray: connecting to {cluster.address} (RAY_ADDRESS) {NO_TOKEN}",
+        f"error: {refused} {NO_TOKEN}. {WANTS_TOKEN}",
+    ]
     assert wrong.stderr.splitlines()[1:] == [
         f"ray: connecting to {cluster.address} (RAY_ADDRESS) with the token from RAY_AUTH_TOKEN (RAY_AUTH_MODE=token)",
         f"error: {refused} with the token from RAY_AUTH_TOKEN (RAY_AUTH_MODE=token). That is not the token the head "
-        f"was started with: `ray get-auth-token` on the head prints the right one; {DOCS}"]  # fmt: skip
+        f"was started with: `ray get-auth-token` on the head prints the right one; {DOCS}",
+    ]
     assert digest(tmp_path / "ray") == digest(tmp_path / "local") and len(digest(tmp_path / "local")) > 3
     assert [node.process.returncode is not None for node in cluster.nodes] == [True, True]

@@ -6,9 +6,9 @@ import json
 import polars as pl
 import pytest
 
-from curate.engine import RunOptions, run_recipe
-from curate.progress import Reporter
-from curate.validate import load_and_check
+from curate.core.progress import Reporter
+from curate.run import RunOptions, run_recipe
+from curate.run.validate import load_and_check
 from tests.conftest import ROOT, write_jsonl, write_recipe
 
 ray = pytest.importorskip("ray")
@@ -27,8 +27,10 @@ def run(recipe_path, out, engine, **options):
 
 
 def digest(out):
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.glob("*/*.parquet"))}  # fmt: skip
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.glob("*/*.parquet"))
+    }
 
 
 def test_quickstart_same_output_with_both_engines(cluster, tmp_path, monkeypatch):
@@ -43,13 +45,39 @@ def test_quickstart_same_output_with_both_engines(cluster, tmp_path, monkeypatch
 
 
 def test_global_step_and_bad_input_on_ray(cluster, tmp_path, monkeypatch):
-    words = "the quick brown fox jumps over the lazy dog near the quiet river bank at dawn".split()
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "the",
+        "lazy",
+        "dog",
+        "near",
+        "the",
+        "quiet",
+        "river",
+        "bank",
+        "at",
+        "dawn",
+    ]
     # every 10th row repeats the row before it with one word changed: a near duplicate
-    records = [{"text": " ".join(words[(i // 10 * 10 + k) % len(words)] for k in range(12)) + f" {i // 10 * 10}"
-                + (" again" if i % 10 == 9 else f" {i}"), "lang": "a" if i % 4 else "b"} for i in range(400)]  # fmt: skip
+    records = [
+        {
+            "text": " ".join(words[(i // 10 * 10 + k) % len(words)] for k in range(12))
+            + f" {i // 10 * 10}"
+            + (" again" if i % 10 == 9 else f" {i}"),
+            "lang": "a" if i % 4 else "b",
+        }
+        for i in range(400)
+    ]
     write_jsonl(tmp_path / "in" / "one.jsonl", records[:200] + ["{broken"])
     write_jsonl(tmp_path / "in" / "two.jsonl", records[200:])
-    recipe = write_recipe(tmp_path / "r.yaml", """\
+    recipe = write_recipe(
+        tmp_path / "r.yaml",
+        """\
 name: ray
 seed: 4
 sources:
@@ -60,7 +88,8 @@ steps:
 output:
   dir: out
 engine: {batch_rows: 50}
-""")
+""",
+    )
     monkeypatch.chdir(tmp_path)
     local = run(recipe, tmp_path / "local", "local")
     distributed = run(recipe, tmp_path / "ray", "ray", workers=2)
@@ -69,7 +98,7 @@ engine: {batch_rows: 50}
     assert distributed["steps"][1]["reasons"]["near_duplicate"] > 0
     assert distributed["steps"][2]["reasons"] == local["steps"][2]["reasons"]
     recipe.write_text(recipe.read_text().replace("seed: 4", "seed: 4\non_bad_input: fail"))
-    from curate.errors import InputError
+    from curate.core.errors import InputError
 
     with pytest.raises(InputError, match=r"in/one.jsonl, line 201: unparseable"):
         run(recipe, tmp_path / "fail", "ray", workers=2)

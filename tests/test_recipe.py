@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from curate.errors import RecipeError
-from curate.recipe import load_recipe
+from curate.core.errors import RecipeError
+from curate.run.recipe import load_recipe
+from curate.run.validate import load_and_check
 from curate.stages.langid import LangId
-from curate.validate import load_and_check
 from tests.conftest import write_jsonl, write_recipe
 
 GOOD = """\
@@ -52,7 +52,9 @@ def test_good_recipe_loads_with_defaults(project):
 
 def test_recipe_hash_changes_with_a_parameter_and_not_with_formatting(project):
     a = load_recipe(write_recipe(project / "a.yaml", GOOD)).hash()
-    b = load_recipe(write_recipe(project / "b.yaml", GOOD.replace("{min_chars: 2}", "{ min_chars: 2 }  # comment"))).hash()
+    b = load_recipe(
+        write_recipe(project / "b.yaml", GOOD.replace("{min_chars: 2}", "{ min_chars: 2 }  # comment"))
+    ).hash()
     c = load_recipe(write_recipe(project / "c.yaml", GOOD.replace("min_chars: 2", "min_chars: 3"))).hash()
     assert a == b != c
 
@@ -71,11 +73,13 @@ def test_misspelt_key_names_line_and_suggests(project):
 def test_every_problem_in_one_pass(project):
     """Key and value typos do not hide file and column problems; problems come in the recipe's line order."""
     write_jsonl(project / "data" / "b.jsonl", [{"src": "Hi.", "tgt": "Salut."}])
-    text = (GOOD.replace("target: tgt}", "target: tgtt}\n  - path: nowhere/*.csv")
-            .replace("{fields: [text, target]}", "{fields: [text, target], unicod: NFC}")
-            .replace("{min_chars: 2}", "{min_chars: two}")
-            .replace("test: 0.2}", "test: 0.2}\n  stratify_by: text_lag")
-            .replace("  - length:", "  - langid: {field: text}\n  - length:"))  # fmt: skip
+    text = (
+        GOOD.replace("target: tgt}", "target: tgtt}\n  - path: nowhere/*.csv")
+        .replace("{fields: [text, target]}", "{fields: [text, target], unicod: NFC}")
+        .replace("{min_chars: 2}", "{min_chars: two}")
+        .replace("test: 0.2}", "test: 0.2}\n  stratify_by: text_lag")
+        .replace("  - length:", "  - langid: {field: text}\n  - length:")
+    )
     r = project / "r.yaml"
     # the sources' columns (`src` is `text`), then what the langid step adds (its own declaration)
     columns = ", ".join(sorted({"_id", "_row", "_source", "text", "target", "tgt", *LangId.from_dict({}).produces()}))
@@ -96,8 +100,10 @@ def test_a_source_without_a_text_column_is_one_problem_for_its_glob(project):
     write_jsonl(project / "data" / "b.jsonl", [{"src": "Hi.", "tgt": "Salut."}])
     write_jsonl(project / "data" / "c.jsonl", [{"src": "Yo.", "tgt": "Wesh."}])
     (problem,) = problems_of(project, GOOD.replace("columns: {text: src, target: tgt}", "columns: {target: tgt}"))
-    assert problem == (f"{project / 'r.yaml'}:4:5: sources[0]: data/a.jsonl and 2 more files matching 'data/*.jsonl' "
-                       "have no `text` column; map one with `columns: {text: <column>}` (columns: src, tgt)")  # fmt: skip
+    assert problem == (
+        f"{project / 'r.yaml'}:4:5: sources[0]: data/a.jsonl and 2 more files matching 'data/*.jsonl' "
+        "have no `text` column; map one with `columns: {text: <column>}` (columns: src, tgt)"
+    )
 
 
 def test_misspelt_step_parameter(project):
@@ -128,10 +134,13 @@ def test_split_fractions_must_add_up(project):
 
 
 def test_missing_file_and_column(project):
-    problems = problems_of(project, GOOD.replace("CC-BY-4.0}", "CC-BY-4.0}\n  - path: nowhere/*.csv")
-                           .replace("target: tgt", "target: tgtt"))  # fmt: skip
-    assert any("sources[0].columns.target: column 'tgtt' not found in data/a.jsonl; did you mean 'tgt'?" in p
-               for p in problems)  # fmt: skip
+    problems = problems_of(
+        project,
+        GOOD.replace("CC-BY-4.0}", "CC-BY-4.0}\n  - path: nowhere/*.csv").replace("target: tgt", "target: tgtt"),
+    )
+    assert any(
+        "sources[0].columns.target: column 'tgtt' not found in data/a.jsonl; did you mean 'tgt'?" in p for p in problems
+    )
     assert any("sources[1].path: no file matches 'nowhere/*.csv'" in p for p in problems)
 
 
@@ -141,7 +150,9 @@ def test_source_without_text_column(project):
 
 
 def test_step_needing_a_column_that_does_not_exist_yet(project):
-    (problem,) = problems_of(project, GOOD.replace("  - length: {min_chars: 2}", "  - filter: {column: text_lang, in: [eng]}"))
+    (problem,) = problems_of(
+        project, GOOD.replace("  - length: {min_chars: 2}", "  - filter: {column: text_lang, in: [eng]}")
+    )
     assert "steps[1].filter: column 'text_lang' does not exist at this point" in problem
 
 
@@ -158,7 +169,9 @@ def test_recipe_cannot_construct_python_objects(project):
 
 
 def test_filter_regex_is_checked_when_validating(project):
-    (problem,) = problems_of(project, GOOD.replace("  - length: {min_chars: 2}", "  - filter: {column: text, matches: '(unclosed'}"))
+    (problem,) = problems_of(
+        project, GOOD.replace("  - length: {min_chars: 2}", "  - filter: {column: text, matches: '(unclosed'}")
+    )
     assert "invalid regular expression '(unclosed'" in problem
 
 
@@ -177,32 +190,42 @@ def test_cli_validate_exit_codes_and_no_traceback(project):
 
 
 def test_a_file_read_by_two_sources(project):
-    (problem,) = problems_of(project, GOOD.replace("CC-BY-4.0}", "CC-BY-4.0}\n  - path: data/a.jsonl\n    columns: {text: src}"))
+    (problem,) = problems_of(
+        project, GOOD.replace("CC-BY-4.0}", "CC-BY-4.0}\n  - path: data/a.jsonl\n    columns: {text: src}")
+    )
     assert "sources[1]: data/a.jsonl is also read by sources[0]; each file may be read once" in problem
 
 
 # hostile recipes (issue 15) -------------------------------------------------------------------------------------
 BOMB = "name: bomb\n" + "".join(
-    f"{a}: &{a} [{','.join([f'*{p}' if p else 'lol'] * 9)}]\n" for p, a in zip(["", *"abcdefgh"], "abcdefghi"))
+    f"{a}: &{a} [{','.join([f'*{p}' if p else 'lol'] * 9)}]\n" for p, a in zip(["", *"abcdefgh"], "abcdefghi")
+)
 
 
 def test_an_alias_bomb_is_refused_without_expanding_it(project):
     """370 bytes that expand to 9^9 values: `validate` grew past 22 GB before."""
     assert len(BOMB) < 400
     (problem,) = problems_of(project, BOMB)
-    assert problem == (f"{project / 'r.yaml'}:7: YAML aliases here expand to more than 100,000 values (an alias bomb?); "
-                       "write the recipe without them")  # fmt: skip
+    assert problem == (
+        f"{project / 'r.yaml'}:7: YAML aliases here expand to more than 100,000 values (an alias bomb?); "
+        "write the recipe without them"
+    )
 
 
 def test_a_few_aliases_are_fine(project):
-    text = GOOD.replace("meta: {license: CC-BY-4.0}", "meta: &m {license: CC-BY-4.0}\n  - path: data/a.jsonl\n    meta: *m")
+    text = GOOD.replace(
+        "meta: {license: CC-BY-4.0}", "meta: &m {license: CC-BY-4.0}\n  - path: data/a.jsonl\n    meta: *m"
+    )
     with pytest.raises(RecipeError, match="is also read by sources"):  # the aliases expanded and were checked as usual
         load_and_check(write_recipe(project / "r.yaml", text))
 
 
 def test_recursive_and_deeply_nested_yaml_is_refused(project):
     (problem,) = problems_of(project, "name: x\nsources: &s\n  - path: *s\n")
-    assert problem == f"{project / 'r.yaml'}:2: a YAML alias refers to the node that contains it; a recipe can't be recursive"
+    assert (
+        problem
+        == f"{project / 'r.yaml'}:2: a YAML alias refers to the node that contains it; a recipe can't be recursive"
+    )
     (problem,) = problems_of(project, "name: x\nmeta: " + "[" * 10_000 + "]" * 10_000 + "\n")
     assert problem == f"{project / 'r.yaml'}: the YAML nests deeper than 64 levels"
     (problem,) = problems_of(project, "name: x\nmeta: " + "[" * 100 + "]" * 100 + "\n")
@@ -212,8 +235,10 @@ def test_recursive_and_deeply_nested_yaml_is_refused(project):
 @pytest.mark.parametrize("encoding", ["rot13", "zlib_codec"])
 def test_an_encoding_must_be_a_text_encoding(project, encoding):
     (problem,) = problems_of(project, GOOD.replace("meta: {", f"encoding: {encoding}\n    meta: {{"))
-    assert problem == (f"{project / 'r.yaml'}:6:5: sources[0].encoding: '{encoding}' is not a text encoding (e.g. utf-8, "
-                       f"latin-1, cp1252, utf-16) (got '{encoding}')")  # fmt: skip
+    assert problem == (
+        f"{project / 'r.yaml'}:6:5: sources[0].encoding: '{encoding}' is not a text encoding (e.g. utf-8, "
+        f"latin-1, cp1252, utf-16) (got '{encoding}')"
+    )
 
 
 @pytest.mark.parametrize(("key", "limit"), [("batch_rows", "10000000"), ("batch_bytes", "1073741824")])
@@ -223,7 +248,8 @@ def test_batch_sizes_are_bounded(project, key, limit):
         f"{project / 'r.yaml'}:13:10: engine.{key}: Input should be less than or equal to {limit} "
         "(got 1000000000000000000000)",
         f"{project / 'r.yaml'}:14:1: max_record_bytes: Input should be a valid integer, unable to parse string as an "
-        "integer (got '1e21')"]  # YAML 1.1 reads 1e21 as a string  # fmt: skip
+        "integer (got '1e21')",
+    ]  # YAML 1.1 reads 1e21 as a string
 
 
 def test_an_empty_file_is_zero_records_not_an_error(project):

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from curate.retry import retry
+from curate.core.retry import retry
 
 
 class Flaky:
@@ -36,8 +36,14 @@ def test_the_last_failure_goes_up_after_every_try():
     retried: list[Exception] = []
     last = TimeoutError("third")
     with pytest.raises(TimeoutError, match="third"):
-        retry(Flaky(TimeoutError("first"), TimeoutError("second"), last), tries=3, first_wait=1.0,
-              worth_retrying=transient, on_retry=retried.append, sleep=waits.append)  # fmt: skip
+        retry(
+            Flaky(TimeoutError("first"), TimeoutError("second"), last),
+            tries=3,
+            first_wait=1.0,
+            worth_retrying=transient,
+            on_retry=retried.append,
+            sleep=waits.append,
+        )
     assert waits == [1.0, 2.0] and [str(e) for e in retried] == ["first", "second"]
 
 
@@ -53,8 +59,15 @@ def test_the_servers_wait_wins_and_jitter_only_stretches():
     waits: list[float] = []
     asked = {0: 7.0}
     errors = [TimeoutError(str(i)) for i in range(3)]
-    retry(Flaky(*errors), tries=4, first_wait=2.0, worth_retrying=transient, jitter=0.25, sleep=waits.append,
-          asked_wait=lambda exc: asked.get(int(str(exc))))  # fmt: skip
+    retry(
+        Flaky(*errors),
+        tries=4,
+        first_wait=2.0,
+        worth_retrying=transient,
+        jitter=0.25,
+        sleep=waits.append,
+        asked_wait=lambda exc: asked.get(int(str(exc))),
+    )
     assert waits[0] == 7.0
     assert 4.0 <= waits[1] <= 4.0 * 1.25 and 8.0 <= waits[2] <= 8.0 * 1.25
     random.seed(3)

@@ -5,8 +5,8 @@ import json
 import os
 import time
 
-from curate.recipe import Source
-from curate.sources import resolve_source
+from curate.run.recipe import Source
+from curate.run.sources import resolve_source
 from tests.conftest import write_jsonl, write_recipe
 
 
@@ -35,8 +35,12 @@ def test_globs_and_folders_read_each_file_once_despite_link_loops(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     started = time.perf_counter()
     assert keys(tmp_path, "corpus/**/*.jsonl") == ["corpus/d/a.jsonl", "corpus/d/e/b.jsonl", "corpus/linked/c.jsonl"]
-    assert keys(tmp_path, "corpus") == ["corpus/d/a.jsonl", "corpus/d/z.jsonl.gz", "corpus/d/e/b.jsonl",
-                                        "corpus/linked/c.jsonl"]  # fmt: skip
+    assert keys(tmp_path, "corpus") == [
+        "corpus/d/a.jsonl",
+        "corpus/d/z.jsonl.gz",
+        "corpus/d/e/b.jsonl",
+        "corpus/linked/c.jsonl",
+    ]
     assert keys(tmp_path, "corpus/d/*.jsonl") == ["corpus/d/a.jsonl"]
     assert time.perf_counter() - started < 5
 
@@ -48,5 +52,9 @@ def test_a_run_over_link_loops_reads_every_record_once(tmp_path, cli):
     assert result.code == 0, result
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["accounting"]["rows_read"] == 4
-    assert [i["path"] for i in manifest["inputs"]] == ["corpus/d/a.jsonl", "corpus/d/e/b.jsonl", "corpus/d/z.jsonl.gz",
-                                                       "corpus/linked/c.jsonl"]  # fmt: skip
+    assert [i["path"] for i in manifest["inputs"]] == [
+        "corpus/d/a.jsonl",
+        "corpus/d/e/b.jsonl",
+        "corpus/d/z.jsonl.gz",
+        "corpus/linked/c.jsonl",
+    ]

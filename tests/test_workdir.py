@@ -6,9 +6,9 @@ import pickle
 import polars as pl
 import pytest
 
+from curate.outputs.workdir import StageDir, build_state, split_state
 from curate.stages.balance import Balance, BalancePlan
 from curate.stages.review import Review, ReviewState
-from curate.workdir import StageDir, build_state, split_state
 from tests.conftest import write_jsonl, write_recipe
 from tests.test_engine import output_hashes
 
@@ -22,8 +22,13 @@ def stage(tmp_path):
 
 def test_balance_plan_round_trip(stage):
     ranks = pl.DataFrame({"_id": ["a", "b", "c"], "_rank": [0, 1, 0]}, schema={"_id": pl.String, "_rank": pl.Int64})
-    plan = BalancePlan(keep_below={"fra": 2, "yid": 1}, copies={"fra": (0, 0), "yid": (2, 1)}, ranks=ranks,
-                       quotas={"fra": 2, "yid": 4}, sizes={"fra": 2, "yid": 1})  # fmt: skip
+    plan = BalancePlan(
+        keep_below={"fra": 2, "yid": 1},
+        copies={"fra": (0, 0), "yid": (2, 1)},
+        ranks=ranks,
+        quotas={"fra": 2, "yid": 4},
+        sizes={"fra": 2, "yid": 1},
+    )
     stage.save_state(plan)
     assert sorted(p.name for p in stage.path.iterdir()) == ["state-ranks.parquet", "state.json"]
     loaded = stage.load_state(Balance.state_type)
@@ -33,8 +38,10 @@ def test_balance_plan_round_trip(stage):
 
 
 def test_review_state_round_trip(stage):
-    decisions = pl.DataFrame({"_id": ["a"], "_decision": ["accept"], "_review_detail": [None]},
-                             schema={"_id": pl.String, "_decision": pl.String, "_review_detail": pl.String})  # fmt: skip
+    decisions = pl.DataFrame(
+        {"_id": ["a"], "_decision": ["accept"], "_review_detail": [None]},
+        schema={"_id": pl.String, "_decision": pl.String, "_review_detail": pl.String},
+    )
     stage.save_state(ReviewState(decisions, "drop", ["text"], {"accepted": 1}))
     loaded = stage.load_state(Review.state_type)
     assert (loaded.pending, loaded.correct, loaded.counts) == ("drop", ["text"], {"accepted": 1})
@@ -72,7 +79,9 @@ class _Payload:
 
 def test_a_planted_pickle_in_out_is_never_loaded(tmp_path, cli):
     write_jsonl(tmp_path / "in.jsonl", [{"text": f"row {i % 7} of the corpus"} for i in range(40)])
-    write_recipe(tmp_path / "r.yaml", """\
+    write_recipe(
+        tmp_path / "r.yaml",
+        """\
 name: p
 sources:
   - path: in.jsonl
@@ -82,7 +91,8 @@ output:
   dir: out
 engine:
   batch_rows: 10
-""")
+""",
+    )
     assert cli("run", "r.yaml", cwd=tmp_path).code == 0
     out = tmp_path / "out"
     reference = output_hashes(out)
@@ -105,8 +115,8 @@ def test_every_global_step_names_a_dataclass_state():
     """The engine reads a state back into the class the step names (never from the file): each must have one."""
     import dataclasses
 
-    from curate.registry import get_step, step_names
     from curate.stages.base import GlobalStep
+    from curate.stages.registry import get_step, step_names
 
     steps = [get_step(n) for n in step_names() if issubclass(get_step(n), GlobalStep)]
     assert {s.name for s in steps} >= {"balance", "boilerplate", "dedup", "review"}
@@ -116,7 +126,9 @@ def test_every_global_step_names_a_dataclass_state():
 def test_boilerplate_state_round_trip(stage):
     from curate.stages.boilerplate import Boilerplate, BoilerplateState
 
-    lines = pl.DataFrame({"_source": ["a.jsonl"], "hash": [2**63 + 5]}, schema={"_source": pl.String, "hash": pl.UInt64})
+    lines = pl.DataFrame(
+        {"_source": ["a.jsonl"], "hash": [2**63 + 5]}, schema={"_source": pl.String, "hash": pl.UInt64}
+    )
     stage.save_state(BoilerplateState(lines, {"documents_seen": 4}, "1.0.0"))
     loaded = stage.load_state(Boilerplate.state_type)
     assert loaded.lines.equals(lines) and (loaded.stats, loaded.polars_version) == ({"documents_seen": 4}, "1.0.0")

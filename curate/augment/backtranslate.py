@@ -15,7 +15,7 @@ import polars as pl
 
 from curate.augment.synth import Generated, origin, row_seeds
 from curate.augment.translate import Decoding, Seq2SeqModel, set_seed
-from curate.langid.codes import iso639_3
+from curate.core.languages import iso639_3
 
 ModelsFor = Callable[[str, str], tuple[Seq2SeqModel, Seq2SeqModel, str]]  # (lang, pivot) -> forward, back, name
 
@@ -29,8 +29,13 @@ def row_languages(batch: pl.DataFrame, rows: list[int], fixed: str | None, colum
     return [None] * len(rows)
 
 
-def translate_grouped(model: Seq2SeqModel, texts: Sequence[str], sources: Sequence[str | None],
-                      targets: Sequence[str | None], decoding: Decoding) -> list[list[str]]:  # fmt: skip
+def translate_grouped(
+    model: Seq2SeqModel,
+    texts: Sequence[str],
+    sources: Sequence[str | None],
+    targets: Sequence[str | None],
+    decoding: Decoding,
+) -> list[list[str]]:
     """Translations of every text, one model call per (source, target) language pair."""
     out: list[list[str]] = [[] for _ in texts]
     groups: dict[tuple, list[int]] = {}
@@ -43,8 +48,9 @@ def translate_grouped(model: Seq2SeqModel, texts: Sequence[str], sources: Sequen
     return out
 
 
-def backtranslate(batch: pl.DataFrame, rows: list[int], config, model: Seq2SeqModel, reverse: Seq2SeqModel | None,
-                  seed: int) -> tuple[Generated, Counter]:  # fmt: skip
+def backtranslate(
+    batch: pl.DataFrame, rows: list[int], config, model: Seq2SeqModel, reverse: Seq2SeqModel | None, seed: int
+) -> tuple[Generated, Counter]:
     """Translations of `rows` (indices into `batch`), with their way back through `reverse` when given. `config` is
     the backtranslate step's config (field, into, source_lang, target_lang, decoding...)."""
     c = config
@@ -59,16 +65,30 @@ def backtranslate(batch: pl.DataFrame, rows: list[int], config, model: Seq2SeqMo
         references: list[str | None] = [None] * len(rows)
         if c.compare_with_existing and c.into != c.field and c.into in batch.columns:
             references = batch[c.into].cast(pl.String)[rows].to_list()
-        tag = origin("backtranslate", c.model, {**c.decoding_params(), "source_lang": c.source_lang,
-                                                "target_lang": c.target_lang, "field": c.field, "into": c.into})  # fmt: skip
+        tag = origin(
+            "backtranslate",
+            c.model,
+            {
+                **c.decoding_params(),
+                "source_lang": c.source_lang,
+                "target_lang": c.target_lang,
+                "field": c.field,
+                "into": c.into,
+            },
+        )
         for k, row in enumerate(rows):
             for v, text in enumerate(translations[k]):
                 generated.add(row, v, text, texts[k], c.target_lang, tag, references[k])
         if reverse is not None:
             position = {row: k for k, row in enumerate(rows)}
             flat_sources = [sources[position[p]] for p in generated.parent]
-            back = translate_grouped(reverse, [t or "" for t in generated.output], [c.target_lang] * len(flat_sources),
-                                     flat_sources, c.plain_decoding())  # fmt: skip
+            back = translate_grouped(
+                reverse,
+                [t or "" for t in generated.output],
+                [c.target_lang] * len(flat_sources),
+                flat_sources,
+                c.plain_decoding(),
+            )
             generated.roundtrip = [b[0] if b else None for b in back]
     return generated, stats
 

@@ -13,8 +13,12 @@ from typing import Any
 
 def response_key(model: str, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of what decides the answer (not the URL or the API key)."""
-    blob = json.dumps({"model": model, "messages": messages, "params": params}, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))  # fmt: skip
+    blob = json.dumps(
+        {"model": model, "messages": messages, "params": params},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -19,14 +19,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.models.hf import quiet_libraries
 from curate.models.locate import cache_root
 
 MODEL_FILES = (".json", ".safetensors", ".bin", ".model", ".spm", ".txt", ".jinja", ".tiktoken")
 _LOCK = threading.Lock()
-CT2_VOCABULARIES = ("shared_vocabulary.json", "shared_vocabulary.txt", "vocabulary.json", "vocabulary.txt",
-                    "source_vocabulary.json", "source_vocabulary.txt")
+CT2_VOCABULARIES = (
+    "shared_vocabulary.json",
+    "shared_vocabulary.txt",
+    "vocabulary.json",
+    "vocabulary.txt",
+    "source_vocabulary.json",
+    "source_vocabulary.txt",
+)
 
 
 def is_ct2_model(path: Path) -> bool:
@@ -60,8 +66,9 @@ def convert(model: Path, quantization: str = "int8", cache_dir: str | Path | Non
     model = Path(model)
     if is_ct2_model(model):
         return model
-    key = hashlib.sha256(json.dumps([str(model.resolve()), fingerprint(model), quantization,
-                                     ctranslate2.__version__]).encode()).hexdigest()[:24]  # fmt: skip
+    key = hashlib.sha256(
+        json.dumps([str(model.resolve()), fingerprint(model), quantization, ctranslate2.__version__]).encode()
+    ).hexdigest()[:24]
     root = cache_root(cache_dir) / "ct2"
     target = root / f"{model.name}-{quantization}-{key}"
     if (target / "model.bin").is_file():
@@ -77,8 +84,9 @@ def convert(model: Path, quantization: str = "int8", cache_dir: str | Path | Non
             converter = ctranslate2.converters.TransformersConverter(str(model), copy_files=_tokenizer_files(model))
             # the staging folder exists already (mkdtemp): CTranslate2 needs force=True to write into it
             quiet_libraries()
-            converter.convert(str(staging), quantization=None if quantization == "float32" else quantization,
-                              force=True)  # fmt: skip
+            converter.convert(
+                str(staging), quantization=None if quantization == "float32" else quantization, force=True
+            )
             try:
                 os.replace(staging, target)
             except OSError:  # another process finished first
@@ -124,8 +132,17 @@ def _patch_loaders() -> None:
 
 
 def _tokenizer_files(model: Path) -> list[str]:
-    names = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "source.spm",
-             "target.spm", "sentencepiece.bpe.model", "generation_config.json", "chat_template.jinja")  # fmt: skip
+    names = (
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "vocab.json",
+        "source.spm",
+        "target.spm",
+        "sentencepiece.bpe.model",
+        "generation_config.json",
+        "chat_template.jinja",
+    )
     return [n for n in names if (model / n).is_file()]
 
 
@@ -137,21 +154,24 @@ def thread_plan(threads: int = 0, workers: int = 0) -> tuple[int, int]:
     return inter, max(1, total // inter)
 
 
-def load_translator(path: Path, device: str = "cpu", compute_type: str = "int8", threads: int = 0,
-                    workers: int = 1) -> Any:  # fmt: skip
+def load_translator(
+    path: Path, device: str = "cpu", compute_type: str = "int8", threads: int = 0, workers: int = 1
+) -> Any:
     import ctranslate2
 
     inter, intra = thread_plan(threads, workers) if device == "cpu" else (max(1, workers), 0)
-    return ctranslate2.Translator(str(path), device=device, compute_type=compute_type, inter_threads=inter,
-                                  intra_threads=intra)  # fmt: skip
+    return ctranslate2.Translator(
+        str(path), device=device, compute_type=compute_type, inter_threads=inter, intra_threads=intra
+    )
 
 
 def load_generator(path: Path, device: str = "cpu", compute_type: str = "int8", threads: int = 0) -> Any:
     import ctranslate2
 
     _, intra = thread_plan(threads, 1) if device == "cpu" else (1, 0)
-    return ctranslate2.Generator(str(path), device=device, compute_type=compute_type, inter_threads=1,
-                                 intra_threads=intra)  # fmt: skip
+    return ctranslate2.Generator(
+        str(path), device=device, compute_type=compute_type, inter_threads=1, intra_threads=intra
+    )
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

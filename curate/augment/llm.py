@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 
 from curate.augment import ct2
 from curate.augment.cache import ResponseCache, response_key
-from curate.credentials import check_key_env, redact, safe_url
-from curate.errors import CurateError, MissingDependencyError, SettingError
+from curate.core.credentials import check_key_env, redact, safe_url
+from curate.core.errors import CurateError, MissingDependencyError, SettingError
+from curate.core.retry import retry
 from curate.models.hf import load_tokenizer, quiet_libraries, resolve_device
 from curate.models.locate import model_folder
-from curate.retry import retry
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 PER_REQUEST = {400, 413, 422}  # this prompt is refused (too long...): a reject, not the end of the run
@@ -74,9 +74,19 @@ class Backend(Protocol):
 class LocalLLM:
     """A causal LM from a folder or the local Hugging Face cache, decoding on CTranslate2 or Transformers."""
 
-    def __init__(self, name: str, *, base: Path | None = None, engine: str = "ctranslate2", device: str = "auto",
-                 compute_type: str = "auto", threads: int = 0, cache_dir: str | Path | None = None,
-                 batch_size: int = 16, chat_template: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        *,
+        base: Path | None = None,
+        engine: str = "ctranslate2",
+        device: str = "auto",
+        compute_type: str = "auto",
+        threads: int = 0,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 16,
+        chat_template: bool = True,
+    ):
         try:
             import transformers  # noqa: F401
         except ImportError:
@@ -86,8 +96,10 @@ class LocalLLM:
         self.path = model_folder(name, base)
         self.tokenizer = load_tokenizer(self.path)
         if chat_template and not getattr(self.tokenizer, "chat_template", None):
-            raise CurateError(f"model {name!r} has no chat template: name an instruction-tuned (chat) model, or set "
-                              "`chat_template: false` to send the prompt as plain text")  # fmt: skip
+            raise CurateError(
+                f"model {name!r} has no chat template: name an instruction-tuned (chat) model, or set "
+                "`chat_template: false` to send the prompt as plain text"
+            )
         if engine == "ctranslate2":
             try:
                 import ctranslate2  # noqa: F401
@@ -95,8 +107,9 @@ class LocalLLM:
                 raise MissingDependencyError("paraphrase on CTranslate2", "ctranslate2", "synth") from None
             self.device = resolve_device(device, "ctranslate2")
             self.compute_type = ct2.pick_compute_type(compute_type, self.device)
-            self.generator = ct2.load_generator(ct2.convert(self.path, self.compute_type, cache_dir), self.device,
-                                                self.compute_type, threads)  # fmt: skip
+            self.generator = ct2.load_generator(
+                ct2.convert(self.path, self.compute_type, cache_dir), self.device, self.compute_type, threads
+            )
         else:
             from transformers import AutoModelForCausalLM
 
@@ -127,10 +140,13 @@ class LocalLLM:
         tokens = [self.tokenizer.convert_ids_to_tokens(p) for p in prompts]
         greedy = params.temperature <= 0
         results = self.generator.generate_batch(
-            tokens, max_length=params.max_new_tokens, include_prompt_in_result=False,
-            sampling_topk=1 if greedy else params.top_k, sampling_topp=1.0 if greedy else params.top_p,
+            tokens,
+            max_length=params.max_new_tokens,
+            include_prompt_in_result=False,
+            sampling_topk=1 if greedy else params.top_k,
+            sampling_topp=1.0 if greedy else params.top_p,
             sampling_temperature=1.0 if greedy else params.temperature,
-        )  # fmt: skip
+        )
         return [self.tokenizer.decode(r.sequences_ids[0], skip_special_tokens=True) for r in results]
 
     def _hf(self, prompts: list[list[int]], params: GenParams, seed: int) -> list[str]:
@@ -145,7 +161,9 @@ class LocalLLM:
         if params.temperature <= 0:
             options.update(do_sample=False)
         else:
-            options.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)  # 0: off
+            options.update(
+                do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k
+            )  # 0: off
         torch.manual_seed(seed)
         with torch.inference_mode():
             out = self.model.generate(input_ids=ids, attention_mask=mask, **options)
@@ -156,9 +174,20 @@ class LocalLLM:
 class OpenAIChatClient:
     """POST {base_url}/chat/completions, `concurrency` at a time, with retries, backoff and a response cache."""
 
-    def __init__(self, base_url: str, model: str, *, api_key_env: str | None = "OPENAI_API_KEY", concurrency: int = 4,
-                 retries: int = 4, backoff: float = 1.0, max_backoff: float = 30.0, timeout: float = 120.0,
-                 cache_path: Path | None = None, extra_body: dict[str, Any] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        concurrency: int = 4,
+        retries: int = 4,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        timeout: float = 120.0,
+        cache_path: Path | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ):
         try:
             import httpx
         except ImportError:
@@ -182,13 +211,20 @@ class OpenAIChatClient:
             headers["Authorization"] = f"Bearer {key}"
         self._api_key_env = api_key_env
         self._secrets = (key, urlsplit(base_url).password)  # a base URL may carry a user:password
-        self._client = httpx.Client(headers=headers, timeout=timeout,
-                                    limits=httpx.Limits(max_connections=self.concurrency))  # fmt: skip
+        self._client = httpx.Client(
+            headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=self.concurrency)
+        )
         self._httpx = httpx
 
     def payload(self, request: ChatRequest, params: GenParams) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.name, "messages": request.messages, "temperature": params.temperature,
-                                "max_tokens": params.max_new_tokens, "seed": request.seed, "stream": False}  # fmt: skip
+        body: dict[str, Any] = {
+            "model": self.name,
+            "messages": request.messages,
+            "temperature": params.temperature,
+            "max_tokens": params.max_new_tokens,
+            "seed": request.seed,
+            "stream": False,
+        }
         if params.temperature > 0:
             body["top_p"] = params.top_p
             if params.top_k:
@@ -200,7 +236,9 @@ class OpenAIChatClient:
         todo: list[tuple[int, str, dict[str, Any]]] = []
         for i, request in enumerate(requests):
             body = self.payload(request, params)
-            key = response_key(self.name, request.messages, {k: v for k, v in body.items() if k not in ("model", "messages", "stream")})
+            key = response_key(
+                self.name, request.messages, {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
+            )
             hit = self.cache.get(key) if self.cache else None
             if hit is not None:
                 results[i] = Completion(hit, cached=True)
@@ -226,12 +264,21 @@ class OpenAIChatClient:
     def _post(self, body: dict[str, Any]) -> Completion:
         """One request, tried at most `retries + 1` times."""
         try:
-            return retry(lambda: self._try(body), tries=self.retries + 1, first_wait=self.backoff, jitter=0.25,
-                         max_wait=self.max_backoff, worth_retrying=lambda exc: isinstance(exc, _Transient),
-                         asked_wait=lambda exc: exc.wait, on_retry=self._count_retry)  # fmt: skip
+            return retry(
+                lambda: self._try(body),
+                tries=self.retries + 1,
+                first_wait=self.backoff,
+                jitter=0.25,
+                max_wait=self.max_backoff,
+                worth_retrying=lambda exc: isinstance(exc, _Transient),
+                asked_wait=lambda exc: exc.wait,
+                on_retry=self._count_retry,
+            )
         except _Transient as exc:
-            raise CurateError(f"{self.shown_url} failed {self.retries + 1} times for one request ({exc}); is the "
-                              "server up? Answers received so far are cached: rerunning sends only the rest") from None
+            raise CurateError(
+                f"{self.shown_url} failed {self.retries + 1} times for one request ({exc}); is the "
+                "server up? Answers received so far are cached: rerunning sends only the rest"
+            ) from None
 
     def _count_retry(self, _: Exception) -> None:
         self.stats.retries += 1
@@ -250,8 +297,10 @@ class OpenAIChatClient:
             hint = f" (the key is read from ${self._api_key_env})" if self._api_key_env else ""
             raise CurateError(f"{self.shown_url} refused the request: HTTP {response.status_code}{hint}")
         if response.status_code == 404:
-            raise CurateError(f"{self.shown_url} answered 404: check `base_url` (it usually ends in /v1) and "
-                              f"that the server serves model {self.name!r}")  # fmt: skip
+            raise CurateError(
+                f"{self.shown_url} answered 404: check `base_url` (it usually ends in /v1) and "
+                f"that the server serves model {self.name!r}"
+            )
         if response.status_code in PER_REQUEST:
             return Completion(None, last)
         if response.status_code not in RETRYABLE:
@@ -266,8 +315,9 @@ class OpenAIChatClient:
             data = response.json()
             content = data["choices"][0]["message"].get("content")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise CurateError(f"the endpoint's answer is not an OpenAI chat completion: "
-                              f"{self._redact(response.text)[:300]}") from None  # fmt: skip
+            raise CurateError(
+                f"the endpoint's answer is not an OpenAI chat completion: {self._redact(response.text)[:300]}"
+            ) from None
         return content if isinstance(content, str) else ""
 
     def close(self) -> None:
@@ -298,10 +348,24 @@ def make_backend(settings: Any, base: Path | None = None) -> Backend:
 
     if settings.backend == "http":
         cache = cache_root(settings.cache_dir) / "llm" / "responses.sqlite" if settings.cache else None
-        return OpenAIChatClient(settings.base_url, settings.model, api_key_env=settings.api_key_env,
-                                concurrency=settings.concurrency, retries=settings.retries, backoff=settings.backoff,
-                                timeout=settings.timeout, cache_path=cache)  # fmt: skip
-    return LocalLLM(settings.model, base=base, engine=settings.engine, device=getattr(settings, "device", "auto"),
-                    compute_type=getattr(settings, "compute_type", "auto"), threads=getattr(settings, "threads", 0),
-                    cache_dir=settings.cache_dir, batch_size=getattr(settings, "batch_size", 16),
-                    chat_template=settings.chat_template)  # fmt: skip
+        return OpenAIChatClient(
+            settings.base_url,
+            settings.model,
+            api_key_env=settings.api_key_env,
+            concurrency=settings.concurrency,
+            retries=settings.retries,
+            backoff=settings.backoff,
+            timeout=settings.timeout,
+            cache_path=cache,
+        )
+    return LocalLLM(
+        settings.model,
+        base=base,
+        engine=settings.engine,
+        device=getattr(settings, "device", "auto"),
+        compute_type=getattr(settings, "compute_type", "auto"),
+        threads=getattr(settings, "threads", 0),
+        cache_dir=settings.cache_dir,
+        batch_size=getattr(settings, "batch_size", 16),
+        chat_template=settings.chat_template,
+    )

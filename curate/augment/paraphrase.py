@@ -11,17 +11,20 @@ import polars as pl
 
 from curate.augment.backtranslate import row_languages
 from curate.augment.llm import Backend, ChatRequest
-from curate.augment.prompts import clean_answer, render_prompt, template_for
 from curate.augment.synth import Generated, origin, row_seeds
+from curate.models.prompts import clean_answer, render_prompt, template_for
 
 
 def messages_for(config: Any, text: str, lang: str) -> list[dict[str, str]]:
     user = render_prompt(template_for(config.prompts, lang), text, lang)
-    return ([{"role": "system", "content": config.system}] if config.system else []) + [{"role": "user", "content": user}]
+    return ([{"role": "system", "content": config.system}] if config.system else []) + [
+        {"role": "user", "content": user}
+    ]
 
 
-def paraphrase(batch: pl.DataFrame, rows: list[int], config: Any, backend: Backend,
-               seed: int) -> tuple[Generated, Counter]:  # fmt: skip
+def paraphrase(
+    batch: pl.DataFrame, rows: list[int], config: Any, backend: Backend, seed: int
+) -> tuple[Generated, Counter]:
     """Rewrites of `rows` (indices into `batch`) by the backend, `config.n` per row. `config` is the paraphrase step's
     config (field, lang, prompts, system, sampling...)."""
     c = config

@@ -22,7 +22,7 @@ import polars as pl
 import xxhash
 
 from curate.augment.validate import Candidates, Detector, ValidationConfig, validate
-from curate.rows import DETAIL, REASON, SYNTHETIC_COLUMNS, Partition
+from curate.core.rows import DETAIL, REASON, SYNTHETIC_COLUMNS, Partition
 
 STALE = ("dup_cluster", "_repeat", "_repeat_of")
 
@@ -39,8 +39,10 @@ def origin(step: str, model: str, params: dict[str, Any]) -> str:
 
 def synthetic_ids(parent_ids: list[str], origins: list[str], variants: list[int], salt: str = "") -> list[str]:
     """Stable ids: parent, origin, variant and the step's place in the recipe (two identical steps, two ids)."""
-    return [xxhash.xxh3_64_hexdigest(f"{p}\x00{o}\x00{v}\x00{salt}".encode("utf-8", "surrogatepass"))
-            for p, o, v in zip(parent_ids, origins, variants)]  # fmt: skip
+    return [
+        xxhash.xxh3_64_hexdigest(f"{p}\x00{o}\x00{v}\x00{salt}".encode("utf-8", "surrogatepass"))
+        for p, o, v in zip(parent_ids, origins, variants)
+    ]
 
 
 def row_seeds(ids: list[str], variants: list[int], seed: int) -> list[int]:
@@ -68,8 +70,11 @@ def selection(batch: pl.DataFrame, config: Any, field: str, seed: int, salt: str
 
 def with_marks(batch: pl.DataFrame) -> pl.DataFrame:
     """The input rows with the synthetic-row columns, unchanged where they had them."""
-    missing = [pl.lit(False if name == "_synthetic" else None, dtype).alias(name)
-               for name, dtype in SYNTHETIC_COLUMNS.items() if name not in batch.columns]  # fmt: skip
+    missing = [
+        pl.lit(False if name == "_synthetic" else None, dtype).alias(name)
+        for name, dtype in SYNTHETIC_COLUMNS.items()
+        if name not in batch.columns
+    ]
     return batch.with_columns(missing) if missing else batch
 
 
@@ -87,8 +92,17 @@ class Generated:
     roundtrip: list[str | None] | None = None
     error: list[str | None] | None = None
 
-    def add(self, parent: int, variant: int, output: str | None, input: str, expect: str | None, origin: str,
-            reference: str | None, error: str | None = None) -> None:  # fmt: skip
+    def add(
+        self,
+        parent: int,
+        variant: int,
+        output: str | None,
+        input: str,
+        expect: str | None,
+        origin: str,
+        reference: str | None,
+        error: str | None = None,
+    ) -> None:
         self.parent.append(parent)
         self.variant.append(variant)
         self.output.append(output)
@@ -102,20 +116,39 @@ class Generated:
             self.error.append(error)
 
 
-def assemble(batch: pl.DataFrame, generated: Generated, into: str, config: ValidationConfig, detector: Detector | None,
-             stats: Counter, salt: str = "") -> Partition:  # fmt: skip
+def assemble(
+    batch: pl.DataFrame,
+    generated: Generated,
+    into: str,
+    config: ValidationConfig,
+    detector: Detector | None,
+    stats: Counter,
+    salt: str = "",
+) -> Partition:
     """Validate the candidates and return the input rows plus the valid synthetic rows (kept) and the invalid ones
     (rejected, with `_reason` and `_detail`); `stats` gets the candidates and the valid ones counted."""
     originals = with_marks(batch if into in batch.columns else batch.with_columns(pl.lit(None, pl.String).alias(into)))
     if not generated.parent:
-        return Partition(kept=originals, rejected=originals.clear().with_columns(
-            pl.lit(None, pl.String).alias(REASON), pl.lit(None, pl.String).alias(DETAIL)))  # fmt: skip
+        return Partition(
+            kept=originals,
+            rejected=originals.clear().with_columns(
+                pl.lit(None, pl.String).alias(REASON), pl.lit(None, pl.String).alias(DETAIL)
+            ),
+        )
     existing = originals[into].to_list()
     checks = validate(
-        Candidates(output=generated.output, input=generated.input, expect=generated.expect,
-                   reference=generated.reference, roundtrip=generated.roundtrip, error=generated.error),
-        config, detector, existing=existing,
-    )  # fmt: skip
+        Candidates(
+            output=generated.output,
+            input=generated.input,
+            expect=generated.expect,
+            reference=generated.reference,
+            roundtrip=generated.roundtrip,
+            error=generated.error,
+        ),
+        config,
+        detector,
+        existing=existing,
+    )
     parents = originals[generated.parent]
     ids = synthetic_ids(parents["_id"].to_list(), generated.origin, generated.variant, salt)
     updates = [
@@ -127,8 +160,10 @@ def assemble(batch: pl.DataFrame, generated: Generated, into: str, config: Valid
     ]
     for column in originals.columns:
         if column == f"{into}_lang":  # kept rows: the expected code; rejects: what language ID saw, if it ran
-            langs = [expect if reason is None or lang is None else lang for lang, expect, reason
-                     in zip(checks["_lang"].to_list(), generated.expect, checks[REASON].to_list())]  # fmt: skip
+            langs = [
+                expect if reason is None or lang is None else lang
+                for lang, expect, reason in zip(checks["_lang"].to_list(), generated.expect, checks[REASON].to_list())
+            ]
             updates.append(pl.Series(column, langs, dtype=pl.String).cast(originals.schema[column]))
         elif column == f"{into}_lang_score":
             updates.append(checks["_lang_score"].cast(originals.schema[column]).alias(column))

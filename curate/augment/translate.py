@@ -13,6 +13,7 @@ Languages are given as ISO 639 codes (`yid`, `en`) and matched to the model's ow
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from curate.augment import ct2
-from curate.errors import CurateError, MissingDependencyError
-from curate.langid.codes import iso639_3, likely_script
+from curate.core.errors import CurateError, MissingDependencyError
+from curate.core.languages import iso639_3, likely_script
 from curate.models.hf import load_tokenizer, quiet_libraries, resolve_device
 from curate.models.locate import model_folder
 
@@ -58,10 +59,8 @@ def model_language_codes(tokenizer: Any) -> list[str]:
     mapping = getattr(tokenizer, "lang_token_to_id", None)
     if isinstance(mapping, dict):
         codes += list(mapping)
-    try:  # NLLB and mBART-50 keep their language codes as added tokens
+    with contextlib.suppress(AttributeError, NotImplementedError):  # NLLB, mBART-50: language codes as added tokens
         codes += [t for t in tokenizer.get_added_vocab() if _CODE.match(t)]
-    except (AttributeError, NotImplementedError):
-        pass
     for attr in ("additional_special_tokens", "extra_special_tokens"):
         try:
             special = getattr(tokenizer, attr, None) or []
@@ -102,9 +101,18 @@ def match_language_code(lang: str, codes: Sequence[str]) -> str | None:
 class Seq2SeqModel:
     """A seq2seq translation model with its tokenizer, decoding on CTranslate2 or Transformers."""
 
-    def __init__(self, name: str, *, base: Path | None = None, engine: Engine = "ctranslate2", device: str = "auto",
-                 compute_type: str = "auto", threads: int = 0, workers: int = 0,
-                 cache_dir: str | Path | None = None):  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        *,
+        base: Path | None = None,
+        engine: Engine = "ctranslate2",
+        device: str = "auto",
+        compute_type: str = "auto",
+        threads: int = 0,
+        workers: int = 0,
+        cache_dir: str | Path | None = None,
+    ):
         """`threads`: CPU threads in all (0: every core); `workers`: CTranslate2 batches decoded in parallel (0: up
         to 4; give 1 when sampling, so that samples come out the same on every run)."""
         try:
@@ -143,12 +151,15 @@ class Seq2SeqModel:
         if not self.codes:
             return None
         if lang is None:
-            raise CurateError(f"model {self.name!r} is multilingual: give the {role} language "
-                              f"(one of {_sample(self.codes)})")  # fmt: skip
+            raise CurateError(
+                f"model {self.name!r} is multilingual: give the {role} language (one of {_sample(self.codes)})"
+            )
         code = match_language_code(lang, self.codes)
         if code is None:
-            raise CurateError(f"model {self.name!r} has no language token for {role} language {lang!r}; "
-                              f"it knows {_sample(self.codes)}")  # fmt: skip
+            raise CurateError(
+                f"model {self.name!r} has no language token for {role} language {lang!r}; "
+                f"it knows {_sample(self.codes)}"
+            )
         return code
 
     def _source_tokens(self, texts: Sequence[str], source_lang: str | None, target_lang: str | None) -> list[list[str]]:
@@ -167,8 +178,9 @@ class Seq2SeqModel:
         return None
 
     # translating ----------------------------------------------------------------------------------------------------
-    def translate(self, texts: Sequence[str], decoding: Decoding, source_lang: str | None = None,
-                  target_lang: str | None = None) -> list[list[str]]:  # fmt: skip
+    def translate(
+        self, texts: Sequence[str], decoding: Decoding, source_lang: str | None = None, target_lang: str | None = None
+    ) -> list[list[str]]:
         """`decoding.n` translations of every text, in input order."""
         if not texts:
             return []
@@ -182,15 +194,25 @@ class Seq2SeqModel:
         results = [run([sources[i] for i in batch], prefix, decoding) for batch in batches]
         return ct2.in_order(batches, results, len(texts))
 
-    def _ct2_batch(self, sources: list[list[str]], prefix: str | None, d: Decoding,
-                   max_batch_size: int = 0) -> list[list[str]]:  # fmt: skip
-        options = dict(max_decoding_length=self._cap(d.max_length), min_decoding_length=max(1, d.min_length),
-                       max_batch_size=max_batch_size, batch_type="examples", return_scores=False)  # fmt: skip
+    def _ct2_batch(
+        self, sources: list[list[str]], prefix: str | None, d: Decoding, max_batch_size: int = 0
+    ) -> list[list[str]]:
+        options = dict(
+            max_decoding_length=self._cap(d.max_length),
+            min_decoding_length=max(1, d.min_length),
+            max_batch_size=max_batch_size,
+            batch_type="examples",
+            return_scores=False,
+        )
         if prefix:
             options["target_prefix"] = [[prefix]] * len(sources)
         if d.sampling:
-            options.update(beam_size=1, num_hypotheses=d.n, sampling_topk=d.sampling_topk,
-                           sampling_temperature=d.sampling_temperature)  # fmt: skip
+            options.update(
+                beam_size=1,
+                num_hypotheses=d.n,
+                sampling_topk=d.sampling_topk,
+                sampling_temperature=d.sampling_temperature,
+            )
         else:
             options.update(beam_size=max(d.beam_size, d.n), num_hypotheses=d.n)
         results = self.translator.translate_batch(sources, **options)
@@ -280,15 +302,31 @@ def _sample(codes: Sequence[str], k: int = 12) -> str:
 _LOADED: dict[tuple, Seq2SeqModel] = {}
 
 
-def load_seq2seq(name: str, *, base: Path | None = None, engine: Engine = "ctranslate2", device: str = "auto",
-                 compute_type: str = "auto", threads: int = 0, workers: int = 0,
-                 cache_dir: str | Path | None = None) -> Seq2SeqModel:  # fmt: skip
+def load_seq2seq(
+    name: str,
+    *,
+    base: Path | None = None,
+    engine: Engine = "ctranslate2",
+    device: str = "auto",
+    compute_type: str = "auto",
+    threads: int = 0,
+    workers: int = 0,
+    cache_dir: str | Path | None = None,
+) -> Seq2SeqModel:
     """A model loaded once per process (steps of one recipe that name the same model share it)."""
     path = model_folder(name, base)
     key = (str(path.resolve()), ct2.fingerprint(path), engine, device, compute_type, threads, workers, str(cache_dir))
     if key not in _LOADED:
-        _LOADED[key] = Seq2SeqModel(name, base=base, engine=engine, device=device, compute_type=compute_type,
-                                    threads=threads, workers=workers, cache_dir=cache_dir)  # fmt: skip
+        _LOADED[key] = Seq2SeqModel(
+            name,
+            base=base,
+            engine=engine,
+            device=device,
+            compute_type=compute_type,
+            threads=threads,
+            workers=workers,
+            cache_dir=cache_dir,
+        )
     return _LOADED[key]
 
 

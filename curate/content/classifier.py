@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.models.hf import load_tokenizer, resolve_device
 from curate.models.locate import ModelNotAvailableError, find_local, places
 
@@ -23,10 +23,11 @@ class ClassifierConfig(BaseModel):
 
     model: str = Field(description="a local model folder (relative to the recipe) with a sequence-classification model")
     labels: dict[str, str] = Field(
-        default_factory=dict, description="model label -> content category (`{toxic: offensive, sexual_explicit: "
+        default_factory=dict,
+        description="model label -> content category (`{toxic: offensive, sexual_explicit: "
         "sexual}`); default: every label but a neutral one (`neutral`, `non-toxic`, `normal`, `ok`, `safe`, `clean`) "
         "is its own category",
-    )  # fmt: skip
+    )
     threshold: float = Field(0.5, gt=0, lt=1, description="a label scoring at least this is a hit")
     batch_size: int = Field(32, ge=1, description="texts per model call")
     max_length: int = Field(512, ge=8, description="tokens read per text (longer texts are cut)")
@@ -62,8 +63,9 @@ class ContentClassifier:
         mapping = config.labels or {label: label.lower() for label in id2label.values() if label.lower() not in NEUTRAL}
         unknown = sorted(set(config.labels) - set(id2label.values()))
         if unknown:
-            raise CurateError(f"content classifier: labels {unknown} are not the model's (it has "
-                              f"{sorted(id2label.values())})")  # fmt: skip
+            raise CurateError(
+                f"content classifier: labels {unknown} are not the model's (it has {sorted(id2label.values())})"
+            )
         self.categories = {i: mapping[label] for i, label in id2label.items() if label in mapping}
         self.multi_label = self.model.config.problem_type == "multi_label_classification"
 
@@ -73,8 +75,9 @@ class ContentClassifier:
         torch = self.torch
         for start in range(0, len(texts), self.config.batch_size):
             chunk = texts[start : start + self.config.batch_size]
-            inputs = self.tokenizer(chunk, truncation=True, max_length=self.config.max_length, padding=True,
-                                    return_tensors="pt").to(self.device)  # fmt: skip
+            inputs = self.tokenizer(
+                chunk, truncation=True, max_length=self.config.max_length, padding=True, return_tensors="pt"
+            ).to(self.device)
             with torch.no_grad():
                 logits = self.model(**inputs).logits.float()
             probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)

@@ -21,11 +21,16 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 
 BUILTIN = ("profanex", "ldnoobw")
-PROFANEX_CATEGORIES = {"general": "profanity", "excretory": "profanity", "sexual": "sexual", "slurs": "hate",
-                       "violence": "violence"}  # fmt: skip
+PROFANEX_CATEGORIES = {
+    "general": "profanity",
+    "excretory": "profanity",
+    "sexual": "sexual",
+    "slurs": "hate",
+    "violence": "violence",
+}
 SCHEMA = {"lang": pl.String, "term": pl.String, "category": pl.String}
 
 
@@ -75,7 +80,7 @@ def builtin_allow(name: str) -> tuple[tuple[str, str], ...]:
 
 
 def _key(code: str) -> str:
-    from curate.langid.codes import language_key
+    from curate.core.languages import language_key
 
     return language_key(code) or str(code).lower()
 
@@ -90,8 +95,12 @@ def read_list_file(path: Path) -> pl.DataFrame:
     missing = [c for c in SCHEMA if c not in frame.columns]
     if missing:
         raise CurateError(f"{path}: a word list needs the columns lang, term, category (missing: {', '.join(missing)})")
-    return _frame([(_key(lang), normalized_term(term), category) for lang, term, category in
-                   frame.select(list(SCHEMA)).drop_nulls().iter_rows()])  # fmt: skip
+    return _frame(
+        [
+            (_key(lang), normalized_term(term), category)
+            for lang, term, category in frame.select(list(SCHEMA)).drop_nulls().iter_rows()
+        ]
+    )
 
 
 def combine(lists: list[pl.DataFrame]) -> pl.DataFrame:

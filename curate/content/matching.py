@@ -12,11 +12,10 @@ form or an attached clitic (Arabic `ال`) matches only when the list has it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from curate.content.lexicons import normalized_term
-
-import unicodedata
 
 HAN_LANGUAGES = {"zh", "ja", "yue", "wuu", "lzh"}
 NO_SPACE_LANGUAGES = HAN_LANGUAGES | {"th", "lo", "km", "my", "bo"}

@@ -49,8 +49,12 @@ def _decode(data, i):
         return ((b0 & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), i + 2
     if b0 < 0xF0:
         return ((b0 & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (np.uint32(data[i + 2]) & 0x3F), i + 3
-    return (((b0 & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | ((np.uint32(data[i + 2]) & 0x3F) << 6)
-            | (np.uint32(data[i + 3]) & 0x3F)), i + 4  # fmt: skip
+    return (
+        ((b0 & 0x07) << 18)
+        | ((np.uint32(data[i + 1]) & 0x3F) << 12)
+        | ((np.uint32(data[i + 2]) & 0x3F) << 6)
+        | (np.uint32(data[i + 3]) & 0x3F)
+    ), i + 4
 
 
 @njit(inline="always")
@@ -122,8 +126,9 @@ def _word_shingles(data, start, end, n, lower, kinds, fold_punctuation, window, 
         c = kinds[cp]
         if c == _SPACE or (c == _PUNCT and fold_punctuation):
             if in_word:
-                slot, seen, rolling, pos = _push(_fmix64(word + _WORD_SALT), window, slot, seen, n, rolling, top, out,
-                                                 pos)  # fmt: skip
+                slot, seen, rolling, pos = _push(
+                    _fmix64(word + _WORD_SALT), window, slot, seen, n, rolling, top, out, pos
+                )
                 in_word = False
                 word = U64(0)
                 scale = U64(1)
@@ -172,11 +177,13 @@ def shingle_hashes(data, offsets, mode, n, lower, kinds, classes, fold_punctuati
         start, end = offsets[d], offsets[d + 1]
         first = pos
         if mode == CHAR or (mode == AUTO and _uses_chars(data, start, end, classes)):
-            seen, rolling, pos = _char_shingles(data, start, end, n, lower, kinds, fold_punctuation, fold_whitespace,
-                                                window, top, out, pos)  # fmt: skip
+            seen, rolling, pos = _char_shingles(
+                data, start, end, n, lower, kinds, fold_punctuation, fold_whitespace, window, top, out, pos
+            )
         else:
-            seen, rolling, pos = _word_shingles(data, start, end, n, lower, kinds, fold_punctuation, window, top, out,
-                                                pos)  # fmt: skip
+            seen, rolling, pos = _word_shingles(
+                data, start, end, n, lower, kinds, fold_punctuation, window, top, out, pos
+            )
         if 0 < seen < n:  # fewer tokens than n: one shingle of all of them
             out[pos] = _shingle_hash(rolling)
             pos += 1

@@ -54,7 +54,9 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """A 64-bit key per (document, band): equal bands give equal keys; unequal ones collide with probability
     about 2^-64 (and verification catches those)."""
     if bands * rows > sigs.shape[1]:
-        raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} permutations; signatures have {sigs.shape[1]}")
+        raise ValueError(
+            f"{bands} bands x {rows} rows need {bands * rows} permutations; signatures have {sigs.shape[1]}"
+        )
     out = np.empty((sigs.shape[0], bands), dtype=np.uint64)
     kernels.band_keys(np.ascontiguousarray(sigs, dtype=np.uint32), bands, rows, _BAND_WEIGHTS[:rows], out)
     return out
@@ -105,7 +107,9 @@ def candidate_edges(
     return np.concatenate(found_u), np.concatenate(found_v), counts
 
 
-def _buckets(column: np.ndarray, relevant: np.ndarray | None, active: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _buckets(
+    column: np.ndarray, relevant: np.ndarray | None, active: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(doc, key) of the documents that share their key with another, sorted by key then doc."""
     docs = np.flatnonzero(active) if active is not None else np.arange(len(column))
     frame = pl.DataFrame({"doc": docs, "key": np.asarray(column)[docs]}).filter(pl.col("key").is_duplicated())
@@ -129,8 +133,6 @@ def _roots(parent: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     out = np.empty(nodes.size, dtype=np.int64)
     kernels.roots(parent, nodes, out)
     return out
-
-
 
 
 class BandKeySpill:

@@ -37,8 +37,10 @@ class Permutations:
         """(a, b) as datasketch draws them for this seed and scheme."""
         gen = np.random.RandomState(self.seed)
         if self.scheme == "legacy":
-            pairs = [(gen.randint(1, MERSENNE_PRIME, dtype=np.uint64), gen.randint(0, MERSENNE_PRIME, dtype=np.uint64))
-                     for _ in range(self.num_perm)]  # fmt: skip
+            pairs = [
+                (gen.randint(1, MERSENNE_PRIME, dtype=np.uint64), gen.randint(0, MERSENNE_PRIME, dtype=np.uint64))
+                for _ in range(self.num_perm)
+            ]
             a, b = np.array(pairs, dtype=np.uint64).T
             return a.copy(), b.copy()
         a = gen.randint(0, 1 << 31, self.num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)

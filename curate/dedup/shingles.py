@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from curate.text import NO_SPACE, utf8_buffers
+from curate.core.text import NO_SPACE, utf8_buffers
 
 Mode = Literal["char", "word"]
 Tokenize = Literal["auto", "char", "word"]
@@ -127,8 +127,14 @@ def casefold(text: str) -> str:
 
 
 # batches (the compiled kernel) ---------------------------------------------------------------------------
-def batch_shingles(texts: pl.Series, tokenize: Tokenize, n: int, lowercase: bool = True, fold_punctuation: bool = True,
-                   fold_whitespace: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def batch_shingles(
+    texts: pl.Series,
+    tokenize: Tokenize,
+    n: int,
+    lowercase: bool = True,
+    fold_punctuation: bool = True,
+    fold_whitespace: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """(shingle hashes of all texts in order, shingles per text), hashed by the compiled kernel straight from the
     texts' UTF-8 bytes, in chunks that run on every core.
 
@@ -147,8 +153,9 @@ def batch_shingles(texts: pl.Series, tokenize: Tokenize, n: int, lowercase: bool
         chunk = offsets[lo : hi + 1]
         out = np.empty(int(chunk[-1] - chunk[0]) + (hi - lo), dtype=np.uint32)
         counts = np.empty(hi - lo, dtype=np.int64)
-        used = kernels.shingle_hashes(data, chunk, mode, n, lower, kinds, char_classes(), fold_punctuation,
-                                      fold_whitespace, out, counts)  # fmt: skip
+        used = kernels.shingle_hashes(
+            data, chunk, mode, n, lower, kinds, char_classes(), fold_punctuation, fold_whitespace, out, counts
+        )
         return out[:used], counts
 
     chunks = list(_chunks(np.diff(offsets), CHUNK_BYTES))

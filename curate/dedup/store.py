@@ -24,15 +24,26 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 FORMAT = 1
 STORE_DIR = "signatures"
 META = "meta.json"
 CLUSTERS = "clusters.parquet"
 # meta keys that must agree for two stores' signatures to be comparable
-COMPATIBLE_KEYS = ("method", "fields", "num_perm", "seed", "scheme", "tokenize", "ngram", "lowercase",
-                   "fold_punctuation", "fold_whitespace", "hash")  # fmt: skip
+COMPATIBLE_KEYS = (
+    "method",
+    "fields",
+    "num_perm",
+    "seed",
+    "scheme",
+    "tokenize",
+    "ngram",
+    "lowercase",
+    "fold_punctuation",
+    "fold_whitespace",
+    "hash",
+)
 
 
 def store_name(method: str, fields: list[str]) -> str:
@@ -45,8 +56,11 @@ def find_store(location: Path, name: str) -> Path:
         if (candidate / META).exists():
             return candidate
     found = sorted(p.parent.name for p in (location / STORE_DIR).glob(f"*/{META}")) if location.is_dir() else []
-    hint = (f"; it has stores for: {', '.join(found)} (same method and fields needed)" if found
-            else "; run the dedup step once with `output_dir` there to create one")  # fmt: skip
+    hint = (
+        f"; it has stores for: {', '.join(found)} (same method and fields needed)"
+        if found
+        else "; run the dedup step once with `output_dir` there to create one"
+    )
     raise CurateError(f"dedup `against`: no signature store '{name}' in {location}{hint}")
 
 
@@ -61,8 +75,11 @@ def check_compatible(store: Path, meta: dict[str, Any]) -> None:
         raise CurateError(f"dedup `against`: {store} has store format {old.get('format')}, this curate reads {FORMAT}")
     diffs = [f"{k}: {old.get(k)!r} there, {meta.get(k)!r} here" for k in COMPATIBLE_KEYS if old.get(k) != meta.get(k)]
     if diffs:
-        raise CurateError(f"dedup `against`: the signatures in {store} were made with other settings ("
-                          + "; ".join(diffs) + "); use the same settings as that run")  # fmt: skip
+        raise CurateError(
+            f"dedup `against`: the signatures in {store} were made with other settings ("
+            + "; ".join(diffs)
+            + "); use the same settings as that run"
+        )
 
 
 def iter_parts(store: Path) -> Iterator[tuple[pl.Series, np.ndarray]]:

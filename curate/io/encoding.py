@@ -21,9 +21,9 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 SAMPLE_BYTES = 200_000  # what chardet examines by default: its models converge well before
 DAMAGED = 3  # valid UTF-8 characters per stray byte that make a record damaged UTF-8 (bench/encoding.py --fit)
@@ -38,16 +38,32 @@ STATEFUL = ("iso2022", "hz", "utf-7")
 
 # Byte-order marks, longest first (a UTF-32-LE mark starts like a UTF-16-LE one). The plain `utf-16`/`utf-32`
 # codecs read the mark and the byte order from it.
-BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 # Encodings whose bytes a wider one reads (nearly) the same way, adding what the narrow one lacks: vendor extensions
 # (cp932's NEC and IBM rows, GBK and GB18030, Unified Hangul), the C1 range the Windows code pages fill with
 # punctuation. A record a file's narrow encoding can't read is most likely in its wider sibling. These are the
 # decoders the WHATWG Encoding Standard gives these labels.
-WIDER = {"ascii": "utf-8", "iso8859-1": "cp1252", "iso8859-9": "cp1254", "iso8859-11": "cp874", "tis-620": "cp874",
-         "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949", "shift_jis": "cp932", "big5": "big5hkscs",
-         "cp950": "big5hkscs", "euc_jp": "euc_jis_2004"}  # fmt: skip
+WIDER = {
+    "ascii": "utf-8",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
+    "big5": "big5hkscs",
+    "cp950": "big5hkscs",
+    "euc_jp": "euc_jis_2004",
+}
 
 
 def codec_name(encoding: str) -> str:
@@ -149,9 +165,18 @@ def legacy_lines(data: bytes) -> bytes:
 # escape!), cp949 does not compose EUC-KR's eight-byte Hangul syllables (KS X 1001's way to write the syllables
 # outside its 2,350). (GBK and cp950 read GB2312's and Big5's bytes as browsers do, and as the texts of those
 # regions mean them: they stay.)
-STANDARD = {"cp932": "shift_jis", "shift_jis_2004": "shift_jis", "shift_jisx0213": "shift_jis", "cp949": "euc_kr",
-            "euc_jis_2004": "euc_jp", "euc_jisx0213": "euc_jp", "iso2022_jp_2": "iso2022_jp",
-            "iso2022_jp_2004": "iso2022_jp", "iso2022_jp_3": "iso2022_jp", "iso2022_jp_ext": "iso2022_jp"}  # fmt: skip
+STANDARD = {
+    "cp932": "shift_jis",
+    "shift_jis_2004": "shift_jis",
+    "shift_jisx0213": "shift_jis",
+    "cp949": "euc_kr",
+    "euc_jis_2004": "euc_jp",
+    "euc_jisx0213": "euc_jp",
+    "iso2022_jp_2": "iso2022_jp",
+    "iso2022_jp_2004": "iso2022_jp",
+    "iso2022_jp_3": "iso2022_jp",
+    "iso2022_jp_ext": "iso2022_jp",
+}
 
 
 def narrowest(name: str, data: bytes) -> str:
@@ -270,7 +295,7 @@ def damaged_utf8(raw: bytes) -> bool:
     """Mostly valid UTF-8 with a few stray bytes (a cut or a damaged byte): not a record in a legacy encoding, whose
     non-ASCII bytes form valid UTF-8 only by chance and rarely (cp1251 `Ві` reads as UTF-8 `ó`)."""
     valid, stray = utf8_evidence(raw)
-    return 0 < stray and valid >= DAMAGED * stray
+    return stray > 0 and valid >= DAMAGED * stray
 
 
 class RecordDecoder:
@@ -311,7 +336,9 @@ class RecordDecoder:
         bad = [i for i, text in enumerate(texts) if text is None]
         if bad and not self.encoding.fallback:
             for i in bad:
-                problems[i] = self._invalid(raws[i], [self.name]) + " (`encoding: auto` decodes such records on their own)"
+                problems[i] = (
+                    self._invalid(raws[i], [self.name]) + " (`encoding: auto` decodes such records on their own)"
+                )
         elif bad:
             pool = _pool_encoding([raws[i] for i in bad])
             for i in bad:

@@ -16,18 +16,19 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 import polars as pl
 import xxhash
 
-from curate.errors import CurateError, InputError, MissingDependencyError
+from curate.core.errors import CurateError, InputError, MissingDependencyError
+from curate.core.rows import META_COLUMNS, RAW_BYTES, REJECT_COLUMNS, first_reason
+from curate.core.text import utf8_buffers
 from curate.io.compressed import compression_of, open_input
 from curate.io.encoding import UTF8, RecordDecoder, is_wide, resolve_encoding
-from curate.rows import META_COLUMNS, RAW_BYTES, REJECT_COLUMNS, first_reason
-from curate.text import utf8_buffers
 
 
 class Source(Protocol):
@@ -42,13 +43,22 @@ class Source(Protocol):
 
 
 EXTENSIONS = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv",
-    ".txt": "txt", ".text": "txt", ".arrow": "arrow",
-}  # fmt: skip
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "txt",
+    ".text": "txt",
+    ".arrow": "arrow",
+}
 MAX_JSON_DEPTH = 100  # deeper records are rejected: no text record needs it, and deeper ones break the tools
 # `\ud800` not followed by a low surrogate escape, or `\udc00` not preceded by a high one: half a character
-_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-                             rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")  # fmt: skip
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 @dataclass
@@ -90,14 +100,19 @@ def detect_format(path: Path, declared: str) -> str:
             f"(one of: {', '.join(sorted(set(EXTENSIONS.values())))})"
         )
     if compressed and fmt in ("parquet", "arrow"):
-        raise CurateError(f"{path}: a {compressed}-compressed {fmt} file can't be read; decompress it first "
-                          "(parquet compresses its own pages)")  # fmt: skip
+        raise CurateError(
+            f"{path}: a {compressed}-compressed {fmt} file can't be read; decompress it first "
+            "(parquet compresses its own pages)"
+        )
     return fmt
 
 
 def row_ids(source_key: str, rows: list[int], contents: list[str]) -> list[str]:
     """Stable ids: the same record of the same file gets the same id on every run; equal records in two files don't."""
-    return [xxhash.xxh3_64_hexdigest(f"{source_key}\x00{r}\x00{c}".encode("utf-8", "surrogatepass")) for r, c in zip(rows, contents)]
+    return [
+        xxhash.xxh3_64_hexdigest(f"{source_key}\x00{r}\x00{c}".encode("utf-8", "surrogatepass"))
+        for r, c in zip(rows, contents)
+    ]
 
 
 def text_ids(source_key: str, rows: pl.Series, texts: pl.Series) -> list[str]:
@@ -110,16 +125,24 @@ def text_ids(source_key: str, rows: pl.Series, texts: pl.Series) -> list[str]:
     return [digest(b"".join((head, b"%d\x00" % r, view[a:b]))) for r, a, b in zip(rows.to_list(), bounds, bounds[1:])]
 
 
-def _rejects(source_key: str, rows: list[int], raws: list[str | bytes], reasons: list[str], details: list[str]) -> pl.DataFrame:
+def _rejects(
+    source_key: str, rows: list[int], raws: list[str | bytes], reasons: list[str], details: list[str]
+) -> pl.DataFrame:
     """Reject rows. A raw record that is text goes to `_raw` (a lone surrogate shown as `\\ud800`); one that is bytes no
     encoding read goes, exactly as it was, to `_raw_bytes` (a column only reject frames that need it have)."""
     shown = [None if isinstance(r, bytes) else r.encode("utf-8", "backslashreplace").decode("utf-8") for r in raws]
     keys = [r.decode("utf-8", "backslashreplace") if isinstance(r, bytes) else r for r in raws]
     frame = pl.DataFrame(
-        {"_id": row_ids(source_key, rows, keys), "_source": [source_key] * len(rows), "_row": rows, "_raw": shown,
-         "_reason": reasons, "_detail": details},
+        {
+            "_id": row_ids(source_key, rows, keys),
+            "_source": [source_key] * len(rows),
+            "_row": rows,
+            "_raw": shown,
+            "_reason": reasons,
+            "_detail": details,
+        },
         schema=REJECT_COLUMNS,
-    )  # fmt: skip
+    )
     if any(isinstance(r, bytes) for r in raws):
         frame = frame.with_columns(pl.Series(RAW_BYTES, [r if isinstance(r, bytes) else None for r in raws], pl.Binary))
     return frame
@@ -223,7 +246,9 @@ class Canonicalizer:
             return "the text is empty"
         return f"the record has no value for '{self.mapping[field]}'"
 
-    def __call__(self, frame: pl.DataFrame, rows: list[int], raws: list[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def __call__(
+        self, frame: pl.DataFrame, rows: list[int], raws: list[str] | None
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Canonical rows, and rejects for records without a mapped value. `raws` are the records' original text
         (None: records read as columns, rebuilt as JSON for the rejects only)."""
         renamed = {src: dst for dst, src in self.mapping.items() if src in frame.columns}
@@ -231,14 +256,17 @@ class Canonicalizer:
         frame = frame.drop([c for c in frame.columns if c in self.mapping and c not in renamed])
         original = frame.rename({s: d for s, d in renamed.items() if s != d})
         sized = raws is None and self.max_record_bytes is not None
-        frame = original.with_columns(pl.Series("_row", rows, dtype=pl.Int64),
-                                      *([record_bytes(original).alias("_bytes")] if sized else []))  # fmt: skip
+        frame = original.with_columns(
+            pl.Series("_row", rows, dtype=pl.Int64), *([record_bytes(original).alias("_bytes")] if sized else [])
+        )
         binary = [n for n in self.required if frame.schema.get(n) == pl.Binary]
         frame = frame.with_columns([column for n in binary for column in _decode_utf8(frame[n])])
         early = first_reason(*self._value_problems(frame, sized))
         frame = frame.with_columns(early.alias("_reason")).with_columns(
-            [_as_text(n, frame.schema[n]).alias(n) if n in frame.columns else pl.lit(None, pl.String).alias(n)
-             for n in self.required]  # fmt: skip
+            [
+                _as_text(n, frame.schema[n]).alias(n) if n in frame.columns else pl.lit(None, pl.String).alias(n)
+                for n in self.required
+            ]
         )
         problems = [(pl.col(n).is_null(), f"missing_field:{n}") for n in self.required]
         problems.append((pl.col("text").str.strip_chars().str.len_chars() == 0, "empty_field:text"))
@@ -263,7 +291,9 @@ class Canonicalizer:
             bad_raws = [raws[i] for i in bad.arg_true().to_list()]
         bad_sizes = sizes.filter(bad).to_list() if sized else [None] * bad_frame.height
         details = [self._detail(r, n, original) for r, n in zip(bad_frame["_reason"], bad_sizes)]
-        rejects = _rejects(self.source_key, bad_frame["_row"].to_list(), bad_raws, bad_frame["_reason"].to_list(), details)
+        rejects = _rejects(
+            self.source_key, bad_frame["_row"].to_list(), bad_raws, bad_frame["_reason"].to_list(), details
+        )
         return good, rejects
 
 
@@ -374,6 +404,7 @@ def json_depth(value: Any) -> int:
 
 def schema_depth(schema: pl.Schema | dict) -> int:
     """How deeply the types of a frame read from JSON nest."""
+
     def depth(dtype: pl.DataType) -> int:
         if isinstance(dtype, (pl.List, pl.Array)):
             return 1 + depth(dtype.inner)
@@ -459,15 +490,22 @@ class Reader:
         decoded = self.decoder.decode(raws)
         good = [(r, text.encode("utf-8")) for (r, _), text in zip(numbered, decoded.texts) if text is not None]
         bad = [(r, line, problem) for (r, line), problem in zip(numbered, decoded.problems) if problem is not None]
-        rejects = _rejects(self.source_key, [r for r, _, _ in bad], [bytes(line) for _, line, _ in bad],
-                           ["unparseable"] * len(bad), [p for _, _, p in bad])  # fmt: skip
+        rejects = _rejects(
+            self.source_key,
+            [r for r, _, _ in bad],
+            [bytes(line) for _, line, _ in bad],
+            ["unparseable"] * len(bad),
+            [p for _, _, p in bad],
+        )
         return good, rejects, decoded.stats
 
     def _columnar(self, frames: Iterable[pl.DataFrame]) -> Iterator[ReadBatch]:
         """Batches of a columnar source (parquet, arrow), rows numbered across them."""
         start = 0
         for chunk, frame in enumerate(frames):
-            yield ReadBatch(*self.canonical(frame, list(range(start, start + frame.height)), None), self.file_index, chunk)
+            yield ReadBatch(
+                *self.canonical(frame, list(range(start, start + frame.height)), None), self.file_index, chunk
+            )
             start += frame.height
 
     def _split_oversize(self, numbered: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes]], pl.DataFrame]:
@@ -477,11 +515,16 @@ class Reader:
             return numbered, empty_rejects()
         small = [(r, line) for r, line in numbered if line_size(line) <= limit]
         rejects = _rejects(
-            self.source_key, [r for r, _ in big], [_raw_text(line) for _, line in big], ["too_large"] * len(big),
-            [f"the record is {line_size(line):,} bytes; max_record_bytes is {limit:,}"
-             + (f" (its first {len(line):,} bytes are kept in _raw)" if isinstance(line, LongLine) else "")
-             for _, line in big],
-        )  # fmt: skip
+            self.source_key,
+            [r for r, _ in big],
+            [_raw_text(line) for _, line in big],
+            ["too_large"] * len(big),
+            [
+                f"the record is {line_size(line):,} bytes; max_record_bytes is {limit:,}"
+                + (f" (its first {len(line):,} bytes are kept in _raw)" if isinstance(line, LongLine) else "")
+                for _, line in big
+            ],
+        )
         return small, rejects
 
 
@@ -546,8 +589,10 @@ class TextReader(Reader):
     def _batch(self, numbered: list[tuple[int, bytes]], chunk: int) -> ReadBatch:
         numbered, too_large = self._split_oversize(numbered)
         if self.source.txt_unit == "file" and is_wide(self.decoder.name):  # lines of UTF-16/32 are decoded as read
-            numbered = [(r, d.decode(self.decoder.name, "surrogateescape").encode("utf-8", "surrogateescape"))
-                        for r, d in numbered]  # fmt: skip
+            numbered = [
+                (r, d.decode(self.decoder.name, "surrogateescape").encode("utf-8", "surrogateescape"))
+                for r, d in numbered
+            ]
         numbered, undecodable, decoded = self._decode(numbered)
         rows, rejects = self._rows(numbered)
         rejects = concat_rejects([too_large, undecodable, rejects])
@@ -571,8 +616,13 @@ class TextReader(Reader):
         bad = [(r, line, p) for r, line, p in problems if p is not None]
         frame = pl.DataFrame({"text": [t for _, t in good]}, schema={"text": pl.String})
         rows, missing = self.canonical(frame, [r for r, _ in good], [t for _, t in good])
-        broken = _rejects(self.source_key, [r for r, _, _ in bad], [_raw_text(line) for _, line, _ in bad],
-                          ["unparseable"] * len(bad), [p for _, _, p in bad])  # fmt: skip
+        broken = _rejects(
+            self.source_key,
+            [r for r, _, _ in bad],
+            [_raw_text(line) for _, line, _ in bad],
+            ["unparseable"] * len(bad),
+            [p for _, _, p in bad],
+        )
         return rows, concat_rejects([broken, missing])
 
 
@@ -617,7 +667,9 @@ class JsonReader(Reader):
             frame = _records_frame([rec for _, rec, _ in good]) if good else pl.DataFrame()
             rows, missing = self.canonical(frame, [r for r, _, _ in good], [raw for _, _, raw in good])
             rejects = concat_rejects([_rejects(self.source_key, *([b[i] for b in bad] for i in range(4))), missing])
-            yield ReadBatch(rows, rejects, self.file_index, chunk, self._stats(decoded if chunk == 0 else None, rejects))
+            yield ReadBatch(
+                rows, rejects, self.file_index, chunk, self._stats(decoded if chunk == 0 else None, rejects)
+            )
 
     def _text(self, data: bytes) -> tuple[str | None, str | None, Counter]:
         """(the file as text, None), or (None, why no encoding reads it); and the figures for the manifest."""
@@ -755,8 +807,11 @@ def csv_records(lines: CsvLines, delimiter: str) -> Iterator[tuple[list[str] | N
         except _OpenQuote:
             why = f"a quoted field is still open after {limit:,} bytes (max_record_bytes): an unterminated quote?"
         except csv.Error as exc:
-            why = _UNCLOSED if lines.hit_end else \
-                f"a quote closes a field that goes on ({exc}): a stray or unterminated quote?"  # fmt: skip
+            why = (
+                _UNCLOSED
+                if lines.hit_end
+                else f"a quote closes a field that goes on ({exc}): a stray or unterminated quote?"
+            )
         yield None, why + " (reading goes on with the next line)"
         lines.read_again_from_second_line()
 
@@ -802,8 +857,15 @@ class CsvReader(Reader):
             elif as_bytes and any("\x00" in f for f in fields):
                 bad.append((row, raw, "unparseable", "a field holds a NUL byte: not text"))
             elif not as_bytes and any("\udc80" <= ch <= "\udcff" for f in fields for ch in f if ch >= "\udc80"):
-                bad.append((row, raw, "unparseable", _decode_error(raw.encode("utf-8", "surrogateescape"))
-                            or f"bytes not valid in {self.decoder.name}"))  # fmt: skip
+                bad.append(
+                    (
+                        row,
+                        raw,
+                        "unparseable",
+                        _decode_error(raw.encode("utf-8", "surrogateescape"))
+                        or f"bytes not valid in {self.decoder.name}",
+                    )
+                )
             elif size_of(raw) > limit:
                 bad.append((row, raw, "too_large", f"the record is larger than max_record_bytes ({limit:,})"))
             else:
@@ -812,12 +874,20 @@ class CsvReader(Reader):
         if as_bytes:
             good, undecodable, decoded = self._decode_records(good)
             bad += undecodable
-        frame = pl.DataFrame([f for _, f in good], schema=header, orient="row") if good else \
-            pl.DataFrame(schema={h: pl.String for h in header})  # fmt: skip
+        frame = (
+            pl.DataFrame([f for _, f in good], schema=header, orient="row")
+            if good
+            else pl.DataFrame(schema={h: pl.String for h in header})
+        )
         raws = [",".join(f) for _, f in good]
         rows, missing = self.canonical(frame, [r for r, _ in good], raws)
-        broken = _rejects(self.source_key, [b[0] for b in bad], [self._as_read(b[1]) for b in bad],
-                          [b[2] for b in bad], [b[3] for b in bad])  # fmt: skip
+        broken = _rejects(
+            self.source_key,
+            [b[0] for b in bad],
+            [self._as_read(b[1]) for b in bad],
+            [b[2] for b in bad],
+            [b[3] for b in bad],
+        )
         rejects = concat_rejects([broken, missing])
         return ReadBatch(rows, rejects, self.file_index, chunk, self._stats(decoded, rejects))
 
@@ -825,8 +895,11 @@ class CsvReader(Reader):
         """Records parsed byte by byte, decoded (each record's fields together): (rows, rejects, figures)."""
         decoded = self.decoder.decode(["\x00".join(fields).encode("latin-1") for _, fields in good])
         rows = [(row, text.split("\x00")) for (row, _), text in zip(good, decoded.texts) if text is not None]
-        bad = [(row, ",".join(fields), "unparseable", problem)
-               for (row, fields), problem in zip(good, decoded.problems) if problem is not None]  # fmt: skip
+        bad = [
+            (row, ",".join(fields), "unparseable", problem)
+            for (row, fields), problem in zip(good, decoded.problems)
+            if problem is not None
+        ]
         return rows, bad, decoded.stats
 
     def _as_read(self, raw: str) -> str | bytes:
@@ -894,9 +967,15 @@ class HubReader(DatasetsReader):
 
 
 READERS: dict[str, type[Reader]] = {
-    "jsonl": JsonLinesReader, "json": JsonReader, "csv": CsvReader, "tsv": CsvReader, "txt": TextReader,
-    "parquet": ParquetReader, "arrow": DatasetsReader, "hub": HubReader,
-}  # fmt: skip
+    "jsonl": JsonLinesReader,
+    "json": JsonReader,
+    "csv": CsvReader,
+    "tsv": CsvReader,
+    "txt": TextReader,
+    "parquet": ParquetReader,
+    "arrow": DatasetsReader,
+    "hub": HubReader,
+}
 
 
 def read_batches(reader: Reader, name: str) -> Iterator[ReadBatch]:

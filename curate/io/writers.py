@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -73,8 +74,9 @@ class ShardWriter:
     """Writes rows of one schema into `{prefix}-00000-of-0000N.parquet` files of at most `rows_per_shard` rows,
     for a known total, each shard renamed into place when complete."""
 
-    def __init__(self, folder: Path, prefix: str, schema: pl.Schema, total_rows: int, rows_per_shard: int,
-                 single: bool = False):  # fmt: skip
+    def __init__(
+        self, folder: Path, prefix: str, schema: pl.Schema, total_rows: int, rows_per_shard: int, single: bool = False
+    ):
         self.folder, self.prefix, self.schema, self.single = folder, prefix, schema, single
         self.arrow_schema = pl.DataFrame(schema=schema).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
         self.rows_per_shard = rows_per_shard
@@ -122,4 +124,3 @@ class ShardWriter:
 
 def parquet_rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
-

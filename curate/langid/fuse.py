@@ -32,7 +32,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from curate.langid.codes import macrolanguages
+from curate.core.languages import macrolanguages
 from curate.langid.detectors import Detection, Detector, calibration_of
 from curate.langid.scripts import writable_in
 
@@ -57,8 +57,7 @@ def writable_table(detections: dict[str, Detection]) -> pl.DataFrame:
     """(code, script, classes): the text classes each proposed (language, label script) can be written in."""
     pairs = pl.concat([d.candidates.select("code", "script") for d in detections.values()]).unique()
     classes = [
-        sorted(c) if (c := writable_in(code, script)) is not None else None
-        for code, script in pairs.iter_rows()
+        sorted(c) if (c := writable_in(code, script)) is not None else None for code, script in pairs.iter_rows()
     ]
     return pairs.with_columns(classes=pl.Series(classes, dtype=pl.List(pl.String)))
 
@@ -66,8 +65,9 @@ def writable_table(detections: dict[str, Detection]) -> pl.DataFrame:
 def calibrated(name: str, detection: Detection, ab: tuple[float, float]) -> pl.DataFrame:
     """The detector's candidates with `q`, its calibrated probability for each (step 1 of the module doc)."""
     a, b = ab
-    signal = pl.DataFrame({"unit": pl.int_range(detection.signal.len(), dtype=pl.UInt32, eager=True),
-                           "signal": detection.signal})  # fmt: skip
+    signal = pl.DataFrame(
+        {"unit": pl.int_range(detection.signal.len(), dtype=pl.UInt32, eager=True), "signal": detection.signal}
+    )
     conf = 1.0 / (1.0 + (-(a + b * pl.col("signal"))).exp())
     runners = pl.col("weight").filter(pl.col("rank") > 0).sum().over("unit")
     share = pl.when(runners > 0).then(pl.col("weight") / runners).otherwise(0.0)
@@ -76,7 +76,9 @@ def calibrated(name: str, detection: Detection, ab: tuple[float, float]) -> pl.D
         .with_columns(conf=conf)
         .with_columns(
             detector=pl.lit(name),
-            q=pl.when(pl.col("rank") == 0).then(pl.col("conf")).otherwise((1 - pl.col("conf")) * RUNNER_UP_SHARE * share),
+            q=pl.when(pl.col("rank") == 0)
+            .then(pl.col("conf"))
+            .otherwise((1 - pl.col("conf")) * RUNNER_UP_SHARE * share),
         )
         .select("unit", "detector", "rank", "code", "script", "weight", "q")
     )
@@ -106,9 +108,14 @@ def doubt(candidates: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def family_scores(candidates: pl.DataFrame, doubts: pl.DataFrame, answered: pl.DataFrame, known: pl.DataFrame,
-                  prior: tuple[pl.DataFrame, float] | None = None,
-                  row_prior: tuple[pl.DataFrame, float, float] | None = None) -> pl.DataFrame:  # fmt: skip
+def family_scores(
+    candidates: pl.DataFrame,
+    doubts: pl.DataFrame,
+    answered: pl.DataFrame,
+    known: pl.DataFrame,
+    prior: tuple[pl.DataFrame, float] | None = None,
+    row_prior: tuple[pl.DataFrame, float, float] | None = None,
+) -> pl.DataFrame:
     """(unit, family, score): the log evidence for each proposed family (step 3). A detector's probabilities are
     renormalised to what its script leaves possible: divided by 1 - the probability on the candidates ruled out."""
     fam = candidates.group_by("unit", "detector", "family").agg(q=pl.col("q").sum())
@@ -130,20 +137,31 @@ def family_scores(candidates: pl.DataFrame, doubts: pl.DataFrame, answered: pl.D
     scores = grid.group_by("unit", "family").agg(score=term.sum())
     if prior is not None:
         table, outside = prior
-        scores = scores.join(table, on="family", how="left").with_columns(
-            score=pl.col("score") + pl.col("log_prior").fill_null(outside)
-        ).drop("log_prior")
+        scores = (
+            scores.join(table, on="family", how="left")
+            .with_columns(score=pl.col("score") + pl.col("log_prior").fill_null(outside))
+            .drop("log_prior")
+        )
     if row_prior is not None:  # each unit's own expected language (a pair's declared target language)
         expected, inside, outside = row_prior
-        scores = scores.join(expected.rename({"family": "expected"}), on="unit", how="left").with_columns(
-            score=pl.col("score") + pl.when(pl.col("expected").is_null()).then(0.0)
-            .when(pl.col("family") == pl.col("expected")).then(inside).otherwise(outside)
-        ).drop("expected")  # fmt: skip
+        scores = (
+            scores.join(expected.rename({"family": "expected"}), on="unit", how="left")
+            .with_columns(
+                score=pl.col("score")
+                + pl.when(pl.col("expected").is_null())
+                .then(0.0)
+                .when(pl.col("family") == pl.col("expected"))
+                .then(inside)
+                .otherwise(outside)
+            )
+            .drop("expected")
+        )
     return scores
 
 
-def row_expect_prior(expected: pl.DataFrame, known: pl.DataFrame, share: float
-                     ) -> tuple[pl.DataFrame, float, float] | None:  # fmt: skip
+def row_expect_prior(
+    expected: pl.DataFrame, known: pl.DataFrame, share: float
+) -> tuple[pl.DataFrame, float, float] | None:
     """(unit, family) of units with one expected language each: it gets `share` of the prior, every other family the
     detectors know shares the rest."""
     if expected.height == 0 or share <= 0:
@@ -152,8 +170,7 @@ def row_expect_prior(expected: pl.DataFrame, known: pl.DataFrame, share: float
     return expected, math.log(share), math.log(max(1 - share, FLOOR) / (total - 1))
 
 
-def expect_prior(expected_families: list[str], known: pl.DataFrame, share: float
-                 ) -> tuple[pl.DataFrame, float] | None:  # fmt: skip
+def expect_prior(expected_families: list[str], known: pl.DataFrame, share: float) -> tuple[pl.DataFrame, float] | None:
     """((family, log_prior), log prior of any other family): the expected families share `share` of the prior
     evenly, every other family the detectors know shares the rest."""
     if not expected_families or share <= 0:
@@ -218,9 +235,16 @@ def choose_member(candidates: pl.DataFrame, chosen: pl.DataFrame, fold: float) -
     )
 
 
-def fuse(detections: dict[str, Detection], detectors: dict[str, Detector], unit_scripts: pl.DataFrame,
-         expected_families: list[str] | None = None, expect_share: float = 0.0, fold: float = 0.8,
-         known: pl.DataFrame | None = None, unit_expected: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+def fuse(
+    detections: dict[str, Detection],
+    detectors: dict[str, Detector],
+    unit_scripts: pl.DataFrame,
+    expected_families: list[str] | None = None,
+    expect_share: float = 0.0,
+    fold: float = 0.8,
+    known: pl.DataFrame | None = None,
+    unit_expected: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """(unit, lang, score, support) for every unit some detector proposed a language for that is written in its script.
 
     `unit_scripts`: (unit, unit_script); `known`: `knowledge(detectors)`, when the caller keeps it; `unit_expected`:
@@ -231,9 +255,12 @@ def fuse(detections: dict[str, Detection], detectors: dict[str, Detector], unit_
     proposed = pl.concat(parts).with_columns(family=family_of(pl.col("code")))
     candidates = in_script(proposed, unit_scripts, writable)
     answered = pl.concat(
-        [pl.DataFrame({"unit": pl.int_range(d.signal.len(), dtype=pl.UInt32, eager=True), "signal": d.signal})
-         .filter(pl.col("signal").is_not_null()).select("unit", detector=pl.lit(name))
-         for name, d in detections.items()]  # fmt: skip
+        [
+            pl.DataFrame({"unit": pl.int_range(d.signal.len(), dtype=pl.UInt32, eager=True), "signal": d.signal})
+            .filter(pl.col("signal").is_not_null())
+            .select("unit", detector=pl.lit(name))
+            for name, d in detections.items()
+        ]
     )
     prior = expect_prior(expected_families or [], known, expect_share)
     per_unit = row_expect_prior(unit_expected, known, expect_share) if unit_expected is not None else None
@@ -244,5 +271,15 @@ def fuse(detections: dict[str, Detection], detectors: dict[str, Detector], unit_
     )
 
 
-__all__ = ["fuse", "knowledge", "calibrated", "in_script", "family_scores", "choose_family", "choose_member",
-           "expect_prior", "doubt", "support"]  # fmt: skip
+__all__ = [
+    "fuse",
+    "knowledge",
+    "calibrated",
+    "in_script",
+    "family_scores",
+    "choose_family",
+    "choose_member",
+    "expect_prior",
+    "doubt",
+    "support",
+]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curate.langid.codes import UND, macrolanguages
+from curate.core.languages import UND, macrolanguages
 from curate.langid.detectors import Detection, Detector
 from curate.langid.fuse import fuse, knowledge
 from curate.langid.scripts import detect_scripts, likely_language
@@ -65,8 +65,9 @@ def split_units(texts: pl.Series, chunk_chars: int) -> pl.DataFrame:
     )
     chunks = words.group_by("row", "chunk", maintain_order=True).agg(text=pl.col("word").str.join(" "))
     short = frame.filter(~long).with_columns(chunk=pl.lit(0, dtype=pl.UInt32))
-    return pl.concat([short.select("row", "chunk", "text"), chunks.select("row", pl.col("chunk").cast(pl.UInt32),
-                                                                           "text")]).sort("row", "chunk")  # fmt: skip
+    return pl.concat(
+        [short.select("row", "chunk", "text"), chunks.select("row", pl.col("chunk").cast(pl.UInt32), "text")]
+    ).sort("row", "chunk")
 
 
 class LanguageIdentifier:
@@ -99,8 +100,9 @@ class LanguageIdentifier:
         decided, proposals = self._decide(live, stats)
         weight = pl.when(pl.col("script").is_null()).then(0).otherwise(pl.col("text").str.len_chars())
         per_unit = units.select("row", "unit", "script", weight=weight).join(decided, on="unit", how="left")
-        per_unit = per_unit.with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0),
-                                         pl.col("support").fill_null(0.0))  # fmt: skip
+        per_unit = per_unit.with_columns(
+            pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0), pl.col("support").fill_null(0.0)
+        )
         stats["langid:und"] += int((per_unit["weight"] == 0).sum())
         if units.height == len(texts):
             out = per_unit.sort("row").select("lang", "script", "score", "support", mixed=pl.lit(0.0))
@@ -108,11 +110,7 @@ class LanguageIdentifier:
             stats["langid:chunked"] += int(units.filter(pl.col("chunk") > 0)["row"].n_unique())
             out = combine_chunks(per_unit, len(texts))
         first_units = units.filter(pl.col("chunk") == 0).select("row", "unit")
-        row_proposals = (
-            first_units.join(proposals, on="unit", how="left")
-            .sort("row")
-            .select("guesses", "proposed")
-        )
+        row_proposals = first_units.join(proposals, on="unit", how="left").sort("row").select("guesses", "proposed")
         return pl.concat([out.cast(OUTPUT), row_proposals], how="horizontal"), +stats  # type: ignore[arg-type]
 
     def _decide(self, live: pl.DataFrame, stats: Counter) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -128,8 +126,9 @@ class LanguageIdentifier:
         unit_expected = None
         if "expected" in live.columns:
             unit_expected = live.select(unit=pl.int_range(live.height, dtype=pl.UInt32), family="expected").drop_nulls()
-        decided = fuse(detections, self.detectors, positions, self.expected, s.expect_prior, s.fold, self.known,
-                       unit_expected)  # fmt: skip
+        decided = fuse(
+            detections, self.detectors, positions, self.expected, s.expect_prior, s.fold, self.known, unit_expected
+        )
         # A unit with letters that no candidate fits (a script no detector knows): the script's likely language,
         # scored by the share of its letters in that script.
         lost = live.with_row_index("position").join(decided, left_on="position", right_on="unit", how="anti")
@@ -154,8 +153,11 @@ class LanguageIdentifier:
 def proposals_of(detections: dict[str, Detection]) -> pl.DataFrame:
     """(unit, guesses, proposed): each detector's answer as `detector:lang`, and the set of languages proposed."""
     frames = [d.candidates.select("unit", "rank", "code", detector=pl.lit(name)) for name, d in detections.items()]
-    every = pl.concat(frames) if frames else pl.DataFrame(schema={"unit": pl.UInt32, "rank": pl.UInt32,
-                                                                   "code": pl.String, "detector": pl.String})  # fmt: skip
+    every = (
+        pl.concat(frames)
+        if frames
+        else pl.DataFrame(schema={"unit": pl.UInt32, "rank": pl.UInt32, "code": pl.String, "detector": pl.String})
+    )
     guesses = (
         every.filter(pl.col("rank") == 0)
         .sort("unit", "detector")
@@ -191,8 +193,12 @@ def combine_chunks(per_unit: pl.DataFrame, rows: int) -> pl.DataFrame:
     every = pl.DataFrame({"row": np.arange(rows, dtype=np.uint32)})
     return (
         every.join(out, on="row", how="left")
-        .with_columns(pl.col("lang").fill_null(UND), pl.col("score").fill_null(0.0), pl.col("support").fill_null(0.0),
-                      pl.col("mixed").fill_null(0.0))  # fmt: skip
+        .with_columns(
+            pl.col("lang").fill_null(UND),
+            pl.col("score").fill_null(0.0),
+            pl.col("support").fill_null(0.0),
+            pl.col("mixed").fill_null(0.0),
+        )
         .sort("row")
         .drop("row")
     )

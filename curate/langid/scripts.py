@@ -11,25 +11,67 @@ from functools import cache, lru_cache
 
 import polars as pl
 
-from curate.langid.codes import UND, normalize_label
+from curate.core.languages import UND, normalize_label
 
 # Unicode script property (as the regex engine names it) -> ISO 15924. Han, Hiragana, Katakana and Hangul are
 # counted apart and reported together as Jpan (Han + kana), Kore (Hangul + Han) or Hani (Han alone).
 SCRIPTS = {
-    "Latin": "Latn", "Cyrillic": "Cyrl", "Greek": "Grek", "Armenian": "Armn", "Georgian": "Geor", "Hebrew": "Hebr",
-    "Arabic": "Arab", "Syriac": "Syrc", "Thaana": "Thaa", "Nko": "Nkoo", "Devanagari": "Deva", "Bengali": "Beng",
-    "Gurmukhi": "Guru", "Gujarati": "Gujr", "Oriya": "Orya", "Tamil": "Taml", "Telugu": "Telu", "Kannada": "Knda",
-    "Malayalam": "Mlym", "Sinhala": "Sinh", "Thai": "Thai", "Lao": "Laoo", "Tibetan": "Tibt", "Myanmar": "Mymr",
-    "Khmer": "Khmr", "Ethiopic": "Ethi", "Mongolian": "Mong", "Tifinagh": "Tfng", "Cherokee": "Cher",
-    "Canadian_Aboriginal": "Cans", "Ol_Chiki": "Olck", "Gothic": "Goth", "Runic": "Runr", "Coptic": "Copt",
-    "Javanese": "Java", "Balinese": "Bali", "Sundanese": "Sund", "Vai": "Vaii", "Adlam": "Adlm", "Yi": "Yiii",
+    "Latin": "Latn",
+    "Cyrillic": "Cyrl",
+    "Greek": "Grek",
+    "Armenian": "Armn",
+    "Georgian": "Geor",
+    "Hebrew": "Hebr",
+    "Arabic": "Arab",
+    "Syriac": "Syrc",
+    "Thaana": "Thaa",
+    "Nko": "Nkoo",
+    "Devanagari": "Deva",
+    "Bengali": "Beng",
+    "Gurmukhi": "Guru",
+    "Gujarati": "Gujr",
+    "Oriya": "Orya",
+    "Tamil": "Taml",
+    "Telugu": "Telu",
+    "Kannada": "Knda",
+    "Malayalam": "Mlym",
+    "Sinhala": "Sinh",
+    "Thai": "Thai",
+    "Lao": "Laoo",
+    "Tibetan": "Tibt",
+    "Myanmar": "Mymr",
+    "Khmer": "Khmr",
+    "Ethiopic": "Ethi",
+    "Mongolian": "Mong",
+    "Tifinagh": "Tfng",
+    "Cherokee": "Cher",
+    "Canadian_Aboriginal": "Cans",
+    "Ol_Chiki": "Olck",
+    "Gothic": "Goth",
+    "Runic": "Runr",
+    "Coptic": "Copt",
+    "Javanese": "Java",
+    "Balinese": "Bali",
+    "Sundanese": "Sund",
+    "Vai": "Vaii",
+    "Adlam": "Adlm",
+    "Yi": "Yiii",
     "Bopomofo": "Bopo",
-}  # fmt: skip
+}
 CJK_PARTS = ("Han", "Hiragana", "Katakana", "Hangul")
 LATIN = "Latn"
 # Text classes (what `dominant_script` returns for CJK) and the ISO 15924 codes a language may list for each.
-_CLASS_OF = {"Hans": "Hani", "Hant": "Hani", "Hani": "Hani", "Jpan": "Jpan", "Hira": "Jpan", "Kana": "Jpan",
-             "Hrkt": "Jpan", "Kore": "Kore", "Hang": "Kore"}  # fmt: skip
+_CLASS_OF = {
+    "Hans": "Hani",
+    "Hant": "Hani",
+    "Hani": "Hani",
+    "Jpan": "Jpan",
+    "Hira": "Jpan",
+    "Kana": "Jpan",
+    "Hrkt": "Jpan",
+    "Kore": "Kore",
+    "Hang": "Kore",
+}
 
 
 def script_class(script: str) -> str:
@@ -74,14 +116,19 @@ def detect_scripts(texts: pl.Series) -> pl.DataFrame:
     first = pl.col("first").replace_strict(of_char, default=None, return_dtype=pl.String)
     other = pl.col("letters") - pl.col("latin")
     decided = sub.select(
-        script=pl.when(pl.col("latin") >= other).then(pl.lit(LATIN))
-        .when(first != "CJK").then(first)
-        .when(first.is_null()).then(None)
-        .when(pl.col("kana")).then(pl.lit("Jpan"))
-        .when(pl.col("hangul")).then(pl.lit("Kore"))
+        script=pl.when(pl.col("latin") >= other)
+        .then(pl.lit(LATIN))
+        .when(first != "CJK")
+        .then(first)
+        .when(first.is_null())
+        .then(None)
+        .when(pl.col("kana"))
+        .then(pl.lit("Jpan"))
+        .when(pl.col("hangul"))
+        .then(pl.lit("Kore"))
         .otherwise(pl.lit("Hani")),
         script_share=(pl.max_horizontal(pl.col("latin"), other) / pl.col("letters")).cast(pl.Float64),
-    )  # fmt: skip
+    )
     return out.with_columns(
         out["script"].scatter(idx, decided["script"]), out["script_share"].scatter(idx, decided["script_share"])
     )
@@ -95,7 +142,7 @@ def language_scripts() -> dict[str, frozenset[str]]:
     try:
         from language_data.util import data_filename
     except ImportError:
-        from curate.errors import MissingDependencyError
+        from curate.core.errors import MissingDependencyError
 
         raise MissingDependencyError("langid", "language_data", "langid") from None
 
@@ -123,7 +170,7 @@ def writable_in(code: str, label_script: str | None) -> frozenset[str] | None:
 @cache
 def likely_language(script: str) -> str:
     """The language a script most likely writes, from CLDR's likely subtags (Goth -> got, Hang -> kor, Jpan -> jpn)."""
-    from curate.langid.codes import _langcodes
+    from curate.core.languages import _langcodes
 
     try:
         language = _langcodes().Language.get(f"und-{script}").maximize().language

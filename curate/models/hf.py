@@ -11,7 +11,7 @@ import os
 import warnings
 from typing import Any
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 
 TRAIN_PACKAGES = ("torch", "transformers", "peft", "sacrebleu", "tokenizers")  # the `train` extra
 
@@ -68,8 +68,9 @@ def not_found(name: str, exc: Exception, what: str = "model") -> CurateError:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     hint = (
         f"download it once with `hf download {name}` (HF_HUB_OFFLINE=1 is set, so nothing is fetched)"
-        if offline else f"check the hub id or the folder, or download it with `hf download {name}`"
-    )  # fmt: skip
+        if offline
+        else f"check the hub id or the folder, or download it with `hf download {name}`"
+    )
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return CurateError(f"{what} '{name}' could not be loaded: {first}; {hint}")
 

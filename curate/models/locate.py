@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 
 class ModelNotAvailableError(CurateError):

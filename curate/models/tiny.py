@@ -37,7 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.models.hf import quiet_libraries, require
 
 KINDS = ("marian", "qwen2")  # the base models `curate train` can build
@@ -80,10 +80,18 @@ def texts_from(path: Path, limit: int = 20_000) -> list[str]:
             texts += [line for line in f.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
             continue
         try:
-            frame = (pl.read_parquet(f) if f.suffix == ".parquet" else
-                     pl.read_ndjson(f, ignore_errors=True) if f.suffix == ".jsonl" else
-                     pl.read_csv(f, infer_schema=False, ignore_errors=True, truncate_ragged_lines=True))  # fmt: skip
-        except (pl.exceptions.PolarsError, OSError, ValueError):  # a broken sample file: the tokenizer can do without it
+            frame = (
+                pl.read_parquet(f)
+                if f.suffix == ".parquet"
+                else pl.read_ndjson(f, ignore_errors=True)
+                if f.suffix == ".jsonl"
+                else pl.read_csv(f, infer_schema=False, ignore_errors=True, truncate_ragged_lines=True)
+            )
+        except (
+            pl.exceptions.PolarsError,
+            OSError,
+            ValueError,
+        ):  # a broken sample file: the tokenizer can do without it
             continue
         columns = [c for c, t in frame.schema.items() if t == pl.String and not c.startswith("_")]
         columns = [c for c in ("text", "target") if c in columns] or columns
@@ -96,10 +104,12 @@ def texts_from(path: Path, limit: int = 20_000) -> list[str]:
 
 def echo_chats(texts: Iterable[str], lang: str, template: str | None = None) -> list[list[dict[str, str]]]:
     """'Rewrite this' chats whose answer is the text itself, in the prompt the `paraphrase` step sends by default."""
-    from curate.augment.prompts import render_prompt
+    from curate.models.prompts import render_prompt
 
-    return [[{"role": "user", "content": render_prompt(template, text, lang)}, {"role": "assistant", "content": text}]
-            for text in texts]  # fmt: skip
+    return [
+        [{"role": "user", "content": render_prompt(template, text, lang)}, {"role": "assistant", "content": text}]
+        for text in texts
+    ]
 
 
 # tokenizers ---------------------------------------------------------------------------------------------------------
@@ -110,11 +120,24 @@ def train_sentencepiece(sentences: Iterable[str], vocab_size: int, symbols: Sequ
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter([s for s in sentences if s.strip()]), model_writer=model, vocab_size=vocab_size,
-        model_type="unigram", character_coverage=1.0, byte_fallback=True, hard_vocab_limit=False,
-        pad_id=-1, bos_id=-1, eos_id=0, unk_id=1, eos_piece="</s>", unk_piece="<unk>",
-        user_defined_symbols=list(symbols), num_threads=1, minloglevel=2, shuffle_input_sentence=False,
-    )  # fmt: skip
+        sentence_iterator=iter([s for s in sentences if s.strip()]),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        byte_fallback=True,
+        hard_vocab_limit=False,
+        pad_id=-1,
+        bos_id=-1,
+        eos_id=0,
+        unk_id=1,
+        eos_piece="</s>",
+        unk_piece="<unk>",
+        user_defined_symbols=list(symbols),
+        num_threads=1,
+        minloglevel=2,
+        shuffle_input_sentence=False,
+    )
     return model.getvalue()
 
 
@@ -125,8 +148,9 @@ def sentencepiece_pieces(model: bytes) -> list[str]:
     return [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
 
 
-def train_byte_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str],
-                   add_prefix_space: bool = False) -> Any:  # fmt: skip
+def train_byte_bpe(
+    texts: Iterable[str], vocab_size: int, specials: Sequence[str], add_prefix_space: bool = False
+) -> Any:
     """A byte-level BPE (as GPT-2, Llama 3 and Qwen use; so no character is unknown) trained on `texts`; `specials`
     get the first ids."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -134,8 +158,12 @@ def train_byte_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=add_prefix_space)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(specials), show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(specials),
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tokenizer.train_from_iterator(list(texts), trainer)
     return tokenizer
 
@@ -148,7 +176,9 @@ def train_tokenizer(texts: Iterable[str], kind: str, vocab_size: int) -> Any:
     if kind == "marian":
         tok = train_byte_bpe(texts, vocab_size - 1, ["</s>", "<unk>"], add_prefix_space=True)
         tok.add_special_tokens([AddedToken("<pad>", special=True)])
-        tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A $B </s>", special_tokens=[("</s>", 0)])
+        tok.post_processor = processors.TemplateProcessing(
+            single="$A </s>", pair="$A $B </s>", special_tokens=[("</s>", 0)]
+        )
         return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
     tok = train_byte_bpe(texts, vocab_size, ["<|endoftext|>"])
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
@@ -217,46 +247,100 @@ def _labels(ids: Any, pad_id: int) -> Any:
     return labels
 
 
-def _marian(vocab: int, pad: int, eos: int, d_model: int, layers: int, heads: int, ffn_dim: int, seed: int,
-            forced_eos: int | None, **config: Any) -> Any:  # fmt: skip
+def _marian(
+    vocab: int,
+    pad: int,
+    eos: int,
+    d_model: int,
+    layers: int,
+    heads: int,
+    ffn_dim: int,
+    seed: int,
+    forced_eos: int | None,
+    **config: Any,
+) -> Any:
     """A randomly initialised MarianMT as opus-mt models are: shared embeddings, the decoder starting from `<pad>`
     (never generated)."""
     import torch
     from transformers import GenerationConfig, MarianConfig, MarianMTModel
 
     config = MarianConfig(
-        vocab_size=vocab, d_model=d_model, encoder_layers=layers, decoder_layers=layers,
-        encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=ffn_dim, decoder_ffn_dim=ffn_dim,
-        pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad, forced_eos_token_id=forced_eos,
-        scale_embedding=True, share_encoder_decoder_embeddings=True, **config,
-    )  # fmt: skip
+        vocab_size=vocab,
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn_dim,
+        decoder_ffn_dim=ffn_dim,
+        pad_token_id=pad,
+        eos_token_id=eos,
+        decoder_start_token_id=pad,
+        forced_eos_token_id=forced_eos,
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        **config,
+    )
     torch.manual_seed(seed)
     model = MarianMTModel(config)
-    model.generation_config = GenerationConfig(decoder_start_token_id=pad, eos_token_id=eos, pad_token_id=pad,
-                                               forced_eos_token_id=forced_eos, bad_words_ids=[[pad]],
-                                               num_beams=1)  # fmt: skip
+    model.generation_config = GenerationConfig(
+        decoder_start_token_id=pad,
+        eos_token_id=eos,
+        pad_token_id=pad,
+        forced_eos_token_id=forced_eos,
+        bad_words_ids=[[pad]],
+        num_beams=1,
+    )
     return model
 
 
 # base models for `curate train` -------------------------------------------------------------------------------------
-def tiny_model(kind: str, tokenizer: Any, d_model: int = 32, layers: int = 2, heads: int = 2, ffn_dim: int = 64,
-               seed: int = 0, init_std: float = 0.1) -> Any:  # fmt: skip
+def tiny_model(
+    kind: str,
+    tokenizer: Any,
+    d_model: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    ffn_dim: int = 64,
+    seed: int = 0,
+    init_std: float = 0.1,
+) -> Any:
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     vocab = len(tokenizer)
     if kind == "marian":
         eos = tokenizer.eos_token_id
-        return _marian(vocab, tokenizer.pad_token_id, eos, d_model, layers, heads, ffn_dim, seed, forced_eos=eos,
-                       max_position_embeddings=512, init_std=init_std)  # fmt: skip
+        return _marian(
+            vocab,
+            tokenizer.pad_token_id,
+            eos,
+            d_model,
+            layers,
+            heads,
+            ffn_dim,
+            seed,
+            forced_eos=eos,
+            max_position_embeddings=512,
+            init_std=init_std,
+        )
     if kind == "qwen2":
         torch.manual_seed(seed)
         eos = tokenizer.eos_token_id
         config = Qwen2Config(
-            vocab_size=vocab, hidden_size=d_model, intermediate_size=ffn_dim, num_hidden_layers=layers,
-            num_attention_heads=heads, num_key_value_heads=max(1, heads // 2), max_position_embeddings=1024,
-            tie_word_embeddings=True, bos_token_id=eos, eos_token_id=eos, pad_token_id=eos, initializer_range=init_std,
-        )  # fmt: skip
+            vocab_size=vocab,
+            hidden_size=d_model,
+            intermediate_size=ffn_dim,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            num_key_value_heads=max(1, heads // 2),
+            max_position_embeddings=1024,
+            tie_word_embeddings=True,
+            bos_token_id=eos,
+            eos_token_id=eos,
+            pad_token_id=eos,
+            initializer_range=init_std,
+        )
         model = Qwen2ForCausalLM(config)
         model.generation_config = GenerationConfig(eos_token_id=eos, pad_token_id=eos, bos_token_id=eos, num_beams=1)
         return model
@@ -288,8 +372,18 @@ def frequency_embeddings(model: Any, tokenizer: Any, texts: list[str], strength:
             emb[pad] = 0.0  # Marian's decoder starts from the (zero) padding embedding
 
 
-def build_tiny(kind: str, out: Path, texts: list[str], vocab_size: int = 1000, d_model: int = 32, layers: int = 2,
-               heads: int = 2, ffn_dim: int = 64, seed: int = 0, init_std: float = 0.1) -> Path:  # fmt: skip
+def build_tiny(
+    kind: str,
+    out: Path,
+    texts: list[str],
+    vocab_size: int = 1000,
+    d_model: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    ffn_dim: int = 64,
+    seed: int = 0,
+    init_std: float = 0.1,
+) -> Path:
     """Train the tokenizer, initialise the model, `save_pretrained` both into `out`."""
     if kind not in KINDS:
         raise CurateError(f"unknown tiny model kind {kind!r} (kinds: {', '.join(KINDS)})")
@@ -315,16 +409,38 @@ def ensure_tiny(spec: Any, texts: Callable[[], list[str]]) -> tuple[Path, bool]:
     path = Path(spec.path)
     if is_model_folder(path):
         return path, False
-    build_tiny(spec.build_tiny, path, texts(), spec.vocab_size, spec.d_model, spec.layers, spec.heads, spec.ffn_dim,
-               init_std=spec.init_std)
+    build_tiny(
+        spec.build_tiny,
+        path,
+        texts(),
+        spec.vocab_size,
+        spec.d_model,
+        spec.layers,
+        spec.heads,
+        spec.ffn_dim,
+        init_std=spec.init_std,
+    )
     return path, True
 
 
 # translation and chat models for the augmentation steps -------------------------------------------------------------
-def build_marian(out: Path, pairs: Sequence[tuple[str, str]], *, corpus: Iterable[str] = (), vocab_size: int = 1000,
-                 d_model: int = 64, layers: int = 2, heads: int = 4, ffn_dim: int = 128, target_langs: Sequence[str] = (),
-                 train_steps: int = 0, lr: float = 3e-3, seed: int = 0, max_length: int = 96,
-                 fill_vocab: bool = False) -> Path:  # fmt: skip
+def build_marian(
+    out: Path,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    corpus: Iterable[str] = (),
+    vocab_size: int = 1000,
+    d_model: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    ffn_dim: int = 128,
+    target_langs: Sequence[str] = (),
+    train_steps: int = 0,
+    lr: float = 3e-3,
+    seed: int = 0,
+    max_length: int = 96,
+    fill_vocab: bool = False,
+) -> Path:
     """A MarianMT in `out` translating pairs[i][0] -> pairs[i][1]; `target_langs` (ISO 639-3) add `>>xxx<<` tokens
     that a source text starts with to pick its target language (as in opus-mt-en-mul). `fill_vocab` pads the
     vocabulary with unused tokens up to `vocab_size` (a benchmark model as large as opus-mt's 32k/58k)."""
@@ -345,20 +461,41 @@ def build_marian(out: Path, pairs: Sequence[tuple[str, str]], *, corpus: Iterabl
         vocab[f"<unused{len(vocab)}>"] = len(vocab)
     vocab["<pad>"] = len(vocab)  # last, as in opus-mt: CTranslate2 drops it and starts from a zero embedding
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=0), encoding="utf-8")
-    tokenizer = MarianTokenizer(str(out / "source.spm"), str(out / "target.spm"), str(out / "vocab.json"),
-                                model_max_length=max_length)  # fmt: skip
+    tokenizer = MarianTokenizer(
+        str(out / "source.spm"), str(out / "target.spm"), str(out / "vocab.json"), model_max_length=max_length
+    )
     tokenizer.save_pretrained(out)
     pad = vocab["<pad>"]
-    model = _marian(len(vocab), pad, 0, d_model, layers, heads, ffn_dim, seed, forced_eos=None,
-                    max_position_embeddings=max_length * 2, activation_function="swish", tie_word_embeddings=True,
-                    dropout=0.0, attention_dropout=0.0, activation_dropout=0.0)  # fmt: skip
+    model = _marian(
+        len(vocab),
+        pad,
+        0,
+        d_model,
+        layers,
+        heads,
+        ffn_dim,
+        seed,
+        forced_eos=None,
+        max_position_embeddings=max_length * 2,
+        activation_function="swish",
+        tie_word_embeddings=True,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+    )
     if train_steps and pairs:
         order = list(pairs)
         random.Random(seed).shuffle(order)
         batches = []
         for chunk in _chunks(order, 32):
-            batch = tokenizer([s for s, _ in chunk], text_target=[t for _, t in chunk], padding=True,
-                              truncation=True, max_length=max_length, return_tensors="pt")  # fmt: skip
+            batch = tokenizer(
+                [s for s, _ in chunk],
+                text_target=[t for _, t in chunk],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
             batch["labels"] = _labels(batch["labels"], pad)
             batches.append(dict(batch))
         # Transformers starts the decoder from <pad>'s embedding, CTranslate2 from a zero vector: keep that row zero
@@ -372,8 +509,18 @@ def build_marian(out: Path, pairs: Sequence[tuple[str, str]], *, corpus: Iterabl
     return out
 
 
-def build_m2m100(out: Path, sentences: Iterable[str], *, vocab_size: int = 600, d_model: int = 32, layers: int = 2,
-                 heads: int = 2, ffn_dim: int = 64, seed: int = 0, max_length: int = 64) -> Path:  # fmt: skip
+def build_m2m100(
+    out: Path,
+    sentences: Iterable[str],
+    *,
+    vocab_size: int = 600,
+    d_model: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    ffn_dim: int = 64,
+    seed: int = 0,
+    max_length: int = 64,
+) -> Path:
     """A randomly initialised M2M100 with its 100 `__xx__` language tokens: source language as the first source
     token, target language forced as the first target token."""
     import torch
@@ -393,27 +540,56 @@ def build_m2m100(out: Path, sentences: Iterable[str], *, vocab_size: int = 600, 
     for piece in pieces:
         vocab.setdefault(piece, len(vocab))
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    tokenizer = M2M100Tokenizer(str(out / "vocab.json"), str(out / "sentencepiece.bpe.model"), model_max_length=max_length)
+    tokenizer = M2M100Tokenizer(
+        str(out / "vocab.json"), str(out / "sentencepiece.bpe.model"), model_max_length=max_length
+    )
     tokenizer.save_pretrained(out)
     # ids: the SentencePiece vocabulary, then the 100 language tokens, then 8 made-up words (as facebook/m2m100)
     size = max(tokenizer.lang_token_to_id.values()) + 1 + tokenizer.num_madeup_words
     config = M2M100Config(
-        vocab_size=size, d_model=d_model, encoder_layers=layers, decoder_layers=layers,
-        encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=ffn_dim, decoder_ffn_dim=ffn_dim,
-        max_position_embeddings=max_length * 2, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-        decoder_start_token_id=2, dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, scale_embedding=True,
-    )  # fmt: skip
+        vocab_size=size,
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn_dim,
+        decoder_ffn_dim=ffn_dim,
+        max_position_embeddings=max_length * 2,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        scale_embedding=True,
+    )
     torch.manual_seed(seed)
     model = M2M100ForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(decoder_start_token_id=2, eos_token_id=2, pad_token_id=1, bos_token_id=0,
-                                               num_beams=1)  # fmt: skip
+    model.generation_config = GenerationConfig(
+        decoder_start_token_id=2, eos_token_id=2, pad_token_id=1, bos_token_id=0, num_beams=1
+    )
     model.save_pretrained(out)
     return out
 
 
-def build_causal(out: Path, chats: Sequence[list[dict[str, str]]], *, arch: str = "qwen2", corpus: Iterable[str] = (),
-                 vocab_size: int = 1000, hidden: int = 64, layers: int = 2, heads: int = 4, kv_heads: int = 2,
-                 train_steps: int = 0, lr: float = 5e-3, seed: int = 0, max_length: int = 256) -> Path:  # fmt: skip
+def build_causal(
+    out: Path,
+    chats: Sequence[list[dict[str, str]]],
+    *,
+    arch: str = "qwen2",
+    corpus: Iterable[str] = (),
+    vocab_size: int = 1000,
+    hidden: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    kv_heads: int = 2,
+    train_steps: int = 0,
+    lr: float = 5e-3,
+    seed: int = 0,
+    max_length: int = 256,
+) -> Path:
     """A Qwen2 or Llama causal LM with a byte-level BPE tokenizer and a ChatML chat template, trained for
     `train_steps` on `chats` (lists of {role, content}) when given."""
     import torch
@@ -436,17 +612,30 @@ def build_causal(out: Path, chats: Sequence[list[dict[str, str]]], *, arch: str 
     template = LLAMA_CHATML if arch == "llama" else CHATML
     # A Llama tokenizer needs a bos_token: CTranslate2's Generator fails without one.
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>", unk_token=None,
-        bos_token="<s>" if arch == "llama" else None, model_max_length=max_length, chat_template=template,
-    )  # fmt: skip
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        bos_token="<s>" if arch == "llama" else None,
+        model_max_length=max_length,
+        chat_template=template,
+    )
     tokenizer.chat_template = template
     tokenizer.save_pretrained(out)
     ids = tokenizer.convert_tokens_to_ids
     common = dict(
-        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
-        num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=max_length * 2,
-        rms_norm_eps=1e-6, eos_token_id=ids("<|im_end|>"), pad_token_id=ids("<|endoftext|>"), tie_word_embeddings=False,
-    )  # fmt: skip
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+        max_position_embeddings=max_length * 2,
+        rms_norm_eps=1e-6,
+        eos_token_id=ids("<|im_end|>"),
+        pad_token_id=ids("<|endoftext|>"),
+        tie_word_embeddings=False,
+    )
     torch.manual_seed(seed)
     if arch == "qwen2":
         model = Qwen2ForCausalLM(Qwen2Config(**common, bos_token_id=None))
@@ -457,18 +646,37 @@ def build_causal(out: Path, chats: Sequence[list[dict[str, str]]], *, arch: str 
         random.Random(seed).shuffle(texts)
         batches = []
         for chunk in _chunks(texts, 16):
-            batch = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, add_special_tokens=False,
-                              return_tensors="pt")  # fmt: skip
+            batch = tokenizer(
+                chunk,
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                add_special_tokens=False,
+                return_tensors="pt",
+            )
             batches.append({**batch, "labels": _labels(batch["input_ids"], common["pad_token_id"])})
         _fit(model, batches, train_steps, lr, seed)
-    model.generation_config = GenerationConfig(eos_token_id=common["eos_token_id"], pad_token_id=common["pad_token_id"],
-                                               bos_token_id=model.config.bos_token_id, do_sample=False)  # fmt: skip
+    model.generation_config = GenerationConfig(
+        eos_token_id=common["eos_token_id"],
+        pad_token_id=common["pad_token_id"],
+        bos_token_id=model.config.bos_token_id,
+        do_sample=False,
+    )
     model.save_pretrained(out)
     return out
 
 
-def build_quickstart(root: Path, pairs_file: Path, *, source: str = "src", target: str = "tgt", source_lang: str = "eng",
-                     target_lang: str = "yid", steps: int = 200, force: bool = False) -> dict[str, Path]:  # fmt: skip
+def build_quickstart(
+    root: Path,
+    pairs_file: Path,
+    *,
+    source: str = "src",
+    target: str = "tgt",
+    source_lang: str = "eng",
+    target_lang: str = "yid",
+    steps: int = 200,
+    force: bool = False,
+) -> dict[str, Path]:
     """The models recipes/augment.yaml names: `marian-{t}-{s}` (target->source, for back-translation),
     `marian-{s}-{t}` (its reverse, for round trips and round-trip validation) and `qwen2-{t}` (a chat LM that
     rewrites text in the target language), trained on the pairs of `pairs_file`. Built once: a folder with a
@@ -499,9 +707,16 @@ def _build_augment(args: argparse.Namespace) -> int:
     if not args.pairs.is_file():
         print(f"error: no such file: {args.pairs} (run from the repository root, or give --pairs)", file=sys.stderr)
         return 2
-    built = build_quickstart(args.out, args.pairs, source=args.source, target=args.target,
-                             source_lang=args.source_lang, target_lang=args.target_lang, steps=args.steps,
-                             force=args.force)  # fmt: skip
+    built = build_quickstart(
+        args.out,
+        args.pairs,
+        source=args.source,
+        target=args.target,
+        source_lang=args.source_lang,
+        target_lang=args.target_lang,
+        steps=args.steps,
+        force=args.force,
+    )
     for name, path in built.items():
         print(f"{name}: {path}")
     return 0
@@ -511,15 +726,30 @@ def _build_base(args: argparse.Namespace) -> int:
     try:
         require("torch", "transformers", "tokenizers", feature="building a tiny model")
         texts = texts_from(args.data)
-        print(f"building a tiny random {args.kind} model (d_model {args.d_model}, {args.layers} layers, vocabulary "
-              f"{args.vocab_size}) from {len(texts):,} texts of {args.data}", flush=True)  # fmt: skip
-        out = build_tiny(args.kind, args.out, texts, args.vocab_size, args.d_model, args.layers,
-                         args.heads, args.ffn_dim, args.seed, args.init_std)  # fmt: skip
+        print(
+            f"building a tiny random {args.kind} model (d_model {args.d_model}, {args.layers} layers, vocabulary "
+            f"{args.vocab_size}) from {len(texts):,} texts of {args.data}",
+            flush=True,
+        )
+        out = build_tiny(
+            args.kind,
+            args.out,
+            texts,
+            args.vocab_size,
+            args.d_model,
+            args.layers,
+            args.heads,
+            args.ffn_dim,
+            args.seed,
+            args.init_std,
+        )
     except CurateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(f"wrote a tiny {args.kind} model to {out}; train on it with `base_model: {out}` (it shows the mechanics, it "
-          "does not translate)")  # fmt: skip
+    print(
+        f"wrote a tiny {args.kind} model to {out}; train on it with `base_model: {out}` (it shows the mechanics, it "
+        "does not translate)"
+    )
     return 0
 
 
@@ -539,7 +769,9 @@ def main(argv: list[str] | None = None) -> int:
     base = sets.add_parser("base", help="a random base model for `curate train`")
     base.add_argument("out", type=Path, help="folder to write the model and tokenizer to")
     base.add_argument("--kind", choices=KINDS, default="marian")
-    base.add_argument("--data", type=Path, default=Path("data"), help="a curate output folder, or files to read text from")
+    base.add_argument(
+        "--data", type=Path, default=Path("data"), help="a curate output folder, or files to read text from"
+    )
     base.add_argument("--vocab-size", type=int, default=1000)
     base.add_argument("--d-model", type=int, default=32)
     base.add_argument("--layers", type=int, default=2)

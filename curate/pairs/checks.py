@@ -19,16 +19,21 @@ URL_OR_EMAIL = r"(?i)\b(?:https?://|www\.)[^\s<>\"]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)
 QUESTION_END = r"[?？؟⸮;՞][\p{Pe}\p{Pf}\"'»」』]*\s*$"
 STATEMENT_END = r"[.。।॥۔።။។][\p{Pe}\p{Pf}\"'»」』]*\s*$"
 # A sentence boundary inside a text: an end mark, space, and a letter or opening mark.
-BOUNDARY = (r"(?:[.!?।؟۔።။។][\p{Pe}\p{Pf}\"'»」』]*\s+|[。！？][」』]*\s*)"  # CJK full stops need no space after them
-            r"[\p{Lu}\p{Lo}\p{Pi}\p{Ps}\"'¿¡]")
+BOUNDARY = (
+    r"(?:[.!?।؟۔።။។][\p{Pe}\p{Pf}\"'»」』]*\s+|[。！？][」』]*\s*)"  # CJK full stops need no space after them
+    r"[\p{Lu}\p{Lo}\p{Pi}\p{Ps}\"'¿¡]"
+)
 NAME = r"[^\p{L}\p{N}.!?¿¡\s]\s*\p{Lu}\p{Ll}{2,}|[\p{L}\p{N},;:]\s+\p{Lu}\p{Ll}{2,}"  # capitalised, not first
 
 
 @cache
 def _ascii_digits() -> dict[str, str]:
     """Every decimal digit of every script (Unicode Nd) as its ASCII digit."""
-    return {chr(c): str(unicodedata.digit(chr(c))) for c in range(sys.maxunicode + 1)
-            if unicodedata.category(chr(c)) == "Nd" and not chr(c).isascii()}  # fmt: skip
+    return {
+        chr(c): str(unicodedata.digit(chr(c)))
+        for c in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(c)) == "Nd" and not chr(c).isascii()
+    }
 
 
 def numbers(column: pl.Expr) -> pl.Expr:
@@ -37,16 +42,21 @@ def numbers(column: pl.Expr) -> pl.Expr:
     digits = _ascii_digits()
     found = column.fill_null("").str.extract_all(NUMBER)
     return found.list.eval(
-        pl.element().str.replace_many(list(digits), list(digits.values())).str.replace_all(r"\D", "")
+        pl.element()
+        .str.replace_many(list(digits), list(digits.values()))
+        .str.replace_all(r"\D", "")
         .str.replace(r"^0+(\d)", "$1")
     ).list.sort()
 
 
 def addresses(column: pl.Expr) -> pl.Expr:
     """URLs and email addresses, lower-cased and sorted: they are not translated."""
-    return column.fill_null("").str.extract_all(URL_OR_EMAIL).list.eval(
-        pl.element().str.to_lowercase().str.strip_chars_end(".,;:!?)")
-    ).list.sort()
+    return (
+        column.fill_null("")
+        .str.extract_all(URL_OR_EMAIL)
+        .list.eval(pl.element().str.to_lowercase().str.strip_chars_end(".,;:!?)"))
+        .list.sort()
+    )
 
 
 def numbers_differ(src: pl.Expr, tgt: pl.Expr) -> pl.Expr:
@@ -55,8 +65,10 @@ def numbers_differ(src: pl.Expr, tgt: pl.Expr) -> pl.Expr:
     a, b = numbers(src), numbers(tgt)
     only_a = a.list.set_difference(b)
     only_b = b.list.set_difference(a)
-    long_missing = (only_a.list.eval(pl.element().str.len_chars() >= 2).list.any()
-                    | only_b.list.eval(pl.element().str.len_chars() >= 2).list.any())  # fmt: skip
+    long_missing = (
+        only_a.list.eval(pl.element().str.len_chars() >= 2).list.any()
+        | only_b.list.eval(pl.element().str.len_chars() >= 2).list.any()
+    )
     both_have = (a.list.len() > 0) & (b.list.len() > 0)
     return (long_missing | (both_have & (a != b))).fill_null(False)
 
@@ -68,9 +80,12 @@ def addresses_differ(src: pl.Expr, tgt: pl.Expr) -> pl.Expr:
 def kind_of_sentence(column: pl.Expr) -> pl.Expr:
     """`question`, `statement` or null (an exclamation, no end mark, or a script that marks neither at the end)."""
     col = column.fill_null("")
-    return pl.when(col.str.contains(QUESTION_END)).then(pl.lit("question")).when(
-        col.str.contains(STATEMENT_END)
-    ).then(pl.lit("statement"))
+    return (
+        pl.when(col.str.contains(QUESTION_END))
+        .then(pl.lit("question"))
+        .when(col.str.contains(STATEMENT_END))
+        .then(pl.lit("statement"))
+    )
 
 
 def ends_sentence(column: pl.Expr) -> pl.Expr:
@@ -96,10 +111,14 @@ def name_skeletons(names: pl.Series) -> pl.Series:
     """Names (a list per row) as their consonant skeletons, transliterated to ASCII first, those of two letters."""
     from anyascii import anyascii
 
-    ascii_names = pl.Series([[anyascii(n) for n in row] if row else [] for row in names.to_list()],
-                            dtype=pl.List(pl.String))  # fmt: skip
-    return pl.select(ascii_names.list.eval(skeleton(pl.element())).list.eval(
-        pl.element().filter(pl.element().str.len_chars() == 2)).list.unique(maintain_order=True)).to_series()  # fmt: skip
+    ascii_names = pl.Series(
+        [[anyascii(n) for n in row] if row else [] for row in names.to_list()], dtype=pl.List(pl.String)
+    )
+    return pl.select(
+        ascii_names.list.eval(skeleton(pl.element()))
+        .list.eval(pl.element().filter(pl.element().str.len_chars() == 2))
+        .list.unique(maintain_order=True)
+    ).to_series()
 
 
 def skeleton(words: pl.Expr) -> pl.Expr:

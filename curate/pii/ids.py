@@ -75,8 +75,21 @@ def _nino_ok(value: str) -> bool:
     )
 
 
-_HETU_CENTURY = {"+": 1800, "-": 1900, "U": 1900, "V": 1900, "W": 1900, "X": 1900, "Y": 1900,
-                 "A": 2000, "B": 2000, "C": 2000, "D": 2000, "E": 2000, "F": 2000}  # fmt: skip
+_HETU_CENTURY = {
+    "+": 1800,
+    "-": 1900,
+    "U": 1900,
+    "V": 1900,
+    "W": 1900,
+    "X": 1900,
+    "Y": 1900,
+    "A": 2000,
+    "B": 2000,
+    "C": 2000,
+    "D": 2000,
+    "E": 2000,
+    "F": 2000,
+}
 _HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
 
@@ -106,81 +119,157 @@ def _cpf_ok(value: str) -> bool:
 
 SPECS: tuple[IdSpec, ...] = (
     IdSpec(
-        "it_fiscal_code", "IT",
+        "it_fiscal_code",
+        "IT",
         r"[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]",
         r"(?i)[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]",
-        _stdnum("it.codicefiscale"), "Italy: codice fiscale (16 characters, check letter)", flags=re.IGNORECASE,
+        _stdnum("it.codicefiscale"),
+        "Italy: codice fiscale (16 characters, check letter)",
+        flags=re.IGNORECASE,
     ),
     IdSpec(
-        "es_nie", "ES", r"[XYZ]-?[0-9]{7}-?[A-Z]", r"(?i)[XYZ]-?[0-9]{7}-?[A-Z]",
-        _stdnum("es.nie"), "Spain: NIE (foreigner number, check letter)", flags=re.IGNORECASE,
+        "es_nie",
+        "ES",
+        r"[XYZ]-?[0-9]{7}-?[A-Z]",
+        r"(?i)[XYZ]-?[0-9]{7}-?[A-Z]",
+        _stdnum("es.nie"),
+        "Spain: NIE (foreigner number, check letter)",
+        flags=re.IGNORECASE,
     ),
     IdSpec(
-        "es_dni", "ES", r"[0-9]{8}-?[A-Z]", r"(?i)[0-9]{8}-?[A-Z]",
-        _stdnum("es.dni"), "Spain: DNI/NIF (8 digits and a check letter)", flags=re.IGNORECASE,
+        "es_dni",
+        "ES",
+        r"[0-9]{8}-?[A-Z]",
+        r"(?i)[0-9]{8}-?[A-Z]",
+        _stdnum("es.dni"),
+        "Spain: DNI/NIF (8 digits and a check letter)",
+        flags=re.IGNORECASE,
     ),
     IdSpec(
-        "uk_nino", "GB", r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
+        "uk_nino",
+        "GB",
+        r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
         r"(?i)[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
-        _nino_ok, "UK: National Insurance number (HMRC prefix rules)", flags=re.IGNORECASE,
+        _nino_ok,
+        "UK: National Insurance number (HMRC prefix rules)",
+        flags=re.IGNORECASE,
     ),
     IdSpec(
-        "fi_hetu", "FI", r"[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y]",
+        "fi_hetu",
+        "FI",
+        r"[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y]",
         r"(?i)[0-3][0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-Y]",
-        _hetu_ok, "Finland: henkilötunnus (birth date, century sign, check character)", flags=re.IGNORECASE,
+        _hetu_ok,
+        "Finland: henkilötunnus (birth date, century sign, check character)",
+        flags=re.IGNORECASE,
     ),
     IdSpec(
-        "cn_ric", "CN", r"[1-9][0-9]{16}[0-9X]", r"(?i)[1-9][0-9]{16}[0-9X]",
-        _stdnum("cn.ric"), "China: resident identity card (birth date, ISO 7064 mod 11-2)", flags=re.IGNORECASE,
+        "cn_ric",
+        "CN",
+        r"[1-9][0-9]{16}[0-9X]",
+        r"(?i)[1-9][0-9]{16}[0-9X]",
+        _stdnum("cn.ric"),
+        "China: resident identity card (birth date, ISO 7064 mod 11-2)",
+        flags=re.IGNORECASE,
     ),
     IdSpec(
-        "fr_nir", "FR", r"[12478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}",
+        "fr_nir",
+        "FR",
+        r"[12478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}",
         r"(?i)[12478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}",
-        _stdnum("fr.nir"), "France: NIR / numéro de sécurité sociale (15 digits, key mod 97)", flags=re.IGNORECASE,
+        _stdnum("fr.nir"),
+        "France: NIR / numéro de sécurité sociale (15 digits, key mod 97)",
+        flags=re.IGNORECASE,
     ),
     IdSpec(
-        "br_cpf", "BR", r"[0-9]{3}(\.?)[0-9]{3}\1[0-9]{3}-?[0-9]{2}", r"[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}",
-        _cpf_ok, "Brazil: CPF (11 digits, two check digits)",
+        "br_cpf",
+        "BR",
+        r"[0-9]{3}(\.?)[0-9]{3}\1[0-9]{3}-?[0-9]{2}",
+        r"[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}",
+        _cpf_ok,
+        "Brazil: CPF (11 digits, two check digits)",
     ),
     IdSpec(
-        "tr_tckimlik", "TR", r"[1-9][0-9]{10}", r"[1-9][0-9]{10}",
-        _stdnum("tr.tckimlik"), "Türkiye: T.C. Kimlik No (11 digits, two check digits)",
+        "tr_tckimlik",
+        "TR",
+        r"[1-9][0-9]{10}",
+        r"[1-9][0-9]{10}",
+        _stdnum("tr.tckimlik"),
+        "Türkiye: T.C. Kimlik No (11 digits, two check digits)",
     ),
     IdSpec(
-        "kr_rrn", "KR", r"[0-9]{6}-?[1-8][0-9]{6}", r"[0-9]{6}-?[1-8][0-9]{6}",
-        _stdnum("kr.rrn"), "South Korea: resident registration number (birth date, check digit)",
+        "kr_rrn",
+        "KR",
+        r"[0-9]{6}-?[1-8][0-9]{6}",
+        r"[0-9]{6}-?[1-8][0-9]{6}",
+        _stdnum("kr.rrn"),
+        "South Korea: resident registration number (birth date, check digit)",
     ),
     IdSpec(
-        "za_id", "ZA", r"[0-9]{13}", r"[0-9]{13}", _stdnum("za.idnr"),
+        "za_id",
+        "ZA",
+        r"[0-9]{13}",
+        r"[0-9]{13}",
+        _stdnum("za.idnr"),
         "South Africa: ID number (birth date, Luhn)",
     ),
     IdSpec(
-        "pl_pesel", "PL", r"[0-9]{11}", r"[0-9]{11}", _stdnum("pl.pesel"), "Poland: PESEL (birth date, check digit)",
+        "pl_pesel",
+        "PL",
+        r"[0-9]{11}",
+        r"[0-9]{11}",
+        _stdnum("pl.pesel"),
+        "Poland: PESEL (birth date, check digit)",
     ),
     IdSpec(
-        "se_personnummer", "SE", r"(?:1[89]|20)?[0-9]{6}[-+]?[0-9]{4}", r"[0-9]{6}[-+]?[0-9]{4}",
-        _stdnum("se.personnummer", strip=" "), "Sweden: personnummer (birth date, Luhn)",
+        "se_personnummer",
+        "SE",
+        r"(?:1[89]|20)?[0-9]{6}[-+]?[0-9]{4}",
+        r"[0-9]{6}[-+]?[0-9]{4}",
+        _stdnum("se.personnummer", strip=" "),
+        "Sweden: personnummer (birth date, Luhn)",
     ),
     IdSpec(
-        "de_tax_id", "DE", r"[1-9][0-9](?: ?[0-9]{3}){3}", r"[1-9][0-9] ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}",
-        _stdnum("de.idnr"), "Germany: Steuer-ID / IdNr (11 digits, digit-repeat rule, ISO 7064 mod 11-10)",
+        "de_tax_id",
+        "DE",
+        r"[1-9][0-9](?: ?[0-9]{3}){3}",
+        r"[1-9][0-9] ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}",
+        _stdnum("de.idnr"),
+        "Germany: Steuer-ID / IdNr (11 digits, digit-repeat rule, ISO 7064 mod 11-10)",
     ),
     IdSpec(
-        "in_aadhaar", "IN", r"[2-9][0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}", r"[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}",
-        _stdnum("in_.aadhaar"), "India: Aadhaar (12 digits, Verhoeff)",
-        context=r"(?i)\b(?:aadhaa?r|uidai|uid)\b|आधार", weak=True,
+        "in_aadhaar",
+        "IN",
+        r"[2-9][0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}",
+        r"[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}",
+        _stdnum("in_.aadhaar"),
+        "India: Aadhaar (12 digits, Verhoeff)",
+        context=r"(?i)\b(?:aadhaa?r|uidai|uid)\b|आधार",
+        weak=True,
     ),
     IdSpec(
-        "ca_sin", "CA", r"[0-9]{3}([- ]?)[0-9]{3}\1[0-9]{3}", r"[0-9]{3}[- ]?[0-9]{3}[- ]?[0-9]{3}",
-        _stdnum("ca.sin"), "Canada: social insurance number (Luhn; nine bare digits need a context word)",
-        context=r"(?i)\b(?:sin|nas|social insurance|assurance sociale)\b", bare_needs_context=True, weak=True,
+        "ca_sin",
+        "CA",
+        r"[0-9]{3}([- ]?)[0-9]{3}\1[0-9]{3}",
+        r"[0-9]{3}[- ]?[0-9]{3}[- ]?[0-9]{3}",
+        _stdnum("ca.sin"),
+        "Canada: social insurance number (Luhn; nine bare digits need a context word)",
+        context=r"(?i)\b(?:sin|nas|social insurance|assurance sociale)\b",
+        bare_needs_context=True,
+        weak=True,
     ),
     IdSpec(
-        "us_ssn", "US", r"[0-9]{3}([- .]?)[0-9]{2}\1[0-9]{4}", r"[0-9]{3}[- .]?[0-9]{2}[- .]?[0-9]{4}",
-        _stdnum("us.ssn"), "US: social security number (reserved ranges; nine bare digits need a context word)",
-        context=r"(?i)\b(?:ssn|ssns|ss#|social security|soc\.? sec\.?)", bare_needs_context=True, weak=True,
+        "us_ssn",
+        "US",
+        r"[0-9]{3}([- .]?)[0-9]{2}\1[0-9]{4}",
+        r"[0-9]{3}[- .]?[0-9]{2}[- .]?[0-9]{4}",
+        _stdnum("us.ssn"),
+        "US: social security number (reserved ranges; nine bare digits need a context word)",
+        context=r"(?i)\b(?:ssn|ssns|ss#|social security|soc\.? sec\.?)",
+        bare_needs_context=True,
+        weak=True,
     ),
-)  # fmt: skip
+)
 
 
 def _has_context(context: re.Pattern[str] | None, text: str, start: int) -> bool:
@@ -208,13 +297,22 @@ def _confirmer(spec: IdSpec) -> Callable[[str, Span, Hints], bool]:
 
     def confirmed(text: str, span: Span, hints: Hints) -> bool:
         """The row agrees that this weak-checksum number is this identifier (and not, say, a phone number)."""
-        return spec.country in hints.regions or spec.country in hints.fallback or _has_context(context, text, span.start)
+        return (
+            spec.country in hints.regions or spec.country in hints.fallback or _has_context(context, text, span.start)
+        )
 
     return confirmed
 
 
 DETECTORS = [
-    Detector(s.kind, s.prefilter, _finder(s), s.description, group="national_id", country=s.country,
-             confirm=_confirmer(s) if s.weak else None)
+    Detector(
+        s.kind,
+        s.prefilter,
+        _finder(s),
+        s.description,
+        group="national_id",
+        country=s.country,
+        confirm=_confirmer(s) if s.weak else None,
+    )
     for s in SPECS
-]  # fmt: skip
+]

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.pii.scan import Span
 
 DEFAULT_LABELS = {
@@ -140,7 +140,7 @@ class GlinerBackend:
                 offsets.append(offset)
                 pieces.append(piece)
         out: list[list[Span]] = [[] for _ in texts]
-        for owner, offset, piece, ents in zip(owners, offsets, pieces, self._predict(pieces)):
+        for owner, offset, _piece, ents in zip(owners, offsets, pieces, self._predict(pieces)):
             for ent in ents:
                 kind = self.labels.get(ent["label"])
                 if kind is not None:

@@ -59,10 +59,7 @@ def _may_hold_number(text: str, region: str | None) -> bool:
     """Is there a run of digits written with a + or long enough to be a national number of `region`? (Cheap: the
     matcher parses every candidate, which costs far more.)"""
     least = _min_digits(region)
-    for m in _RUN.finditer(text):
-        if m.group(1) or sum(c.isdigit() for c in m.group()) >= least:
-            return True
-    return False
+    return any(m.group(1) or sum(c.isdigit() for c in m.group()) >= least for m in _RUN.finditer(text))
 
 
 def _matches(text: str, region: str | None) -> list[Span]:
@@ -132,8 +129,25 @@ def phone_shaped(text: str, start: int, end: int) -> bool:
 
 
 # Words of column names that hold phone numbers: whole words, and stems that may go on ("phone_number", "Telefonnr").
-_PHONE_COLUMN_WORDS = frozenset({"tel", "tlf", "telnr", "telno", "fax", "mob", "gsm", "msisdn", "cell", "mobile",
-                                 "mobil", "mobiel", "móvil", "portable", "handy"})  # fmt: skip
+_PHONE_COLUMN_WORDS = frozenset(
+    {
+        "tel",
+        "tlf",
+        "telnr",
+        "telno",
+        "fax",
+        "mob",
+        "gsm",
+        "msisdn",
+        "cell",
+        "mobile",
+        "mobil",
+        "mobiel",
+        "móvil",
+        "portable",
+        "handy",
+    }
+)
 _PHONE_COLUMN_STEMS = ("phone", "telephon", "téléphon", "telefon", "teléfon", "cellphone")
 
 

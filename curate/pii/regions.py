@@ -117,12 +117,33 @@ def _likely_territory(language: str) -> str:
 # Unicode script property names (as the regex engine spells them) -> ISO 15924 codes (Unicode
 # PropertyValueAliases.txt), for the scripts whose CLDR likely region says something (Latin says nothing).
 SCRIPTS = {
-    "Hangul": "Hang", "Hiragana": "Hira", "Katakana": "Kana", "Thai": "Thai", "Lao": "Laoo", "Khmer": "Khmr",
-    "Myanmar": "Mymr", "Hebrew": "Hebr", "Greek": "Grek", "Georgian": "Geor", "Armenian": "Armn",
-    "Devanagari": "Deva", "Bengali": "Beng", "Gurmukhi": "Guru", "Gujarati": "Gujr", "Oriya": "Orya", "Tamil": "Taml",
-    "Telugu": "Telu", "Kannada": "Knda", "Malayalam": "Mlym", "Sinhala": "Sinh", "Ethiopic": "Ethi",
-    "Thaana": "Thaa", "Han": "Hani", "Cyrillic": "Cyrl", "Arabic": "Arab",
-}  # fmt: skip
+    "Hangul": "Hang",
+    "Hiragana": "Hira",
+    "Katakana": "Kana",
+    "Thai": "Thai",
+    "Lao": "Laoo",
+    "Khmer": "Khmr",
+    "Myanmar": "Mymr",
+    "Hebrew": "Hebr",
+    "Greek": "Grek",
+    "Georgian": "Geor",
+    "Armenian": "Armn",
+    "Devanagari": "Deva",
+    "Bengali": "Beng",
+    "Gurmukhi": "Guru",
+    "Gujarati": "Gujr",
+    "Oriya": "Orya",
+    "Tamil": "Taml",
+    "Telugu": "Telu",
+    "Kannada": "Knda",
+    "Malayalam": "Mlym",
+    "Sinhala": "Sinh",
+    "Ethiopic": "Ethi",
+    "Thaana": "Thaa",
+    "Han": "Hani",
+    "Cyrillic": "Cyrl",
+    "Arabic": "Arab",
+}
 MIN_SCRIPT_LETTERS = 2  # letters of a script before it counts as a clue (one stray character says little)
 
 
@@ -168,7 +189,30 @@ def _place_names() -> dict[str, str]:
 
 # Country-code TLDs that Google Search treats as generic (Search Central, "Managing multi-regional sites"): their
 # sites are not local, so they say nothing about a country.
-GENERIC_CCTLDS = frozenset("ad as bz cc cd co dj fm io la me ms nu sc sr su tv tk ws ai".split())
+GENERIC_CCTLDS = frozenset(
+    [
+        "ad",
+        "as",
+        "bz",
+        "cc",
+        "cd",
+        "co",
+        "dj",
+        "fm",
+        "io",
+        "la",
+        "me",
+        "ms",
+        "nu",
+        "sc",
+        "sr",
+        "su",
+        "tv",
+        "tk",
+        "ws",
+        "ai",
+    ]
+)
 _DOMAIN = r"(?:@|https?://|www\.)(?:[\w-]+\.)+[A-Za-z]{2}\b"
 
 
@@ -185,7 +229,9 @@ def text_regions(values: pl.Series) -> list[tuple[str, ...]]:
     v = pl.col("v")
     frame = pl.DataFrame({"v": values.cast(pl.String)}).select(
         v.str.extract_all(_DOMAIN).alias("domains"),
-        pl.when((v.str.count_matches(r"\p{Lu}") * 2 < v.str.count_matches(r"\p{L}")) | (v.str.count_matches(r"\p{L}") < 12))
+        pl.when(
+            (v.str.count_matches(r"\p{Lu}") * 2 < v.str.count_matches(r"\p{L}")) | (v.str.count_matches(r"\p{L}") < 12)
+        )
         .then(v.str.extract_all(r"\b[A-Z]{2}\b"))
         .alias("codes"),
         v.str.extract_many(list(names), overlapping=True).alias("names"),

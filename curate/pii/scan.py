@@ -128,6 +128,7 @@ def blank(text: str, spans: Iterable[Span]) -> str:
 def resolve(spans: Iterable[Span], rank: dict[str, float], demoted: Collection[Span] = ()) -> list[Span]:
     """Non-overlapping spans in text order. A span inside a longer one gives way to it (a URL holding an IP is one
     URL); otherwise the kind ranked first wins, and `demoted` spans after every kind."""
+
     def rank_of(s: Span) -> float:
         return len(rank) + 1.0 if s in demoted else rank.get(s.kind, len(rank))
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from curate.core.text import NO_SPACE, SPACED_WORD, word_count
 from curate.quality.tokens import tokens
-from curate.text import NO_SPACE, SPACED_WORD, word_count
 
 # Sentence-final punctuation of every script (Unicode Sentence_Terminal: . ! ? 。 । ؟ ۔ ። ။ ។ ...), plus the
 # ellipsis and the Tibetan shad, optionally followed by closing quotes and brackets (`"Yes."`, `(see above.)`).
@@ -203,6 +203,7 @@ def ngram_repetition(
 
 def _per_row(rows: pl.DataFrame, values: pl.DataFrame, expr: pl.Expr) -> pl.Series:
     """`expr` evaluated on `values` (keyed by `row`), aligned to every row, 0 where a row has no value."""
-    joined = rows.join(values.with_columns(value=expr).select("row", "value"), on="row", how="left",
-                       maintain_order="left")  # fmt: skip
+    joined = rows.join(
+        values.with_columns(value=expr).select("row", "value"), on="row", how="left", maintain_order="left"
+    )
     return joined["value"].fill_null(0.0).fill_nan(0.0).cast(pl.Float64)

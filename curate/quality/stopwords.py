@@ -1,7 +1,7 @@
 """Stop words of a language, and whether a list can judge a text.
 
 Language codes from language ID (`fra`, `swh`, `cmn`, `zho_Hans`) and from recipes (`fr`, `fra`, `fre`) are brought to
-one key by `curate.langid.codes.language_key` (ISO 639-1 where there is one, the main member of a macrolanguage folded
+one key by `curate.core.languages.language_key` (ISO 639-1 where there is one, the main member of a macrolanguage folded
 into it: `swh` and `swa` are both `sw`). Stop words come from `stopwordsiso` (the stopwords-iso collection, 58 languages, keyed by ISO
 639-1). Space-delimited languages match stop words as whole tokens; Chinese, Japanese and the Southeast Asian scripts
 are written without spaces, so their stop words are counted as substrings (leftmost-longest Aho-Corasick matches,
@@ -14,7 +14,7 @@ from functools import cache
 
 import polars as pl
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 from curate.langid.scripts import detect_scripts
 from curate.quality.tokens import single_tokens
 

@@ -1,4 +1,4 @@
-"""Word splitting as polars expressions, consistent with `curate.text.word_count`.
+"""Word splitting as polars expressions, consistent with `curate.core.text.word_count`.
 
 Space-delimited scripts split into the same words `word_count` counts; Chinese and Japanese give one token per Han or
 kana character (as `word_count` counts them). Thai, Lao, Khmer, Myanmar and Tibetan need a dictionary segmenter to be
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.text import CJK, SOUTHEAST_ASIAN, SPACED_WORD
+from curate.core.text import CJK, SOUTHEAST_ASIAN, SPACED_WORD
 
 TOKEN = rf"{SPACED_WORD}|[{CJK}]|[{SOUTHEAST_ASIAN}]+"
 

@@ -10,7 +10,7 @@ Only light modules are imported here; the Argilla SDK is imported inside the fun
 
 from __future__ import annotations
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 REJECTED = "review:rejected"
 PENDING_REASON = "review:pending"

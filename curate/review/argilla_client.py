@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from curate import credentials
-from curate.credentials import safe_url
-from curate.errors import CurateError, MissingDependencyError, SettingError
-from curate.retry import retry
+from curate.core import credentials
+from curate.core.credentials import safe_url
+from curate.core.errors import CurateError, MissingDependencyError, SettingError
+from curate.core.retry import retry
 from curate.review import ReviewServerError
 from curate.review import records as rec
 from curate.review.state import ReviewStore
@@ -58,9 +58,11 @@ class RetrySettings:
 
 
 def retry_settings() -> RetrySettings:
-    return RetrySettings(tries=int(env_number("CURATE_REVIEW_RETRIES", 5, 1, whole=True)),
-                         backoff=env_number("CURATE_REVIEW_BACKOFF", 1.0, 0),
-                         timeout=int(env_number("CURATE_REVIEW_TIMEOUT", 30, 1, whole=True)))  # fmt: skip
+    return RetrySettings(
+        tries=int(env_number("CURATE_REVIEW_RETRIES", 5, 1, whole=True)),
+        backoff=env_number("CURATE_REVIEW_BACKOFF", 1.0, 0),
+        timeout=int(env_number("CURATE_REVIEW_TIMEOUT", 30, 1, whole=True)),
+    )
 
 
 def redact(text: str) -> str:
@@ -111,22 +113,34 @@ def _describe(exc: BaseException) -> str:
     return redact(f"{name}: {text}" if name not in text else text)[:500]
 
 
-def with_retries(call: Callable[[], T], what: str, url: str, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> T:  # fmt: skip
+def with_retries(
+    call: Callable[[], T],
+    what: str,
+    url: str,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
     """Run `call`; on a transient failure wait (1, 2, 4, ... seconds) and try again; then raise a clear error that
     says how long it tried (the requests' own time included, not only the waits). The SDK's own retries are off
     (`retries=0`): they cover refused connections only, not a 5xx, a 429 or a timeout."""
     settings = retry_settings()
     started = clock()
     try:
-        return retry(call, tries=settings.tries, first_wait=settings.backoff, sleep=sleep,
-                     worth_retrying=lambda exc: not isinstance(exc, CurateError) and _transient(exc))  # fmt: skip
+        return retry(
+            call,
+            tries=settings.tries,
+            first_wait=settings.backoff,
+            sleep=sleep,
+            worth_retrying=lambda exc: not isinstance(exc, CurateError) and _transient(exc),
+        )
     except CurateError:
         raise
     except Exception as exc:  # the SDK raises httpx and its own errors
         if _is_credentials(exc):
-            raise ReviewServerError(f"Argilla at {url} refused the API key in {ENV_KEY} while trying to {what}; "
-                                    "check the key (it is not shown here)") from None  # fmt: skip
+            raise ReviewServerError(
+                f"Argilla at {url} refused the API key in {ENV_KEY} while trying to {what}; "
+                "check the key (it is not shown here)"
+            ) from None
         if not _transient(exc):
             raise ReviewServerError(f"could not {what} (Argilla at {url}): {_describe(exc)}") from None
         raise ReviewServerError(
@@ -138,7 +152,10 @@ def with_retries(call: Callable[[], T], what: str, url: str, sleep: Callable[[fl
 
 
 def _is_credentials(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("ArgillaCredentialsError", "UnauthorizedError") or getattr(exc, "status_code", None) == 401
+    return (
+        type(exc).__name__ in ("ArgillaCredentialsError", "UnauthorizedError")
+        or getattr(exc, "status_code", None) == 401
+    )
 
 
 @contextlib.contextmanager
@@ -211,13 +228,16 @@ def open_dataset(conn: Connection, spec: dict[str, Any], create: bool):
     ds = with_retries(find, f"look up the dataset '{spec['dataset']}'", conn.url)
     if ds is None:
         if not create:
-            raise ReviewServerError(f"no dataset '{spec['dataset']}' in workspace '{ws.name}' of Argilla at {conn.url}; "
-                                    "push the review queue first (`curate review push OUT`)")  # fmt: skip
+            raise ReviewServerError(
+                f"no dataset '{spec['dataset']}' in workspace '{ws.name}' of Argilla at {conn.url}; "
+                "push the review queue first (`curate review push OUT`)"
+            )
 
         def make():
             with _quiet():
-                return rg.Dataset(name=spec["dataset"], workspace=ws, settings=rec.settings(spec, conn.client),
-                                  client=conn.client).create()
+                return rg.Dataset(
+                    name=spec["dataset"], workspace=ws, settings=rec.settings(spec, conn.client), client=conn.client
+                ).create()
 
         return with_retries(make, f"create the dataset '{spec['dataset']}'", conn.url), ws.name
     have_fields = sorted(f.name for f in ds.settings.fields)
@@ -233,7 +253,9 @@ def open_dataset(conn: Connection, spec: dict[str, Any], create: bool):
     return ds, ws.name
 
 
-def push(conn: Connection, store: ReviewStore, again: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
+def push(
+    conn: Connection, store: ReviewStore, again: bool = False, progress: Callable[[int, int], None] | None = None
+) -> dict:
     """Send the queue in batches; after each batch `push.json` says how far it got, so an interrupted push goes on
     from there. Records are upserted by id (= row `_id`): sending one twice updates it, never duplicates it, and
     keeps its answers. `again` sends everything once more (e.g. after the dataset was edited in the UI)."""
@@ -275,8 +297,13 @@ def _answer_row(row_id: str, response: Any, names: dict[str, str], spec: dict[st
     def value(question: str) -> Any:
         return (values.get(question) or {}).get("value")
 
-    return {"_id": row_id, "annotator": names.get(str(response.user_id), str(response.user_id)), "origin": "argilla",
-            "status": getattr(response.status, "value", str(response.status)), **rec.answer_values(value, spec)}  # fmt: skip
+    return {
+        "_id": row_id,
+        "annotator": names.get(str(response.user_id), str(response.user_id)),
+        "origin": "argilla",
+        "status": getattr(response.status, "value", str(response.status)),
+        **rec.answer_values(value, spec),
+    }
 
 
 def fetch_answers(conn: Connection, spec: dict[str, Any]) -> pl.DataFrame:
@@ -287,14 +314,18 @@ def fetch_answers(conn: Connection, spec: dict[str, Any]) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     offset = 0
     while True:
+
         def page(offset=offset):
             with _quiet():
-                return conn.client.api.records.list(ds.id, offset=offset, limit=LIST_PAGE, with_suggestions=False,
-                                                    with_responses=True)  # fmt: skip
+                return conn.client.api.records.list(
+                    ds.id, offset=offset, limit=LIST_PAGE, with_suggestions=False, with_responses=True
+                )
 
         models = with_retries(page, f"read the answers in '{spec['dataset']}'", conn.url)
         for model in models:
-            rows.extend(_answer_row(str(model.external_id), response, names, spec) for response in model.responses or [])
+            rows.extend(
+                _answer_row(str(model.external_id), response, names, spec) for response in model.responses or []
+            )
         if len(models) < LIST_PAGE:
             break
         offset += len(models)

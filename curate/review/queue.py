@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.io.writers import write_bytes_atomic
 from curate.review import ACCEPT, REJECT
 
@@ -27,7 +27,9 @@ FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise CurateError(f"{path}: write the review queue as .jsonl or .csv (got '{Path(path).suffix or 'no extension'}')")
+        raise CurateError(
+            f"{path}: write the review queue as .jsonl or .csv (got '{Path(path).suffix or 'no extension'}')"
+        )
     return fmt
 
 
@@ -105,10 +107,7 @@ def _read(path: Path) -> list[tuple[int, dict[str, Any]]]:
 def _labels(value: Any) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, list):
-        items = value
-    else:
-        items = str(value).replace(",", ";").split(";")
+    items = value if isinstance(value, list) else str(value).replace(",", ";").split(";")
     return [str(i).strip() for i in items if str(i).strip()]
 
 
@@ -119,8 +118,9 @@ def _text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
-def _parse_answer(record: dict[str, Any], where: str, spec: dict[str, Any], queue_ids: set[str],
-                  annotator: str | None) -> dict[str, Any] | str | None:  # fmt: skip
+def _parse_answer(
+    record: dict[str, Any], where: str, spec: dict[str, Any], queue_ids: set[str], annotator: str | None
+) -> dict[str, Any] | str | None:
     """A reviewer's answer row, an error message, or None (no decision: not reviewed)."""
     row_id = _text(record.get("_id"))
     decision = (_text(record.get("decision")) or "").strip().lower()
@@ -136,10 +136,15 @@ def _parse_answer(record: dict[str, Any], where: str, spec: dict[str, Any], queu
         return f"{where}: unknown issue label(s) {', '.join(unknown)} (allowed: {', '.join(sorted(spec['labels']))})"
     who = _text(record.get("annotator")) or annotator or "file"
     return {
-        "_id": row_id, "annotator": who.strip(), "origin": "file", "status": "submitted", "decision": decision,
-        "issues": issues, "note": _text(record.get("note")),
+        "_id": row_id,
+        "annotator": who.strip(),
+        "origin": "file",
+        "status": "submitted",
+        "decision": decision,
+        "issues": issues,
+        "note": _text(record.get("note")),
         **{f"corrected_{f}": _text(record.get(f"corrected_{f}")) for f in spec["correct"]},
-    }  # fmt: skip
+    }
 
 
 def read_answers(path: Path, spec: dict[str, Any], queue_ids: set[str], annotator: str | None) -> pl.DataFrame:
@@ -167,6 +172,8 @@ def read_answers(path: Path, spec: dict[str, Any], queue_ids: set[str], annotato
     duplicated = frame.filter(pl.struct("_id", "annotator").is_duplicated())
     if duplicated.height:
         first = duplicated.row(0, named=True)
-        raise CurateError(f"{path}: row {first['_id']} is answered twice by '{first['annotator']}'; give each "
-                          "reviewer's lines their own `annotator`")  # fmt: skip
+        raise CurateError(
+            f"{path}: row {first['_id']} is answered twice by '{first['annotator']}'; give each "
+            "reviewer's lines their own `annotator`"
+        )
     return frame

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 from curate.io.writers import write_json_atomic, write_text_atomic
 from curate.review import records as rec
 from curate.review.selection import row_hash
@@ -26,8 +26,14 @@ KIND = "ratings"
 FOLDER = "ratings"
 RATING, NOTE = "rating", "note"
 SCALE = (1, 2, 3, 4, 5)
-RATING_SCHEMA = {"_id": pl.String, "annotator": pl.String, "origin": pl.String, "status": pl.String,
-                 RATING: pl.Int64, NOTE: pl.String}  # fmt: skip
+RATING_SCHEMA = {
+    "_id": pl.String,
+    "annotator": pl.String,
+    "origin": pl.String,
+    "status": pl.String,
+    RATING: pl.Int64,
+    NOTE: pl.String,
+}
 GUIDELINES = """# Rating the outputs of `{name}`
 
 Each record is a text the fine-tuned model wrote in the language shown as `language`, with the source it was given
@@ -58,18 +64,30 @@ def store_for(folder: Path) -> ReviewStore | None:
 
 # the queue -------------------------------------------------------------------------------------------------------------
 def _judge_scores(judged: list[dict[str, Any]]) -> pl.DataFrame:
-    rows = [{"set": r["set"], "row_id": str(r["_id"]), "judge_score": r["score"]} for r in judged if r["model"] == "tuned"]
+    rows = [
+        {"set": r["set"], "row_id": str(r["_id"]), "judge_score": r["score"]} for r in judged if r["model"] == "tuned"
+    ]
     schema = {"set": pl.String, "row_id": pl.String, "judge_score": pl.Float64}
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
-def sample_outputs(rows: list[dict[str, Any]], judged: list[dict[str, Any]], per_language: int, seed: int) -> pl.DataFrame:
+def sample_outputs(
+    rows: list[dict[str, Any]], judged: list[dict[str, Any]], per_language: int, seed: int
+) -> pl.DataFrame:
     """`per_language` outputs of each language (the smallest seeded hashes of their ids: the same on every run),
     preferring those the judge scored, so that every rating can be compared with the judge."""
-    frame = pl.DataFrame(rows).select(
-        pl.col("set"), pl.col("_id").cast(pl.String).alias("row_id"), pl.col("lang"),
-        pl.col("input").alias("source"), pl.col("output"), pl.col("reference"),
-    ).join(_judge_scores(judged), on=["set", "row_id"], how="left")  # fmt: skip
+    frame = (
+        pl.DataFrame(rows)
+        .select(
+            pl.col("set"),
+            pl.col("_id").cast(pl.String).alias("row_id"),
+            pl.col("lang"),
+            pl.col("input").alias("source"),
+            pl.col("output"),
+            pl.col("reference"),
+        )
+        .join(_judge_scores(judged), on=["set", "row_id"], how="left")
+    )
     frame = frame.with_columns((pl.col("set") + pl.lit("|") + pl.col("row_id")).alias("_key"))
     frame = frame.with_columns(row_hash(frame["_key"], seed).alias("_hash"))
     frame = frame.sort(["lang", pl.col("judge_score").is_null(), "_hash"])
@@ -81,15 +99,25 @@ def sample_outputs(rows: list[dict[str, Any]], judged: list[dict[str, Any]], per
 
 def build_spec(queue: pl.DataFrame, name: str, rows_seen: int) -> dict[str, Any]:
     most = int(queue.group_by("lang").len()["len"].max() or 0)
-    spec = rec.build_spec(dataset=f"{name}-ratings", workspace=None, queue=queue, fields=["source", "output", "reference"],
-                          correct=[], labels=[], metadata=["lang", "set", "judge_score"], annotators=1, prefill=False,
-                          guidelines=GUIDELINES.format(name=name),
-                          selection={"rows_seen": rows_seen, "chosen": {"per language": most}})  # fmt: skip
+    spec = rec.build_spec(
+        dataset=f"{name}-ratings",
+        workspace=None,
+        queue=queue,
+        fields=["source", "output", "reference"],
+        correct=[],
+        labels=[],
+        metadata=["lang", "set", "judge_score"],
+        annotators=1,
+        prefill=False,
+        guidelines=GUIDELINES.format(name=name),
+        selection={"rows_seen": rows_seen, "chosen": {"per language": most}},
+    )
     return {**spec, "kind": KIND}
 
 
-def write_rating_queue(dest: Path, rows: list[dict[str, Any]], judged: list[dict[str, Any]], per_language: int,
-                       name: str, seed: int) -> int:  # fmt: skip
+def write_rating_queue(
+    dest: Path, rows: list[dict[str, Any]], judged: list[dict[str, Any]], per_language: int, name: str, seed: int
+) -> int:
     """Queue a sample of outputs for rating in `dest/ratings/`; answers already given to the same outputs stay."""
     queue = sample_outputs(rows, judged, per_language, seed)
     store = ReviewStore(Path(dest), folder=FOLDER)
@@ -101,8 +129,10 @@ def write_rating_queue(dest: Path, rows: list[dict[str, Any]], judged: list[dict
 def questions(spec: dict[str, Any], client: Any) -> list:
     import argilla as rg
 
-    return [rg.RatingQuestion(name=RATING, title="Rating (1-5)", values=list(SCALE), required=True, client=client),
-            rg.TextQuestion(name=NOTE, title="Note (optional)", required=False, client=client)]  # fmt: skip
+    return [
+        rg.RatingQuestion(name=RATING, title="Rating (1-5)", values=list(SCALE), required=True, client=client),
+        rg.TextQuestion(name=NOTE, title="Note (optional)", required=False, client=client),
+    ]
 
 
 def question_names(spec: dict[str, Any]) -> list[str]:
@@ -118,12 +148,15 @@ def answer_values(value: Any, spec: dict[str, Any]) -> dict[str, Any]:
 # files (no server) -------------------------------------------------------------------------------------------------------
 def queue_rows(queue: pl.DataFrame, spec: dict[str, Any]) -> list[dict[str, Any]]:
     columns = ["_id", "set", "lang", "source", "output", "reference", "judge_score"]
-    return [{**{c: row.get(c) for c in columns}, RATING: None, NOTE: None, "annotator": None}
-            for row in queue.iter_rows(named=True)]  # fmt: skip
+    return [
+        {**{c: row.get(c) for c in columns}, RATING: None, NOTE: None, "annotator": None}
+        for row in queue.iter_rows(named=True)
+    ]
 
 
-def parse_answer(record: dict[str, Any], where: str, spec: dict[str, Any], ids: set[str],
-                 annotator: str | None) -> dict[str, Any] | str | None:  # fmt: skip
+def parse_answer(
+    record: dict[str, Any], where: str, spec: dict[str, Any], ids: set[str], annotator: str | None
+) -> dict[str, Any] | str | None:
     """An answer row, an error message, or None (no rating: not answered)."""
     raw = record.get(RATING)
     text = "" if raw is None else str(raw).strip()
@@ -174,9 +207,18 @@ def _group(lang: str, queued: int, part: pl.DataFrame) -> dict[str, Any]:
     rho, tau = _correlations(judge, human)
     mean = lambda s: round(float(s.mean()), 3) if s.len() else None  # noqa: E731
     higher = sum(j > h for j, h in zip(judge, human))
-    return {"lang": lang, "queued": queued, "rated": part.height, "ratings": int(part["raters"].sum()),
-            "human": mean(part["human"]), "judge": mean(paired["judge_score"]), "paired": paired.height,
-            "spearman": rho, "kendall": tau, "judge_higher": round(higher / len(judge), 4) if judge else None}  # fmt: skip
+    return {
+        "lang": lang,
+        "queued": queued,
+        "rated": part.height,
+        "ratings": int(part["raters"].sum()),
+        "human": mean(part["human"]),
+        "judge": mean(paired["judge_score"]),
+        "paired": paired.height,
+        "spearman": rho,
+        "kendall": tau,
+        "judge_higher": round(higher / len(judge), 4) if judge else None,
+    }
 
 
 def report(queue: pl.DataFrame, answers: pl.DataFrame) -> dict[str, Any]:
@@ -184,8 +226,11 @@ def report(queue: pl.DataFrame, answers: pl.DataFrame) -> dict[str, Any]:
     rated = queue.join(human_scores(answers), on="_id", how="inner")
     counts = dict(queue.group_by("lang").len().iter_rows())
     languages = [_group(lang, counts[lang], rated.filter(pl.col("lang") == lang)) for lang in sorted(counts)]
-    return {"languages": languages, "overall": _group("all", queue.height, rated),
-            "raters": sorted(submitted(answers)["annotator"].unique().to_list())}  # fmt: skip
+    return {
+        "languages": languages,
+        "overall": _group("all", queue.height, rated),
+        "raters": sorted(submitted(answers)["annotator"].unique().to_list()),
+    }
 
 
 REPORT_HEAD = ["language", "queued", "rated", "human", "judge", "Spearman", "Kendall", "judge higher"]
@@ -195,27 +240,35 @@ def report_rows(found: dict[str, Any]) -> list[list[str]]:
     def number(value: Any, digits: int = 2, share: bool = False) -> str:
         return "—" if value is None else (f"{value:.0%}" if share else f"{value:.{digits}f}")
 
-    return [[g["lang"], str(g["queued"]), str(g["rated"]), number(g["human"]), number(g["judge"]), number(g["spearman"]),
-             number(g["kendall"]), number(g["judge_higher"], share=True)]
-            for g in [*found["languages"], found["overall"]]]  # fmt: skip
+    return [
+        [
+            g["lang"],
+            str(g["queued"]),
+            str(g["rated"]),
+            number(g["human"]),
+            number(g["judge"]),
+            number(g["spearman"]),
+            number(g["kendall"]),
+            number(g["judge_higher"], share=True),
+        ]
+        for g in [*found["languages"], found["overall"]]
+    ]
 
 
 def markdown_report(found: dict[str, Any]) -> str:
-    from curate.markdown import table
+    from curate.core.markdown import table
 
-    text = ("Native speakers' ratings (1-5, the mean of each output's raters) beside the LLM judge's score of the "
-            "same outputs; Spearman and Kendall: rank correlation between judge and humans; judge higher: the share "
-            f"of outputs the judge rates above the humans. Raters: {', '.join(found['raters']) or 'none yet'}.")  # fmt: skip
+    text = (
+        "Native speakers' ratings (1-5, the mean of each output's raters) beside the LLM judge's score of the "
+        "same outputs; Spearman and Kendall: rank correlation between judge and humans; judge higher: the share "
+        f"of outputs the judge rates above the humans. Raters: {', '.join(found['raters']) or 'none yet'}."
+    )
     return text + "\n\n" + table(report_rows(found), REPORT_HEAD) + "\n"
 
 
 def write_report(folder: Path, store: ReviewStore) -> dict[str, Any]:
-    """ratings.json and ratings.md beside the model, and its card brought up to date."""
+    """ratings.json and ratings.md beside the model (`curate review` then brings its model card up to date)."""
     found = report(store.queue(), store.answers())
     write_json_atomic(Path(folder) / "ratings.json", found)
     write_text_atomic(Path(folder) / "ratings.md", markdown_report(found))
-    if (Path(folder) / "metrics.json").is_file():
-        from curate.train.card import write_card
-
-        write_card(Path(folder))
     return found

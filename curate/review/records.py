@@ -51,19 +51,40 @@ def _metadata_kind(dtype: pl.DataType) -> str:
     return "terms"
 
 
-def build_spec(*, dataset: str, workspace: str | None, queue: pl.DataFrame, fields: list[str], correct: list[str],
-               labels: list[str], metadata: list[str], annotators: int, prefill: bool, guidelines: str,
-               selection: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def build_spec(
+    *,
+    dataset: str,
+    workspace: str | None,
+    queue: pl.DataFrame,
+    fields: list[str],
+    correct: list[str],
+    labels: list[str],
+    metadata: list[str],
+    annotators: int,
+    prefill: bool,
+    guidelines: str,
+    selection: dict[str, Any],
+) -> dict[str, Any]:
     """The dataset as JSON. Fields and metadata that are empty in every queued row are left out."""
-    present = [c for c in queue.columns if queue[c].null_count() < queue.height] if queue.height else list(queue.columns)
+    present = (
+        [c for c in queue.columns if queue[c].null_count() < queue.height] if queue.height else list(queue.columns)
+    )
     shown = [f for f in fields if f in present]
     if not shown:
         shown = fields[:1]
-    field_specs = [{"name": metadata_name(f), "column": f, "title": f.replace("_", " ").capitalize(), "required": i == 0}
-                   for i, f in enumerate(shown)]  # fmt: skip
+    field_specs = [
+        {"name": metadata_name(f), "column": f, "title": f.replace("_", " ").capitalize(), "required": i == 0}
+        for i, f in enumerate(shown)
+    ]
     if "_parent_text" in present:
-        field_specs.append({"name": "original", "column": "_parent_text", "title": "Original (this row is synthetic)",
-                            "required": False})  # fmt: skip
+        field_specs.append(
+            {
+                "name": "original",
+                "column": "_parent_text",
+                "title": "Original (this row is synthetic)",
+                "required": False,
+            }
+        )
     meta_specs, seen = [], set()
     for column in metadata:
         name = metadata_name(column)
@@ -71,14 +92,28 @@ def build_spec(*, dataset: str, workspace: str | None, queue: pl.DataFrame, fiel
             seen.add(name)
             meta_specs.append({"name": name, "column": column, "kind": _metadata_kind(queue.schema[column])})
     return {
-        "dataset": dataset, "workspace": workspace, "fields": field_specs,
-        "correct": [f for f in correct if f in shown], "labels": list(labels), "metadata": meta_specs,
-        "annotators": annotators, "prefill": prefill, "guidelines": guidelines, "selection": selection,
-    }  # fmt: skip
+        "dataset": dataset,
+        "workspace": workspace,
+        "fields": field_specs,
+        "correct": [f for f in correct if f in shown],
+        "labels": list(labels),
+        "metadata": meta_specs,
+        "annotators": annotators,
+        "prefill": prefill,
+        "guidelines": guidelines,
+        "selection": selection,
+    }
 
 
-def guidelines(spec_fields: list[str], correct: list[str], labels: list[str], rules: dict[str, Any], by: str | None,
-               recipe: dict[str, Any] | None, extra: str | None) -> str:  # fmt: skip
+def guidelines(
+    spec_fields: list[str],
+    correct: list[str],
+    labels: list[str],
+    rules: dict[str, Any],
+    by: str | None,
+    recipe: dict[str, Any] | None,
+    extra: str | None,
+) -> str:
     """Markdown guidelines written from the recipe: why these rows, what each question means, what to look for."""
     lines = []
     if recipe:
@@ -87,31 +122,51 @@ def guidelines(spec_fields: list[str], correct: list[str], labels: list[str], ru
             lines += [recipe["description"], ""]
         steps = [next(iter(s)) for s in recipe.get("steps", []) if isinstance(s, dict)]
         if steps:
-            lines += ["The rows went through these steps before you see them: " + ", ".join(f"`{s}`" for s in steps) + ".", ""]
+            lines += [
+                "The rows went through these steps before you see them: " + ", ".join(f"`{s}`" for s in steps) + ".",
+                "",
+            ]
     else:
         lines += ["# Review", ""]
     chosen = []
     for name, take in rules.items():
-        amount = f"{take} per {by}" if isinstance(take, int) and by else (f"{take}" if isinstance(take, int) else f"{take:.0%}")
+        amount = (
+            f"{take} per {by}"
+            if isinstance(take, int) and by
+            else (f"{take}" if isinstance(take, int) else f"{take:.0%}")
+        )
         chosen.append(f"- {_RULE_TEXT.get(name, name)} ({amount})")
-    lines += ["These rows were chosen for a human check:", *chosen, "",
-              "## For each row", "",
-              "1. **Decision**: *accept* if the row is fit to train a model on, as it is or with your correction; "
-              "*reject* if not.", ""]  # fmt: skip
+    lines += [
+        "These rows were chosen for a human check:",
+        *chosen,
+        "",
+        "## For each row",
+        "",
+        "1. **Decision**: *accept* if the row is fit to train a model on, as it is or with your correction; "
+        "*reject* if not.",
+        "",
+    ]
     n = 2
     if correct:
         names = ", ".join(f"*{f}*" for f in correct)
-        lines += [f"{n}. **Corrected {'/'.join(correct)}** (optional): fix {names} in place. The box starts with the "
-                  "text as it stands; leave it as it is when nothing needs fixing. Your correction replaces the "
-                  "text in the dataset (the original is kept beside it).", ""]  # fmt: skip
+        lines += [
+            f"{n}. **Corrected {'/'.join(correct)}** (optional): fix {names} in place. The box starts with the "
+            "text as it stands; leave it as it is when nothing needs fixing. Your correction replaces the "
+            "text in the dataset (the original is kept beside it).",
+            "",
+        ]
         n += 1
     lines += [f"{n}. **Issues** (optional, several allowed): what is wrong with the row.", ""]
     lines += [f"   - `{label}`: {LABEL_HELP.get(label, label.replace('_', ' '))}" for label in labels] + [""]
-    lines += [f"{n + 1}. **Note** (optional): anything else a data engineer should know.", "",
-              "Suggestions come from the pipeline's own scores (language-ID confidence, PII found): confirm them or "
-              "change them; they are a starting point, not an answer.", "",
-              "The metadata (language, source, `why` = the rule that chose the row, scores) can be used to filter "
-              f"the rows. Fields shown: {', '.join(spec_fields)}."]  # fmt: skip
+    lines += [
+        f"{n + 1}. **Note** (optional): anything else a data engineer should know.",
+        "",
+        "Suggestions come from the pipeline's own scores (language-ID confidence, PII found): confirm them or "
+        "change them; they are a starting point, not an answer.",
+        "",
+        "The metadata (language, source, `why` = the rule that chose the row, scores) can be used to filter "
+        f"the rows. Fields shown: {', '.join(spec_fields)}.",
+    ]
     if extra:
         lines += ["", "## From the dataset's maintainers", "", extra.strip()]
     return "\n".join(lines)[:10_000]
@@ -123,8 +178,12 @@ def _pii_left(queue: pl.DataFrame, field: str, pii_column: str) -> pl.Series:
     dtype = queue.schema.get(pii_column)
     if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct) or field not in queue.columns:
         return pl.Series("_pii_left", [False] * queue.height)
-    spans = (queue.select(pl.int_range(pl.len()).alias("_i"), pl.col(field), pl.col(pii_column).alias("_span"))
-             .explode("_span").filter(pl.col("_span").is_not_null()).unnest("_span"))  # fmt: skip
+    spans = (
+        queue.select(pl.int_range(pl.len()).alias("_i"), pl.col(field), pl.col(pii_column).alias("_span"))
+        .explode("_span")
+        .filter(pl.col("_span").is_not_null())
+        .unnest("_span")
+    )
     if spans.height == 0:
         return pl.Series("_pii_left", [False] * queue.height)
     spans = spans.with_columns(
@@ -135,12 +194,24 @@ def _pii_left(queue: pl.DataFrame, field: str, pii_column: str) -> pl.Series:
     return out["_left"].fill_null(False).alias("_pii_left")
 
 
-def add_suggestions(queue: pl.DataFrame, *, field: str, confidence: str | None, below: float, lang_flag: str | None,
-                    pii_column: str | None, labels: list[str]) -> pl.DataFrame:  # fmt: skip
+def add_suggestions(
+    queue: pl.DataFrame,
+    *,
+    field: str,
+    confidence: str | None,
+    below: float,
+    lang_flag: str | None,
+    pii_column: str | None,
+    labels: list[str],
+) -> pl.DataFrame:
     """`_suggest_issues` (labels), `_suggest_decision` and `_suggest_score` per row, from columns the pipeline wrote:
     a language-ID flag or a low score suggests `wrong_language`, readable PII suggests `pii_left`; any issue
     suggests `reject`, none `accept`. The score is the language-ID confidence (or its complement for a reject)."""
-    score = pl.col(confidence).cast(pl.Float64, strict=False) if confidence and confidence in queue.columns else pl.lit(None, pl.Float64)
+    score = (
+        pl.col(confidence).cast(pl.Float64, strict=False)
+        if confidence and confidence in queue.columns
+        else pl.lit(None, pl.Float64)
+    )
     wrong = pl.lit(False)
     if lang_flag and lang_flag in queue.columns:
         wrong = wrong | pl.col(lang_flag).is_not_null()
@@ -166,11 +237,22 @@ def settings(spec: dict[str, Any], client: Any):
     """The Argilla dataset settings for a spec (the SDK wants a client even to describe them)."""
     import argilla as rg
 
-    fields = [rg.TextField(name=f["name"], title=f["title"], required=f["required"], client=client) for f in spec["fields"]]
-    kinds = {"terms": rg.TermsMetadataProperty, "float": rg.FloatMetadataProperty, "integer": rg.IntegerMetadataProperty}
+    fields = [
+        rg.TextField(name=f["name"], title=f["title"], required=f["required"], client=client) for f in spec["fields"]
+    ]
+    kinds = {
+        "terms": rg.TermsMetadataProperty,
+        "float": rg.FloatMetadataProperty,
+        "integer": rg.IntegerMetadataProperty,
+    }
     metadata = [kinds[m["kind"]](name=m["name"], client=client) for m in spec["metadata"]]
-    return rg.Settings(fields=fields, questions=_questions(spec, client), metadata=metadata, guidelines=spec["guidelines"],
-                       distribution=rg.TaskDistribution(min_submitted=spec["annotators"]))  # fmt: skip
+    return rg.Settings(
+        fields=fields,
+        questions=_questions(spec, client),
+        metadata=metadata,
+        guidelines=spec["guidelines"],
+        distribution=rg.TaskDistribution(min_submitted=spec["annotators"]),
+    )
 
 
 def _questions(spec: dict[str, Any], client: Any) -> list:
@@ -180,13 +262,26 @@ def _questions(spec: dict[str, Any], client: Any) -> list:
 
     if ratings.is_ratings(spec):
         return ratings.questions(spec, client)
-    questions = [rg.LabelQuestion(name=DECISION, title="Keep this row?", labels={ACCEPT: "Accept", REJECT: "Reject"},
-                                  required=True, client=client)]  # fmt: skip
+    questions = [
+        rg.LabelQuestion(
+            name=DECISION,
+            title="Keep this row?",
+            labels={ACCEPT: "Accept", REJECT: "Reject"},
+            required=True,
+            client=client,
+        )
+    ]
     for f in spec["correct"]:
-        questions.append(rg.TextQuestion(name=correction_question(f), title=f"Corrected {f} (optional)", required=False,
-                                         client=client))  # fmt: skip
-    questions.append(rg.MultiLabelQuestion(name=ISSUES, title="Issues (optional)", labels=spec["labels"], required=False,
-                                           client=client))  # fmt: skip
+        questions.append(
+            rg.TextQuestion(
+                name=correction_question(f), title=f"Corrected {f} (optional)", required=False, client=client
+            )
+        )
+    questions.append(
+        rg.MultiLabelQuestion(
+            name=ISSUES, title="Issues (optional)", labels=spec["labels"], required=False, client=client
+        )
+    )
     questions.append(rg.TextQuestion(name=NOTE, title="Note (optional)", required=False, client=client))
     return questions
 
@@ -206,8 +301,12 @@ def answer_values(value: Any, spec: dict[str, Any]) -> dict[str, Any]:
     if ratings.is_ratings(spec):
         return ratings.answer_values(value, spec)
     issues = value(ISSUES)
-    return {"decision": value(DECISION), "issues": [str(i) for i in issues] if isinstance(issues, list) else [],
-            "note": value(NOTE), **{f"corrected_{f}": value(correction_question(f)) for f in spec["correct"]}}  # fmt: skip
+    return {
+        "decision": value(DECISION),
+        "issues": [str(i) for i in issues] if isinstance(issues, list) else [],
+        "note": value(NOTE),
+        **{f"corrected_{f}": value(correction_question(f)) for f in spec["correct"]},
+    }
 
 
 def answer_schema(spec: dict[str, Any]) -> dict[str, Any]:
@@ -252,7 +351,9 @@ def record_dicts(queue: pl.DataFrame, spec: dict[str, Any]) -> list[dict[str, An
                 metadata[m["name"]] = value
         suggestions = []
         if "_suggest_decision" in columns and row["_suggest_decision"]:
-            suggestions.append({"question": DECISION, "value": row["_suggest_decision"], "score": row.get("_suggest_score")})
+            suggestions.append(
+                {"question": DECISION, "value": row["_suggest_decision"], "score": row.get("_suggest_score")}
+            )
         if row.get("_suggest_rating") is not None:
             suggestions.append({"question": "rating", "value": int(row["_suggest_rating"]), "score": None})
         if "_suggest_issues" in columns and row["_suggest_issues"]:
@@ -271,6 +372,8 @@ def records(queue: pl.DataFrame, spec: dict[str, Any]) -> list:
 
     made = []
     for r in record_dicts(queue, spec):
-        suggestions = [rg.Suggestion(s["question"], s["value"], score=s["score"], agent=AGENT) for s in r["suggestions"]]
+        suggestions = [
+            rg.Suggestion(s["question"], s["value"], score=s["score"], agent=AGENT) for s in r["suggestions"]
+        ]
         made.append(rg.Record(id=r["id"], fields=r["fields"], metadata=r["metadata"], suggestions=suggestions))
     return made

@@ -39,21 +39,33 @@ def resolve(queue: pl.DataFrame, answers: pl.DataFrame, correct: list[str], ties
         (pl.col("decision") == ACCEPT).sum().cast(pl.Int64).alias("_votes_accept"),
         (pl.col("decision") == REJECT).sum().cast(pl.Int64).alias("_votes_reject"),
     )
-    out = queue.select("_id").join(tally, on="_id", how="left", maintain_order="left").with_columns(
-        pl.col("_votes_accept").fill_null(0), pl.col("_votes_reject").fill_null(0)
+    out = (
+        queue.select("_id")
+        .join(tally, on="_id", how="left", maintain_order="left")
+        .with_columns(pl.col("_votes_accept").fill_null(0), pl.col("_votes_reject").fill_null(0))
     )
     a, r = pl.col("_votes_accept"), pl.col("_votes_reject")
     tie = pl.lit(PENDING if ties == PENDING else ties)
     out = out.with_columns(
-        pl.when(a + r == 0).then(pl.lit(PENDING))
-        .when(a > r).then(pl.lit(ACCEPT)).when(r > a).then(pl.lit(REJECT)).otherwise(tie).alias("_decision"),
+        pl.when(a + r == 0)
+        .then(pl.lit(PENDING))
+        .when(a > r)
+        .then(pl.lit(ACCEPT))
+        .when(r > a)
+        .then(pl.lit(REJECT))
+        .otherwise(tie)
+        .alias("_decision"),
         pl.when(a + r > 0).then(pl.max_horizontal(a, r) / (a + r)).otherwise(None).alias("_agreement"),
-    )  # fmt: skip
+    )
     # issues and notes of the reviewers who voted as the row was decided
     agreeing = v.join(out.select("_id", "_decision"), on="_id").filter(pl.col("decision") == pl.col("_decision"))
     extras = agreeing.group_by("_id").agg(
         pl.col("issues").explode().drop_nulls().unique().sort().alias("_issues"),
-        pl.col("note").filter(pl.col("note").str.strip_chars().str.len_chars() > 0).sort().str.join(" | ").alias("_note"),
+        pl.col("note")
+        .filter(pl.col("note").str.strip_chars().str.len_chars() > 0)
+        .sort()
+        .str.join(" | ")
+        .alias("_note"),
     )
     out = out.join(extras, on="_id", how="left", maintain_order="left").with_columns(
         pl.col("_issues").fill_null(pl.lit([], pl.List(pl.String))),
@@ -61,7 +73,9 @@ def resolve(queue: pl.DataFrame, answers: pl.DataFrame, correct: list[str], ties
     )
     for field in correct:
         out = out.join(_correction(agreeing, queue, field), on="_id", how="left", maintain_order="left")
-        out = out.with_columns(pl.when(pl.col("_decision") == ACCEPT).then(pl.col(f"corrected_{field}")).otherwise(None))
+        out = out.with_columns(
+            pl.when(pl.col("_decision") == ACCEPT).then(pl.col(f"corrected_{field}")).otherwise(None)
+        )
     return out.with_columns(_detail().alias("_detail"))
 
 
@@ -75,15 +89,26 @@ def _correction(agreeing: pl.DataFrame, queue: pl.DataFrame, field: str) -> pl.D
     if given.height == 0:
         return pl.DataFrame(schema={"_id": pl.String, column: pl.String})
     counted = given.group_by(["_id", column]).agg(pl.len().alias("_n"), pl.col("annotator").min().alias("_first"))
-    return counted.sort(["_id", "_n", "_first"], descending=[False, True, False]).group_by("_id", maintain_order=True).first().select("_id", column)
+    return (
+        counted.sort(["_id", "_n", "_first"], descending=[False, True, False])
+        .group_by("_id", maintain_order=True)
+        .first()
+        .select("_id", column)
+    )
 
 
 def _detail() -> pl.Expr:
     """`2 of 2 reviewers rejected; issues: pii_left; note: ...` for a rejected row."""
     total = pl.col("_votes_accept") + pl.col("_votes_reject")
-    issues = pl.when(pl.col("_issues").list.len() > 0).then(pl.lit("; issues: ") + pl.col("_issues").list.join(", ")).otherwise(pl.lit(""))
+    issues = (
+        pl.when(pl.col("_issues").list.len() > 0)
+        .then(pl.lit("; issues: ") + pl.col("_issues").list.join(", "))
+        .otherwise(pl.lit(""))
+    )
     note = pl.when(pl.col("_note").is_not_null()).then(pl.lit("; note: ") + pl.col("_note")).otherwise(pl.lit(""))
-    text = pl.col("_votes_reject").cast(pl.String) + pl.lit(" of ") + total.cast(pl.String) + pl.lit(" reviewers rejected")
+    text = (
+        pl.col("_votes_reject").cast(pl.String) + pl.lit(" of ") + total.cast(pl.String) + pl.lit(" reviewers rejected")
+    )
     return pl.when(pl.col("_decision") == REJECT).then(text + issues + note).otherwise(None)
 
 
@@ -96,8 +121,10 @@ def krippendorff_alpha(counts: pl.DataFrame) -> float | None:
         return None
     a, r, mm = pl.col("_votes_accept"), pl.col("_votes_reject"), pl.col("_m") - 1
     sums = rows.select(
-        (a * (a - 1) / mm).sum().alias("aa"), (r * (r - 1) / mm).sum().alias("rr"), (a * r / mm).sum().alias("ar"),
-    ).row(0, named=True)  # fmt: skip
+        (a * (a - 1) / mm).sum().alias("aa"),
+        (r * (r - 1) / mm).sum().alias("rr"),
+        (a * r / mm).sum().alias("ar"),
+    ).row(0, named=True)
     n_a, n_r = sums["aa"] + sums["ar"], sums["rr"] + sums["ar"]
     n = n_a + n_r
     if n_a == 0 or n_r == 0:
@@ -119,7 +146,9 @@ def agreement(decisions: pl.DataFrame, answers: pl.DataFrame) -> dict[str, Any]:
             "votes": rows.height,
             "accepted": int((rows["decision"] == ACCEPT).sum()),
             "rejected": int((rows["decision"] == REJECT).sum()),
-            "with_majority": round(float((decided["decision"] == decided["_decision"]).mean()), 4) if decided.height else None,
+            "with_majority": round(float((decided["decision"] == decided["_decision"]).mean()), 4)
+            if decided.height
+            else None,
         }
     alpha = krippendorff_alpha(decisions)
     return {
@@ -136,10 +165,18 @@ def counts(decisions: pl.DataFrame, correct: list[str]) -> dict[str, int]:
     """Rows per outcome, disjoint so that they add up to the rows queued: accepted as they are, accepted with a
     correction, rejected, pending (no decision yet)."""
     decision = pl.col("_decision")
-    corrected = pl.any_horizontal([pl.col(f"corrected_{f}").is_not_null() for f in correct]) if correct else pl.lit(False)
+    corrected = (
+        pl.any_horizontal([pl.col(f"corrected_{f}").is_not_null() for f in correct]) if correct else pl.lit(False)
+    )
     accepted = decision == ACCEPT
-    row = decisions.select(
-        (accepted & ~corrected).sum().alias("accepted"), (accepted & corrected).sum().alias("corrected"),
-        (decision == REJECT).sum().alias("rejected"), (decision == PENDING).sum().alias("pending"),
-    ).row(0, named=True) if decisions.height else dict.fromkeys(("accepted", "corrected", "rejected", "pending"), 0)  # fmt: skip
+    row = (
+        decisions.select(
+            (accepted & ~corrected).sum().alias("accepted"),
+            (accepted & corrected).sum().alias("corrected"),
+            (decision == REJECT).sum().alias("rejected"),
+            (decision == PENDING).sum().alias("pending"),
+        ).row(0, named=True)
+        if decisions.height
+        else dict.fromkeys(("accepted", "corrected", "rejected", "pending"), 0)
+    )
     return {k: int(v) for k, v in row.items()}

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Union
 
 import polars as pl
 
-from curate.hashing import seeded_hashes
+from curate.core.hashing import seeded_hashes
 
-Take = Union[int, float]  # an int is a count, a float in (0, 1] a fraction
+Take = int | float  # an int is a count, a float in (0, 1] a fraction
 NO_GROUP = "<none>"
 _SALT = 0x7265766965770000  # "review": the review sample is independent of other seeded choices (balance)
 
@@ -82,12 +81,14 @@ class Selector:
             return
         frame = batch.with_columns(self._group(batch), row_hash(batch["_id"], self.seed))
         flags = [_flag(r.name) for r in self.rules]
-        conditions = frame.with_columns([r.condition.fill_null(False).alias(_flag(r.name)) for r in self.rules]).select(flags)
+        conditions = frame.with_columns([r.condition.fill_null(False).alias(_flag(r.name)) for r in self.rules]).select(
+            flags
+        )
         self.matched.update({r.name: int(conditions[_flag(r.name)].sum()) for r in self.rules})
         frame = frame.with_columns(conditions)
-        frame = frame.with_columns([
-            (pl.col(_flag(r.name)) & _under(r.take)).alias(_flag(r.name)) for r in self.rules if not is_count(r.take)
-        ])  # fmt: skip
+        frame = frame.with_columns(
+            [(pl.col(_flag(r.name)) & _under(r.take)).alias(_flag(r.name)) for r in self.rules if not is_count(r.take)]
+        )
         candidates = frame.filter(pl.any_horizontal([pl.col(_flag(r.name)) for r in self.rules]))
         candidates = self._with_parents(candidates, batch)
         if self.pool is not None and self.pool.height:
@@ -114,7 +115,9 @@ class Selector:
     def _with_parents(self, candidates: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
         if not self.parent_field or "_parent_id" not in candidates.columns or self.parent_field not in batch.columns:
             return candidates.with_columns(pl.lit(None, pl.String).alias("_parent_text"))
-        parents = batch.select(pl.col("_id").alias("_parent_id"), pl.col(self.parent_field).cast(pl.String).alias("_parent_text"))
+        parents = batch.select(
+            pl.col("_id").alias("_parent_id"), pl.col(self.parent_field).cast(pl.String).alias("_parent_text")
+        )
         parents = parents.unique("_parent_id", keep="first")
         return candidates.join(parents, on="_parent_id", how="left", maintain_order="left")
 
@@ -125,10 +128,15 @@ class Selector:
             return pool
         if pool.filter(pl.col("_parent_id").is_not_null() & pl.col("_parent_text").is_null()).height == 0:
             return pool
-        found = batch.select(pl.col("_id").alias("_parent_id"), pl.col(self.parent_field).cast(pl.String).alias("_found"))
+        found = batch.select(
+            pl.col("_id").alias("_parent_id"), pl.col(self.parent_field).cast(pl.String).alias("_found")
+        )
         found = found.unique("_parent_id", keep="first")
-        return (pool.join(found, on="_parent_id", how="left", maintain_order="left")
-                .with_columns(pl.coalesce("_parent_text", "_found").alias("_parent_text")).drop("_found"))  # fmt: skip
+        return (
+            pool.join(found, on="_parent_id", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_parent_text", "_found").alias("_parent_text"))
+            .drop("_found")
+        )
 
     def result(self) -> pl.DataFrame:
         """The chosen rows in a stable order (group, then hash), with `_why`: the list of rules that chose them."""
@@ -136,8 +144,11 @@ class Selector:
             return pl.DataFrame(schema={"_id": pl.String, "_why": pl.List(pl.String)})
         why = pl.concat_list([pl.when(pl.col(_flag(r.name))).then(pl.lit(r.name)).otherwise(None) for r in self.rules])
         flags = [_flag(r.name) for r in self.rules]
-        return (self.pool.with_columns(why.list.drop_nulls().alias("_why"))
-                .sort(["_group", "_hash", "_id"]).drop([*flags, "_hash", "_group"]))  # fmt: skip
+        return (
+            self.pool.with_columns(why.list.drop_nulls().alias("_why"))
+            .sort(["_group", "_hash", "_id"])
+            .drop([*flags, "_hash", "_group"])
+        )
 
     def chosen(self) -> Counter:
         """Rows each rule chose (a row chosen by two rules counts for both)."""

@@ -23,16 +23,21 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.io.writers import write_json_atomic, write_parquet_atomic
 
 FOLDER = "review"
 _STAGE = re.compile(r"^(\d{2})-review-([0-9a-f]{16})$")
 
 ANSWER_SCHEMA = {
-    "_id": pl.String, "annotator": pl.String, "origin": pl.String, "status": pl.String, "decision": pl.String,
-    "issues": pl.List(pl.String), "note": pl.String,
-}  # fmt: skip  (plus one `corrected_<field>` column per correctable field)
+    "_id": pl.String,
+    "annotator": pl.String,
+    "origin": pl.String,
+    "status": pl.String,
+    "decision": pl.String,
+    "issues": pl.List(pl.String),
+    "note": pl.String,
+}  # and one `corrected_<field>` column per correctable field
 
 
 def now() -> str:
@@ -117,7 +122,9 @@ class ReviewStore:
         before = old.height
         if replace_origin is not None:
             old = old.filter(pl.col("origin") != replace_origin)
-        merged = pl.concat([old, new], how="diagonal_relaxed").unique(["_id", "annotator"], keep="last", maintain_order=True)
+        merged = pl.concat([old, new], how="diagonal_relaxed").unique(
+            ["_id", "annotator"], keep="last", maintain_order=True
+        )
         self.path.mkdir(parents=True, exist_ok=True)
         write_parquet_atomic(merged.sort(["_id", "annotator"]), self._file("answers.parquet"))
         self._write_json("answers.json", {"at": now(), "answers": merged.height})
@@ -149,16 +156,24 @@ def review_stages(out: Path) -> list[Path]:
     out = Path(out)
     work = out / ".curate"
     if not work.exists():
-        hint = " (the recipe says `output.keep_work: false`, which removes it)" if (out / "manifest.json").exists() else ""
-        raise CurateError(f"{out}: no work folder .curate/ here{hint}; the review state lives there: run the recipe "
-                          "with a `review` step (and `output.keep_work: true`) first")  # fmt: skip
+        hint = (
+            " (the recipe says `output.keep_work: false`, which removes it)" if (out / "manifest.json").exists() else ""
+        )
+        raise CurateError(
+            f"{out}: no work folder .curate/ here{hint}; the review state lives there: run the recipe "
+            "with a `review` step (and `output.keep_work: true`) first"
+        )
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        names = {f"{s['index']:02d}-{s['name']}-{s['key'][:16]}" for s in manifest.get("steps", []) if s["name"] == "review"}
+        names = {
+            f"{s['index']:02d}-{s['name']}-{s['key'][:16]}" for s in manifest.get("steps", []) if s["name"] == "review"
+        }
         found = [work / n for n in sorted(names) if (work / n / FOLDER / "spec.json").exists()]
     else:
-        found = sorted(p for p in work.iterdir() if p.is_dir() and _STAGE.match(p.name) and (p / FOLDER / "spec.json").exists())
+        found = sorted(
+            p for p in work.iterdir() if p.is_dir() and _STAGE.match(p.name) and (p / FOLDER / "spec.json").exists()
+        )
     return found
 
 
@@ -169,12 +184,15 @@ def find_stage(out: Path, step: int | None = None) -> Path:
         found = [p for p in found if _stage_index(p) == step]
     if not found:
         which = f" for step {step}" if step is not None else ""
-        raise CurateError(f"{out}: no review queue{which}; add a `review` step to the recipe and run it "
-                          "(it writes the queue, and pushes it unless `push: false`)")  # fmt: skip
+        raise CurateError(
+            f"{out}: no review queue{which}; add a `review` step to the recipe and run it "
+            "(it writes the queue, and pushes it unless `push: false`)"
+        )
     indices = sorted({_stage_index(p) for p in found})
     if len(indices) > 1:
-        raise CurateError(f"{out}: the recipe has several review steps ({', '.join(map(str, indices))}); "
-                          "choose one with --step N")  # fmt: skip
+        raise CurateError(
+            f"{out}: the recipe has several review steps ({', '.join(map(str, indices))}); choose one with --step N"
+        )
     # one step, maybe several versions of it (a changed recipe not yet run again): the latest queue wins
     return max(found, key=lambda p: (p / FOLDER / "spec.json").stat().st_mtime)
 

@@ -1,1 +1,1 @@
-"""Curation steps, one per module; `curate.registry` imports them all (and so registers them) when first asked."""
+"""Curation steps, one per module; `curate.stages.registry` imports them all (and so registers them) when first asked."""

@@ -22,26 +22,44 @@ class SynthConfig(StepConfig):
 
     n: int = Field(1, ge=1, le=64, description="synthetic variants per selected row")
     only: dict[str, list[str]] = Field(
-        default_factory=dict, description="augment only rows whose column has one of these values, e.g. "
+        default_factory=dict,
+        description="augment only rows whose column has one of these values, e.g. "
         "`{target_lang: [yid, gla]}` for the languages that need more data (all rows when empty)",
-    )  # fmt: skip
-    sample: float = Field(1.0, gt=0, le=1, description="share of the selected rows to augment, chosen by a seeded "
-                          "hash of `_id` (the same rows on every run)")  # fmt: skip
-    include_synthetic: bool = Field(False, description="also augment rows an earlier step made (chains of synthetic rows)")
+    )
+    sample: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="share of the selected rows to augment, chosen by a seeded "
+        "hash of `_id` (the same rows on every run)",
+    )
+    include_synthetic: bool = Field(
+        False, description="also augment rows an earlier step made (chains of synthetic rows)"
+    )
     batch_size: int = Field(32, ge=1, description="texts per model call (sorted by length first)")
     device: str = Field("auto", description="`auto` (GPU if CTranslate2 or torch sees one), `cpu` or `cuda`")
-    compute_type: Literal["auto", "float32", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "float16",
-                          "bfloat16"] = Field("auto", description="CTranslate2 quantization: `auto` is int8 on CPU and "
-                                              "float16 on GPU")  # fmt: skip
+    compute_type: Literal[
+        "auto", "float32", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "float16", "bfloat16"
+    ] = Field("auto", description="CTranslate2 quantization: `auto` is int8 on CPU and float16 on GPU")
     threads: int = Field(0, ge=0, description="CPU threads for CTranslate2 in all (0: every core)")
-    workers: int = Field(0, ge=0, le=64, description="CTranslate2 batches decoded at once, sharing `threads` (0: up "
-                         "to 4; sampling always uses 1, so that samples are the same on every run)")  # fmt: skip
-    cache_dir: str | None = Field(None, description="where converted models and LLM answers are cached across runs "
-                                  "(default `$CURATE_CACHE_DIR` or ~/.cache/curate)")  # fmt: skip
-    validation: ValidationConfig = Field(default_factory=ValidationConfig,
-                                         description="checks every synthetic row passes: `language`, `min_lang_score`, "
-                                         "`langid_model`, `min_length_ratio`, `max_length_ratio`, `min_chrf`, "
-                                         "`max_chrf`, `min_roundtrip_chrf`, `duplicates` (see the README)")  # fmt: skip
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="CTranslate2 batches decoded at once, sharing `threads` (0: up "
+        "to 4; sampling always uses 1, so that samples are the same on every run)",
+    )
+    cache_dir: str | None = Field(
+        None,
+        description="where converted models and LLM answers are cached across runs "
+        "(default `$CURATE_CACHE_DIR` or ~/.cache/curate)",
+    )
+    validation: ValidationConfig = Field(
+        default_factory=ValidationConfig,
+        description="checks every synthetic row passes: `language`, `min_lang_score`, "
+        "`langid_model`, `min_length_ratio`, `max_length_ratio`, `min_chrf`, "
+        "`max_chrf`, `min_roundtrip_chrf`, `duplicates` (see the README)",
+    )
 
     @field_validator("only", mode="before")
     @classmethod
@@ -55,35 +73,50 @@ class TranslationConfig(SynthConfig):
     """Decoding settings of the translation steps."""
 
     engine: Literal["ctranslate2", "transformers"] = Field(
-        "ctranslate2", description="ctranslate2: the model converted once and cached (fast); transformers: "
-        "`generate` (the reference)",
-    )  # fmt: skip
+        "ctranslate2",
+        description="ctranslate2: the model converted once and cached (fast); transformers: `generate` (the reference)",
+    )
     beam_size: int = Field(4, ge=1, le=64, description="beam width; with `n` > 1 the n best hypotheses are kept")
-    sampling_topk: int = Field(1, ge=0, description="sample from the k most likely tokens (1: no sampling, beam "
-                               "search; 0: the whole vocabulary) for diverse back-translations")  # fmt: skip
+    sampling_topk: int = Field(
+        1,
+        ge=0,
+        description="sample from the k most likely tokens (1: no sampling, beam "
+        "search; 0: the whole vocabulary) for diverse back-translations",
+    )
     sampling_temperature: float = Field(1.0, gt=0, description="temperature of the sampling")
     max_length: int = Field(256, ge=1, description="at most this many tokens per translation")
 
     @model_validator(mode="after")
     def _sampling(self) -> TranslationConfig:
         if self.sampling_topk == 1 and self.sampling_temperature != 1.0:
-            raise ValueError("sampling_temperature needs sampling: set sampling_topk (0 for the whole vocabulary, or "
-                             "k > 1)")  # fmt: skip
+            raise ValueError(
+                "sampling_temperature needs sampling: set sampling_topk (0 for the whole vocabulary, or k > 1)"
+            )
         return self
 
     def decoding(self, n: int | None = None) -> Decoding:
-        return Decoding(beam_size=self.beam_size, n=n or self.n, sampling_topk=self.sampling_topk,
-                        sampling_temperature=self.sampling_temperature, max_length=self.max_length,
-                        batch_size=self.batch_size)  # fmt: skip
+        return Decoding(
+            beam_size=self.beam_size,
+            n=n or self.n,
+            sampling_topk=self.sampling_topk,
+            sampling_temperature=self.sampling_temperature,
+            max_length=self.max_length,
+            batch_size=self.batch_size,
+        )
 
     def plain_decoding(self) -> Decoding:
         """Beam search, one best: for the way back of round trips and for round-trip validation."""
         return Decoding(beam_size=self.beam_size, n=1, max_length=self.max_length, batch_size=self.batch_size)
 
     def decoding_params(self) -> dict:
-        return {"beam_size": self.beam_size, "sampling_topk": self.sampling_topk, "engine": self.engine,
-                "sampling_temperature": self.sampling_temperature, "max_length": self.max_length,
-                "compute_type": self.compute_type}  # fmt: skip
+        return {
+            "beam_size": self.beam_size,
+            "sampling_topk": self.sampling_topk,
+            "engine": self.engine,
+            "sampling_temperature": self.sampling_temperature,
+            "max_length": self.max_length,
+            "compute_type": self.compute_type,
+        }
 
 
 class SynthStep(BatchStep):
@@ -118,6 +151,7 @@ class SynthStep(BatchStep):
         field = c.field  # type: ignore[attr-defined]
         rows = selection(batch, c, field, self.context.seed, self.name).arg_true().to_list()
         generated, stats = self.generate(batch, rows)
-        kept, rejected = assemble(batch, generated, self.into(), c.validation, self.detector, stats,
-                                  str(self.context.index))  # fmt: skip
+        kept, rejected = assemble(
+            batch, generated, self.into(), c.validation, self.detector, stats, str(self.context.index)
+        )
         return StepResult(kept, rejected, stats)

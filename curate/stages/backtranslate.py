@@ -15,24 +15,40 @@ from pydantic import Field
 
 from curate.augment.backtranslate import backtranslate
 from curate.augment.synth import Generated
-from curate.registry import register
 from curate.stages._synthetic import SynthStep, TranslationConfig
+from curate.stages.registry import register
 
 
 class BacktranslateConfig(TranslationConfig):
-    model: str = Field(..., description="seq2seq model: a Hugging Face id already in the local cache, or a folder "
-                       "(relative to the recipe); e.g. Helsinki-NLP/opus-mt-fr-en, facebook/nllb-200-distilled-600M")  # fmt: skip
+    model: str = Field(
+        ...,
+        description="seq2seq model: a Hugging Face id already in the local cache, or a folder "
+        "(relative to the recipe); e.g. Helsinki-NLP/opus-mt-fr-en, facebook/nllb-200-distilled-600M",
+    )
     field: str = Field("target", description="column to translate")
-    into: str = Field("text", description="column the translation replaces in the synthetic row (the same as "
-                      "`field` to translate a column in place)")  # fmt: skip
-    source_lang: str | None = Field(None, description="language of `field` (ISO 639: `fra`, `yi`; or the model's "
-                                    "own code); default: the row's `{field}_lang`. Multilingual models need it")  # fmt: skip
-    target_lang: str = Field(..., description="language of the translation (ISO 639 or the model's code): picks the "
-                             "target token of multilingual models and is what the language check expects")  # fmt: skip
-    reverse_model: str | None = Field(None, description="a model translating back (target_lang -> source language): "
-                                      "adds the round-trip chrF check `synthetic:roundtrip`")  # fmt: skip
-    compare_with_existing: bool = Field(True, description="check copy/drift (chrF) against the value the "
-                                        "translation replaces, when there is one")  # fmt: skip
+    into: str = Field(
+        "text",
+        description="column the translation replaces in the synthetic row (the same as "
+        "`field` to translate a column in place)",
+    )
+    source_lang: str | None = Field(
+        None,
+        description="language of `field` (ISO 639: `fra`, `yi`; or the model's "
+        "own code); default: the row's `{field}_lang`. Multilingual models need it",
+    )
+    target_lang: str = Field(
+        ...,
+        description="language of the translation (ISO 639 or the model's code): picks the "
+        "target token of multilingual models and is what the language check expects",
+    )
+    reverse_model: str | None = Field(
+        None,
+        description="a model translating back (target_lang -> source language): "
+        "adds the round-trip chrF check `synthetic:roundtrip`",
+    )
+    compare_with_existing: bool = Field(
+        True, description="check copy/drift (chrF) against the value the translation replaces, when there is one"
+    )
 
 
 @register("backtranslate")
@@ -52,8 +68,14 @@ class Backtranslate(SynthStep):
         from curate.augment.translate import load_seq2seq
 
         c = self.config
-        options = dict(base=self.context.recipe_dir, engine=c.engine, device=c.device, compute_type=c.compute_type,
-                       threads=c.threads, cache_dir=c.cache_dir)  # fmt: skip
+        options = dict(
+            base=self.context.recipe_dir,
+            engine=c.engine,
+            device=c.device,
+            compute_type=c.compute_type,
+            threads=c.threads,
+            cache_dir=c.cache_dir,
+        )
         self.model = load_seq2seq(c.model, workers=1 if c.decoding().sampling else c.workers, **options)
         self.reverse = load_seq2seq(c.reverse_model, workers=c.workers, **options) if c.reverse_model else None
 

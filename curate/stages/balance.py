@@ -12,18 +12,19 @@ another split than its original leaks), so the step counts them per group for th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.hashing import seeded_hashes
+from curate.core.hashing import seeded_hashes
+from curate.core.rows import REASON
 from curate.io.writers import write_json_atomic
-from curate.registry import register
-from curate.rows import REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 OVER_QUOTA = "balance:over_quota"
 _NULL_GROUP = "<none>"
@@ -32,28 +33,39 @@ WEIGHTS = "weights.json"  # left in OUT/ with `weights_by`: the trainer reads it
 
 class BalanceConfig(StepConfig):
     by: list[str] = Field(
-        default_factory=lambda: ["text_lang"], min_length=1, description="columns whose values form the groups, e.g. "
+        default_factory=lambda: ["text_lang"],
+        min_length=1,
+        description="columns whose values form the groups, e.g. "
         "`text_lang`; for sentence pairs `tgt_lang` (the target language) or `[src_lang, tgt_lang]` (the pair, "
         "`eng/yid`). Rows with no value in any of them (monolingual rows beside pairs) are kept as they are, outside "
         "the quotas",
-    )  # fmt: skip
+    )
     strategy: Literal["temperature", "cap", "floor"] = Field(
-        "temperature", description="temperature: shares ∝ n^alpha (without `total`, the largest group keeps its n "
+        "temperature",
+        description="temperature: shares ∝ n^alpha (without `total`, the largest group keeps its n "
         "rows and a group of n_g gets n_max·(n_g/n_max)^alpha); cap: at most `cap` per group; floor: at least `floor` "
         "per group",
-    )  # fmt: skip
+    )
     alpha: float = Field(0.3, gt=0, le=1, description="temperature exponent (1 keeps the natural shares, 0 is uniform)")
     total: int | None = Field(
-        None, gt=0, description="rows after balancing (temperature): real rows of large groups are dropped to make "
+        None,
+        gt=0,
+        description="rows after balancing (temperature): real rows of large groups are dropped to make "
         "room (`balance:over_quota`). Default: none is dropped, small groups are filled up with copies",
-    )  # fmt: skip
-    cap: int | None = Field(None, gt=0, description="at most this many rows per group (any strategy): rows over it are dropped")
+    )
+    cap: int | None = Field(
+        None, gt=0, description="at most this many rows per group (any strategy): rows over it are dropped"
+    )
     floor: int | None = Field(None, gt=0, description="at least this many rows per group, by repetition (any strategy)")
-    repeat: bool = Field(True, description="repeat rows of groups below their quota (marked `_repeat`); false: no copies")
+    repeat: bool = Field(
+        True, description="repeat rows of groups below their quota (marked `_repeat`); false: no copies"
+    )
     max_copies: int | None = Field(
-        None, ge=0, description="at most this many copies of any row: a group's quota is lowered to what its rows "
+        None,
+        ge=0,
+        description="at most this many copies of any row: a group's quota is lowered to what its rows "
         "allow (copies cost: a model memorises them)",
-    )  # fmt: skip
+    )
     prefer: Literal["original", "synthetic", "none"] = Field(
         "original", description="when a group must shrink, keep original rows first, synthetic first, or neither"
     )
@@ -146,7 +158,9 @@ class Balance(GlobalStep):
         by = self.config.by
         parts = [pl.col(c).cast(pl.String).fill_null(_NULL_GROUP) for c in by]
         joined = parts[0] if len(parts) == 1 else pl.concat_str(parts, separator="/")
-        return pl.when(pl.all_horizontal([pl.col(c).is_null() for c in by])).then(None).otherwise(joined).alias("_group")
+        return (
+            pl.when(pl.all_horizontal([pl.col(c).is_null() for c in by])).then(None).otherwise(joined).alias("_group")
+        )
 
     def _priority(self, frame: pl.DataFrame) -> pl.Expr:
         if self.config.prefer == "none" or "_synthetic" not in frame.columns:
@@ -158,11 +172,19 @@ class Balance(GlobalStep):
         seed = self.context.seed
         pieces = []
         for frame in frames:
-            pieces.append(frame.select(
-                pl.col("_id"), self._group(), self._priority(frame).alias("_priority"),
-                pl.Series("_hash", seeded_hashes(frame["_id"].to_list(), seed, frame.height)),
-                *([pl.col(self.config.weights_by).cast(pl.String).alias("_label")] if self.config.weights_by else []),
-            ))  # fmt: skip
+            pieces.append(
+                frame.select(
+                    pl.col("_id"),
+                    self._group(),
+                    self._priority(frame).alias("_priority"),
+                    pl.Series("_hash", seeded_hashes(frame["_id"].to_list(), seed, frame.height)),
+                    *(
+                        [pl.col(self.config.weights_by).cast(pl.String).alias("_label")]
+                        if self.config.weights_by
+                        else []
+                    ),
+                )
+            )
         rows = pl.concat(pieces) if pieces else pl.DataFrame(schema={"_id": pl.String, "_group": pl.String})
         ungrouped = int(rows["_group"].null_count())
         rows = rows.filter(pl.col("_group").is_not_null())
@@ -205,8 +227,10 @@ class Balance(GlobalStep):
     def groups(stats: dict[str, int]) -> list[tuple[str, int, int, int]]:
         """(group, rows it had, copies made, real rows dropped) from the stats of `fit_stats`, largest first."""
         found = [(k.split(":", 1)[1], n) for k, n in stats.items() if k.startswith("rows:")]
-        return [(g, n, stats.get(f"copies:{g}", 0), stats.get(f"dropped:{g}", 0))
-                for g, n in sorted(found, key=lambda gn: (-gn[1], gn[0]))]  # fmt: skip
+        return [
+            (g, n, stats.get(f"copies:{g}", 0), stats.get(f"dropped:{g}", 0))
+            for g, n in sorted(found, key=lambda gn: (-gn[1], gn[0]))
+        ]
 
     @classmethod
     def notes(cls, params: dict, stats: dict[str, int]) -> list[str]:
@@ -228,9 +252,13 @@ class Balance(GlobalStep):
         ungrouped = stats.get("ungrouped", 0)
         rows = ["| group | rows | copies added | real rows dropped | rows after |", "|---|---|---|---|---|"]
         rows += [f"| `{g}` | {n:,} | {c:,} | {d:,} | {n + c - d:,} |" for g, n, c, d in groups]
-        return (f"Groups of {by}. Copies (`_repeat` > 0) repeat a real row: they are no new evidence, and they stay "
-                f"in their original's split." + (f" {ungrouped:,} rows without a value in {by} were kept as they "
-                "are." if ungrouped else "") + "\n\n" + "\n".join(rows))  # fmt: skip
+        return (
+            f"Groups of {by}. Copies (`_repeat` > 0) repeat a real row: they are no new evidence, and they stay "
+            f"in their original's split."
+            + (f" {ungrouped:,} rows without a value in {by} were kept as they are." if ungrouped else "")
+            + "\n\n"
+            + "\n".join(rows)
+        )
 
     @classmethod
     def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
@@ -251,16 +279,23 @@ class Balance(GlobalStep):
         keep = pl.col("_group").is_null() | (pl.col("_rank") < limit)  # rows without a group stay as they are
         frame = frame.with_columns(pl.when(keep).then(None).otherwise(pl.lit(OVER_QUOTA)).alias(REASON))
         kept = frame.filter(pl.col(REASON).is_null())
-        every = pl.col("_group").replace_strict({g: c[0] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64)
-        extra = pl.col("_group").replace_strict({g: c[1] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64)
+        every = pl.col("_group").replace_strict(
+            {g: c[0] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64
+        )
+        extra = pl.col("_group").replace_strict(
+            {g: c[1] for g, c in plan.copies.items()}, default=0, return_dtype=pl.Int64
+        )
         kept = kept.with_columns((every + (pl.col("_rank") < extra).cast(pl.Int64)).alias("_copies"))
         repeats = kept.filter(pl.col("_copies") > 0)
         if repeats.height:
             repeats = (
-                repeats.with_columns(pl.int_ranges(1, pl.col("_copies") + 1).alias("_repeat")).explode("_repeat")
-                .with_columns(pl.col("_id").alias("_repeat_of"),
-                              (pl.col("_id") + "~r" + pl.col("_repeat").cast(pl.String)).alias("_id"))
-            )  # fmt: skip
+                repeats.with_columns(pl.int_ranges(1, pl.col("_copies") + 1).alias("_repeat"))
+                .explode("_repeat")
+                .with_columns(
+                    pl.col("_id").alias("_repeat_of"),
+                    (pl.col("_id") + "~r" + pl.col("_repeat").cast(pl.String)).alias("_id"),
+                )
+            )
         originals = kept.with_columns(pl.lit(0, pl.Int64).alias("_repeat"), pl.lit(None, pl.String).alias("_repeat_of"))
         helper = ["_group", "_rank", "_copies", REASON]
         out = pl.concat([originals, repeats], how="diagonal_relaxed") if repeats.height else originals
@@ -268,4 +303,3 @@ class Balance(GlobalStep):
         rejected = frame.filter(pl.col(REASON).is_not_null()).drop(["_group", "_rank"])
         stats = {"repeated_rows": repeats.height} if repeats.height else {}
         return StepResult(kept=out, rejected=rejected, stats=stats)
-

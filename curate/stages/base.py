@@ -9,14 +9,15 @@ once) and then `apply` per batch. The engine does the batching, the I/O, the sta
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Literal
+from typing import Any, ClassVar, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from curate.rows import REASON, partition
+from curate.core.rows import REASON, partition
 
 
 class StepConfig(BaseModel):
@@ -75,7 +76,9 @@ class Step:
     name: ClassVar[str] = "?"
     Config: ClassVar[type[StepConfig]] = StepConfig
     version: ClassVar[str] = "1"  # bump when the step's output changes for the same config: invalidates caches
-    scrubs_rejects: ClassVar[bool] = False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
+    scrubs_rejects: ClassVar[bool] = (
+        False  # has `scrub(rejects)`: the engine runs the rejects of earlier steps through it
+    )
     note_if_absent: ClassVar[str | None] = None  # a limitation the card states when a recipe has no such step
 
     def __init__(self, config: StepConfig, context: StepContext | None = None):

@@ -20,10 +20,10 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from curate.errors import CurateError
-from curate.registry import register
-from curate.rows import DETAIL, REASON, partition
+from curate.core.errors import CurateError
+from curate.core.rows import DETAIL, REASON, partition
 from curate.stages.base import GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 ONLY_BOILERPLATE = "boilerplate:only_boilerplate"
 _DOC, _LINE, _KEY, _SOURCE = "__bp_doc", "__bp_line", "__bp_key", "__bp_source"
@@ -33,22 +33,31 @@ COMPACT_EVERY = 8  # partial counts are summed every this many batches, so `fit`
 class BoilerplateConfig(StepConfig):
     field: str = Field("text", description="text column whose lines are judged")
     by: str | None = Field(
-        "_source", description="column whose values are sources (lines repeat within a site or file): `_source` (the "
+        "_source",
+        description="column whose values are sources (lines repeat within a site or file): `_source` (the "
         "input file), a domain or URL-host column, or null for the whole corpus as one source",
-    )  # fmt: skip
-    min_docs: int = Field(3, ge=2, description="a line found in at least this many documents of a source is boilerplate")
+    )
+    min_docs: int = Field(
+        3, ge=2, description="a line found in at least this many documents of a source is boilerplate"
+    )
     min_share: float = Field(
-        0.0, ge=0, le=1, description="... and in at least this share of the source's documents (0: `min_docs` alone)",
-    )  # fmt: skip
+        0.0,
+        ge=0,
+        le=1,
+        description="... and in at least this share of the source's documents (0: `min_docs` alone)",
+    )
     min_lines: int = Field(
-        2, ge=2, description="only documents with at least this many non-blank lines are counted and cleaned",
-    )  # fmt: skip
+        2,
+        ge=2,
+        description="only documents with at least this many non-blank lines are counted and cleaned",
+    )
     min_chars: int = Field(1, ge=1, description="lines shorter than this (after trimming) are never boilerplate")
     lowercase: bool = Field(True, description="compare lines lowercased (whitespace is always collapsed)")
     action: Literal["drop", "tag"] = Field(
-        "drop", description="`drop`: remove the lines (a document left empty is rejected as "
+        "drop",
+        description="`drop`: remove the lines (a document left empty is rejected as "
         "`boilerplate:only_boilerplate`); `tag`: keep the text and only list the lines",
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -102,8 +111,12 @@ class Boilerplate(GlobalStep):
     def fit_map(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(source, line hash, documents it is in) and (source, documents) of one batch."""
         lines = self.lines(frame).filter(pl.col(_KEY).is_not_null())
-        counts = (lines.select(_SOURCE, _DOC, pl.col(_KEY).hash(seed=0).alias("hash")).unique()
-                  .group_by(_SOURCE, "hash").agg(pl.len().alias("docs")))  # fmt: skip
+        counts = (
+            lines.select(_SOURCE, _DOC, pl.col(_KEY).hash(seed=0).alias("hash"))
+            .unique()
+            .group_by(_SOURCE, "hash")
+            .agg(pl.len().alias("docs"))
+        )
         docs = lines.select(_SOURCE, _DOC).unique().group_by(_SOURCE).agg(pl.len().alias("docs"))
         return counts, docs
 
@@ -118,11 +131,15 @@ class Boilerplate(GlobalStep):
         counts = _summed(pl.concat([counts, *pending]), [_SOURCE, "hash"])
         needed = docs.with_columns(
             pl.max_horizontal(pl.lit(self.config.min_docs), (pl.col("docs") * self.config.min_share).ceil())
-            .cast(pl.UInt32).alias("needed")
+            .cast(pl.UInt32)
+            .alias("needed")
         )
         found = counts.join(needed.drop("docs"), on=_SOURCE).filter(pl.col("docs") >= pl.col("needed"))
-        stats = {"boilerplate_distinct_lines": found.height, "distinct_lines_seen": counts.height,
-                 "documents_seen": int(docs["docs"].sum() or 0)}  # fmt: skip
+        stats = {
+            "boilerplate_distinct_lines": found.height,
+            "distinct_lines_seen": counts.height,
+            "documents_seen": int(docs["docs"].sum() or 0),
+        }
         return BoilerplateState(found.select(_SOURCE, "hash"), stats)
 
     def fit(self, frames: Iterator[pl.DataFrame]) -> BoilerplateState:
@@ -135,12 +152,17 @@ class Boilerplate(GlobalStep):
     def apply(self, batch: pl.DataFrame, state: BoilerplateState) -> StepResult:
         c = self.config
         if state.polars_version != pl.__version__:
-            raise CurateError(f"the boilerplate step's saved state was hashed by polars {state.polars_version}, this is "
-                              f"polars {pl.__version__}: run again with --fresh")  # fmt: skip
+            raise CurateError(
+                f"the boilerplate step's saved state was hashed by polars {state.polars_version}, this is "
+                f"polars {pl.__version__}: run again with --fresh"
+            )
         lines = self.lines(batch).with_columns(pl.col(_KEY).hash(seed=0).alias("hash"))
-        flagged = lines.join(state.lines.with_columns(pl.lit(True).alias("__bp_hit")), on=[_SOURCE, "hash"],
-                             how="left", maintain_order="left").with_columns(
-            (pl.col("__bp_hit").fill_null(False) & pl.col(_KEY).is_not_null()).alias("__bp_hit"))  # fmt: skip
+        flagged = lines.join(
+            state.lines.with_columns(pl.lit(True).alias("__bp_hit")),
+            on=[_SOURCE, "hash"],
+            how="left",
+            maintain_order="left",
+        ).with_columns((pl.col("__bp_hit").fill_null(False) & pl.col(_KEY).is_not_null()).alias("__bp_hit"))
         per_doc = flagged.group_by(_DOC, maintain_order=True).agg(
             pl.col("__bp_index").filter(pl.col("__bp_hit")).alias("found"),
             pl.col(_LINE).filter(~pl.col("__bp_hit")).str.join("\n").alias("kept"),
@@ -148,17 +170,26 @@ class Boilerplate(GlobalStep):
         frame = batch.with_row_index(_DOC).join(per_doc, on=_DOC, how="left", maintain_order="left")
         found = pl.col("found").fill_null(pl.lit([], dtype=pl.List(pl.UInt32)))
         frame = frame.with_columns(
-            pl.when(pl.col(c.field).is_null()).then(None).otherwise(found).alias(f"{c.field}_boilerplate"))
+            pl.when(pl.col(c.field).is_null()).then(None).otherwise(found).alias(f"{c.field}_boilerplate")
+        )
         removed = frame.select(pl.col(f"{c.field}_boilerplate").list.len().fill_null(0))
-        stats = Counter({"lines_removed" if c.action == "drop" else "lines_found": int(removed.sum().item()),
-                         "rows_with_boilerplate": int((removed.to_series() > 0).sum())})  # fmt: skip
+        stats = Counter(
+            {
+                "lines_removed" if c.action == "drop" else "lines_found": int(removed.sum().item()),
+                "rows_with_boilerplate": int((removed.to_series() > 0).sum()),
+            }
+        )
         stats.update(self._per_language(frame, removed.to_series()))
         if c.action == "tag":
             kept = frame.drop(_DOC, "found", "kept")
-            return StepResult(kept=kept, rejected=kept.clear().with_columns(pl.lit(None, pl.String).alias(REASON)),
-                              stats=+stats)  # fmt: skip
-        cleaned = (pl.when(pl.col("found").list.len() > 0).then(
-            pl.col("kept").str.replace_all(r"\n{3,}", "\n\n").str.strip_chars()).otherwise(pl.col(c.field)))  # fmt: skip
+            return StepResult(
+                kept=kept, rejected=kept.clear().with_columns(pl.lit(None, pl.String).alias(REASON)), stats=+stats
+            )
+        cleaned = (
+            pl.when(pl.col("found").list.len() > 0)
+            .then(pl.col("kept").str.replace_all(r"\n{3,}", "\n\n").str.strip_chars())
+            .otherwise(pl.col(c.field))
+        )
         frame = frame.with_columns(cleaned.alias(c.field))
         empty = (pl.col("found").list.len() > 0) & (pl.col(c.field).str.strip_chars() == "")
         frame = frame.with_columns(
@@ -176,19 +207,25 @@ class Boilerplate(GlobalStep):
         if column not in frame.columns:
             return Counter()
         counts = pl.DataFrame({"lang": frame[column].cast(pl.String).fill_null("und"), "n": removed})
-        return Counter({f"lines:{lang}": int(n) for lang, n in counts.group_by("lang").agg(pl.col("n").sum()).iter_rows() if n})
+        return Counter(
+            {f"lines:{lang}": int(n) for lang, n in counts.group_by("lang").agg(pl.col("n").sum()).iter_rows() if n}
+        )
 
     @classmethod
     def card_section(cls, params: dict, stats: dict[str, int]) -> str | None:
         lines = stats.get("lines_removed", stats.get("lines_found", 0))
         verb = "removed" if params.get("action", "drop") == "drop" else "found (and kept: `action: tag`)"
         by = f"`{params.get('by')}`" if params.get("by") else "the whole corpus"
-        per_lang = sorted(((k.split(":", 1)[1], v) for k, v in stats.items() if k.startswith("lines:")), key=lambda kv: -kv[1])
+        per_lang = sorted(
+            ((k.split(":", 1)[1], v) for k, v in stats.items() if k.startswith("lines:")), key=lambda kv: -kv[1]
+        )
         langs = "; per language: " + ", ".join(f"`{k}` {v:,}" for k, v in per_lang) if per_lang else ""
-        return (f"Lines that repeat in at least {params.get('min_docs', 3)} documents of a source (sources: {by}) are "
-                f"boilerplate: {stats.get('boilerplate_distinct_lines', 0):,} distinct lines, {lines:,} occurrences "
-                f"{verb} in {stats.get('rows_with_boilerplate', 0):,} rows{langs}. Each row lists the line numbers in "
-                f"`{params.get('field', 'text')}_boilerplate`.")  # fmt: skip
+        return (
+            f"Lines that repeat in at least {params.get('min_docs', 3)} documents of a source (sources: {by}) are "
+            f"boilerplate: {stats.get('boilerplate_distinct_lines', 0):,} distinct lines, {lines:,} occurrences "
+            f"{verb} in {stats.get('rows_with_boilerplate', 0):,} rows{langs}. Each row lists the line numbers in "
+            f"`{params.get('field', 'text')}_boilerplate`."
+        )
 
 
 def _empty_counts() -> pl.DataFrame:

@@ -22,11 +22,11 @@ from pydantic import Field, field_validator
 from curate.content.classifier import ClassifierConfig, ContentClassifier
 from curate.content.lexicons import BUILTIN, builtin_allow, builtin_list, combine, normalized_term, read_list_file
 from curate.content.matching import Hit, Matcher
-from curate.markdown import table as markdown_table
-from curate.registry import register
-from curate.rowlang import row_languages
-from curate.rows import DETAIL, REASON, partition
+from curate.core.markdown import table as markdown_table
+from curate.core.rowlang import row_languages
+from curate.core.rows import DETAIL, REASON, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 PRIORITY = ("hate", "sexual", "violence", "profanity", "obscene")  # which reason a row with several categories gets
 ANY_LANGUAGE = "*"
@@ -40,45 +40,56 @@ class ContentConfig(StepConfig):
         description="built-in word lists, in priority order (a language comes from the first list that has it): "
         "`profanex` (English, categorised: sexual, hate, violence, profanity), `ldnoobw` (29 languages, "
         "category `obscene`)",
-    )  # fmt: skip
+    )
     files: list[str] = Field(
-        default_factory=list, description="word lists of your own (TSV or CSV with columns lang, term, category; "
+        default_factory=list,
+        description="word lists of your own (TSV or CSV with columns lang, term, category; "
         "relative to the recipe), before the built-in ones",
-    )  # fmt: skip
+    )
     terms: dict[str, dict[str, list[str]]] = Field(
-        default_factory=dict, description="more terms, `{category: {language: [terms]}}`, before every list",
-    )  # fmt: skip
+        default_factory=dict,
+        description="more terms, `{category: {language: [terms]}}`, before every list",
+    )
     allow: dict[str, list[str]] = Field(
-        default_factory=dict, description="words and phrases that never count, per language (`{en: [breast cancer, "
+        default_factory=dict,
+        description="words and phrases that never count, per language (`{en: [breast cancer, "
         "anal fissure], de: [brust]}`; `'*'` for every language): for domains where they are legitimate "
         "(medical, legal). A listed term that is allowed is dropped; a match inside an allowed phrase does not count",
-    )  # fmt: skip
+    )
     categories: list[str] | None = Field(
-        None, description="only these categories count (default: all, `hate`, `sexual`, `violence`, `profanity`, "
+        None,
+        description="only these categories count (default: all, `hate`, `sexual`, `violence`, `profanity`, "
         "`obscene` and those of your lists or classifier)",
-    )  # fmt: skip
+    )
     min_hits: int = Field(1, ge=1, description="matches (of the counted categories) that make a row unfit")
     lang_column: str | None = Field(None, description="column with each row's language; default `{field}_lang`")
     language_min_support: float = Field(
-        0.5, ge=0, le=1, description="a row is judged by its language's list only when the language's "
+        0.5,
+        ge=0,
+        le=1,
+        description="a row is judged by its language's list only when the language's "
         "`{lang_column}_support` is at least this (a column without `_support` is trusted); other rows are counted "
         "as not judged (the classifier, if any, still judges them)",
-    )  # fmt: skip
+    )
     action: Literal["drop", "tag"] = Field(
-        "drop", description="`drop`: reject unfit rows as `content:<category>`; `tag`: keep them, with "
+        "drop",
+        description="`drop`: reject unfit rows as `content:<category>`; `tag`: keep them, with "
         "`{field}_content` and `{field}_content_hits` for a `filter` or `review` step",
-    )  # fmt: skip
+    )
     classifier: ClassifierConfig | None = Field(
-        None, description="a local sequence-classification model that judges every row too: {model: <folder>, "
+        None,
+        description="a local sequence-classification model that judges every row too: {model: <folder>, "
         "labels: {model label: category}, threshold: 0.5}; needs `pip install 'curate[content-model]'`",
-    )  # fmt: skip
+    )
 
     @field_validator("lists")
     @classmethod
     def _known_lists(cls, names: list[str]) -> list[str]:
         unknown = [n for n in names if n not in BUILTIN]
         if unknown:
-            raise ValueError(f"unknown word list {unknown[0]!r} (built in: {', '.join(BUILTIN)}; your own go in `files`)")
+            raise ValueError(
+                f"unknown word list {unknown[0]!r} (built in: {', '.join(BUILTIN)}; your own go in `files`)"
+            )
         return names
 
 
@@ -111,7 +122,7 @@ class Content(BatchStep):
     # judging ------------------------------------------------------------------------------------------------------
     def _language_keys(self, batch: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
         """(tag, key): each row's language as written, and its list key where known well enough (else null)."""
-        from curate.langid.codes import language_key
+        from curate.core.languages import language_key
 
         column = self.config.lang_column or f"{self.config.field}_lang"
         tags, sure = row_languages(batch, column, self.config.language_min_support)
@@ -164,8 +175,13 @@ class Content(BatchStep):
             return StepResult(kept=frame, rejected=empty, stats=stats)
         reasons = [f"content:{c[0]}" if bad else None for c, bad in zip(categories, unfit)]
         details = [describe(row) if bad else None for row, bad in zip(hits, unfit)]
-        result = StepResult(*partition(frame.with_columns(pl.Series(REASON, reasons, dtype=pl.String),
-                                                          pl.Series(DETAIL, details, dtype=pl.String))))  # fmt: skip
+        result = StepResult(
+            *partition(
+                frame.with_columns(
+                    pl.Series(REASON, reasons, dtype=pl.String), pl.Series(DETAIL, details, dtype=pl.String)
+                )
+            )
+        )
         result.kept = result.kept.drop(DETAIL)
         result.stats = stats
         return result
@@ -184,23 +200,34 @@ class Content(BatchStep):
         categories = ordered({c for counter in found.values() for c in counter})
         head = ["language", *(f"`{c}`" for c in categories), "rows not judged (no list for the language)"]
         languages = sorted(set(found) | set(unjudged), key=lambda k: (-sum(found.get(k, Counter()).values()), k))
-        rows = [[f"`{lang}`", *(f"{found.get(lang, Counter())[c]:,}" for c in categories), f"{unjudged.get(lang, 0):,}"]
-                for lang in languages]  # fmt: skip
+        rows = [
+            [f"`{lang}`", *(f"{found.get(lang, Counter())[c]:,}" for c in categories), f"{unjudged.get(lang, 0):,}"]
+            for lang in languages
+        ]
         table = markdown_table(rows, head)
-        lists = ", ".join(f"`{n}`" for n in params.get("lists") or []) + (" and the recipe's own lists" if params.get(
-            "files") or params.get("terms") else "") + (" and a classifier" if params.get("classifier") else "")  # fmt: skip
+        lists = (
+            ", ".join(f"`{n}`" for n in params.get("lists") or [])
+            + (" and the recipe's own lists" if params.get("files") or params.get("terms") else "")
+            + (" and a classifier" if params.get("classifier") else "")
+        )
         verb = "rejected" if params.get("action", "drop") == "drop" else "tagged (kept)"
-        return (f"Rows with unfit content by category and language, {verb}; found with {lists}. A row with several "
-                "categories counts in each.\n\n" + table)  # fmt: skip
+        return (
+            f"Rows with unfit content by category and language, {verb}; found with {lists}. A row with several "
+            "categories counts in each.\n\n" + table
+        )
 
     @classmethod
     def notes(cls, params: dict, stats: dict[str, int]) -> list[str]:
-        unjudged = {k.split(":", 1)[1]: n for k, n in stats.items() if k.startswith("unjudged:") and k != "unjudged:und"}
+        unjudged = {
+            k.split(":", 1)[1]: n for k, n in stats.items() if k.startswith("unjudged:") and k != "unjudged:und"
+        }
         if not unjudged or params.get("classifier"):
             return []
         where = ", ".join(f"`{k}` {v:,}" for k, v in sorted(unjudged.items(), key=lambda kv: -kv[1])[:10])
-        return [f"{sum(unjudged.values()):,} rows were not judged for unfit content: their language has no word list "
-                f"or was not known well enough ({where}). Add a list of your own (`files`, `terms`) or a classifier"]
+        return [
+            f"{sum(unjudged.values()):,} rows were not judged for unfit content: their language has no word list "
+            f"or was not known well enough ({where}). Add a list of your own (`files`, `terms`) or a classifier"
+        ]
 
 
 def ordered(categories: set[str]) -> list[str]:
@@ -213,16 +240,22 @@ def describe(hits: list[Hit]) -> str:
     by_category: dict[str, list[str]] = {}
     for hit in hits:
         by_category.setdefault(hit.category, []).append(hit.term)
-    return "; ".join(f"{c}: {len(terms)} ({', '.join(list(dict.fromkeys(terms))[:SHOWN_TERMS])})"
-                     for c, terms in ((c, by_category[c]) for c in ordered(set(by_category))))  # fmt: skip
+    return "; ".join(
+        f"{c}: {len(terms)} ({', '.join(list(dict.fromkeys(terms))[:SHOWN_TERMS])})"
+        for c, terms in ((c, by_category[c]) for c in ordered(set(by_category)))
+    )
 
 
 def build_matchers(config: ContentConfig, recipe_dir: Path) -> dict[str, Matcher]:
     """Language key -> its matcher, from the recipe's terms, its files and the built-in lists, in that priority."""
-    from curate.langid.codes import language_key
+    from curate.core.languages import language_key
 
-    own = [(language_key(lang) or lang, normalized_term(t), category) for category, by_lang in config.terms.items()
-           for lang, terms in by_lang.items() for t in terms]  # fmt: skip
+    own = [
+        (language_key(lang) or lang, normalized_term(t), category)
+        for category, by_lang in config.terms.items()
+        for lang, terms in by_lang.items()
+        for t in terms
+    ]
     files = [read_list_file(p if (p := Path(name)).is_absolute() else recipe_dir / p) for name in config.files]
     lexicon = combine([*files, *(builtin_list(n) for n in config.lists)])
     if own:

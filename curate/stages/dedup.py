@@ -21,6 +21,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
+from curate.core.errors import CurateError
+from curate.core.markdown import figures_table
+from curate.core.rows import REASON
 from curate.dedup import exact as exact_hash
 from curate.dedup.clusters import components, keepers
 from curate.dedup.jaccard import ShingleSpill
@@ -28,11 +31,8 @@ from curate.dedup.lsh import BandKeySpill, band_keys, candidate_edges, optimal_p
 from curate.dedup.minhash import MAX_HASH, Permutations, jaccard, signatures
 from curate.dedup.shingles import MAX_NGRAM, batch_shingles, normalized
 from curate.dedup.store import FORMAT, StoreWriter, check_compatible, find_store, iter_parts, read_clusters, store_name
-from curate.errors import CurateError
-from curate.markdown import figures_table
-from curate.registry import register
-from curate.rows import REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 HASH_VERSION = "curate-poly64-v1"  # bump when shingle hashing changes: old stores become incompatible
 REASONS = {"exact": "exact_duplicate", "minhash": "near_duplicate"}
@@ -43,45 +43,68 @@ BALANCED_WEIGHTS = (0.5, 0.5)  # datasketch's default, for `verify: none`
 
 class DedupConfig(StepConfig):
     method: Literal["minhash", "exact"] = Field(
-        "minhash", description="`exact`: equal after normalisation (XXH3-128 of the text); `minhash`: Jaccard "
-        "similarity of shingle sets at least `threshold` (MinHash LSH)")  # fmt: skip
+        "minhash",
+        description="`exact`: equal after normalisation (XXH3-128 of the text); `minhash`: Jaccard "
+        "similarity of shingle sets at least `threshold` (MinHash LSH)",
+    )
     field: str | None = Field(None, description="text column to compare (shorthand for `fields: [column]`)")
     fields: list[str] | None = Field(
-        None, min_length=1, description="text columns compared together, e.g. `[text, target]` (default `[text]`)")
+        None, min_length=1, description="text columns compared together, e.g. `[text, target]` (default `[text]`)"
+    )
     action: Literal["drop", "tag"] = Field(
-        "drop", description="`drop`: reject all but one row per cluster (reason `exact_duplicate` or "
+        "drop",
+        description="`drop`: reject all but one row per cluster (reason `exact_duplicate` or "
         "`near_duplicate`, column `dup_of` = the kept row's `_id`); `tag`: keep every row and write `dup_cluster` "
-        "(the smallest `_id` of the row's cluster; its own `_id` when it has no duplicate)")  # fmt: skip
+        "(the smallest `_id` of the row's cluster; its own `_id` when it has no duplicate)",
+    )
     keep: str = Field(
-        "first", description="row kept per cluster: `first` (input order), `longest` (most characters), or the "
-        "name of a numeric column (highest wins; missing values lose); ties go to the earlier row")  # fmt: skip
+        "first",
+        description="row kept per cluster: `first` (input order), `longest` (most characters), or the "
+        "name of a numeric column (highest wins; missing values lose); ties go to the earlier row",
+    )
     lowercase: bool = Field(True, description="compare texts lowercased")
     fold_punctuation: bool = Field(True, description="treat punctuation and symbols as spaces")
     fold_whitespace: bool = Field(True, description="collapse runs of whitespace and trim the ends")
-    threshold: float = Field(0.8, gt=0.0, le=1.0, description="minhash: Jaccard similarity of the shingle sets from "
-                             "which two rows are near-duplicates")  # fmt: skip
+    threshold: float = Field(
+        0.8,
+        gt=0.0,
+        le=1.0,
+        description="minhash: Jaccard similarity of the shingle sets from which two rows are near-duplicates",
+    )
     num_perm: int = Field(128, ge=2, le=1024, description="minhash: permutations (signature length)")
     seed: int = Field(1, ge=0, lt=2**32, description="minhash: seed of the permutations (datasketch's default is 1)")
     ngram: int = Field(5, ge=1, le=MAX_NGRAM, description="minhash: tokens per shingle")
     tokenize: Literal["auto", "word", "char"] = Field(
-        "auto", description="minhash: shingle tokens; `auto` uses characters for texts mostly in scripts written "
-        "without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar, Tibetan) and words otherwise")  # fmt: skip
+        "auto",
+        description="minhash: shingle tokens; `auto` uses characters for texts mostly in scripts written "
+        "without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar, Tibetan) and words otherwise",
+    )
     scheme: Literal["affine32", "legacy"] = Field(
-        "affine32", description="minhash: datasketch permutation scheme (`affine32`: datasketch >= 2.0 default; "
-        "`legacy`: datasketch < 2.0, slower)")  # fmt: skip
+        "affine32",
+        description="minhash: datasketch permutation scheme (`affine32`: datasketch >= 2.0 default; "
+        "`legacy`: datasketch < 2.0, slower)",
+    )
     verify: Literal["exact", "estimate", "none"] = Field(
-        "exact", description="minhash: check each candidate pair: `exact` Jaccard similarity of the shingle sets "
+        "exact",
+        description="minhash: check each candidate pair: `exact` Jaccard similarity of the shingle sets "
         "(shingle hashes are spilled to the work folder, 4 bytes per shingle); `estimate` from the signatures "
-        "(no spill; standard error about sqrt(J(1-J)/num_perm)); `none`: every LSH candidate is a duplicate")  # fmt: skip
+        "(no spill; standard error about sqrt(J(1-J)/num_perm)); `none`: every LSH candidate is a duplicate",
+    )
     weights: tuple[float, float] | None = Field(
-        None, description="minhash: weights of false positives and false negatives when deriving bands and rows from "
+        None,
+        description="minhash: weights of false positives and false negatives when deriving bands and rows from "
         "the threshold as datasketch does (default 0.05/0.95 with verification, which removes false candidates; "
-        "datasketch's 0.5/0.5 without)")  # fmt: skip
-    bands: int | None = Field(None, ge=1, description="minhash: LSH bands (set with `rows` to override the threshold's)")
+        "datasketch's 0.5/0.5 without)",
+    )
+    bands: int | None = Field(
+        None, ge=1, description="minhash: LSH bands (set with `rows` to override the threshold's)"
+    )
     rows: int | None = Field(None, ge=1, description="minhash: rows per LSH band")
     against: list[str] | None = Field(
-        None, description="output folders of earlier runs (or their signature stores) to dedup against: rows that "
-        "duplicate a row there are dropped (or tagged) with `dup_of` = that run's kept `_id`")  # fmt: skip
+        None,
+        description="output folders of earlier runs (or their signature stores) to dedup against: rows that "
+        "duplicate a row there are dropped (or tagged) with `dup_of` = that run's kept `_id`",
+    )
     save_signatures: bool = Field(True, description="write the signatures to OUT/signatures/ for a later `against`")
 
     @field_validator("against", mode="before")
@@ -206,11 +229,23 @@ class Dedup(GlobalStep):
 
     def _meta(self) -> dict[str, Any]:
         c = self.config
-        meta = {"format": FORMAT, "method": c.method, "fields": c.columns(), "lowercase": c.lowercase,
-                "fold_punctuation": c.fold_punctuation, "fold_whitespace": c.fold_whitespace}  # fmt: skip
+        meta = {
+            "format": FORMAT,
+            "method": c.method,
+            "fields": c.columns(),
+            "lowercase": c.lowercase,
+            "fold_punctuation": c.fold_punctuation,
+            "fold_whitespace": c.fold_whitespace,
+        }
         if c.method == "minhash":
-            meta |= {"num_perm": c.num_perm, "seed": c.seed, "scheme": c.scheme, "tokenize": c.tokenize,
-                     "ngram": c.ngram, "hash": HASH_VERSION}  # fmt: skip
+            meta |= {
+                "num_perm": c.num_perm,
+                "seed": c.seed,
+                "scheme": c.scheme,
+                "tokenize": c.tokenize,
+                "ngram": c.ngram,
+                "hash": HASH_VERSION,
+            }
         else:
             meta |= {"hash": "xxh3-128"}
         return meta
@@ -235,8 +270,10 @@ class Dedup(GlobalStep):
             if not path.is_absolute() and not path.exists() and (self.context.recipe_dir / path).exists():
                 path = self.context.recipe_dir / path
             if not path.exists():
-                raise CurateError(f"dedup `against`: {entry} does not exist (looked in {Path.cwd()} and in "
-                                  f"{self.context.recipe_dir.resolve()})")  # fmt: skip
+                raise CurateError(
+                    f"dedup `against`: {entry} does not exist (looked in {Path.cwd()} and in "
+                    f"{self.context.recipe_dir.resolve()})"
+                )
             out.append(path)
         return out
 
@@ -246,8 +283,15 @@ class Dedup(GlobalStep):
         lowercased and folded here (minhash lowercases and folds on code points, in the same way)."""
         c = self.config
         exact = c.method == "exact"
-        parts = [normalized(pl.col(f).cast(pl.String), exact and c.lowercase, exact and c.fold_punctuation,
-                            exact and c.fold_whitespace) for f in c.columns()]  # fmt: skip
+        parts = [
+            normalized(
+                pl.col(f).cast(pl.String),
+                exact and c.lowercase,
+                exact and c.fold_punctuation,
+                exact and c.fold_whitespace,
+            )
+            for f in c.columns()
+        ]
         expr = parts[0] if len(parts) == 1 else pl.concat_str(parts, separator="\n")
         return frame.select(expr.alias("compared"))["compared"]
 
@@ -256,8 +300,7 @@ class Dedup(GlobalStep):
         c = self.config
         if c.method == "exact":
             return exact_hash.content_hashes(texts), np.ones(len(texts), dtype=bool)
-        hashes, per_doc = batch_shingles(texts, c.tokenize, c.ngram, c.lowercase, c.fold_punctuation,
-                                         c.fold_whitespace)  # fmt: skip
+        hashes, per_doc = batch_shingles(texts, c.tokenize, c.ngram, c.lowercase, c.fold_punctuation, c.fold_whitespace)
         if spill is not None:
             spill.add(np.concatenate(([0], np.cumsum(per_doc)[:-1])), per_doc, hashes)
         return signatures(hashes, per_doc, Permutations(c.num_perm, c.seed, c.scheme)), per_doc > 0
@@ -272,8 +315,10 @@ class Dedup(GlobalStep):
             return -frame.select(pl.sum_horizontal(chars).alias("n"))["n"].to_numpy().astype(np.float64)
         score = frame[c.keep]
         if not (score.dtype.is_numeric() or score.dtype == pl.Boolean):
-            raise CurateError(f"dedup `keep: {c.keep}`: column '{c.keep}' is {score.dtype}, not numeric; use "
-                              "`first`, `longest` or a numeric column")  # fmt: skip
+            raise CurateError(
+                f"dedup `keep: {c.keep}`: column '{c.keep}' is {score.dtype}, not numeric; use "
+                "`first`, `longest` or a numeric column"
+            )
         values = score.cast(pl.Float64).fill_nan(None).fill_null(float("-inf")).to_numpy()
         return -values
 
@@ -327,8 +372,9 @@ class Dedup(GlobalStep):
             if spill is not None:
                 spill.close()
             n = sum(len(s) for s in got.ids)
-            sig_matrix = (np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(n, self._width())) if n and keep_sigs
-                          else None)  # fmt: skip
+            sig_matrix = (
+                np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(n, self._width())) if n and keep_sigs else None
+            )
             state = self._cluster(got, self._verifier(sig_matrix, spill))
             if writer is not None:
                 self._finish_store(writer, got, sig_matrix, state.clusters)
@@ -339,14 +385,16 @@ class Dedup(GlobalStep):
             if writer is not None:
                 writer.abort()
 
-    def _load_store(self, location: Path, got: _Collected, sig_file, spill: ShingleSpill | None, bands: int,
-                    rows: int) -> None:  # fmt: skip
+    def _load_store(
+        self, location: Path, got: _Collected, sig_file, spill: ShingleSpill | None, bands: int, rows: int
+    ) -> None:
         store = find_store(location, self._store_name())
         check_compatible(store, self._meta())
         for ids, sigs in iter_parts(store):
             if sigs.shape[1] != self._width():
-                raise CurateError(f"dedup `against`: {store} holds signatures of {sigs.shape[1]} values, "
-                                  f"expected {self._width()}")  # fmt: skip
+                raise CurateError(
+                    f"dedup `against`: {store} holds signatures of {sigs.shape[1]} values, expected {self._width()}"
+                )
             sig_file.write(sigs.tobytes())
             present = np.ones(len(ids), dtype=bool) if self.config.method == "exact" else (sigs != MAX_HASH).any(axis=1)
             got.add(ids, band_keys(sigs, bands, rows), present, np.zeros(len(ids), dtype=np.int8))
@@ -354,8 +402,9 @@ class Dedup(GlobalStep):
                 spill.skip(len(ids))
         got.old_clusters.append(read_clusters(store))
 
-    def _verifier(self, sig_matrix: np.ndarray | None,
-                  spill: ShingleSpill | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:  # fmt: skip
+    def _verifier(
+        self, sig_matrix: np.ndarray | None, spill: ShingleSpill | None
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
         """Whether candidate pairs are duplicates: equal hashes (exact), or Jaccard similarity >= threshold,
         exact where both rows' shingles are known (earlier runs' rows have only signatures), else estimated."""
         c = self.config
@@ -366,8 +415,9 @@ class Dedup(GlobalStep):
         def estimate(u: np.ndarray, v: np.ndarray) -> np.ndarray:
             out = np.empty(len(u), dtype=np.float64)
             for lo in range(0, len(u), 1 << 16):
-                out[lo : lo + (1 << 16)] = jaccard(np.asarray(sig_matrix[u[lo : lo + (1 << 16)]]),
-                                                   np.asarray(sig_matrix[v[lo : lo + (1 << 16)]]))  # fmt: skip
+                out[lo : lo + (1 << 16)] = jaccard(
+                    np.asarray(sig_matrix[u[lo : lo + (1 << 16)]]), np.asarray(sig_matrix[v[lo : lo + (1 << 16)]])
+                )
             return out
 
         def verify(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -393,8 +443,9 @@ class Dedup(GlobalStep):
         active = np.concatenate(got.present)
         if n_old:  # an earlier run's row that this run reads again is the same row: only its new copy takes part
             active[:n_old] &= ~all_ids.head(n_old).is_in(all_ids.slice(n_old).implode()).to_numpy()
-        u, v, counts = candidate_edges(got.keys.columns(), verify, relevant=is_new if n_old else None,
-                                       active=None if active.all() else active)  # fmt: skip
+        u, v, counts = candidate_edges(
+            got.keys.columns(), verify, relevant=is_new if n_old else None, active=None if active.all() else active
+        )
         stats.update(counts)
         labels = components(n, u, v)
         priority = np.concatenate(got.priority)
@@ -405,12 +456,22 @@ class Dedup(GlobalStep):
         kept_ids = all_ids.gather(keeper[members])
         if n_old:  # an earlier run's row points at the row that run kept
             old_dup = pl.concat(got.old_clusters).unique("_id", keep="first")
-            kept_ids = (kept_ids.to_frame("_id").join(old_dup, on="_id", how="left", maintain_order="left")
-                        .select(pl.coalesce("dup_of", "_id"))["dup_of"])  # fmt: skip
-        smallest = (pl.DataFrame({"label": labels[size > 1], "_id": all_ids.filter(pl.Series(size > 1))})
-                    .group_by("label").agg(pl.col("_id").min().alias("dup_cluster")))  # fmt: skip
-        rows = {"_id": all_ids.gather(members), "label": labels[members], "dup_of": kept_ids.alias("dup_of"),
-                "is_keeper": keeper[members] == members}  # fmt: skip
+            kept_ids = (
+                kept_ids.to_frame("_id")
+                .join(old_dup, on="_id", how="left", maintain_order="left")
+                .select(pl.coalesce("dup_of", "_id"))["dup_of"]
+            )
+        smallest = (
+            pl.DataFrame({"label": labels[size > 1], "_id": all_ids.filter(pl.Series(size > 1))})
+            .group_by("label")
+            .agg(pl.col("_id").min().alias("dup_cluster"))
+        )
+        rows = {
+            "_id": all_ids.gather(members),
+            "label": labels[members],
+            "dup_of": kept_ids.alias("dup_of"),
+            "is_keeper": keeper[members] == members,
+        }
         clusters = (
             pl.DataFrame(rows)
             .join(smallest, on="label", how="left", maintain_order="left")
@@ -420,8 +481,9 @@ class Dedup(GlobalStep):
         stats["duplicates"] = int(clusters["dup_of"].is_not_null().sum())
         return DedupState(clusters, stats)
 
-    def _finish_store(self, writer: StoreWriter, got: _Collected, sig_matrix: np.ndarray | None,
-                      clusters: pl.DataFrame) -> None:  # fmt: skip
+    def _finish_store(
+        self, writer: StoreWriter, got: _Collected, sig_matrix: np.ndarray | None, clusters: pl.DataFrame
+    ) -> None:
         """Carry the earlier runs' rows into this run's store (except rows read again), then swap it in."""
         n_old = got.n_old
         if n_old:
@@ -447,7 +509,9 @@ class Dedup(GlobalStep):
             joined = batch.drop("dup_cluster", strict=False).join(tags, on="_id", how="left", maintain_order="left")
             tagged = int(joined["dup_cluster"].is_not_null().sum())
             kept = joined.with_columns(pl.coalesce("dup_cluster", "_id").alias("dup_cluster"))
-            return StepResult(kept=kept, rejected=batch.clear(), stats=Counter({"dup_tagged": tagged} if tagged else {}))
+            return StepResult(
+                kept=kept, rejected=batch.clear(), stats=Counter({"dup_tagged": tagged} if tagged else {})
+            )
         joined = batch.join(state.clusters.drop("dup_cluster"), on="_id", how="left", maintain_order="left")
         is_dup = pl.col("dup_of").is_not_null()
         kept = joined.filter(~is_dup).drop("dup_of")

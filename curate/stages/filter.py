@@ -7,8 +7,8 @@ from typing import Any
 import polars as pl
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from curate.registry import register
 from curate.stages.base import FilterStep, StepConfig
+from curate.stages.registry import register
 
 _COMPARISONS = {"eq": "__eq__", "ne": "__ne__", "gt": "__gt__", "ge": "__ge__", "lt": "__lt__", "le": "__le__"}
 

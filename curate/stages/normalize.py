@@ -8,9 +8,9 @@ import ftfy
 import polars as pl
 from pydantic import Field
 
-from curate.registry import register
-from curate.rows import REASON, first_reason, partition
+from curate.core.rows import REASON, first_reason, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 # Only text with something outside printable ASCII, an HTML entity or an escape sequence can need ftfy; the rest is
 # skipped without a Python call.

@@ -35,15 +35,33 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.hashing import seeded_hashes
-from curate.langid.codes import UND, family, language_name, macrolanguages, normalize_label, resolve_language, same_language
+from curate.core.hashing import seeded_hashes
+from curate.core.languages import (
+    UND,
+    family,
+    language_name,
+    macrolanguages,
+    normalize_label,
+    resolve_language,
+    same_language,
+)
+from curate.core.rows import DETAIL, REASON, first_reason, partition
 from curate.pairs import align, checks, misalign
-from curate.registry import register
-from curate.rows import DETAIL, REASON, first_reason, partition
 from curate.stages.base import GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
-REASONS = ["pairs:copy", "pairs:untranslated", "pairs:wrong_language", "pairs:numbers", "pairs:truncated",
-           "pairs:concatenated", "pairs:length_ratio", "pairs:entities", "pairs:punctuation", "pairs:misaligned"]  # fmt: skip
+REASONS = [
+    "pairs:copy",
+    "pairs:untranslated",
+    "pairs:wrong_language",
+    "pairs:numbers",
+    "pairs:truncated",
+    "pairs:concatenated",
+    "pairs:length_ratio",
+    "pairs:entities",
+    "pairs:punctuation",
+    "pairs:misaligned",
+]
 CHECKS = [r.split(":")[1] for r in REASONS]
 MAD_TO_SD = 1.4826  # the median absolute deviation of a normal distribution is 0.6745 of its standard deviation
 POOLED = "*"  # the statistics of all language pairs together, for pairs with few rows
@@ -55,37 +73,60 @@ class PairsConfig(StepConfig):
     source: str = Field("text", description="column of the source side")
     target: str = Field("target", description="column of the target side; adds `{target}_pair_*` scores")
     source_lang: str | None = Field(
-        None, description="column with each row's source language (any ISO 639 code); or `source_language`")
+        None, description="column with each row's source language (any ISO 639 code); or `source_language`"
+    )
     target_lang: str | None = Field(
-        None, description="column with each row's declared target language; or `target_language`")
+        None, description="column with each row's declared target language; or `target_language`"
+    )
     source_language: str | None = Field(None, description="the source language of every row (e.g. `en`)")
     target_language: str | None = Field(None, description="the target language of every row (e.g. `sw`)")
     action: Literal["drop", "tag"] = Field(
-        "drop", description="`drop`: reject broken pairs with the first reason (scores in `_detail`); `tag`: keep "
-        "every row and write the reasons that fire to `{target}_pair_flags`")  # fmt: skip
+        "drop",
+        description="`drop`: reject broken pairs with the first reason (scores in `_detail`); `tag`: keep "
+        "every row and write the reasons that fire to `{target}_pair_flags`",
+    )
     checks: list[str] = Field(
-        default_factory=lambda: list(CHECKS),
-        description="the checks to run (all by default): " + ", ".join(CHECKS))  # fmt: skip
-    max_copy_chrf: float = Field(90.0, ge=0, le=100, description="chrF of the target against the source from "
-                                 "which it is a (near) copy")  # fmt: skip
+        default_factory=lambda: list(CHECKS), description="the checks to run (all by default): " + ", ".join(CHECKS)
+    )
+    max_copy_chrf: float = Field(
+        90.0, ge=0, le=100, description="chrF of the target against the source from which it is a (near) copy"
+    )
     max_length_z: float = Field(
-        3.5, gt=0, description="`length_ratio`: |robust z| of log(target / source characters) within the language "
-        "pair above this (Iglewicz and Hoaglin's 3.5 for outliers by the modified z-score)")  # fmt: skip
+        3.5,
+        gt=0,
+        description="`length_ratio`: |robust z| of log(target / source characters) within the language "
+        "pair above this (Iglewicz and Hoaglin's 3.5 for outliers by the modified z-score)",
+    )
     unusual_z: float = Field(
-        1.0, gt=0, description="`truncated` and `concatenated` also need the length this many robust standard "
-        "deviations off the pair's median, in their direction")  # fmt: skip
+        1.0,
+        gt=0,
+        description="`truncated` and `concatenated` also need the length this many robust standard "
+        "deviations off the pair's median, in their direction",
+    )
     min_misaligned: float = Field(
-        0.5, gt=0, lt=1, description="`misaligned`: the probability that the pair is the translation of another "
+        0.5,
+        gt=0,
+        lt=1,
+        description="`misaligned`: the probability that the pair is the translation of another "
         "sentence, given its measures and how many of the corpus's pairs look misaligned, at least this (0.5: more "
-        "likely misaligned than not)")  # fmt: skip
+        "likely misaligned than not)",
+    )
     min_support: float = Field(
-        0.5, ge=0, le=1, description="`untranslated`/`wrong_language` need language ID's support (the weakest "
-        "confidence among the detectors that know the language found) at least this")  # fmt: skip
+        0.5,
+        ge=0,
+        le=1,
+        description="`untranslated`/`wrong_language` need language ID's support (the weakest "
+        "confidence among the detectors that know the language found) at least this",
+    )
     max_train_pairs: int = Field(
-        50_000, ge=100, description="rows per language pair the alignment and classifier learn from (a seeded "
-        "sample; rows outside it are scored as unseen pairs)")  # fmt: skip
+        50_000,
+        ge=100,
+        description="rows per language pair the alignment and classifier learn from (a seeded "
+        "sample; rows outside it are scored as unseen pairs)",
+    )
     min_pair_rows: int = Field(
-        30, ge=2, description="language pairs with fewer rows take the statistics of all pairs together")
+        30, ge=2, description="language pairs with fewer rows take the statistics of all pairs together"
+    )
 
     @field_validator("checks")
     @classmethod
@@ -160,8 +201,10 @@ class Pairs(GlobalStep):
         and the language pair's key."""
         c = self.config
         out = {"src": frame[c.source].cast(pl.String), "tgt": frame[c.target].cast(pl.String)}
-        for name, column, fixed in (("src_lang", c.source_lang, c.source_language),
-                                    ("tgt_lang", c.target_lang, c.target_language)):  # fmt: skip
+        for name, column, fixed in (
+            ("src_lang", c.source_lang, c.source_language),
+            ("tgt_lang", c.target_lang, c.target_language),
+        ):
             if column and column in frame.columns:
                 values = frame[column].cast(pl.String)
                 codes = {v: normalize_label(v)[0] for v in values.drop_nulls().unique().to_list()}
@@ -198,20 +241,26 @@ class Pairs(GlobalStep):
             backward.append(found["backward"])
         rows = pl.concat(learned)
         aligned = rows.filter(~pl.col("rotated"))
-        stats = lengths.join(_spread(aligned.select("lp", "align"), "align", "align", self.config.min_pair_rows),
-                             on="lp", how="left")  # fmt: skip
-        stats = stats.join(self._rates(aligned), on="lp", how="left").join(self._usual_languages(sample), on="lp",
-                                                                          how="left")  # fmt: skip
+        stats = lengths.join(
+            _spread(aligned.select("lp", "align"), "align", "align", self.config.min_pair_rows), on="lp", how="left"
+        )
+        stats = stats.join(self._rates(aligned), on="lp", how="left").join(
+            self._usual_languages(sample), on="lp", how="left"
+        )
         names = self._name_table(aligned)
-        rows = rows.join(stats.select("lp", "align_median", "align_spread", "unterminated", "questions_kept"), on="lp",
-                         how="left").with_columns(
+        rows = rows.join(
+            stats.select("lp", "align_median", "align_spread", "unterminated", "questions_kept"), on="lp", how="left"
+        ).with_columns(
             align_z=(pl.col("align") - pl.col("align_median")) / pl.col("align_spread"),
-            kept_names_missing=self._usually_kept(rows, names), chrf=pl.lit(None, pl.Float64),
-        )  # fmt: skip
+            kept_names_missing=self._usually_kept(rows, names),
+            chrf=pl.lit(None, pl.Float64),
+        )
         # the classifier learns, and the share of misaligned pairs is counted, on the pairs the other checks leave
         trainable = rows.filter(~self.caught_before())
-        weights = misalign.fit_logistic(trainable.select(misalign.FEATURES).fill_null(0.0).to_numpy(),
-                                        trainable["rotated"].cast(pl.Float64).to_numpy()).tolist()  # fmt: skip
+        weights = misalign.fit_logistic(
+            trainable.select(misalign.FEATURES).fill_null(0.0).to_numpy(),
+            trainable["rotated"].cast(pl.Float64).to_numpy(),
+        ).tolist()
         share = misalign.misaligned_share(
             misalign.rotated_probability(trainable.filter(~pl.col("rotated")), weights),
             misalign.rotated_probability(trainable.filter(pl.col("rotated")), weights),
@@ -219,12 +268,20 @@ class Pairs(GlobalStep):
         real = rows.filter(~pl.col("rotated"))
         real = real.with_columns(p=misalign.rotated_probability(real, weights))
         groups = real.join(sample.select("_id", "lp", "src", "tgt"), on=["_id", "lp"]).select(
-            "_id", "p", target_key=pl.format("{}\u0001{}", "lp", _normalized(pl.col("tgt"))),
+            "_id",
+            "p",
+            target_key=pl.format("{}\u0001{}", "lp", _normalized(pl.col("tgt"))),
             source_key=_normalized(pl.col("src")),
-        )  # fmt: skip
-        return PairsState(stats=stats.sort("lp"), forward=pl.concat(forward), backward=pl.concat(backward),
-                          weights=[round(w, 8) for w in weights], misaligned_share=round(share, 8),
-                          slipped=misalign.slipped(groups).to_frame().sort("_id"), names=names)  # fmt: skip
+        )
+        return PairsState(
+            stats=stats.sort("lp"),
+            forward=pl.concat(forward),
+            backward=pl.concat(backward),
+            weights=[round(w, 8) for w in weights],
+            misaligned_share=round(share, 8),
+            slipped=misalign.slipped(groups).to_frame().sort("_id"),
+            names=names,
+        )
 
     def _learn_pair(self, lp: str, part: pl.DataFrame, lengths: pl.DataFrame) -> dict[str, pl.DataFrame]:
         """One language pair: its rows and their rotations (misaligned by construction), the alignment trained on
@@ -232,13 +289,20 @@ class Pairs(GlobalStep):
         turn = misalign.rotation(part.height, self.context.seed)
         columns = ["_id", "src", "tgt", "src_lang", "tgt_lang", "lp"]
         rotated = part.with_columns(tgt=part["tgt"].gather(turn))
-        both = pl.concat([part.select(columns).with_columns(rotated=pl.lit(False)),
-                          rotated.select(columns).with_columns(rotated=pl.lit(True))])  # fmt: skip
+        both = pl.concat(
+            [
+                part.select(columns).with_columns(rotated=pl.lit(False)),
+                rotated.select(columns).with_columns(rotated=pl.lit(True)),
+            ]
+        )
         src, tgt = align.token_lists(both["src"]), align.token_lists(both["tgt"])
         forward, backward = align.train(src, tgt), align.train(tgt, src)
         measures = self._measures(both, lengths, align.both_ways(src, tgt, forward, backward))
-        return {"rows": measures.with_columns(both.select("_id", "rotated")),
-                "forward": forward.with_columns(lp=pl.lit(lp)), "backward": backward.with_columns(lp=pl.lit(lp))}  # fmt: skip
+        return {
+            "rows": measures.with_columns(both.select("_id", "rotated")),
+            "forward": forward.with_columns(lp=pl.lit(lp)),
+            "backward": backward.with_columns(lp=pl.lit(lp)),
+        }
 
     @staticmethod
     def _name_table(rows: pl.DataFrame) -> pl.DataFrame:
@@ -271,8 +335,11 @@ class Pairs(GlobalStep):
         return found.group_by("lp").agg(pl.col("usual").drop_nulls().mode().sort().first())
 
     def fit_stats(self, state: PairsState) -> dict[str, int]:
-        return {"pairs:language_pairs": state.stats.filter(pl.col("lp") != POOLED).height,
-                "pairs:alignment_entries": state.forward.height, "pairs:slipped_alignments": state.slipped.height}  # fmt: skip
+        return {
+            "pairs:language_pairs": state.stats.filter(pl.col("lp") != POOLED).height,
+            "pairs:alignment_entries": state.forward.height,
+            "pairs:slipped_alignments": state.slipped.height,
+        }
 
     # measures ---------------------------------------------------------------------------------------------------
     def _measures(self, pairs: pl.DataFrame, lengths: pl.DataFrame, alignment: pl.Series) -> pl.DataFrame:
@@ -281,27 +348,35 @@ class Pairs(GlobalStep):
         length = pairs.select("lp").join(lengths, on="lp", how="left")
         length = _fill_from(length, lengths.filter(pl.col("lp") == POOLED))
         raw = pairs.select(src_names=checks.names(src), tgt_names=checks.names(tgt))
-        names = pl.DataFrame({"src_names": checks.name_skeletons(raw["src_names"]),
-                              "tgt_names": checks.name_skeletons(raw["tgt_names"])})  # fmt: skip
+        names = pl.DataFrame(
+            {"src_names": checks.name_skeletons(raw["src_names"]), "tgt_names": checks.name_skeletons(raw["tgt_names"])}
+        )
         measures = pairs.select(
-            "lp", "src_lang", "tgt_lang",
+            "lp",
+            "src_lang",
+            "tgt_lang",
             present=src.str.contains(r"\S").fill_null(False) & tgt.str.contains(r"\S").fill_null(False),
             length_z=(_log_ratio() - length["len_median"]) / length["len_spread"],
             copy=(_normalized(src) == _normalized(tgt)) & src.str.contains(r"\p{L}{2}"),
             numbers=checks.numbers_differ(src, tgt) | checks.addresses_differ(src, tgt),
-            src_ends=checks.ends_sentence(src), tgt_ends=checks.ends_sentence(tgt),
-            src_sentences=checks.sentence_count(src), tgt_sentences=checks.sentence_count(tgt),
-            src_kind=checks.kind_of_sentence(src), tgt_kind=checks.kind_of_sentence(tgt),
-        ).with_columns(names, align=alignment)  # fmt: skip
+            src_ends=checks.ends_sentence(src),
+            tgt_ends=checks.ends_sentence(tgt),
+            src_sentences=checks.sentence_count(src),
+            tgt_sentences=checks.sentence_count(tgt),
+            src_kind=checks.kind_of_sentence(src),
+            tgt_kind=checks.kind_of_sentence(tgt),
+        ).with_columns(names, align=alignment)
         missing = self._names_missing(pairs, names)
         return measures.with_columns(
             names_missing=missing,
             abs_length_z=pl.col("length_z").abs(),
-            question_mismatch=((pl.col("src_kind") == "question").fill_null(False)
-                               != (pl.col("tgt_kind") == "question").fill_null(False)).cast(pl.Float64),
+            question_mismatch=(
+                (pl.col("src_kind") == "question").fill_null(False)
+                != (pl.col("tgt_kind") == "question").fill_null(False)
+            ).cast(pl.Float64),
             sentences_mismatch=(pl.col("src_sentences") != pl.col("tgt_sentences")).cast(pl.Float64),
             cognates=checks.cognate_overlap(pairs["src"], pairs["tgt"]),
-        )  # fmt: skip
+        )
 
     @staticmethod
     def _names_missing(pairs: pl.DataFrame, names: pl.DataFrame) -> pl.Series:
@@ -327,13 +402,17 @@ class Pairs(GlobalStep):
         stats = _fill_from(stats, state.stats.filter(pl.col("lp") == POOLED))
         measures = measures.with_columns(
             align_z=(pl.col("align") - stats["align_median"]) / stats["align_spread"],
-            unterminated=stats["unterminated"], questions_kept=stats["questions_kept"], usual=stats["usual"],
+            unterminated=stats["unterminated"],
+            questions_kept=stats["questions_kept"],
+            usual=stats["usual"],
             kept_names_missing=self._usually_kept(measures, state.names),
-        )  # fmt: skip
+        )
         rotated = misalign.rotated_probability(measures, state.weights)
-        measures = measures.with_columns(p=misalign.posterior(rotated, state.misaligned_share),
-                                         rotated=pl.Series(rotated, dtype=pl.Float64),
-                                         chrf=pl.Series(self._copy_chrf(pairs, measures), dtype=pl.Float64))  # fmt: skip
+        measures = measures.with_columns(
+            p=misalign.posterior(rotated, state.misaligned_share),
+            rotated=pl.Series(rotated, dtype=pl.Float64),
+            chrf=pl.Series(self._copy_chrf(pairs, measures), dtype=pl.Float64),
+        )
         detected, support = self._languages(pairs)
         return measures.with_columns(detected=detected, support=support)
 
@@ -391,15 +470,18 @@ class Pairs(GlobalStep):
             | ((pl.col("src_sentences") > pl.col("tgt_sentences")) & shorter),
             "length_ratio": pl.col("length_z").abs() > c.max_length_z,
             "entities": (pl.col("kept_names_missing") > 0) & (pl.col("tgt_names").list.len() > 0),
-            "punctuation": pl.col("src_kind").is_not_null() & pl.col("tgt_kind").is_not_null()
-            & (pl.col("question_mismatch") > 0) & (usual["questions_kept"] >= 0.5),
-        }  # fmt: skip
+            "punctuation": pl.col("src_kind").is_not_null()
+            & pl.col("tgt_kind").is_not_null()
+            & (pl.col("question_mismatch") > 0)
+            & (usual["questions_kept"] >= 0.5),
+        }
 
     def caught_before(self) -> pl.Expr:
         """A pair one of the structural checks (that run) already catches."""
         rules = self.structural_rules()
-        return pl.any_horizontal([rules[n].fill_null(False) for n in rules if n in self.config.checks] or
-                                 [pl.lit(False)])  # fmt: skip
+        return pl.any_horizontal(
+            [rules[n].fill_null(False) for n in rules if n in self.config.checks] or [pl.lit(False)]
+        )
 
     def rules(self, m: pl.DataFrame, slipped: pl.Series) -> list[tuple[pl.Expr, str]]:
         c = self.config
@@ -411,15 +493,18 @@ class Pairs(GlobalStep):
         rules: dict[str, pl.Expr] = {
             **self.structural_rules(),
             "untranslated": pl.lit(as_source) & ~pl.lit(declared_is_source) & sure,
-            "wrong_language": ~pl.lit(as_declared) & pl.col("tgt_lang").is_in(known) & sure
+            "wrong_language": ~pl.lit(as_declared)
+            & pl.col("tgt_lang").is_in(known)
+            & sure
             & pl.col("detected").is_in(self._languages_known_twice()),
             # a slipped alignment (its target also belongs to another source) needs only to look more like a
             # rotated pair than a real one
             "misaligned": (pl.col("p") >= c.min_misaligned) | (pl.lit(slipped) & (pl.col("rotated") >= 0.5)),
-        }  # fmt: skip
+        }
         # a row without both sides (a paragraph beside the pairs) is no pair: nothing to judge
-        return [(rules[name].fill_null(False) & pl.col("present"), f"pairs:{name}") for name in CHECKS
-                if name in c.checks]  # fmt: skip
+        return [
+            (rules[name].fill_null(False) & pl.col("present"), f"pairs:{name}") for name in CHECKS if name in c.checks
+        ]
 
     def _known_languages(self) -> list[str]:
         if self._identifier is None:
@@ -440,13 +525,17 @@ class Pairs(GlobalStep):
         self.setup()
         c, t = self.config, self.config.target
         measures = self.measure(self._pairs(batch), state)
-        slipped = batch["_id"].cast(pl.String).is_in(state.slipped["_id"].implode()) if "_id" in batch.columns \
-            else pl.Series([False] * batch.height)  # fmt: skip
+        slipped = (
+            batch["_id"].cast(pl.String).is_in(state.slipped["_id"].implode())
+            if "_id" in batch.columns
+            else pl.Series([False] * batch.height)
+        )
         rules = self.rules(measures, slipped)
         reasons = measures.select(first_reason(*rules).alias(REASON)).to_series()
         counts = measures.select("lp").with_columns(reason=reasons).group_by("lp", "reason").len()
-        stats = Counter({f"pairs:{lp}:{reason.split(':')[-1] if reason else 'kept'}": n
-                         for lp, reason, n in counts.iter_rows()})  # fmt: skip
+        stats = Counter(
+            {f"pairs:{lp}:{reason.split(':')[-1] if reason else 'kept'}": n for lp, reason, n in counts.iter_rows()}
+        )
         out = batch.with_columns(
             measures["p"].round(4).alias(f"{t}_pair_misaligned"),
             measures["length_z"].round(4).alias(f"{t}_pair_length_z"),
@@ -455,10 +544,17 @@ class Pairs(GlobalStep):
         if c.action == "tag":
             flags = pl.concat_list([pl.when(cond).then(pl.lit(reason)) for cond, reason in rules]).list.drop_nulls()
             tagged = out.with_columns(measures.select(flags.alias(f"{t}_pair_flags")).to_series())
-            return StepResult(kept=tagged, rejected=tagged.clear().with_columns(pl.lit(None, pl.String).alias(REASON)),
-                              stats=stats)  # fmt: skip
-        detail = measures.select(pl.format("misaligned {}, length z {}, target language {}", pl.col("p").round(3),
-                                           pl.col("length_z").round(2), pl.col("detected").fill_null("?")))  # fmt: skip
+            return StepResult(
+                kept=tagged, rejected=tagged.clear().with_columns(pl.lit(None, pl.String).alias(REASON)), stats=stats
+            )
+        detail = measures.select(
+            pl.format(
+                "misaligned {}, length z {}, target language {}",
+                pl.col("p").round(3),
+                pl.col("length_z").round(2),
+                pl.col("detected").fill_null("?"),
+            )
+        )
         result = StepResult(*partition(out.with_columns(reasons.alias(REASON), detail.to_series().alias(DETAIL))))
         result.kept = result.kept.drop(DETAIL)
         result.stats.update(stats)
@@ -477,10 +573,15 @@ class Pairs(GlobalStep):
         rows = ["| language pair | kept | " + " | ".join(CHECKS) + " |", "|---|---|" + "---|" * len(CHECKS)]
         for lp, counts in sorted(per.items()):
             a, _, b = lp.partition("-")
-            rows.append(f"| {language_name(a)} -> {language_name(b)} (`{lp}`) | {counts['kept']:,} | "
-                        + " | ".join(f"{counts[n]:,}" for n in CHECKS) + " |")  # fmt: skip
-        return ("Translation pairs checked by the `pairs` step, per language pair: rows kept and rows rejected per "
-                "reason.\n\n" + "\n".join(rows))  # fmt: skip
+            rows.append(
+                f"| {language_name(a)} -> {language_name(b)} (`{lp}`) | {counts['kept']:,} | "
+                + " | ".join(f"{counts[n]:,}" for n in CHECKS)
+                + " |"
+            )
+        return (
+            "Translation pairs checked by the `pairs` step, per language pair: rows kept and rows rejected per "
+            "reason.\n\n" + "\n".join(rows)
+        )
 
 
 def _same(a: pl.Series, b: pl.Series) -> pl.Series:
@@ -508,8 +609,11 @@ def _spread(values: pl.DataFrame, column: str, prefix: str, min_rows: int) -> pl
     deviation scaled to a standard deviation) of `column`. Pairs with fewer than `min_rows` rows take the pooled
     figures."""
     col = pl.col(column)
-    aggregates = [pl.len().alias("rows"), col.median().alias("median"),
-                  ((col - col.median()).abs().median() * MAD_TO_SD).clip(1e-6).alias("spread")]  # fmt: skip
+    aggregates = [
+        pl.len().alias("rows"),
+        col.median().alias("median"),
+        ((col - col.median()).abs().median() * MAD_TO_SD).clip(1e-6).alias("spread"),
+    ]
     per = values.group_by("lp").agg(aggregates)
     pooled = values.select(aggregates).with_columns(lp=pl.lit(POOLED)).select(per.columns)
     table = pl.concat([per, pooled])
@@ -532,11 +636,24 @@ def _fill_from(stats: pl.DataFrame, pooled: pl.DataFrame) -> pl.DataFrame:
 
 def _empty_state() -> PairsState:
     table = pl.DataFrame(schema={**align.TABLE, "lp": pl.String})
-    stats = pl.DataFrame(schema={"lp": pl.String, "len_median": pl.Float64, "len_spread": pl.Float64,
-                                 "align_median": pl.Float64, "align_spread": pl.Float64, "unterminated": pl.Float64,
-                                 "questions_kept": pl.Float64, "usual": pl.String})  # fmt: skip
-    return PairsState(stats=stats, forward=table, backward=table, weights=[0.0] * (len(misalign.FEATURES) + 1),
-                      misaligned_share=0.005,
-                      slipped=pl.DataFrame(schema={"_id": pl.String}),
-                      names=pl.DataFrame(schema={"lp": pl.String, "name": pl.String, "kept": pl.Float64}))  # fmt: skip
-
+    stats = pl.DataFrame(
+        schema={
+            "lp": pl.String,
+            "len_median": pl.Float64,
+            "len_spread": pl.Float64,
+            "align_median": pl.Float64,
+            "align_spread": pl.Float64,
+            "unterminated": pl.Float64,
+            "questions_kept": pl.Float64,
+            "usual": pl.String,
+        }
+    )
+    return PairsState(
+        stats=stats,
+        forward=table,
+        backward=table,
+        weights=[0.0] * (len(misalign.FEATURES) + 1),
+        misaligned_share=0.005,
+        slipped=pl.DataFrame(schema={"_id": pl.String}),
+        names=pl.DataFrame(schema={"lp": pl.String, "name": pl.String, "kept": pl.Float64}),
+    )

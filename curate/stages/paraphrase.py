@@ -17,41 +17,61 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.augment.llm import GenParams
 from curate.augment.paraphrase import paraphrase
-from curate.augment.prompts import check_template
 from curate.augment.synth import Generated
-from curate.credentials import check_key_env
-from curate.registry import register
+from curate.core.credentials import check_key_env
+from curate.models.prompts import check_template
 from curate.stages._synthetic import SynthConfig, SynthStep
+from curate.stages.registry import register
 
 
 class ParaphraseConfig(SynthConfig):
     field: str = Field("text", description="column to paraphrase")
-    lang: str | None = Field(None, description="language of `field` (ISO 639); default: the row's `{field}_lang` "
-                             "(rows without one are left alone)")  # fmt: skip
+    lang: str | None = Field(
+        None,
+        description="language of `field` (ISO 639); default: the row's `{field}_lang` "
+        "(rows without one are left alone)",
+    )
     backend: Literal["local", "http"] = Field(
-        "local", description="local: a causal LM run here (Transformers or CTranslate2); http: an OpenAI-compatible "
+        "local",
+        description="local: a causal LM run here (Transformers or CTranslate2); http: an OpenAI-compatible "
         "endpoint (vLLM, Ollama, llama.cpp server, TGI, `transformers serve`)",
-    )  # fmt: skip
-    model: str = Field(..., description="local: a chat model's hub id (local cache) or folder; http: the model name "
-                       "the server serves")  # fmt: skip
-    engine: Literal["ctranslate2", "transformers"] = Field("ctranslate2", description="local backend: decode on "
-                                                           "CTranslate2 (converted once, cached) or Transformers")  # fmt: skip
+    )
+    model: str = Field(
+        ..., description="local: a chat model's hub id (local cache) or folder; http: the model name the server serves"
+    )
+    engine: Literal["ctranslate2", "transformers"] = Field(
+        "ctranslate2", description="local backend: decode on CTranslate2 (converted once, cached) or Transformers"
+    )
     chat_template: bool = Field(True, description="local backend: wrap the prompt in the model's chat template")
     base_url: str | None = Field(None, description="http backend: the endpoint, e.g. http://localhost:8000/v1")
-    api_key_env: str | None = Field("OPENAI_API_KEY", description="http backend: environment variable holding the API "
-                                    "key (never written in recipes, logs or manifests); its name must end in _API_KEY "
-                                    "or _TOKEN, or be listed in $CURATE_ALLOW_KEY_ENV")  # fmt: skip
+    api_key_env: str | None = Field(
+        "OPENAI_API_KEY",
+        description="http backend: environment variable holding the API "
+        "key (never written in recipes, logs or manifests); its name must end in _API_KEY "
+        "or _TOKEN, or be listed in $CURATE_ALLOW_KEY_ENV",
+    )
     concurrency: int = Field(4, ge=1, le=256, description="http backend: requests in flight at once")
-    retries: int = Field(4, ge=0, le=20, description="http backend: retries of a failed request (connection errors, "
-                         "timeouts, 429, 5xx), with exponential backoff")  # fmt: skip
-    backoff: float = Field(1.0, ge=0, description="http backend: first wait in seconds (doubles each retry, at most 30)")
+    retries: int = Field(
+        4,
+        ge=0,
+        le=20,
+        description="http backend: retries of a failed request (connection errors, "
+        "timeouts, 429, 5xx), with exponential backoff",
+    )
+    backoff: float = Field(
+        1.0, ge=0, description="http backend: first wait in seconds (doubles each retry, at most 30)"
+    )
     timeout: float = Field(120.0, gt=0, description="http backend: seconds to wait for one answer")
-    cache: bool = Field(True, description="http backend: keep every answer on disk (keyed by model, prompt and "
-                        "parameters): a rerun sends nothing it sent before")  # fmt: skip
+    cache: bool = Field(
+        True,
+        description="http backend: keep every answer on disk (keyed by model, prompt and "
+        "parameters): a rerun sends nothing it sent before",
+    )
     prompts: dict[str, str] = Field(
-        default_factory=dict, description="prompt template per language code, plus `default`; placeholders "
+        default_factory=dict,
+        description="prompt template per language code, plus `default`; placeholders "
         "`{text}` and `{language}` (its English name). Built-in default: a plain 'paraphrase, same language' prompt",
-    )  # fmt: skip
+    )
     system: str | None = Field(None, description="system message sent before the prompt")
     temperature: float = Field(0.8, ge=0, le=5, description="sampling temperature (0: greedy)")
     top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling")
@@ -77,13 +97,20 @@ class ParaphraseConfig(SynthConfig):
         return self
 
     def params(self) -> GenParams:
-        return GenParams(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
-                         max_new_tokens=self.max_new_tokens)  # fmt: skip
+        return GenParams(
+            temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, max_new_tokens=self.max_new_tokens
+        )
 
     def origin_params(self) -> dict:
-        return {"backend": self.backend, "engine": self.engine if self.backend == "local" else None,
-                "prompts": self.prompts, "system": self.system, "chat_template": self.chat_template,
-                **self.params().as_dict(), "field": self.field}  # fmt: skip
+        return {
+            "backend": self.backend,
+            "engine": self.engine if self.backend == "local" else None,
+            "prompts": self.prompts,
+            "system": self.system,
+            "chat_template": self.chat_template,
+            **self.params().as_dict(),
+            "field": self.field,
+        }
 
 
 @register("paraphrase")

@@ -23,17 +23,17 @@ from functools import lru_cache
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
+from curate.core.markdown import table
+from curate.core.rows import DETAIL, RAW_BYTES, REASON
 from curate.pii import BUILTIN, BY_KIND, GROUPS, Hints, Scanner, Span
 from curate.pii.actions import Action, replacer, rewrite
 from curate.pii.ner import NerBackend, NerConfig, load_backend
 from curate.pii.phones import PHONE_PREFILTER, PhoneMode, detector, is_phone_column
 from curate.pii.regions import language_code, region_code, regions_of_country, regions_of_language, text_regions
 from curate.pii.scan import resolve
-from curate.markdown import table
-from curate.registry import register
-from curate.rows import DETAIL, RAW_BYTES, REASON
 from curate.stages.base import BatchStep, CardSection, StepConfig, StepResult
+from curate.stages.registry import register
 
 REJECT_TEXT = ("_raw", "_detail")  # curate's own columns that can hold a record's text: scanned in rejects
 TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))
@@ -169,8 +169,11 @@ class PiiConfig(StepConfig):
         allowed = [d.kind for d in BUILTIN] + list(GROUPS) + ner_kinds
         for name in (self.kinds or []) + list(self.actions):
             if name not in allowed:
-                hint = " (names and addresses need `ner: {backend: spacy|gliner, model: ...}`)" if name in (
-                    "person", "address", "name") else ""  # fmt: skip
+                hint = (
+                    " (names and addresses need `ner: {backend: spacy|gliner, model: ...}`)"
+                    if name in ("person", "address", "name")
+                    else ""
+                )
                 raise ValueError(f"unknown PII kind {name!r}{hint}; allowed: {', '.join(allowed)}")
         chosen = set(self.kind_list())
         for name in self.actions:
@@ -216,8 +219,9 @@ class Pii(BatchStep):
         if not counts:
             return []
         rows = [[f"`{k.removeprefix('pii:')}`", f"{v:,}"] for k, v in sorted(counts.items())]
-        text = ("Personal data found (counts per kind only; no value is recorded anywhere).\n\n"
-                + table(rows, ["kind", "found"]))
+        text = "Personal data found (counts per kind only; no value is recorded anywhere).\n\n" + table(
+            rows, ["kind", "found"]
+        )
         return [CardSection("Personal data", text, steps[0]["index"], "findings")]
 
     def __init__(self, config: PiiConfig, context=None):
@@ -266,8 +270,11 @@ class Pii(BatchStep):
         """The text columns to scan in this batch: `fields` when given, else every string column but curate's own
         and the tags earlier steps added (see the module doc)."""
         schema = batch.schema
-        return [c for c in self._columns(batch) if (self.config.fields or schema[c] == pl.String)
-                and not schema[c].is_nested()]  # fmt: skip
+        return [
+            c
+            for c in self._columns(batch)
+            if (self.config.fields or schema[c] == pl.String) and not schema[c].is_nested()
+        ]
 
     def nested_of(self, batch: pl.DataFrame) -> list[str]:
         """The columns among those that hold text inside structs or lists (`{"author": {"email": ...}}`)."""
@@ -309,7 +316,9 @@ class Pii(BatchStep):
         @lru_cache(maxsize=1024)
         def row_hints(country: str | None, language: str | None) -> Hints:
             regions = regions_of_country(country) or regions_of_language(language)
-            return Hints(regions=regions, fallback=fallback, language=language_code(language), phone_column=phone_column)
+            return Hints(
+                regions=regions, fallback=fallback, language=language_code(language), phone_column=phone_column
+            )
 
         def of(row: int) -> Hints:
             hints = row_hints(countries[row] if countries else None, languages[row] if languages else None)

@@ -21,13 +21,13 @@ from typing import Annotated, Any, Literal
 import polars as pl
 from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
-from curate.quality import measures
+from curate.core.languages import is_valid_language, language_key
+from curate.core.rows import DETAIL, REASON, partition
 from curate.langid.scripts import detect_scripts
-from curate.langid.codes import is_valid_language, language_key
+from curate.quality import measures
 from curate.quality.stopwords import FALLBACK, fitting_lists, stop_word_counts
-from curate.registry import register
-from curate.rows import DETAIL, REASON, partition
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 LANG = "__quality_lang"  # the row's language key for language-specific rules (null: only universal rules)
 TAG = "__quality_tag"  # the row's language as tagged
@@ -79,69 +79,83 @@ class _Target(StepConfig):
         None, description="column with each row's language (any ISO 639 code); default `{field}_lang` when present"
     )
     language_min_support: float = Field(
-        0.5, ge=0, le=1,
+        0.5,
+        ge=0,
+        le=1,
         description="language-specific rules (stop words, `per_language` limits, the built-in per-language limits) "
         "judge a row only when its language is known well enough: its `{lang_column}_support` (from `langid`: the "
         "weakest confidence among the detectors that know the language) is at least this. Below it, or for `und`, "
         "only the rules that hold for every language judge the row. A language column of your own without a "
         "`_support` column is trusted",
-    )  # fmt: skip
+    )
 
 
 class Thresholds(StepConfig):
     """The limits of every rule; any of them can be set per language. `null` turns a rule off."""
 
     doc_min_words: int = Field(
-        50, ge=0,
+        50,
+        ge=0,
         description="document rules (mean word length, repetition, stop words, line shares) apply only to texts with "
         "at least this many words (Gopher's minimum document length): short sentences and sentence pairs are never "
         "judged by measures that need a document to mean anything",
-    )  # fmt: skip
+    )
     doc_min_lines: int = Field(
-        3, ge=1,
+        3,
+        ge=1,
         description="the line shares (punctuation endings, bullets, ellipsis) also need at least this many non-empty "
         "lines: in a one-line paragraph they are all or nothing",
-    )  # fmt: skip
+    )
     ratio_min_chars: int = Field(
         20,
         ge=0,
         description="the symbol and digit ratios apply to texts with at least this many non-space characters",
     )
     min_words: int | None = Field(
-        None, ge=0,
+        None,
+        ge=0,
         description="fewer words: `quality:short_doc`. Off by default, as sentence pairs are short by nature; set 50 "
         "(Gopher) for web documents. Words are counted for scripts without spaces too",
-    )  # fmt: skip
+    )
     max_words: int | None = Field(100_000, ge=1, description="more words: `quality:long_doc` (Gopher: 100,000)")
     min_mean_word_length: float | None = Field(
-        2.0, ge=0,
+        2.0,
+        ge=0,
         description="mean word length below this: `quality:mean_word_length`. Measured on the words of "
         "space-delimited scripts, once a text has `doc_min_words` of them, in the letters a reader sees: letters, "
         "digits and spacing marks (a Devanagari vowel sign that takes its own place counts, a virama does not; a "
         "Hangul block counts as its jamo). Gopher's 3 is for English (mean about 4.7); natural text in any language "
         "stays above 2 (Vietnamese, whose words are syllables, and Hindi about 2.7 at their lowest); spaced-out "
         "letters and lists of single characters fall under it",
-    )  # fmt: skip
+    )
     max_mean_word_length: float | None = Field(
-        10.0, ge=0, description="mean word length above this: `quality:mean_word_length` (Gopher: 10; agglutinative "
-        "languages such as Quechua and Malayalam stay under 9): run-together words, URLs, hashes, base64"
+        10.0,
+        ge=0,
+        description="mean word length above this: `quality:mean_word_length` (Gopher: 10; agglutinative "
+        "languages such as Quechua and Malayalam stay under 9): run-together words, URLs, hashes, base64",
     )
     max_symbol_ratio: float | None = Field(
-        0.15, ge=0, le=1,
+        0.15,
+        ge=0,
+        le=1,
         description="share of non-space characters that are symbols (Unicode symbols and emoji, `# * | _ \\ { } [ ] "
         "< > @ ~`) above this: `quality:symbol_ratio`. Prose has under 0.02, a sentence with an amount or a unit "
         "under 0.1; markup, tables of symbols and emoji strings score higher",
-    )  # fmt: skip
+    )
     max_digit_ratio: float | None = Field(
-        0.5, ge=0, le=1,
+        0.5,
+        ge=0,
+        le=1,
         description="share of non-space characters that are digits above this: `quality:digit_ratio`. Set high because "
         "Chinese and Japanese write a date in few characters (`2015年`): tables and lists of numbers score higher",
-    )  # fmt: skip
+    )
     max_duplicate_lines: float | None = Field(
-        0.30, ge=0, le=1,
+        0.30,
+        ge=0,
+        le=1,
         description="share of lines that repeat an earlier line above this: `quality:duplicate_lines` (Gopher: 0.3). "
         "Applies to every text: a one-line text has no duplicate lines",
-    )  # fmt: skip
+    )
     max_duplicate_line_chars: float | None = Field(
         0.20,
         ge=0,
@@ -149,10 +163,12 @@ class Thresholds(StepConfig):
         description="share of characters in repeated lines above this: `quality:duplicate_lines` (0.2)",
     )
     max_duplicate_paragraphs: float | None = Field(
-        0.30, ge=0, le=1,
+        0.30,
+        ge=0,
+        le=1,
         description="share of paragraphs (separated by blank lines) that repeat an earlier one above this: "
         "`quality:duplicate_paragraphs` (Gopher: 0.3)",
-    )  # fmt: skip
+    )
     max_duplicate_paragraph_chars: float | None = Field(
         0.20,
         ge=0,
@@ -164,23 +180,26 @@ class Thresholds(StepConfig):
         description="n -> limit on the share of the text's characters taken by the most frequent repeated n-gram: "
         "`quality:repetition` (Gopher: 2: 0.2, 3: 0.18, 4: 0.16). Tokens are words, one Han/kana character each "
         "in Chinese and Japanese, and space-separated phrases in Thai, Lao, Khmer, Myanmar",
-    )  # fmt: skip
+    )
     max_duplicate_ngram: dict[int, float | None] = Field(
         default_factory=lambda: dict(GOPHER_DUPLICATE_NGRAM),
         description="n -> limit on the share of the text's characters inside n-grams that repeat an earlier one: "
         "`quality:repetition` (Gopher: 5: 0.15 ... 10: 0.1). Built in for Chinese, Japanese and Vietnamese, whose "
         "tokens are about half a word: Gopher's limit for n/2 words (2: 0.22 ... 4: 0.2; 5: 0.19 ... 10: 0.15)",
-    )  # fmt: skip
+    )
     min_punctuation_endings: float | None = Field(
-        0.12, ge=0, le=1,
+        0.12,
+        ge=0,
+        le=1,
         description="share of lines ending in sentence punctuation (of any script: . ! ? 。 । ؟ ။ ...; Thai and Lao "
         "lines, which end without a mark, count as ended) below this: `quality:punctuation_endings` (FineWeb: 0.12)",
-    )  # fmt: skip
+    )
     min_stop_words: int | None = Field(
-        2, ge=0,
+        2,
+        ge=0,
         description="fewer stop words of the row's language: `quality:stop_words` (Gopher: 2). Needs the language "
         "(`{field}_lang`, from `langid`) and one of the 58 stop-word lists of stopwords-iso; skipped otherwise",
-    )  # fmt: skip
+    )
     max_bullets: float | None = Field(
         0.9, ge=0, le=1, description="share of lines starting with a bullet above this: `quality:bullets` (Gopher: 0.9)"
     )
@@ -212,7 +231,7 @@ class QualityConfig(Thresholds, _Target):  # _Target's fields come first in the 
         description="language -> thresholds that differ for it, e.g. `{fra: {min_stop_words: 3}, th: "
         "{max_top_ngram: {2: 0.3}}}`; keys are ISO 639-1 or 639-3 codes (`fr`, `fra`, `swh`); n-gram maps merge "
         "with the defaults; `null` turns a rule off for that language",
-    )  # fmt: skip
+    )
 
     @field_validator("per_language")
     @classmethod
@@ -241,20 +260,35 @@ DOC, LINES, RATIO, ALWAYS, SPACED = "doc", "lines", "ratio", "always", "spaced"
 RULES: list[tuple[str, list[tuple[str, str, str, str]]]] = [
     ("quality:short_doc", [("words", "min_words", "min", ALWAYS)]),
     ("quality:long_doc", [("words", "max_words", "max", ALWAYS)]),
-    ("quality:mean_word_length", [("mean_word_length", "min_mean_word_length", "min", SPACED),
-                                  ("mean_word_length", "max_mean_word_length", "max", SPACED)]),
+    (
+        "quality:mean_word_length",
+        [
+            ("mean_word_length", "min_mean_word_length", "min", SPACED),
+            ("mean_word_length", "max_mean_word_length", "max", SPACED),
+        ],
+    ),
     ("quality:symbol_ratio", [("symbol_ratio", "max_symbol_ratio", "max", RATIO)]),
     ("quality:digit_ratio", [("digit_ratio", "max_digit_ratio", "max", RATIO)]),
-    ("quality:duplicate_paragraphs", [("duplicate_paragraphs", "max_duplicate_paragraphs", "max", ALWAYS),
-                                      ("duplicate_paragraph_chars", "max_duplicate_paragraph_chars", "max", ALWAYS)]),
-    ("quality:duplicate_lines", [("duplicate_lines", "max_duplicate_lines", "max", ALWAYS),
-                                 ("duplicate_line_chars", "max_duplicate_line_chars", "max", ALWAYS)]),
+    (
+        "quality:duplicate_paragraphs",
+        [
+            ("duplicate_paragraphs", "max_duplicate_paragraphs", "max", ALWAYS),
+            ("duplicate_paragraph_chars", "max_duplicate_paragraph_chars", "max", ALWAYS),
+        ],
+    ),
+    (
+        "quality:duplicate_lines",
+        [
+            ("duplicate_lines", "max_duplicate_lines", "max", ALWAYS),
+            ("duplicate_line_chars", "max_duplicate_line_chars", "max", ALWAYS),
+        ],
+    ),
     ("quality:repetition", []),  # filled per config: one limit per n-gram size
     ("quality:punctuation_endings", [("punctuation_endings", "min_punctuation_endings", "min", LINES)]),
     ("quality:stop_words", [("stop_words", "min_stop_words", "min", DOC)]),
     ("quality:bullets", [("bullets", "max_bullets", "max", LINES)]),
     ("quality:ellipsis", [("ellipsis", "max_ellipsis", "max", LINES)]),
-]  # fmt: skip
+]
 REASONS = [reason for reason, _ in RULES]
 # Counts the rules are gated on: written with the scores so a gate can be changed later too.
 GATE_METRICS = ["words", "spaced_words", "chars", "lines"]
@@ -445,8 +479,9 @@ class Quality(BatchStep):
         frame = frame.with_columns(self._fires(*check[1:]).alias(f"fires:{i}") for i, check in enumerate(checks))
         reason, detail = pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.String)
         for i, (name, metric, limit, side, _) in reversed(list(enumerate(checks))):
-            score = pl.format("{}={} ({} {})", pl.lit(metric), pl.col(metric).round(4), pl.lit(side),
-                              pl.col(f"limit:{limit}"))  # fmt: skip
+            score = pl.format(
+                "{}={} ({} {})", pl.lit(metric), pl.col(metric).round(4), pl.lit(side), pl.col(f"limit:{limit}")
+            )
             reason = pl.when(pl.col(f"fires:{i}")).then(pl.lit(name)).otherwise(reason)
             detail = pl.when(pl.col(f"fires:{i}")).then(score).otherwise(detail)
         flags = [
@@ -478,13 +513,18 @@ class Quality(BatchStep):
         if not unsure and not unfit:
             return None
         langs = sorted(set(unsure) | set(unfit), key=lambda k: (-(unsure.get(k, 0) + unfit.get(k, 0)), k))
-        rows = ["| language (as tagged) | rows judged without language-specific rules: language not sure | rows "
-                "without a stop-word list in their script |", "|---|---|---|"]  # fmt: skip
+        rows = [
+            "| language (as tagged) | rows judged without language-specific rules: language not sure | rows "
+            "without a stop-word list in their script |",
+            "|---|---|---|",
+        ]
         rows += [f"| `{k}` | {unsure.get(k, 0):,} | {unfit.get(k, 0):,} |" for k in langs]
-        return ("The `quality` rules that hold for every language judged every row; the language-specific ones (stop "
-                f"words, per-language limits) only rows whose language was known well enough (support >= "
-                f"{params.get('language_min_support', 0.5)}) and, for stop words, had a list in their script.\n\n"
-                + "\n".join(rows))  # fmt: skip
+        return (
+            "The `quality` rules that hold for every language judged every row; the language-specific ones (stop "
+            f"words, per-language limits) only rows whose language was known well enough (support >= "
+            f"{params.get('language_min_support', 0.5)}) and, for stop words, had a list in their script.\n\n"
+            + "\n".join(rows)
+        )
 
     def process(self, batch: pl.DataFrame) -> StepResult:
         scores = self.measure(batch)
@@ -499,8 +539,9 @@ class Quality(BatchStep):
         if self.config.action == "tag":
             columns = [scores[m].alias(self._column(m)) for m in self.metrics()]
             tagged = batch.with_columns(*columns, decided["flags"].alias(self._column("flags")))
-            return StepResult(kept=tagged, rejected=tagged.clear().with_columns(pl.lit(None, pl.String).alias(REASON)),
-                              stats=stats)  # fmt: skip
+            return StepResult(
+                kept=tagged, rejected=tagged.clear().with_columns(pl.lit(None, pl.String).alias(REASON)), stats=stats
+            )
         result = StepResult(*partition(batch.with_columns(decided[REASON], decided[DETAIL])))
         result.kept = result.kept.drop(DETAIL)
         result.stats.update(stats)

@@ -18,17 +18,17 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
+from curate.core.markdown import figures_table
+from curate.core.rows import DETAIL, REASON
 from curate.io.writers import write_json_atomic
-from curate.markdown import figures_table
-from curate.registry import register
 from curate.review import ACCEPT, DEFAULT_LABELS, PENDING_REASON, REJECT, REJECTED, ReviewPending
 from curate.review import records as rec
 from curate.review import resolve as res
 from curate.review.selection import Rule, Selector, check_take
 from curate.review.state import ReviewStore
-from curate.rows import DETAIL, REASON
 from curate.stages.base import CardSection, GlobalStep, StepConfig, StepResult
+from curate.stages.registry import register
 
 Take = int | float | None
 PII_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))  # as the pii step writes it
@@ -38,36 +38,63 @@ _TAKE_DOC = "a fraction (0.05; 1.0 = all) or a count (50) of the matching rows, 
 
 class ReviewConfig(StepConfig):
     sample: Take = Field(None, description=f"a random sample: {_TAKE_DOC}")
-    by: str | None = Field("text_lang", description="column whose values are groups (the language): counts and "
-                              "fractions apply per group; null: the whole stage is one group")  # fmt: skip
+    by: str | None = Field(
+        "text_lang",
+        description="column whose values are groups (the language): counts and "
+        "fractions apply per group; null: the whole stage is one group",
+    )
     low_confidence: Take = Field(None, description=f"rows whose `confidence` is below `below`: {_TAKE_DOC}")
     confidence: str = Field("text_lang_score", description="score column for `low_confidence` (and for suggestions)")
     below: float = Field(0.8, ge=0, le=1, description="`low_confidence` threshold")
-    synthetic: Take = Field(None, description=f"synthetic rows (`_synthetic`), shown beside their original: {_TAKE_DOC}")
+    synthetic: Take = Field(
+        None, description=f"synthetic rows (`_synthetic`), shown beside their original: {_TAKE_DOC}"
+    )
     pii: Take = Field(None, description=f"rows in which PII was found (`pii_column` not empty): {_TAKE_DOC}")
     pii_column: str = Field("text_pii", description="the PII tag column for `pii` (and for the `pii_left` suggestion)")
-    where: dict[str, Any] | None = Field(None, description="rows meeting a condition written as in the `filter` "
-                                            "step, plus an optional `take` (default 1.0), e.g. "
-                                            "{column: text_quality_score, lt: 0.3, take: 20}")  # fmt: skip
-    fields: list[str] = Field(default_factory=lambda: ["text", "target"], min_length=1,
-                              description="columns reviewers read (the first is required; empty ones are left out)")
-    correct: list[str] = Field(default_factory=lambda: ["text"], description="fields reviewers may correct (a text "
-                               "question each, pre-filled with the text); a correction replaces the field")  # fmt: skip
-    metadata: list[str] = Field(default_factory=list, description="more columns shown as metadata for filtering, "
-                                "besides the language, source, origin, `why` (the rule) and `confidence`")  # fmt: skip
-    labels: list[str] = Field(default_factory=lambda: list(DEFAULT_LABELS), min_length=1,
-                              description="issue labels reviewers may tick")
+    where: dict[str, Any] | None = Field(
+        None,
+        description="rows meeting a condition written as in the `filter` "
+        "step, plus an optional `take` (default 1.0), e.g. "
+        "{column: text_quality_score, lt: 0.3, take: 20}",
+    )
+    fields: list[str] = Field(
+        default_factory=lambda: ["text", "target"],
+        min_length=1,
+        description="columns reviewers read (the first is required; empty ones are left out)",
+    )
+    correct: list[str] = Field(
+        default_factory=lambda: ["text"],
+        description="fields reviewers may correct (a text "
+        "question each, pre-filled with the text); a correction replaces the field",
+    )
+    metadata: list[str] = Field(
+        default_factory=list,
+        description="more columns shown as metadata for filtering, "
+        "besides the language, source, origin, `why` (the rule) and `confidence`",
+    )
+    labels: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LABELS), min_length=1, description="issue labels reviewers may tick"
+    )
     guidelines: str | None = Field(None, description="your own text, added to the generated guidelines")
-    dataset: str | None = Field(None, description="Argilla dataset name (default: `<recipe name>-review`; `<OUT folder>-review` "
-                                "where the step is not told the recipe)")
+    dataset: str | None = Field(
+        None,
+        description="Argilla dataset name (default: `<recipe name>-review`; `<OUT folder>-review` "
+        "where the step is not told the recipe)",
+    )
     workspace: str | None = Field(None, description="Argilla workspace (default: the first one the key can see)")
     annotators: int = Field(1, ge=1, le=20, description="answers wanted per row (Argilla's task distribution)")
-    push: bool = Field(True, description="push the queue to Argilla (ARGILLA_API_URL, ARGILLA_API_KEY); false: only "
-                       "write it, for `curate review push` or `curate review export` later")  # fmt: skip
+    push: bool = Field(
+        True,
+        description="push the queue to Argilla (ARGILLA_API_URL, ARGILLA_API_KEY); false: only "
+        "write it, for `curate review push` or `curate review export` later",
+    )
     wait: bool = Field(True, description="stop the run after pushing until `curate run --resume`; false: go on at once")
-    pending: Literal["keep", "drop", "hold"] = Field("keep", description="rows without an answer: keep them "
-                                                     "(unreviewed), drop them (`review:pending`), or hold the run "
-                                                     "(stop again until every row is answered)")  # fmt: skip
+    pending: Literal["keep", "drop", "hold"] = Field(
+        "keep",
+        description="rows without an answer: keep them "
+        "(unreviewed), drop them (`review:pending`), or hold the run "
+        "(stop again until every row is answered)",
+    )
     ties: Literal["reject", "accept", "pending"] = Field("reject", description="a tie between reviewers counts as")
 
     @field_validator("sample", "low_confidence", "synthetic", "pii")
@@ -95,10 +122,14 @@ class ReviewConfig(StepConfig):
             raise ValueError("choose rows to review: give sample, low_confidence, synthetic, pii or where")
         unknown = [f for f in self.correct if f not in self.fields]
         if unknown:
-            raise ValueError(f"`correct` names {', '.join(unknown)}, which is not among `fields` ({', '.join(self.fields)})")
+            raise ValueError(
+                f"`correct` names {', '.join(unknown)}, which is not among `fields` ({', '.join(self.fields)})"
+            )
         if self.pending == "hold" and not self.wait:
-            raise ValueError("`pending: hold` stops the run until every row is answered, which `wait: false` forbids; "
-                             "use keep or drop")  # fmt: skip
+            raise ValueError(
+                "`pending: hold` stops the run until every row is answered, which `wait: false` forbids; "
+                "use keep or drop"
+            )
         return self
 
 
@@ -148,7 +179,15 @@ class Review(GlobalStep):
 
     def fit_columns(self) -> list[str]:
         c = self.config
-        columns = ["_id", "_synthetic", "_parent_id", *c.fields, *self._metadata_columns(), c.pii_column, self._lang_flag()]
+        columns = [
+            "_id",
+            "_synthetic",
+            "_parent_id",
+            *c.fields,
+            *self._metadata_columns(),
+            c.pii_column,
+            self._lang_flag(),
+        ]
         if c.where is not None:
             columns.append(c.where["column"])
         return [x for x in dict.fromkeys(columns) if x != "_why"]
@@ -156,8 +195,14 @@ class Review(GlobalStep):
     # describing itself -------------------------------------------------------------------------------------------
     @classmethod
     def card_sections(cls, steps: list[dict[str, Any]]) -> list[CardSection]:
-        return [CardSection("Human review", "Outcomes of the review in Argilla.\n\n" + figures_table(steps),
-                            steps[0]["index"], "review")]  # fmt: skip
+        return [
+            CardSection(
+                "Human review",
+                "Outcomes of the review in Argilla.\n\n" + figures_table(steps),
+                steps[0]["index"],
+                "review",
+            )
+        ]
 
     @classmethod
     def artifacts(cls, params: dict[str, Any]) -> dict[str, str]:
@@ -175,11 +220,17 @@ class Review(GlobalStep):
             return []
         out = self._out()
         kept = {"keep": "kept unreviewed", "drop": "rejected as `review:pending`"}.get(review.get("on_pending"), "")
-        how = (f"answer them in Argilla (`curate review status {out}`)" if review.get("push") else
-               f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import "
-               f"{out} review.csv`; or send them to Argilla with `curate review push {out}`")  # fmt: skip
-        return [f"{waiting:,} of {queued:,} rows queued for review have no answer yet" + (f" ({kept})" if kept else "")
-                + f"; to review them: {how}; then `{self.context.resume_command}` applies the answers"]
+        how = (
+            f"answer them in Argilla (`curate review status {out}`)"
+            if review.get("push")
+            else f"`curate review export {out} review.csv`, fill in `decision` (and corrections), `curate review import "
+            f"{out} review.csv`; or send them to Argilla with `curate review push {out}`"
+        )
+        return [
+            f"{waiting:,} of {queued:,} rows queued for review have no answer yet"
+            + (f" ({kept})" if kept else "")
+            + f"; to review them: {how}; then `{self.context.resume_command}` applies the answers"
+        ]
 
     # the run ----------------------------------------------------------------------------------------------------
     def _store(self) -> ReviewStore:
@@ -226,13 +277,23 @@ class Review(GlobalStep):
                 f"review: {counts['pending']} of {queue.height} rows still wait for an answer (`pending: hold`); "
                 f"see `curate review status {self._out()}`, then run `{self.context.resume_command}` again"
             )
-        summary = {"dataset": spec["dataset"], "push": store.push_state(), "selection": spec["selection"],
-                   "queued": queue.height, **counts, "on_pending": self.config.pending,
-                   "agreement": res.agreement(decisions, answers)}  # fmt: skip
+        summary = {
+            "dataset": spec["dataset"],
+            "push": store.push_state(),
+            "selection": spec["selection"],
+            "queued": queue.height,
+            **counts,
+            "on_pending": self.config.pending,
+            "agreement": res.agreement(decisions, answers),
+        }
         write_json_atomic(self.context.artifact(SUMMARY), summary)
         store.mark_applied(store.answers_fingerprint())
-        keep = [pl.col("_id"), pl.col("_decision"), pl.col("_detail").alias("_review_detail"),
-                *[pl.col(f"corrected_{f}") for f in spec["correct"]]]  # fmt: skip
+        keep = [
+            pl.col("_id"),
+            pl.col("_decision"),
+            pl.col("_detail").alias("_review_detail"),
+            *[pl.col(f"corrected_{f}") for f in spec["correct"]],
+        ]
         return ReviewState(decisions.select(keep), self.config.pending, list(spec["correct"]), counts)
 
     def _out(self) -> str:
@@ -246,15 +307,21 @@ class Review(GlobalStep):
         out = self._out()
         if pushed or store.pushed:
             state = store.push_state() or {}
-            where = f"Argilla dataset '{state.get('dataset')}' (workspace '{state.get('workspace')}') at {state.get('url')}"
-            return (f"{head} and pushed to {where}.\nThe run stops here until reviewers have answered; then:\n"
-                    f"  curate review status {out}     (how many rows are answered)\n"
-                    f"  {self.context.resume_command}     (pulls the answers, applies them, goes on)")  # fmt: skip
-        return (f"{head}; the queue was not pushed (`push: false`). Send it to reviewers with\n"
-                f"  curate review push {out}                       (Argilla: ARGILLA_API_URL, ARGILLA_API_KEY)\n"
-                f"  or curate review export {out} review.jsonl     (a file; fill in `decision`, then\n"
-                f"     curate review import {out} review.jsonl)\n"
-                f"then run `{self.context.resume_command}` to apply the answers.")  # fmt: skip
+            where = (
+                f"Argilla dataset '{state.get('dataset')}' (workspace '{state.get('workspace')}') at {state.get('url')}"
+            )
+            return (
+                f"{head} and pushed to {where}.\nThe run stops here until reviewers have answered; then:\n"
+                f"  curate review status {out}     (how many rows are answered)\n"
+                f"  {self.context.resume_command}     (pulls the answers, applies them, goes on)"
+            )
+        return (
+            f"{head}; the queue was not pushed (`push: false`). Send it to reviewers with\n"
+            f"  curate review push {out}                       (Argilla: ARGILLA_API_URL, ARGILLA_API_KEY)\n"
+            f"  or curate review export {out} review.jsonl     (a file; fill in `decision`, then\n"
+            f"     curate review import {out} review.jsonl)\n"
+            f"then run `{self.context.resume_command}` to apply the answers."
+        )
 
     # choosing rows ----------------------------------------------------------------------------------------------
     def _rules(self) -> list[Rule]:
@@ -295,24 +362,63 @@ class Review(GlobalStep):
             selector.add(self._normalise(frame))
         queue = selector.result()
         if queue.height == 0:
-            queue = queue.with_columns([pl.lit(None, pl.String).alias(x) for x in self.fit_columns() if x not in queue.columns])
-        queue = rec.add_suggestions(queue, field=c.fields[0], confidence=c.confidence, below=c.below,
-                                    lang_flag=self._lang_flag(), pii_column=c.pii_column, labels=c.labels)  # fmt: skip
+            queue = queue.with_columns(
+                [pl.lit(None, pl.String).alias(x) for x in self.fit_columns() if x not in queue.columns]
+            )
+        queue = rec.add_suggestions(
+            queue,
+            field=c.fields[0],
+            confidence=c.confidence,
+            below=c.below,
+            lang_flag=self._lang_flag(),
+            pii_column=c.pii_column,
+            labels=c.labels,
+        )
         takes = {r.name: r.take for r in rules}
-        selection = {"rules": takes, "by": c.by, "seed": self.context.seed, "rows_seen": selector.rows_seen,
-                     "matched": dict(selector.matched), "chosen": dict(selector.chosen())}  # fmt: skip
+        selection = {
+            "rules": takes,
+            "by": c.by,
+            "seed": self.context.seed,
+            "rows_seen": selector.rows_seen,
+            "matched": dict(selector.matched),
+            "chosen": dict(selector.chosen()),
+        }
         recipe = getattr(self.context, "recipe", None)  # the resolved recipe, when the engine provides it
         spec_fields = [f for f in c.fields if f in queue.columns and queue[f].null_count() < max(queue.height, 1)]
         spec = rec.build_spec(
-            dataset=c.dataset or self._default_dataset(), workspace=c.workspace, queue=queue, fields=c.fields,
-            correct=c.correct, labels=c.labels, metadata=self._metadata_columns(), annotators=c.annotators,
-            prefill=True, selection=selection,
-            guidelines=rec.guidelines(spec_fields or c.fields[:1], [f for f in c.correct if f in spec_fields], c.labels,
-                                      takes, c.by, recipe, c.guidelines),
-        )  # fmt: skip
+            dataset=c.dataset or self._default_dataset(),
+            workspace=c.workspace,
+            queue=queue,
+            fields=c.fields,
+            correct=c.correct,
+            labels=c.labels,
+            metadata=self._metadata_columns(),
+            annotators=c.annotators,
+            prefill=True,
+            selection=selection,
+            guidelines=rec.guidelines(
+                spec_fields or c.fields[:1],
+                [f for f in c.correct if f in spec_fields],
+                c.labels,
+                takes,
+                c.by,
+                recipe,
+                c.guidelines,
+            ),
+        )
         spec.update(ties=c.ties, pending=c.pending)
-        keep = ["_id", "_why", "_parent_id", "_parent_text", "_suggest_decision", "_suggest_score", "_suggest_issues",
-                *c.fields, *self._metadata_columns(), c.pii_column]  # fmt: skip
+        keep = [
+            "_id",
+            "_why",
+            "_parent_id",
+            "_parent_text",
+            "_suggest_decision",
+            "_suggest_score",
+            "_suggest_issues",
+            *c.fields,
+            *self._metadata_columns(),
+            c.pii_column,
+        ]
         store.write_queue(queue.select([x for x in dict.fromkeys(keep) if x in queue.columns]), spec)
 
     def _default_dataset(self) -> str:
@@ -336,9 +442,12 @@ class Review(GlobalStep):
                 frame = frame.drop(fixed)
                 continue
             frame = frame.with_columns(
-                pl.when(pl.col(fixed).is_not_null()).then(pl.col(f)).otherwise(pl.lit(None, pl.String)).alias(f"{f}_before_review"),
+                pl.when(pl.col(fixed).is_not_null())
+                .then(pl.col(f))
+                .otherwise(pl.lit(None, pl.String))
+                .alias(f"{f}_before_review"),
                 pl.coalesce(pl.col(fixed), pl.col(f)).alias(f),
-            ).drop(fixed)  # fmt: skip
+            ).drop(fixed)
             changed = changed | pl.col(f"{f}_before_review").is_not_null()
         frame = frame.with_columns((decision == ACCEPT).fill_null(False).alias("_reviewed"), changed.alias("_changed"))
         dropped = pl.col(REASON).is_not_null()
@@ -348,7 +457,10 @@ class Review(GlobalStep):
             "review:accepted": int((kept["_reviewed"] & ~kept["_changed"]).sum()),
             "review:corrected": int(kept["_changed"].sum()),
             "review:pending_kept": int((kept["_decision"] == res.PENDING).sum()),
-        }  # fmt: skip
+        }
         helper = ["_decision", "_changed", "_review_detail"]
-        return StepResult(kept=kept.drop([*helper, REASON]), rejected=rejected.drop(helper),
-                          stats={k: v for k, v in stats.items() if v})  # fmt: skip
+        return StepResult(
+            kept=kept.drop([*helper, REASON]),
+            rejected=rejected.drop(helper),
+            stats={k: v for k, v in stats.items() if v},
+        )

@@ -16,23 +16,29 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.augment.backtranslate import roundtrip, same_code
 from curate.augment.synth import Generated
-from curate.errors import CurateError
-from curate.registry import register
+from curate.core.errors import CurateError
 from curate.stages._synthetic import SynthStep, TranslationConfig
+from curate.stages.registry import register
 
 
 class RoundtripConfig(TranslationConfig):
     field: str = Field("text", description="column to paraphrase (the synthetic row has the round trip in it)")
-    lang: str | None = Field(None, description="language of `field` (ISO 639); default: the row's `{field}_lang` "
-                             "(rows without one are left alone)")  # fmt: skip
-    pivots: list[str] = Field(..., min_length=1, description="pivot languages, e.g. [eng, fra]: each gives its own "
-                              "variants")  # fmt: skip
-    model: str | None = Field(None, description="one multilingual model for every direction (hub id in the local "
-                              "cache, or a folder)")  # fmt: skip
+    lang: str | None = Field(
+        None,
+        description="language of `field` (ISO 639); default: the row's `{field}_lang` "
+        "(rows without one are left alone)",
+    )
+    pivots: list[str] = Field(
+        ..., min_length=1, description="pivot languages, e.g. [eng, fra]: each gives its own variants"
+    )
+    model: str | None = Field(
+        None, description="one multilingual model for every direction (hub id in the local cache, or a folder)"
+    )
     models: dict[str, str] = Field(
-        default_factory=dict, description="a model per direction, keyed `from-to` in ISO 639 (`yid-eng`, "
+        default_factory=dict,
+        description="a model per direction, keyed `from-to` in ISO 639 (`yid-eng`, "
         "`eng-yid`); takes precedence over `model`",
-    )  # fmt: skip
+    )
 
     @field_validator("pivots", mode="before")
     @classmethod
@@ -67,17 +73,25 @@ class Roundtrip(SynthStep):
             if same_code(a, source) and same_code(b, target):
                 return name
         if self.config.model is None:
-            raise CurateError(f"roundtrip: no model for {source} -> {target}; add `{source}-{target}: MODEL` to "
-                              "`models`, or give a multilingual `model`")  # fmt: skip
+            raise CurateError(
+                f"roundtrip: no model for {source} -> {target}; add `{source}-{target}: MODEL` to "
+                "`models`, or give a multilingual `model`"
+            )
         return self.config.model
 
     def load_models(self) -> None:
         from curate.augment.translate import load_seq2seq
 
         c = self.config
-        self._options = dict(base=self.context.recipe_dir, engine=c.engine, device=c.device,
-                             compute_type=c.compute_type, threads=c.threads, cache_dir=c.cache_dir,
-                             workers=1 if c.decoding().sampling else c.workers)  # fmt: skip
+        self._options = dict(
+            base=self.context.recipe_dir,
+            engine=c.engine,
+            device=c.device,
+            compute_type=c.compute_type,
+            threads=c.threads,
+            cache_dir=c.cache_dir,
+            workers=1 if c.decoding().sampling else c.workers,
+        )
         self._load = load_seq2seq
         if c.lang:  # everything is known now: load (and convert) before the first batch
             for pivot in c.pivots:

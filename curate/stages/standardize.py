@@ -16,14 +16,15 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.markdown import table as markdown_table
-from curate.registry import register
-from curate.rowlang import row_languages
-from curate.standardize import Change, apply_changes
+from curate.core.markdown import table as markdown_table
+from curate.core.rowlang import row_languages
 from curate.stages.base import BatchStep, StepConfig, StepResult
+from curate.stages.registry import register
+from curate.standardize import Change, apply_changes
 
-TAG_DTYPE = pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64, "before": pl.String,
-                               "after": pl.String}))  # fmt: skip
+TAG_DTYPE = pl.List(
+    pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64, "before": pl.String, "after": pl.String})
+)
 KINDS = ("date", "unit", "number")  # also the priority when candidates overlap: a date's digits are not a number
 NO_LANGUAGE = "und"
 
@@ -31,45 +32,56 @@ NO_LANGUAGE = "und"
 class StandardizeConfig(StepConfig):
     fields: list[str] = Field(default_factory=lambda: ["text"], min_length=1, description="text columns to standardise")
     dates: str | None = Field(
-        "iso", description="write full dates (day, month, four-digit year) as `iso` (2024-03-07) or a pattern of "
+        "iso",
+        description="write full dates (day, month, four-digit year) as `iso` (2024-03-07) or a pattern of "
         "YYYY, MM, DD, M, D (`DD/MM/YYYY`); null leaves dates alone",
-    )  # fmt: skip
+    )
     numbers: str | None = Field(
-        None, description="write numbers that have a decimal or grouping separator as `plain` (1234.5: no grouping, "
+        None,
+        description="write numbers that have a decimal or grouping separator as `plain` (1234.5: no grouping, "
         "a point) or in a locale's convention (`en`: 1,234.5; `de`: 1.234,5; `hi`: 12,34,567.5), keeping their "
         "decimals and whether they were grouped; null leaves them alone. Integers without separators (years, IDs, "
         "counts) are never touched",
-    )  # fmt: skip
+    )
     units: Literal["metric", "imperial"] | None = Field(
-        None, description="convert amounts with a unit to `metric` (5 ft 2 in -> 157 cm, 98.6 °F -> 37.0 °C) or "
+        None,
+        description="convert amounts with a unit to `metric` (5 ft 2 in -> 157 cm, 98.6 °F -> 37.0 °C) or "
         "`imperial`, to the precision of the original; null leaves them alone",
-    )  # fmt: skip
+    )
     locale: str | None = Field(
-        None, description="one locale for every row (`en_GB`, `de`, `fr_CA`): how its dates, numbers and units are "
+        None,
+        description="one locale for every row (`en_GB`, `de`, `fr_CA`): how its dates, numbers and units are "
         "read. Default: each row's language from `lang_column`",
-    )  # fmt: skip
+    )
     lang_column: str | None = Field(
-        None, description="column with each row's language or locale (ISO 639 `deu`, `de`, or `en_US`); default "
+        None,
+        description="column with each row's language or locale (ISO 639 `deu`, `de`, or `en_US`); default "
         "`{field}_lang` (from `langid`) for each field. Rows without a language known well enough get only what "
         "needs no locale (year-first and unambiguous dates)",
-    )  # fmt: skip
+    )
     language_min_support: float = Field(
-        0.5, ge=0, le=1, description="a language from `langid` is used only when its `{lang_column}_support` (the "
+        0.5,
+        ge=0,
+        le=1,
+        description="a language from `langid` is used only when its `{lang_column}_support` (the "
         "weakest confidence among the detectors that know it) is at least this; a column without `_support` is "
         "trusted",
-    )  # fmt: skip
+    )
     day_first: bool | None = Field(
-        None, description="numeric dates such as 03/07/2024: true reads the day first, false the month first; "
+        None,
+        description="numeric dates such as 03/07/2024: true reads the day first, false the month first; "
         "default: the locale's order, and a date whose order the locale does not settle (plain `en`: the US and "
         "most other English locales differ) is left as written and counted `ambiguous`",
-    )  # fmt: skip
+    )
     years: tuple[int, int] = Field(
-        (1000, 2200), description="only dates with a year in this range are rewritten (others, such as the Thai "
+        (1000, 2200),
+        description="only dates with a year in this range are rewritten (others, such as the Thai "
         "Buddhist era's 2567, are left and counted `out_of_range`)",
-    )  # fmt: skip
+    )
     action: Literal["rewrite", "tag"] = Field(
-        "rewrite", description="`rewrite` the text; `tag` only lists in `{field}_standardized` what it would change",
-    )  # fmt: skip
+        "rewrite",
+        description="`rewrite` the text; `tag` only lists in `{field}_standardized` what it would change",
+    )
 
     @field_validator("dates")
     @classmethod
@@ -129,14 +141,22 @@ class Standardize(BatchStep):
     def _candidates(self, values: pl.Series) -> pl.Series:
         from curate.standardize import dates, numbers, units
 
-        patterns = [p for p, on in ((dates.CANDIDATE, self.config.dates), (numbers.CANDIDATE, self.config.numbers),
-                                    (units.CANDIDATE, self.config.units)) if on]  # fmt: skip
+        patterns = [
+            p
+            for p, on in (
+                (dates.CANDIDATE, self.config.dates),
+                (numbers.CANDIDATE, self.config.numbers),
+                (units.CANDIDATE, self.config.units),
+            )
+            if on
+        ]
         return values.str.contains("|".join(f"(?:{p})" for p in patterns)).fill_null(False)
 
     def changes(self, text: str, language: str | None) -> list[Change]:
         """What this step finds in one text of a row in `language` (an ISO 639 code or a locale, or None)."""
-        finder = _finder(self.config.dates, self.config.numbers, self.config.units, self.config.day_first,
-                         tuple(self.config.years))  # fmt: skip
+        finder = _finder(
+            self.config.dates, self.config.numbers, self.config.units, self.config.day_first, tuple(self.config.years)
+        )
         return finder(text, _locale_name(language))
 
     def process(self, batch: pl.DataFrame) -> StepResult:
@@ -152,12 +172,17 @@ class Standardize(BatchStep):
                 found = self.changes(text, language)
                 key = written or NO_LANGUAGE
                 for change in found:
-                    stats[f"{change.kind}:{key}" if change.after is not None else f"left:{change.kind}:{change.skip}:{key}"] += 1
+                    stats[
+                        f"{change.kind}:{key}"
+                        if change.after is not None
+                        else f"left:{change.kind}:{change.skip}:{key}"
+                    ] += 1
                 rewritten, placed = apply_changes(text, found)
                 if not placed:
                     continue
-                tags.append((row, placed if self.config.action == "rewrite" else
-                             [(c, c.start, c.end) for c, _, _ in placed]))  # fmt: skip
+                tags.append(
+                    (row, placed if self.config.action == "rewrite" else [(c, c.start, c.end) for c, _, _ in placed])
+                )
                 if self.config.action == "rewrite":
                     new_texts.append(rewritten)
                     changed.append(row)
@@ -187,16 +212,19 @@ class Standardize(BatchStep):
             return None
         left = sorted({k for f in figures.values() for k in f if k.startswith("left:")})
         head = ["language", *(f"{k}s rewritten" for k in KINDS), *(f"`{k.removeprefix('left:')}` left" for k in left)]
-        rows = [[f"`{lang}`", *(f"{f.get(k, 0):,}" for k in KINDS), *(f"{f.get(k, 0):,}" for k in left)]
-                for lang, f in sorted(figures.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))]  # fmt: skip
+        rows = [
+            [f"`{lang}`", *(f"{f.get(k, 0):,}" for k in KINDS), *(f"{f.get(k, 0):,}" for k in left)]
+            for lang, f in sorted(figures.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        ]
         table = markdown_table(rows, head)
         what = ", ".join(f"{k} -> `{params.get(k)}`" for k in ("dates", "numbers", "units") if params.get(k))
         verb = "would change (`action: tag`: the text is unchanged)" if params.get("action") == "tag" else "changed"
-        return (f"`standardize` ({what}) {verb} the candidates below, read in each row's locale; every change is listed "
-                f"in `{{field}}_standardized`. Candidates left as written, by reason: `ambiguous` (a numeric date "
-                "whose order the locale does not settle), `unreadable` (not a number in the row's locale), `no_locale` "
-                "(the row's language is not known well enough), `phone`, `range`, `out_of_range`, `invalid`.\n\n"
-                + table)  # fmt: skip
+        return (
+            f"`standardize` ({what}) {verb} the candidates below, read in each row's locale; every change is listed "
+            f"in `{{field}}_standardized`. Candidates left as written, by reason: `ambiguous` (a numeric date "
+            "whose order the locale does not settle), `unreadable` (not a number in the row's locale), `no_locale` "
+            "(the row's language is not known well enough), `phone`, `range`, `out_of_range`, `invalid`.\n\n" + table
+        )
 
     @classmethod
     def notes(cls, params: dict, stats: dict[str, int]) -> list[str]:
@@ -204,9 +232,11 @@ class Standardize(BatchStep):
         if not ambiguous or params.get("day_first") is not None:
             return []
         where = ", ".join(f"`{lang}` {n:,}" for lang, n in sorted(ambiguous.items(), key=lambda kv: -kv[1]))
-        return [f"{sum(ambiguous.values()):,} numeric dates were left as written because their order (day or month "
-                f"first) is not settled by the row's locale ({where}); set `day_first`, or a regional `locale` such as "
-                "en_GB or en_US, if you know it"]  # fmt: skip
+        return [
+            f"{sum(ambiguous.values()):,} numeric dates were left as written because their order (day or month "
+            f"first) is not settled by the row's locale ({where}); set `day_first`, or a regional `locale` such as "
+            "en_GB or en_US, if you know it"
+        ]
 
 
 @lru_cache(maxsize=512)
@@ -221,7 +251,9 @@ def _locale_name(language: str | None) -> str | None:
 def _finder(dates: str | None, numbers: str | None, units: str | None, day_first: bool | None, years: tuple[int, int]):
     """A function (text, locale name) -> the changes in it, for one configuration."""
     from curate.pii.regions import regions_of_language
-    from curate.standardize import dates as d, numbers as n, units as u
+    from curate.standardize import dates as d
+    from curate.standardize import numbers as n
+    from curate.standardize import units as u
 
     pattern = d.output_pattern(dates) if dates else None
     number_target = None if numbers in (None, "plain") else _locale_name(numbers)
@@ -284,8 +316,11 @@ def tag_column(values: pl.Series, tags: list[tuple[int, list[tuple[Change, int, 
     if flat:
         names = ["_i", "kind", "start", "end", "before", "after"]
         schema = dict(zip(names, [pl.UInt32, pl.String, pl.Int64, pl.Int64, pl.String, pl.String]))
-        found = (pl.DataFrame(dict(zip(names, map(list, zip(*flat)))), schema=schema)
-                 .group_by("_i", maintain_order=True).agg(pl.struct(names[1:]).alias("t")))  # fmt: skip
+        found = (
+            pl.DataFrame(dict(zip(names, map(list, zip(*flat)))), schema=schema)
+            .group_by("_i", maintain_order=True)
+            .agg(pl.struct(names[1:]).alias("t"))
+        )
         frame = frame.join(found, on="_i", how="left", maintain_order="left")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=TAG_DTYPE).alias("t"))

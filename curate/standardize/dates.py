@@ -14,13 +14,14 @@ calendars (the Thai Buddhist era's 2567) are left alone.
 from __future__ import annotations
 
 import datetime as dt
-import regex as re  # `regex`: Unicode script classes (\p{Han}) in boundaries
 from dataclasses import dataclass
 from functools import cache
 
+import regex as re  # `regex`: Unicode script classes (\p{Han}) in boundaries
+
+from curate.core.text import NO_SPACE
 from curate.standardize import Change
 from curate.standardize.locales import _babel, numeric_date_order, regional_locales
-from curate.text import NO_SPACE
 
 # Letters that may touch a date: scripts without spaces, and Hangul, whose particles attach to the word (`7일에`).
 _ATTACHED = NO_SPACE + r"\p{Hangul}"
@@ -42,14 +43,20 @@ def output_pattern(fmt: str) -> str:
     pattern = FORMATS.get(fmt, fmt)
     tokens = _TOKENS.findall(pattern)
     if sorted(t[0] for t in tokens) != ["D", "M", "Y"]:
-        raise ValueError(f"date format {fmt!r}: use `iso` or a pattern with YYYY, MM (or M) and DD (or D) once each, "
-                         "e.g. DD/MM/YYYY")  # fmt: skip
+        raise ValueError(
+            f"date format {fmt!r}: use `iso` or a pattern with YYYY, MM (or M) and DD (or D) once each, e.g. DD/MM/YYYY"
+        )
     return pattern
 
 
 def format_date(date: dt.date, pattern: str) -> str:
-    values = {"YYYY": f"{date.year:04d}", "MM": f"{date.month:02d}", "DD": f"{date.day:02d}", "M": str(date.month),
-              "D": str(date.day)}  # fmt: skip
+    values = {
+        "YYYY": f"{date.year:04d}",
+        "MM": f"{date.month:02d}",
+        "DD": f"{date.day:02d}",
+        "M": str(date.month),
+        "D": str(date.day),
+    }
     return _TOKENS.sub(lambda m: values[m.group(0)], pattern)
 
 
@@ -173,7 +180,9 @@ def _valid(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def read_numeric(a: str, b: str, c: str, order: str | None, day_first: bool | None) -> tuple[dt.date | None, str | None]:
+def read_numeric(
+    a: str, b: str, c: str, order: str | None, day_first: bool | None
+) -> tuple[dt.date | None, str | None]:
     """(date, None), or (None, why it is left): `ambiguous`, `invalid` or `two_digit_year`."""
     if len(a) == 4:
         date = _valid(int(a), int(b), int(c))
@@ -193,8 +202,9 @@ def read_numeric(a: str, b: str, c: str, order: str | None, day_first: bool | No
     return (date, None) if date else (None, "invalid")
 
 
-def find_dates(text: str, rules: DateRules, pattern: str, day_first: bool | None = None,
-               years: tuple[int, int] = (1000, 2200)) -> list[Change]:  # fmt: skip
+def find_dates(
+    text: str, rules: DateRules, pattern: str, day_first: bool | None = None, years: tuple[int, int] = (1000, 2200)
+) -> list[Change]:
     """Every full date in `text` with what it becomes in `pattern` (or why it is left)."""
     found: list[Change] = []
     taken: list[tuple[int, int]] = []
@@ -207,8 +217,9 @@ def find_dates(text: str, rules: DateRules, pattern: str, day_first: bool | None
             date, skip = None, "out_of_range"
         before = text[start:end]
         after = format_date(date, pattern) if date is not None else None
-        found.append(Change("date", start, end, before, None if after == before else after,
-                            skip if after is None else None))  # fmt: skip
+        found.append(
+            Change("date", start, end, before, None if after == before else after, skip if after is None else None)
+        )
 
     for regex in rules.patterns:
         for match in regex.finditer(text):

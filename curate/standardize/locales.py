@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from functools import cache
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 
 
 def _babel():
@@ -34,7 +34,7 @@ def parse_locale(code: str | None):
     babel = _babel()
     text = str(code).strip().replace("-", "_")
     if "_" not in text:  # a bare language: ISO 639-3 `deu` or 639-1 `de`, never maximised to a region (de_DE)
-        from curate.langid.codes import language_key
+        from curate.core.languages import language_key
 
         text = language_key(text) or text
     try:

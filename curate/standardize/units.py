@@ -18,24 +18,63 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 from curate.standardize import Change
 
 # unit (pint name) -> the unit it becomes, per direction
 TO_METRIC = {
-    "inch": "centimeter", "foot": "meter", "yard": "meter", "mile": "kilometer", "pound": "kilogram",
-    "ounce": "gram", "degree_Fahrenheit": "degree_Celsius", "mile_per_hour": "kilometer_per_hour", "acre": "hectare",
-    "foot ** 2": "meter ** 2", "mile ** 2": "kilometer ** 2",
-}  # fmt: skip
+    "inch": "centimeter",
+    "foot": "meter",
+    "yard": "meter",
+    "mile": "kilometer",
+    "pound": "kilogram",
+    "ounce": "gram",
+    "degree_Fahrenheit": "degree_Celsius",
+    "mile_per_hour": "kilometer_per_hour",
+    "acre": "hectare",
+    "foot ** 2": "meter ** 2",
+    "mile ** 2": "kilometer ** 2",
+}
 TO_IMPERIAL = {
-    "millimeter": "inch", "centimeter": "inch", "meter": "foot", "kilometer": "mile", "kilogram": "pound",
-    "gram": "ounce", "degree_Celsius": "degree_Fahrenheit", "kilometer_per_hour": "mile_per_hour", "hectare": "acre",
-    "meter ** 2": "foot ** 2", "kilometer ** 2": "mile ** 2",
-}  # fmt: skip
+    "millimeter": "inch",
+    "centimeter": "inch",
+    "meter": "foot",
+    "kilometer": "mile",
+    "kilogram": "pound",
+    "gram": "ounce",
+    "degree_Celsius": "degree_Fahrenheit",
+    "kilometer_per_hour": "mile_per_hour",
+    "hectare": "acre",
+    "meter ** 2": "foot ** 2",
+    "kilometer ** 2": "mile ** 2",
+}
 # Print forms that are not in pint's alias lists but that pint parses (checked in `unit_forms`).
-PRINT_FORMS = ("mph", "kph", "lbs", "sq ft", "sq. ft.", "ft²", "sq mi", "mi²", "m²", "km²", "kmh", "km/h", "°F", "ºF", "° F",
-               "°C", "ºC", "° C", "degrees Fahrenheit", "degrees Celsius", "metres", "kilometres", "centimetres",
-               "millimetres")  # fmt: skip
+PRINT_FORMS = (
+    "mph",
+    "kph",
+    "lbs",
+    "sq ft",
+    "sq. ft.",
+    "ft²",
+    "sq mi",
+    "mi²",
+    "m²",
+    "km²",
+    "kmh",
+    "km/h",
+    "°F",
+    "ºF",
+    "° F",
+    "°C",
+    "ºC",
+    "° C",
+    "degrees Fahrenheit",
+    "degrees Celsius",
+    "metres",
+    "kilometres",
+    "centimetres",
+    "millimetres",
+)
 # Forms that are ordinary words or too short to trust alone.
 NOT_ALONE = {"in", "in."}
 # Forms that name something else as often: `5 pounds` may be money.

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from curate.core.languages import hub_code
 from curate.io.writers import write_text_atomic
-from curate.langid.codes import hub_code
 
 
 def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:
@@ -24,7 +24,7 @@ def _pipeline_tag(task: str, languages: list[str], prompt: str) -> str:
 
 
 def card_header(metrics: dict[str, Any]) -> dict[str, Any]:
-    langs = sorted({hub_code(l) for l in metrics["data"]["languages"] if l not in ("und", "")})
+    langs = sorted({hub_code(lang) for lang in metrics["data"]["languages"] if lang not in ("und", "")})
     header: dict[str, Any] = {"base_model": metrics["base_model"]}
     header["library_name"] = "peft" if metrics["method"] == "lora" else "transformers"
     header["pipeline_tag"] = _pipeline_tag(metrics["task"], langs, metrics["config"]["prompt"])
@@ -51,26 +51,41 @@ def _training_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     method = "LoRA" if metrics["method"] == "lora" else "full fine-tune"
     continued = (metrics.get("continual") or {}).get("init_adapter")
     rows = [
-        ("base model", f"`{metrics['base_model']}`"), ("task", metrics["task"]),
+        ("base model", f"`{metrics['base_model']}`"),
+        ("task", metrics["task"]),
         ("method", method + (f", continuing the adapter `{continued}`" if continued else "")),
-        ("trainable parameters", f"{metrics['parameters']['trainable']:,} of {metrics['parameters']['total']:,} ({share:.2%})"),
-    ]  # fmt: skip
+        (
+            "trainable parameters",
+            f"{metrics['parameters']['trainable']:,} of {metrics['parameters']['total']:,} ({share:.2%})",
+        ),
+    ]
     tasks = data.get("tasks") or []
     if len(tasks) > 1:
-        rows += [(f"task `{t['name']}`", f"`{t['dir']}`, weight {t['weight']:g}, prompt `{t['prompt']}`, {t['rows']:,} rows")
-                 for t in tasks]  # fmt: skip
+        rows += [
+            (f"task `{t['name']}`", f"`{t['dir']}`, weight {t['weight']:g}, prompt `{t['prompt']}`, {t['rows']:,} rows")
+            for t in tasks
+        ]
     else:
         rows.append(("prompt template", f"`{config['prompt']}`"))
     rows += [
         ("training rows", f"{data['train_rows']:,} ({', '.join(f'{k}: {v:,}' for k, v in data['languages'].items())})"),
         ("language sampling temperature", f"{config['sampling']['temperature']:g}"),
         ("class weights", "yes (weights.json)" if data.get("class_weights") else "no"),
-        ("steps", f"{train['steps']:,} of {train['total_steps']:,}" + (" (stopped early)" if train["stopped_early"] else "")),
+        (
+            "steps",
+            f"{train['steps']:,} of {train['total_steps']:,}" + (" (stopped early)" if train["stopped_early"] else ""),
+        ),
         ("batch", f"{config['batch_size']} x {config['gradient_accumulation']} accumulation"),
-        ("learning rate", f"{metrics['learning_rate']:g} ({config['lr_scheduler']}, warm-up {config['warmup_ratio']:g})"),
-        ("device", f"{metrics['device']} ({metrics['precision']}{', ' + metrics['quantize'] + ' base' if metrics['quantize'] != 'none' else ''})"),
+        (
+            "learning rate",
+            f"{metrics['learning_rate']:g} ({config['lr_scheduler']}, warm-up {config['warmup_ratio']:g})",
+        ),
+        (
+            "device",
+            f"{metrics['device']} ({metrics['precision']}{', ' + metrics['quantize'] + ' base' if metrics['quantize'] != 'none' else ''})",
+        ),
         ("training time", f"{train['seconds']:.1f} s"),
-    ]  # fmt: skip
+    ]
     if train.get("best_step"):
         rows.append(("weights kept", f"step {train['best_step']} (best {config['eval']['metric']})"))
     return rows
@@ -81,9 +96,12 @@ def _evaluation(title: str, comparison: dict[str, Any], judge: dict[str, Any] | 
 
     lines = [f"## {title}", "", explain(comparison), ""]
     if judge:
-        lines += [f"Judge: `{judge['model']}` ({judge['backend']}), judged against {judge['against']}; "
-                  f"{judge['scored']:,} outputs scored, {judge['errors']:,} answers without a score "
-                  "(see `judge.jsonl`).", ""]  # fmt: skip
+        lines += [
+            f"Judge: `{judge['model']}` ({judge['backend']}), judged against {judge['against']}; "
+            f"{judge['scored']:,} outputs scored, {judge['errors']:,} answers without a score "
+            "(see `judge.jsonl`).",
+            "",
+        ]
     lines += [markdown(comparison).rstrip(), ""]
     flags = forgetting_lines(comparison)
     if flags:
@@ -145,15 +163,23 @@ def _use(metrics: dict[str, Any], output: Path) -> list[str]:
     auto = "AutoModelForSeq2SeqLM" if metrics["task"] == "seq2seq" else "AutoModelForCausalLM"
     lines.append(f"from transformers import AutoTokenizer, {auto}")
     if metrics["method"] == "lora":
-        lines += ["from peft import PeftModel", "",
-                  f"base = {auto}.from_pretrained({metrics['base_model']!r})",
-                  f"model = PeftModel.from_pretrained(base, {output.as_posix()!r})"]  # fmt: skip
+        lines += [
+            "from peft import PeftModel",
+            "",
+            f"base = {auto}.from_pretrained({metrics['base_model']!r})",
+            f"model = PeftModel.from_pretrained(base, {output.as_posix()!r})",
+        ]
     else:
         lines += ["", f"model = {auto}.from_pretrained({output.as_posix()!r})"]
     lines += [f"tokenizer = AutoTokenizer.from_pretrained({output.as_posix()!r})", "```", ""]
-    lines += [("Inputs are written with the prompt template above. `metrics.json` holds every figure, `samples.jsonl` "
-               "a few generated outputs per language (with the base model's), `train_config.yaml` the resolved "
-               "training config."), ""]  # fmt: skip
+    lines += [
+        (
+            "Inputs are written with the prompt template above. `metrics.json` holds every figure, `samples.jsonl` "
+            "a few generated outputs per language (with the base model's), `train_config.yaml` the resolved "
+            "training config."
+        ),
+        "",
+    ]
     if metrics.get("command"):
         lines += ["## Reproduce", "", "```bash", metrics["command"], "```", ""]
     return lines

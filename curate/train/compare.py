@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curate.markdown import table as markdown_table
+from curate.core.markdown import table as markdown_table
 from curate.train.evaluate import ALL, EvalResult, LanguageScore
 
 METRICS = ("loss", "chrf", "bleu", "judge")
@@ -33,36 +33,75 @@ def _values(score: LanguageScore | None) -> dict[str, float | None] | None:
 def _delta(base: dict | None, tuned: dict) -> dict[str, float | None] | None:
     if base is None:
         return None
-    return {m: None if base[m] is None or tuned[m] is None else round(tuned[m] - base[m], DIGITS[m] + 1) for m in METRICS}
+    return {
+        m: None if base[m] is None or tuned[m] is None else round(tuned[m] - base[m], DIGITS[m] + 1) for m in METRICS
+    }
 
 
-def _row(tuned: LanguageScore, base: LanguageScore | None, retain: bool, metric: str, tolerance: float) -> dict[str, Any]:
+def _row(
+    tuned: LanguageScore, base: LanguageScore | None, retain: bool, metric: str, tolerance: float
+) -> dict[str, Any]:
     before, after = _values(base), _values(tuned)
     delta = _delta(before, after)
     flagged = retain and delta is not None and is_drop(delta[metric], metric, tolerance)
-    return {"lang": tuned.lang, "name": tuned.name, "rows": tuned.rows, "base": before, "tuned": after, "delta": delta,
-            FORGETTING: flagged}  # fmt: skip
+    return {
+        "lang": tuned.lang,
+        "name": tuned.name,
+        "rows": tuned.rows,
+        "base": before,
+        "tuned": after,
+        "delta": delta,
+        FORGETTING: flagged,
+    }
 
 
-def compare_set(eval_set: Any, tuned: EvalResult, base: EvalResult | None, metric: str, tolerance: float) -> dict[str, Any]:
+def compare_set(
+    eval_set: Any, tuned: EvalResult, base: EvalResult | None, metric: str, tolerance: float
+) -> dict[str, Any]:
     """One set's rows (its languages, then the macro average), base and tuned scored on the same rows."""
     before = {s.lang: s for s in base.languages} if base is not None else {}
     retain = eval_set.kind == "retain"
-    rows = [_row(s, before.get(s.lang) if base is not None else None, retain, metric, tolerance) for s in tuned.languages]
+    rows = [
+        _row(s, before.get(s.lang) if base is not None else None, retain, metric, tolerance) for s in tuned.languages
+    ]
     rows.append(_row(tuned.overall, base.overall if base is not None else None, retain, metric, tolerance))
     return {**eval_set.describe(), "rows": rows}
 
 
-def compare(sets: list[Any], tuned: dict[str, EvalResult], base: dict[str, EvalResult] | None, *, metric: str,
-            tolerance: float, reference: str) -> dict[str, Any]:  # fmt: skip
+def compare(
+    sets: list[Any],
+    tuned: dict[str, EvalResult],
+    base: dict[str, EvalResult] | None,
+    *,
+    metric: str,
+    tolerance: float,
+    reference: str,
+) -> dict[str, Any]:
     """The comparison of every set; `reference` says what "base" is (the base model, or base + earlier adapter)."""
     compared = [compare_set(s, tuned[s.name], base[s.name] if base else None, metric, tolerance) for s in sets]
-    flags = [{"set": c["name"], "lang": r["lang"], "metric": metric, "base": r["base"][metric],
-              "tuned": r["tuned"][metric], "delta": r["delta"][metric]}
-             for c in compared for r in c["rows"] if r[FORGETTING]]  # fmt: skip
+    flags = [
+        {
+            "set": c["name"],
+            "lang": r["lang"],
+            "metric": metric,
+            "base": r["base"][metric],
+            "tuned": r["tuned"][metric],
+            "delta": r["delta"][metric],
+        }
+        for c in compared
+        for r in c["rows"]
+        if r[FORGETTING]
+    ]
     present = [m for m in METRICS if any(r["tuned"][m] is not None for c in compared for r in c["rows"])]
-    return {"reference": reference, "compared": base is not None, "metrics": present, "retain_metric": metric,
-            "retain_tolerance": tolerance, "sets": compared, FORGETTING: flags}  # fmt: skip
+    return {
+        "reference": reference,
+        "compared": base is not None,
+        "metrics": present,
+        "retain_metric": metric,
+        "retain_tolerance": tolerance,
+        "sets": compared,
+        FORGETTING: flags,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -118,11 +157,12 @@ def explain(comparison: dict[str, Any]) -> str:
         text += "judge: the mean LLM judge score (1-5) of the outputs it rated; "
     text += "the `all` row of each set averages its languages (macro)."
     if comparison["compared"]:
-        text += (f" Each cell is {comparison['reference']} → the fine-tuned model on the same rows, and the "
-                 "difference.")  # fmt: skip
+        text += f" Each cell is {comparison['reference']} → the fine-tuned model on the same rows, and the difference."
         if any(s["kind"] == "retain" for s in comparison["sets"]):
-            text += (f" Retain sets are data the fine-tune should not forget: a drop of {metric} by more than "
-                     f"{tolerance:g} is flagged as catastrophic forgetting.")  # fmt: skip
+            text += (
+                f" Retain sets are data the fine-tune should not forget: a drop of {metric} by more than "
+                f"{tolerance:g} is flagged as catastrophic forgetting."
+            )
     return text
 
 
@@ -130,6 +170,9 @@ def forgetting_lines(comparison: dict[str, Any]) -> list[str]:
     """One line per flagged retain row, for the terminal and the card."""
     metric = TITLES[comparison["retain_metric"]]
     digits = DIGITS[comparison["retain_metric"]]
-    return [f"forgetting on {f['set']} `{f['lang']}`: {metric} {_number(f['base'], digits)} → "
-            f"{_number(f['tuned'], digits)} ({_number(f['delta'], digits, sign=True)}; tolerance "
-            f"{comparison['retain_tolerance']:g})" for f in comparison[FORGETTING]]  # fmt: skip
+    return [
+        f"forgetting on {f['set']} `{f['lang']}`: {metric} {_number(f['base'], digits)} → "
+        f"{_number(f['tuned'], digits)} ({_number(f['delta'], digits, sign=True)}; tolerance "
+        f"{comparison['retain_tolerance']:g})"
+        for f in comparison[FORGETTING]
+    ]

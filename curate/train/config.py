@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 # the placeholders a prompt template may use besides the row's own columns
 LANGUAGE_PLACEHOLDERS = ("input", "target_lang", "target_lang_name", "source_lang", "source_lang_name")
@@ -27,7 +27,11 @@ class TrainConfigError(CurateError):
 
     def __init__(self, problems: list[str] | str):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
-        head = "invalid training config" if len(self.problems) == 1 else f"invalid training config ({len(self.problems)} problems)"
+        head = (
+            "invalid training config"
+            if len(self.problems) == 1
+            else f"invalid training config ({len(self.problems)} problems)"
+        )
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
@@ -38,37 +42,53 @@ class _Section(BaseModel):
 class TinyModel(_Section):
     """A tiny randomly initialised model built locally (for tests and offline quick starts, not for quality)."""
 
-    build_tiny: Literal["marian", "qwen2"] = Field(..., description="architecture: `marian` (seq2seq) or `qwen2` (causal)")
+    build_tiny: Literal["marian", "qwen2"] = Field(
+        ..., description="architecture: `marian` (seq2seq) or `qwen2` (causal)"
+    )
     path: str = Field(..., description="folder to build it in; reused when it already holds a model")
     vocab_size: int = Field(1000, ge=64, description="BPE vocabulary trained on the training data")
     d_model: int = Field(32, ge=8, description="hidden size")
     layers: int = Field(2, ge=1, description="layers (encoder and decoder each, for marian)")
     heads: int = Field(2, ge=1, description="attention heads")
     ffn_dim: int = Field(64, ge=8, description="feed-forward size")
-    init_std: float = Field(0.1, gt=0, description="std of the random weights (larger than the usual 0.02, so a tiny "
-                            "model's outputs are not flat and LoRA can move them)")
+    init_std: float = Field(
+        0.1,
+        gt=0,
+        description="std of the random weights (larger than the usual 0.02, so a tiny "
+        "model's outputs are not flat and LoRA can move them)",
+    )
 
 
 class Data(_Section):
-    dir: str | None = Field(None, description="a curate output folder (default: the output of the last `curate run` here)")
+    dir: str | None = Field(
+        None, description="a curate output folder (default: the output of the last `curate run` here)"
+    )
     train_split: str = Field("train", description="split to train on")
-    eval_split: str | None = Field("validation", description="split to evaluate on during and after training (null: none)")
+    eval_split: str | None = Field(
+        "validation", description="split to evaluate on during and after training (null: none)"
+    )
     test_split: str = Field("test", description="split `curate eval --split` uses by default")
     input_field: str = Field("text", description="column fed to the model (`{input}` in the prompt)")
     target_field: str = Field("target", description="column the model learns to produce; rows without one are skipped")
     target_lang_column: str | None = Field(
-        "auto", description="column giving each row's target language, to group evaluation by and to sample by "
-        "(`auto`: `target_lang`, else `tgt_lang`, else the fixed `target_lang`)"
-    )  # fmt: skip
+        "auto",
+        description="column giving each row's target language, to group evaluation by and to sample by "
+        "(`auto`: `target_lang`, else `tgt_lang`, else the fixed `target_lang`)",
+    )
     target_lang: str | None = Field(None, description="target language for rows without a language column value")
-    source_lang_column: str | None = Field("auto", description="column giving the input's language (`auto`: `text_lang`, else `src_lang`)")
+    source_lang_column: str | None = Field(
+        "auto", description="column giving the input's language (`auto`: `text_lang`, else `src_lang`)"
+    )
     source_lang: str | None = Field(None, description="input language for rows without a language column value")
     max_train_rows: int | None = Field(None, gt=0, description="use at most this many training rows (a quick trial)")
     max_eval_rows_per_language: int | None = Field(
         200, gt=0, description="evaluate on at most this many rows per language (generation is the slow part)"
     )
-    langs: list[str] | None = Field(None, description="train and evaluate on these target languages only (null: all), "
-                                    "e.g. `[fra]`, then `[swh]` with `init_adapter` to add a language")  # fmt: skip
+    langs: list[str] | None = Field(
+        None,
+        description="train and evaluate on these target languages only (null: all), "
+        "e.g. `[fra]`, then `[swh]` with `init_adapter` to add a language",
+    )
 
 
 class _DataSource(_Section):
@@ -77,11 +97,15 @@ class _DataSource(_Section):
     prompt: str | None = Field(None, description="input template (default: the config's `prompt`)")
     input_field: str | None = Field(None, description="column fed to the model (default: `data.input_field`)")
     target_field: str | None = Field(None, description="column to produce (default: `data.target_field`)")
-    target_lang_column: str | None = Field(None, description="column of the target language (default: "
-                                           "`data.target_lang_column`)")  # fmt: skip
-    target_lang: str | None = Field(None, description="target language of rows without one (default: `data.target_lang`)")
-    langs: list[str] | None = Field(None, description="these target languages only (default: a task's are `data.langs`, "
-                                    "a retain set's all)")  # fmt: skip
+    target_lang_column: str | None = Field(
+        None, description="column of the target language (default: `data.target_lang_column`)"
+    )
+    target_lang: str | None = Field(
+        None, description="target language of rows without one (default: `data.target_lang`)"
+    )
+    langs: list[str] | None = Field(
+        None, description="these target languages only (default: a task's are `data.langs`, a retain set's all)"
+    )
 
     @field_validator("prompt")
     @classmethod
@@ -100,8 +124,12 @@ class Task(_DataSource):
 
     name: str | None = Field(None, description="the task's name in tables (default: the folder's name)")
     data: str = Field(..., description="a curate output folder")
-    weight: float = Field(1.0, gt=0, description="mixing weight: the task's share of the training draws is "
-                          "weight / sum of weights (languages are sampled by temperature within it)")  # fmt: skip
+    weight: float = Field(
+        1.0,
+        gt=0,
+        description="mixing weight: the task's share of the training draws is "
+        "weight / sum of weights (languages are sampled by temperature within it)",
+    )
 
     @property
     def label(self) -> str:
@@ -137,9 +165,11 @@ class Retain(_DataSource):
 
 class Sampling(_Section):
     temperature: float = Field(
-        1.0, ge=1.0, description="language sampling temperature: a language is drawn with probability ∝ n^(1/T) "
-        "(1 keeps the natural shares; 5 is the mT5/XLM-R setting; large values approach uniform)"
-    )  # fmt: skip
+        1.0,
+        ge=1.0,
+        description="language sampling temperature: a language is drawn with probability ∝ n^(1/T) "
+        "(1 keeps the natural shares; 5 is the mT5/XLM-R setting; large values approach uniform)",
+    )
     by: str | None = Field(None, description="column to sample by (default: the target language)")
 
 
@@ -150,60 +180,86 @@ class Lora(_Section):
     target_modules: Literal["auto", "all-linear"] | list[str] = Field(
         "auto", description="`auto`: attention and MLP projections of the architecture; `all-linear`; or module names"
     )
-    modules_to_save: list[str] = Field(default_factory=list, description="modules trained fully and saved with the adapter")
+    modules_to_save: list[str] = Field(
+        default_factory=list, description="modules trained fully and saved with the adapter"
+    )
 
 
 class Eval(_Section):
-    every_steps: int | None = Field(None, gt=0, description="evaluate every N optimizer steps (default: after each epoch)")
-    metric: Literal["loss", "chrf", "bleu"] = Field(
-        "loss", description="metric for early stopping and the best checkpoint (chrf/bleu: macro-average over languages)"
+    every_steps: int | None = Field(
+        None, gt=0, description="evaluate every N optimizer steps (default: after each epoch)"
     )
-    patience: int | None = Field(None, gt=0, description="stop after this many evaluations without improvement (null: never)")
+    metric: Literal["loss", "chrf", "bleu"] = Field(
+        "loss",
+        description="metric for early stopping and the best checkpoint (chrf/bleu: macro-average over languages)",
+    )
+    patience: int | None = Field(
+        None, gt=0, description="stop after this many evaluations without improvement (null: never)"
+    )
     load_best: bool = Field(True, description="save the best evaluated weights, not the last")
     generate: bool = Field(True, description="generate outputs at the final evaluation for chrF, BLEU and samples")
     num_beams: int = Field(1, ge=1, description="beam size for generation")
     max_new_tokens: int | None = Field(None, gt=0, description="longest generation (default: max_target_length)")
     samples_per_language: int = Field(3, ge=0, description="generated samples per language in the report and card")
     batch_size: int | None = Field(None, gt=0, description="evaluation batch size (default: batch_size)")
-    compare_base: bool = Field(True, description="also score the model before fine-tuning (the base, or base + "
-                               "`init_adapter`) on the same rows, and show both and the difference")  # fmt: skip
+    compare_base: bool = Field(
+        True,
+        description="also score the model before fine-tuning (the base, or base + "
+        "`init_adapter`) on the same rows, and show both and the difference",
+    )
 
 
 class Judge(_Section):
     """An LLM that rates outputs (`curate eval --judge`): the paraphrase step's backends, cache and retries."""
 
-    backend: Literal["http", "local"] = Field("http", description="http: an OpenAI-compatible endpoint; local: a chat "
-                                              "model run here")  # fmt: skip
-    model: str = Field(..., description="http: the model name the server serves; local: a chat model's folder or hub id")
+    backend: Literal["http", "local"] = Field(
+        "http", description="http: an OpenAI-compatible endpoint; local: a chat model run here"
+    )
+    model: str = Field(
+        ..., description="http: the model name the server serves; local: a chat model's folder or hub id"
+    )
     base_url: str | None = Field(None, description="http: the endpoint, e.g. http://localhost:8000/v1")
-    api_key_env: str | None = Field("OPENAI_API_KEY", description="http: environment variable holding the API key "
-                                    "(never written anywhere)")  # fmt: skip
-    engine: Literal["transformers", "ctranslate2"] = Field("transformers", description="local: decode on Transformers "
-                                                           "or CTranslate2")  # fmt: skip
+    api_key_env: str | None = Field(
+        "OPENAI_API_KEY", description="http: environment variable holding the API key (never written anywhere)"
+    )
+    engine: Literal["transformers", "ctranslate2"] = Field(
+        "transformers", description="local: decode on Transformers or CTranslate2"
+    )
     chat_template: bool = Field(True, description="local: wrap the prompt in the model's chat template")
-    rubrics: dict[str, str] = Field(default_factory=dict, description="extra rubric text per target language code, plus "
-                                    "`default` (e.g. which variety or register counts as right)")  # fmt: skip
+    rubrics: dict[str, str] = Field(
+        default_factory=dict,
+        description="extra rubric text per target language code, plus "
+        "`default` (e.g. which variety or register counts as right)",
+    )
     against: Literal["auto", "reference", "source", "both"] = Field(
-        "auto", description="what the output is judged against: `auto` the reference when the row has one, else the "
+        "auto",
+        description="what the output is judged against: `auto` the reference when the row has one, else the "
         "source (cross-lingual); `source`; `reference`; or `both`",
-    )  # fmt: skip
+    )
     system: str | None = Field(None, description="system message sent before each request")
     temperature: float = Field(0.0, ge=0, le=2, description="sampling temperature of the judge (0: greedy)")
     max_new_tokens: int = Field(256, ge=16, description="longest answer")
-    max_rows_per_language: int | None = Field(50, gt=0, description="judge at most this many outputs per language and set")
+    max_rows_per_language: int | None = Field(
+        50, gt=0, description="judge at most this many outputs per language and set"
+    )
     base: bool = Field(True, description="also judge the base model's outputs (a judge column in the base/tuned table)")
     concurrency: int = Field(4, ge=1, le=256, description="http: requests in flight at once")
-    retries: int = Field(4, ge=0, le=20, description="http: retries with exponential backoff (connection errors, 429, 5xx)")
+    retries: int = Field(
+        4, ge=0, le=20, description="http: retries with exponential backoff (connection errors, 429, 5xx)"
+    )
     backoff: float = Field(1.0, ge=0, description="http: first wait in seconds (doubles each retry, at most 30)")
     timeout: float = Field(120.0, gt=0, description="http: seconds to wait for one answer")
     cache: bool = Field(True, description="keep every answer on disk: a rerun asks nothing twice")
-    cache_dir: str | None = Field(None, description="where answers are cached: `$CURATE_CACHE_DIR` or ~/.cache/curate "
-                                  "by default (shared with `paraphrase`)")  # fmt: skip
+    cache_dir: str | None = Field(
+        None,
+        description="where answers are cached: `$CURATE_CACHE_DIR` or ~/.cache/curate "
+        "by default (shared with `paraphrase`)",
+    )
 
     @field_validator("api_key_env")
     @classmethod
     def _key_env(cls, value: str | None) -> str | None:
-        from curate.credentials import check_key_env
+        from curate.core.credentials import check_key_env
 
         return None if value is None else check_key_env(value)
 
@@ -221,30 +277,55 @@ class TrainConfig(_Section):
     base_model: str | TinyModel = Field(..., description="hub id or local folder, or `{build_tiny: ..., path: ...}`")
     task: Literal["auto", "seq2seq", "causal"] = Field("auto", description="`auto`: seq2seq for encoder-decoder models")
     data: Data = Field(default_factory=Data)
-    tasks: list[Task] = Field(default_factory=list, description="several curated outputs at once, each with its own "
-                              "`data`, `prompt` and mixing `weight` (instead of `data.dir`)")  # fmt: skip
-    retain: list[Retain] = Field(default_factory=list, description="data the fine-tune must not forget: each is scored "
-                                 "with the base and the tuned model (`data` + `split`, or `files`)")  # fmt: skip
-    retain_metric: Literal["chrf", "bleu", "loss"] = Field("chrf", description="the metric whose drop on a retain set "
-                                                          "is flagged as forgetting")  # fmt: skip
-    retain_tolerance: float = Field(1.0, ge=0, description="a drop of more than this (chrF/BLEU points, or loss per "
-                                    "token) on a retain set is flagged as catastrophic forgetting")  # fmt: skip
-    init_adapter: str | None = Field(None, description="continue from this earlier LoRA adapter (a `curate train` "
-                                     "output), e.g. to add a language")  # fmt: skip
-    retain_earlier: bool = Field(True, description="with `init_adapter`: retain what the earlier adapter was trained "
-                                 "on (its data, languages and retain sets)")  # fmt: skip
+    tasks: list[Task] = Field(
+        default_factory=list,
+        description="several curated outputs at once, each with its own "
+        "`data`, `prompt` and mixing `weight` (instead of `data.dir`)",
+    )
+    retain: list[Retain] = Field(
+        default_factory=list,
+        description="data the fine-tune must not forget: each is scored "
+        "with the base and the tuned model (`data` + `split`, or `files`)",
+    )
+    retain_metric: Literal["chrf", "bleu", "loss"] = Field(
+        "chrf", description="the metric whose drop on a retain set is flagged as forgetting"
+    )
+    retain_tolerance: float = Field(
+        1.0,
+        ge=0,
+        description="a drop of more than this (chrF/BLEU points, or loss per "
+        "token) on a retain set is flagged as catastrophic forgetting",
+    )
+    init_adapter: str | None = Field(
+        None, description="continue from this earlier LoRA adapter (a `curate train` output), e.g. to add a language"
+    )
+    retain_earlier: bool = Field(
+        True,
+        description="with `init_adapter`: retain what the earlier adapter was trained "
+        "on (its data, languages and retain sets)",
+    )
     judge: Judge | None = Field(None, description="the LLM judge of `curate eval --judge`")
-    prompt: str = Field("{input}", description="input template: `{input}`, `{target_lang}`, `{target_lang_name}`, "
-                        "`{source_lang}`, `{source_lang_name}` or any column, e.g. `Translate to {target_lang_name}: {input}`")  # fmt: skip
-    train_on_prompt: bool = Field(False, description="causal: also learn to produce the prompt (default: loss on the target only)")
+    prompt: str = Field(
+        "{input}",
+        description="input template: `{input}`, `{target_lang}`, `{target_lang_name}`, "
+        "`{source_lang}`, `{source_lang_name}` or any column, e.g. `Translate to {target_lang_name}: {input}`",
+    )
+    train_on_prompt: bool = Field(
+        False, description="causal: also learn to produce the prompt (default: loss on the target only)"
+    )
     sampling: Sampling = Field(default_factory=Sampling)
     class_weights: str | None = Field(
-        "auto", description="`auto`: weight the loss with OUT/weights.json of the balance step when present; a file; or null"
+        "auto",
+        description="`auto`: weight the loss with OUT/weights.json of the balance step when present; a file; or null",
     )
     full: bool = Field(False, description="full fine-tune instead of LoRA")
     lora: Lora = Field(default_factory=Lora)
-    freeze: list[str] = Field(default_factory=list, description="parameter-name globs to keep frozen, e.g. `*.embed_*`, `*layers.0.*`")
-    learning_rate: float | None = Field(None, gt=0, description="peak learning rate (default: 2e-4 for LoRA, 5e-5 for full)")
+    freeze: list[str] = Field(
+        default_factory=list, description="parameter-name globs to keep frozen, e.g. `*.embed_*`, `*layers.0.*`"
+    )
+    learning_rate: float | None = Field(
+        None, gt=0, description="peak learning rate (default: 2e-4 for LoRA, 5e-5 for full)"
+    )
     epochs: float = Field(3.0, gt=0, description="passes over the training set")
     max_steps: int | None = Field(None, gt=0, description="optimizer steps; overrides epochs")
     batch_size: int = Field(8, gt=0, description="rows per micro-batch")
@@ -256,19 +337,31 @@ class TrainConfig(_Section):
     max_source_length: int = Field(256, gt=0, description="longest input (prompt) in tokens; longer ones are truncated")
     max_target_length: int = Field(256, gt=0, description="longest target in tokens; longer ones are truncated")
     gradient_checkpointing: bool = Field(False, description="recompute activations: less memory, slower steps")
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="`auto`: bf16 on GPUs that support it, else fp32")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="`auto`: bf16 on GPUs that support it, else fp32"
+    )
     quantize: Literal["auto", "none", "4bit", "8bit"] = Field(
         "auto", description="load the base model quantized (QLoRA); `auto`: 4-bit with CUDA and bitsandbytes, for LoRA"
     )
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="`auto`: CUDA when present, else MPS, else CPU")
-    cpu_threads: int | None = Field(None, gt=0, description="torch CPU threads (default: 1 for tiny models, else torch's)")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="`auto`: CUDA when present, else MPS, else CPU"
+    )
+    cpu_threads: int | None = Field(
+        None, gt=0, description="torch CPU threads (default: 1 for tiny models, else torch's)"
+    )
     seed: int = Field(13, description="seed for initialisation, sampling and dropout")
     eval: Eval = Field(default_factory=Eval)
-    save_every_steps: int | None = Field(None, gt=0, description="checkpoint every N steps for --resume (default: at each evaluation)")
+    save_every_steps: int | None = Field(
+        None, gt=0, description="checkpoint every N steps for --resume (default: at each evaluation)"
+    )
     keep_checkpoints: bool = Field(False, description="keep OUTPUT/checkpoints after a successful run")
-    output_dir: str | None = Field(None, description="where the adapter, metrics and card go (default: out/train/<name>)")
+    output_dir: str | None = Field(
+        None, description="where the adapter, metrics and card go (default: out/train/<name>)"
+    )
     merge: bool = Field(False, description="also write the base model with the adapter merged in (OUTPUT/merged)")
-    export: Literal["none", "ct2"] | None = Field(None, description="`ct2`: convert the merged model for CTranslate2 (OUTPUT/ct2)")
+    export: Literal["none", "ct2"] | None = Field(
+        None, description="`ct2`: convert the merged model for CTranslate2 (OUTPUT/ct2)"
+    )
 
     @field_validator("prompt")
     @classmethod
@@ -285,8 +378,13 @@ class TrainConfig(_Section):
         """Settings that are valid alone but not together: (where, what) pairs."""
         found: list[tuple[tuple, str]] = []
         if self.tasks and self.data.dir:
-            found.append((("data", "dir"), "with `tasks`, each task names its data: remove `data.dir` (the rest of "
-                                           "`data:` is every task's default)"))  # fmt: skip
+            found.append(
+                (
+                    ("data", "dir"),
+                    "with `tasks`, each task names its data: remove `data.dir` (the rest of "
+                    "`data:` is every task's default)",
+                )
+            )
         if self.init_adapter and self.full:
             found.append((("init_adapter",), "`init_adapter` continues a LoRA adapter: it needs `full: false`"))
         for kind, items in (("tasks", self.tasks), ("retain", self.retain)):
@@ -380,20 +478,25 @@ class _CleanErrors:
 def parse_config(data: Any, source: str = "<config>", text: str | None = None, prefix: tuple = ()) -> TrainConfig:
     """Validate a config mapping; errors name lines when the YAML `text` is given (`prefix`: where the mapping sits
     in that document, e.g. `("train",)` for a recipe's `train:` section)."""
-    from curate.recipe import LineMap, format_validation_error
+    from curate.core.yamlmap import LineMap, format_validation_error
 
     root = yaml.compose(text, Loader=yaml.SafeLoader) if text else None
     lines = LineMap(root, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise TrainConfigError(f"{lines.where(prefix)}: a training config is a mapping with `base_model`, `data`, `prompt`...")
+        raise TrainConfigError(
+            f"{lines.where(prefix)}: a training config is a mapping with `base_model`, `data`, `prompt`..."
+        )
     problems = [d for d in lines.duplicates if not prefix or f": {prefix[0]}" in d]
     try:
         config = TrainConfig.model_validate(data)
     except ValidationError as exc:
         noise = _union_noise(exc, data)
-        owner = lambda path: _section_model(path[len(prefix):])
+
+        def owner(path: tuple) -> type[BaseModel] | None:
+            return _section_model(path[len(prefix) :])
+
         problems += format_validation_error(_CleanErrors(noise), prefix, lines, owner)  # type: ignore[arg-type]
         config = None
     if config is not None:
@@ -419,7 +522,11 @@ def _union_noise(exc: ValidationError, data: dict) -> ValidationError:
 
     class _Filtered:
         def errors(self) -> list[dict[str, Any]]:
-            return [e for e in exc.errors() if not (len(e["loc"]) > 1 and e["loc"][0] == "base_model" and e["loc"][1] == drop)]
+            return [
+                e
+                for e in exc.errors()
+                if not (len(e["loc"]) > 1 and e["loc"][0] == "base_model" and e["loc"][1] == drop)
+            ]
 
     return _Filtered()  # type: ignore[return-value]
 
@@ -427,7 +534,9 @@ def _union_noise(exc: ValidationError, data: dict) -> ValidationError:
 def load_config(path: str | Path) -> TrainConfig:
     path = Path(path)
     if not path.is_file():
-        raise TrainConfigError(f"{path}: training config not found (examples: train/quickstart.yaml, train/default.yaml)")
+        raise TrainConfigError(
+            f"{path}: training config not found (examples: train/quickstart.yaml, train/default.yaml)"
+        )
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.errors import CurateError
-from curate.langid import codes
-from curate.manifest import load_manifest
+from curate.core import languages
+from curate.core.errors import CurateError
+from curate.outputs.manifest import load_manifest
 from curate.train.config import LANGUAGE_PLACEHOLDERS, Data, TrainConfig
 
 UNKNOWN_LANG = "und"
@@ -73,10 +73,12 @@ def read_split(out: Path, split: str) -> pl.DataFrame:
 
 
 _FILE_READERS = {
-    ".jsonl": pl.read_ndjson, ".ndjson": pl.read_ndjson, ".parquet": pl.read_parquet,
+    ".jsonl": pl.read_ndjson,
+    ".ndjson": pl.read_ndjson,
+    ".parquet": pl.read_parquet,
     ".csv": lambda p: pl.read_csv(p, infer_schema=False),
     ".tsv": lambda p: pl.read_csv(p, separator="\t", infer_schema=False),
-}  # fmt: skip
+}
 
 
 def read_files(pattern: str) -> pl.DataFrame:
@@ -92,7 +94,9 @@ def read_files(pattern: str) -> pl.DataFrame:
     for path in paths:
         reader = _FILE_READERS.get(path.suffix.lower())
         if reader is None:
-            raise DataError(f"{path}: read .jsonl, .parquet, .csv or .tsv files (got '{path.suffix or 'no extension'}')")
+            raise DataError(
+                f"{path}: read .jsonl, .parquet, .csv or .tsv files (got '{path.suffix or 'no extension'}')"
+            )
         try:
             frame = reader(path)
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
@@ -125,7 +129,7 @@ def language_expr(column: str | None, fixed: str | None) -> pl.Expr:
 
 def language_name(code: str) -> str:
     """English name of a language code (`fra` -> `French`), for prompts; the code itself when unknown."""
-    return code if code == UNKNOWN_LANG else codes.language_name(code)
+    return code if code == UNKNOWN_LANG else languages.language_name(code)
 
 
 def prompt_expr(template: str, columns: list[str]) -> pl.Expr:
@@ -162,7 +166,7 @@ def read_class_weights(setting: str | None, out: Path) -> dict[str, Any] | None:
     except ValueError as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("weights"), dict) or not data.get("label"):
-        raise DataError(f"{path}: expected {{\"by\": [columns], \"label\": column, \"weights\": {{group: {{label: w}}}}}}")
+        raise DataError(f'{path}: expected {{"by": [columns], "label": column, "weights": {{group: {{label: w}}}}}}')
     data["by"] = [data["by"]] if isinstance(data.get("by"), str) else list(data.get("by") or [])
     return data
 
@@ -174,7 +178,11 @@ def class_weight_expr(weights: dict[str, Any], columns: list[str]) -> pl.Expr:
     if missing:
         raise DataError(f"class weights need column(s) {', '.join(missing)}, which the data does not have")
     keys = {f"{group}\x00{lab}": float(w) for group, labels in weights["weights"].items() for lab, w in labels.items()}
-    group = pl.concat_str([pl.col(c).cast(pl.String).fill_null(_NULL_GROUP) for c in by], separator="/") if by else pl.lit("")
+    group = (
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null(_NULL_GROUP) for c in by], separator="/")
+        if by
+        else pl.lit("")
+    )
     key = pl.concat_str([group, pl.lit("\x00"), pl.col(label).cast(pl.String).fill_null(_NULL_GROUP)])
     return key.replace_strict(keys, default=1.0, return_dtype=pl.Float64)
 
@@ -257,15 +265,25 @@ def usable_rows(frame: pl.DataFrame, data: Data, evaluation: bool, dropped: dict
     return frame
 
 
-def build_examples(frame: pl.DataFrame, config: TrainConfig, *, weights: dict[str, Any] | None = None,
-                   evaluation: bool = False, limit: int | None = None, task: str = "") -> Examples:  # fmt: skip
+def build_examples(
+    frame: pl.DataFrame,
+    config: TrainConfig,
+    *,
+    weights: dict[str, Any] | None = None,
+    evaluation: bool = False,
+    limit: int | None = None,
+    task: str = "",
+) -> Examples:
     """Rows of one split -> `Examples`: render the prompt, resolve languages, attach class weights.
 
     Skipped rows are counted in `dropped` (see `usable_rows`). `task` names the rows' task (multi-task training)."""
     data: Data = config.data
     dropped: dict[str, int] = {}
     frame = usable_rows(frame, data, evaluation, dropped)
-    names = {code: language_name(code) for code in set(frame["__target_lang"].unique()) | set(frame["__source_lang"].unique())}
+    names = {
+        code: language_name(code)
+        for code in set(frame["__target_lang"].unique()) | set(frame["__source_lang"].unique())
+    }
     frame = frame.with_columns(
         pl.col("__target_lang").replace_strict(names, return_dtype=pl.String).alias("__target_lang_name"),
         pl.col("__source_lang").replace_strict(names, return_dtype=pl.String).alias("__source_lang_name"),
@@ -335,8 +353,9 @@ def language_shares(langs: np.ndarray, temperature: float) -> dict[str, float]:
     return {str(v): float(s) for v, s in zip(values, shares)}
 
 
-def mixture_probabilities(tasks: np.ndarray, groups: np.ndarray, weights: dict[str, float],
-                          temperature: float) -> np.ndarray | None:  # fmt: skip
+def mixture_probabilities(
+    tasks: np.ndarray, groups: np.ndarray, weights: dict[str, float], temperature: float
+) -> np.ndarray | None:
     """Per-row draw probability for several tasks: task t gets weight_t / Σ weights of the draws and, within it,
     language l gets ∝ n_l^(1/T) (`language_probabilities`). One task: that function alone."""
     names = np.unique(tasks)
@@ -351,8 +370,9 @@ def mixture_probabilities(tasks: np.ndarray, groups: np.ndarray, weights: dict[s
     return probabilities
 
 
-def mixture_shares(tasks: np.ndarray, groups: np.ndarray, weights: dict[str, float],
-                   temperature: float) -> dict[str, dict[str, float]]:  # fmt: skip
+def mixture_shares(
+    tasks: np.ndarray, groups: np.ndarray, weights: dict[str, float], temperature: float
+) -> dict[str, dict[str, float]]:
     """Expected share of each (task, language) in an epoch: `{task: {language: share}}`."""
     names = [str(t) for t in np.unique(tasks)]
     total = sum(weights[t] for t in names)
@@ -382,8 +402,9 @@ class Encoded:
     truncated: int = 0
 
 
-def encode(examples: Examples, tokenizer: Any, task: str, max_source: int, max_target: int,
-           train_on_prompt: bool = False) -> Encoded:  # fmt: skip
+def encode(
+    examples: Examples, tokenizer: Any, task: str, max_source: int, max_target: int, train_on_prompt: bool = False
+) -> Encoded:
     """Tokenise in two batch calls. Seq2seq: input and labels as the tokenizer makes them (with its end token).
     Causal: prompt + target + eos in one sequence, labels masked on the prompt unless `train_on_prompt`."""
     sources, targets = examples.sources, examples.targets
@@ -408,7 +429,7 @@ def pad(rows: list[list[int]], value: int, left: bool = False) -> np.ndarray:
     for i, r in enumerate(rows):
         if r:
             if left:
-                out[i, width - len(r):] = r
+                out[i, width - len(r) :] = r
             else:
                 out[i, : len(r)] = r
     return out
@@ -435,4 +456,4 @@ def generation_batch(encoded: Encoded, indices: list[int], pad_id: int, task: st
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Batches of similar lengths (less padding) for evaluation; order is stable."""
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    return [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

@@ -16,8 +16,10 @@ from curate.train.data import Encoded, Examples, collate, generation_batch, leng
 
 ALL = "all"
 # sacrebleu tokenisation for BLEU by ISO 639-3 code: Chinese has its own; scripts written without spaces go by character
-_BLEU_TOKENIZE = {**dict.fromkeys(["zho", "cmn", "yue", "wuu", "lzh", "zh"], "zh"),
-                  **dict.fromkeys(["jpn", "tha", "lao", "khm", "mya", "bod", "dzo", "ja", "th", "lo", "km", "my"], "char")}  # fmt: skip
+_BLEU_TOKENIZE = {
+    **dict.fromkeys(["zho", "cmn", "yue", "wuu", "lzh", "zh"], "zh"),
+    **dict.fromkeys(["jpn", "tha", "lao", "khm", "mya", "bod", "dzo", "ja", "th", "lo", "km", "my"], "char"),
+}
 
 
 def bleu_tokenize(lang: str) -> str:
@@ -50,9 +52,12 @@ class EvalResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "split": self.split, "generated": self.generated, "overall": asdict(self.overall),
-            "languages": {s.lang: asdict(s) for s in self.languages}, "samples": self.samples,
-        }  # fmt: skip
+            "split": self.split,
+            "generated": self.generated,
+            "overall": asdict(self.overall),
+            "languages": {s.lang: asdict(s) for s in self.languages},
+            "samples": self.samples,
+        }
 
 
 def token_losses(model: Any, batch: dict[str, Any], task: str) -> tuple[Any, Any]:
@@ -66,8 +71,9 @@ def token_losses(model: Any, batch: dict[str, Any], task: str) -> tuple[Any, Any
     else:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
         targets = labels[:, 1:]
-    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100,
-                         reduction="none").view(targets.shape)  # fmt: skip
+    ce = F.cross_entropy(
+        logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="none"
+    ).view(targets.shape)
     mask = targets != -100
     return (ce * mask).sum(dim=1), mask.sum(dim=1)
 
@@ -78,8 +84,9 @@ def to_device(batch: dict[str, np.ndarray], device: str) -> dict[str, Any]:
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
 
-def example_losses(model: Any, encoded: Encoded, task: str, device: str, dtype: Any, pad_id: int,
-                   batch_size: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def example_losses(
+    model: Any, encoded: Encoded, task: str, device: str, dtype: Any, pad_id: int, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per example: summed loss and token count, in batches of similar length."""
     import torch
 
@@ -94,8 +101,18 @@ def example_losses(model: Any, encoded: Encoded, task: str, device: str, dtype: 
     return sums, counts
 
 
-def generate(model: Any, tokenizer: Any, encoded: Encoded, task: str, device: str, dtype: Any, batch_size: int,
-             max_new_tokens: int, num_beams: int = 1, progress: Callable[[int], None] | None = None) -> list[str]:  # fmt: skip
+def generate(
+    model: Any,
+    tokenizer: Any,
+    encoded: Encoded,
+    task: str,
+    device: str,
+    dtype: Any,
+    batch_size: int,
+    max_new_tokens: int,
+    num_beams: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
     """Greedy (or beam) outputs for every example, decoded without special tokens."""
     import torch
 
@@ -105,10 +122,15 @@ def generate(model: Any, tokenizer: Any, encoded: Encoded, task: str, device: st
     with torch.no_grad(), _autocast(device, dtype):
         for idx in length_sorted_batches(encoded.prompt_lengths, batch_size):
             batch = to_device(generation_batch(encoded, idx, tokenizer.pad_token_id, task), device)
-            out = model.generate(**batch, max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+            out = model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                num_beams=num_beams,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )
             if task == "causal":
-                out = out[:, batch["input_ids"].shape[1]:]
+                out = out[:, batch["input_ids"].shape[1] :]
             texts = tokenizer.batch_decode(out, skip_special_tokens=True)
             for i, text in zip(idx, texts):
                 outputs[i] = text.strip()
@@ -139,8 +161,15 @@ def corpus_scores(hypotheses: list[str], references: list[str], lang: str) -> tu
     return round(float(chrf), 2), round(float(bleu), 2)
 
 
-def score(examples: Examples, split: str, sums: np.ndarray, counts: np.ndarray, names: dict[str, str],
-          predictions: list[str] | None = None, samples_per_language: int = 0) -> EvalResult:  # fmt: skip
+def score(
+    examples: Examples,
+    split: str,
+    sums: np.ndarray,
+    counts: np.ndarray,
+    names: dict[str, str],
+    predictions: list[str] | None = None,
+    samples_per_language: int = 0,
+) -> EvalResult:
     """Group losses (and generated outputs) by language; the overall row is token-weighted loss and macro chrF/BLEU."""
     langs = examples.langs
     targets = examples.targets
@@ -149,32 +178,57 @@ def score(examples: Examples, split: str, sums: np.ndarray, counts: np.ndarray, 
     for lang in sorted(set(langs.tolist())):
         idx = np.flatnonzero(langs == lang)
         tokens = int(counts[idx].sum())
-        item = LanguageScore(lang, names.get(lang, lang), len(idx), tokens=tokens,
-                             loss=round(float(sums[idx].sum() / tokens), 4) if tokens else None)  # fmt: skip
+        item = LanguageScore(
+            lang,
+            names.get(lang, lang),
+            len(idx),
+            tokens=tokens,
+            loss=round(float(sums[idx].sum() / tokens), 4) if tokens else None,
+        )
         if predictions is not None:
             item.chrf, item.bleu = corpus_scores([predictions[i] for i in idx], [targets[i] for i in idx], lang)
             for i in idx[:samples_per_language]:
                 samples.append({"lang": lang, "input": sources[i], "reference": targets[i], "output": predictions[i]})
         results.append(item)
     total_tokens = int(counts.sum())
-    overall = LanguageScore(ALL, "macro average" if predictions is not None else "all", len(langs), tokens=total_tokens,
-                            loss=round(float(sums.sum() / total_tokens), 4) if total_tokens else None)  # fmt: skip
+    overall = LanguageScore(
+        ALL,
+        "macro average" if predictions is not None else "all",
+        len(langs),
+        tokens=total_tokens,
+        loss=round(float(sums.sum() / total_tokens), 4) if total_tokens else None,
+    )
     if predictions is not None and results:
         overall.chrf = round(float(np.mean([r.chrf for r in results])), 2)
         overall.bleu = round(float(np.mean([r.bleu for r in results])), 2)
     return EvalResult(split, results, overall, samples, generated=predictions is not None, outputs=predictions)
 
 
-def evaluate(model: Any, tokenizer: Any, examples: Examples, encoded: Encoded, task: str, device: str, dtype: Any,
-             *, split: str, batch_size: int, generate_outputs: bool, max_new_tokens: int, num_beams: int = 1,
-             samples_per_language: int = 0, progress: Callable[[int], None] | None = None) -> EvalResult:  # fmt: skip
+def evaluate(
+    model: Any,
+    tokenizer: Any,
+    examples: Examples,
+    encoded: Encoded,
+    task: str,
+    device: str,
+    dtype: Any,
+    *,
+    split: str,
+    batch_size: int,
+    generate_outputs: bool,
+    max_new_tokens: int,
+    num_beams: int = 1,
+    samples_per_language: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> EvalResult:
     from curate.train.data import language_name
 
     sums, counts = example_losses(model, encoded, task, device, dtype, tokenizer.pad_token_id, batch_size)
     predictions = None
     if generate_outputs:
-        predictions = generate(model, tokenizer, encoded, task, device, dtype, batch_size, max_new_tokens, num_beams,
-                               progress)  # fmt: skip
+        predictions = generate(
+            model, tokenizer, encoded, task, device, dtype, batch_size, max_new_tokens, num_beams, progress
+        )
     names = {lang: language_name(lang) for lang in set(examples.langs.tolist())}
     return score(examples, split, sums, counts, names, predictions, samples_per_language)
 
@@ -202,10 +256,21 @@ class Evaluator:
     def __call__(self, model: Any, eval_set: Any, generate_outputs: bool = True) -> EvalResult:
         if eval_set.encoded is None:
             eval_set.encoded = self.encode(eval_set.examples)
-        return evaluate(model, self.tokenizer, eval_set.examples, eval_set.encoded, self.task, self.device, self.dtype,
-                        split=eval_set.name, batch_size=self.batch_size, generate_outputs=generate_outputs,
-                        max_new_tokens=self.max_new_tokens, num_beams=self.num_beams,
-                        samples_per_language=self.samples_per_language)  # fmt: skip
+        return evaluate(
+            model,
+            self.tokenizer,
+            eval_set.examples,
+            eval_set.encoded,
+            self.task,
+            self.device,
+            self.dtype,
+            split=eval_set.name,
+            batch_size=self.batch_size,
+            generate_outputs=generate_outputs,
+            max_new_tokens=self.max_new_tokens,
+            num_beams=self.num_beams,
+            samples_per_language=self.samples_per_language,
+        )
 
     def all(self, model: Any, sets: list[Any]) -> dict[str, EvalResult]:
         return {s.name: self(model, s) for s in sets}

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 
 
 def _swap_in(tmp: Path, dest: Path) -> None:
@@ -69,7 +69,17 @@ def export_ct2(model_dir: Path, dest: Path, quantization: str | None = None) -> 
 
 
 def _tokenizer_files(folder: Path) -> list[str]:
-    names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "source.spm", "target.spm",
-             "vocab.json", "sentencepiece.bpe.model", "spiece.model", "merges.txt", "generation_config.json",
-             "chat_template.jinja"]  # fmt: skip
+    names = [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "source.spm",
+        "target.spm",
+        "vocab.json",
+        "sentencepiece.bpe.model",
+        "spiece.model",
+        "merges.txt",
+        "generation_config.json",
+        "chat_template.jinja",
+    ]
     return [n for n in names if (folder / n).is_file()]

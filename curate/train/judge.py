@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 
 from curate.augment.llm import ChatRequest, GenParams, make_backend
-from curate.augment.prompts import template_for
-from curate.langid.codes import language_name
-from curate.progress import Reporter
+from curate.core.languages import language_name
+from curate.core.progress import Reporter
+from curate.models.prompts import template_for
 
-FORMAT = ('{"adequacy": <1-5>, "fluency": <1-5>, "right_language": <true or false>, '
-          '"justification": "<one sentence>"}')  # fmt: skip
+FORMAT = '{"adequacy": <1-5>, "fluency": <1-5>, "right_language": <true or false>, "justification": "<one sentence>"}'
 DEFAULT_RUBRIC = ""
 _OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -55,7 +54,7 @@ def judge_prompt(row: dict[str, Any], against: str, rubrics: dict[str, str]) -> 
         f"Rate the output:\n- adequacy (1-5): does it convey the meaning of the {basis}? 5: all of it, 1: none of it\n"
         f"- fluency (1-5): is it natural, correct {language}? 5: as a native speaker writes, 1: unreadable\n"
         f"- right_language: is it written in {language}?" + (f"\n{rubric.strip()}" if rubric.strip() else "")
-    )  # fmt: skip
+    )
     parts.append(f"Answer with one JSON object and nothing else:\n{FORMAT}")
     return "\n\n".join(parts), basis.replace(" and ", "+")
 
@@ -93,8 +92,13 @@ def parse_verdict(answer: str | None) -> dict[str, Any]:
         raise ValueError("the answer's JSON is not an object")
     adequacy, fluency, right = _grade(verdict, "adequacy"), _grade(verdict, "fluency"), _yes(verdict)
     score = (adequacy + fluency) / 2 if right else 1.0
-    return {"adequacy": adequacy, "fluency": fluency, "right_language": right,
-            "justification": str(verdict.get("justification") or ""), "score": score}  # fmt: skip
+    return {
+        "adequacy": adequacy,
+        "fluency": fluency,
+        "right_language": right,
+        "justification": str(verdict.get("justification") or ""),
+        "score": score,
+    }
 
 
 def rows_to_judge(eval_set: Any, outputs: list[str], limit: int | None) -> list[dict[str, Any]]:
@@ -102,12 +106,15 @@ def rows_to_judge(eval_set: Any, outputs: list[str], limit: int | None) -> list[
     ex = eval_set.examples
     seen: dict[str, int] = defaultdict(int)
     rows = []
-    for i, (row_id, lang, text, ref) in enumerate(zip(ex.frame["_id"].to_list(), ex.langs.tolist(), ex.inputs, ex.targets)):
+    for i, (row_id, lang, text, ref) in enumerate(
+        zip(ex.frame["_id"].to_list(), ex.langs.tolist(), ex.inputs, ex.targets)
+    ):
         if limit is not None and seen[lang] >= limit:
             continue
         seen[lang] += 1
-        rows.append({"set": eval_set.name, "_id": row_id, "lang": lang, "input": text, "reference": ref,
-                     "output": outputs[i]})  # fmt: skip
+        rows.append(
+            {"set": eval_set.name, "_id": row_id, "lang": lang, "input": text, "reference": ref, "output": outputs[i]}
+        )
     return rows
 
 
@@ -115,8 +122,9 @@ def _seed(*parts: str) -> int:
     return zlib.crc32("\x00".join(parts).encode("utf-8"))
 
 
-def run_judge(judge: Any, sets: list[Any], models: dict[str, dict[str, Any]], split: str,
-              reporter: Reporter) -> list[dict[str, Any]]:  # fmt: skip
+def run_judge(
+    judge: Any, sets: list[Any], models: dict[str, dict[str, Any]], split: str, reporter: Reporter
+) -> list[dict[str, Any]]:
     """Ask the judge about every (model, set, row) and return the records of judge.jsonl, in that order."""
     pending = []
     for model, results in models.items():
@@ -127,8 +135,12 @@ def run_judge(judge: Any, sets: list[Any], models: dict[str, dict[str, Any]], sp
                 prompt, basis = judge_prompt(row, judge.against, judge.rubrics)
                 system = [{"role": "system", "content": judge.system}] if judge.system else []
                 messages = [*system, {"role": "user", "content": prompt}]
-                pending.append(({"split": split, "model": model, **row, "against": basis},
-                                ChatRequest(messages, _seed(s.name, str(row["_id"]), model))))  # fmt: skip
+                pending.append(
+                    (
+                        {"split": split, "model": model, **row, "against": basis},
+                        ChatRequest(messages, _seed(s.name, str(row["_id"]), model)),
+                    )
+                )
     reporter.info(f"judging {len(pending):,} outputs with {judge.model} ({judge.backend})")
     backend = make_backend(judge)
     try:
@@ -174,6 +186,10 @@ def set_means(records: list[dict[str, Any]], models: dict[str, dict[str, Any]]) 
 def summary(judge: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
     """What the card says about the judge (never its key or URL)."""
     kinds = sorted({r["against"] for r in records})
-    return {"model": judge.model, "backend": judge.backend, "against": ", ".join(kinds) or judge.against,
-            "scored": sum(r["score"] is not None for r in records),
-            "errors": sum(r["score"] is None for r in records)}  # fmt: skip
+    return {
+        "model": judge.model,
+        "backend": judge.backend,
+        "against": ", ".join(kinds) or judge.against,
+        "scored": sum(r["score"] is not None for r in records),
+        "errors": sum(r["score"] is None for r in records),
+    }

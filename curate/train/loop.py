@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.train.data import Encoded, collate, epoch_order
 from curate.train.evaluate import EvalResult, _autocast, to_device, token_losses
 
@@ -86,7 +86,9 @@ def load_trainable(model: Any, path: Path) -> None:
     params = dict(model.named_parameters())
     missing = [n for n in tensors if n not in params]
     if missing:
-        raise CurateError(f"{path}: checkpoint does not fit the model (e.g. {missing[0]}); start again without --resume")
+        raise CurateError(
+            f"{path}: checkpoint does not fit the model (e.g. {missing[0]}); start again without --resume"
+        )
     import torch
 
     with torch.no_grad():
@@ -111,8 +113,10 @@ def _load_tensors(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CurateError(f"{path}: not a checkpoint curate wrote ({str(exc).splitlines()[0]}); it is not loaded. "
-                          "Start again without --resume") from None  # fmt: skip
+        raise CurateError(
+            f"{path}: not a checkpoint curate wrote ({str(exc).splitlines()[0]}); it is not loaded. "
+            "Start again without --resume"
+        ) from None
 
 
 class Checkpoints:
@@ -135,8 +139,14 @@ class Checkpoints:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         _save_tensors(trainable_tensors(model), tmp / "trainable.safetensors")
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict() if scaler is not None else None}, tmp / "optimizer.pt")  # fmt: skip
+        torch.save(
+            {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else None,
+            },
+            tmp / "optimizer.pt",
+        )
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
@@ -217,8 +227,15 @@ def scheduler_for(optimizer: Any, name: str, warmup: int, total: int) -> Any:
 class MicroBatches:
     """Micro-batch indices across epochs, from (seed, epoch) alone: position (epoch, batch) can be resumed."""
 
-    def __init__(self, n: int, batch_size: int, probabilities: np.ndarray | None, seed: int, epoch: int = 0,
-                 batch_in_epoch: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        probabilities: np.ndarray | None,
+        seed: int,
+        epoch: int = 0,
+        batch_in_epoch: int = 0,
+    ):
         self.n, self.batch_size, self.probabilities, self.seed = n, batch_size, probabilities, seed
         self.epoch, self.batch_in_epoch = epoch, batch_in_epoch
         self._order = epoch_order(n, probabilities, seed, epoch)
@@ -229,7 +246,7 @@ class MicroBatches:
             self.epoch, self.batch_in_epoch, start = self.epoch + 1, 0, 0
             self._order = epoch_order(self.n, self.probabilities, self.seed, self.epoch)
         self.batch_in_epoch += 1
-        return self._order[start: start + self.batch_size]
+        return self._order[start : start + self.batch_size]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -244,9 +261,17 @@ def improved(value: float | None, best: float | None, metric: str) -> bool:
     return value < best if LOWER_IS_BETTER[metric] else value > best
 
 
-def train_loop(model: Any, encoded: Encoded, weights: np.ndarray, probabilities: np.ndarray | None, spec: LoopSpec,
-               checkpoints: Checkpoints, state: TrainState, resume: bool,
-               progress: Callable[[TrainState, dict[str, float]], None] | None = None) -> TrainState:  # fmt: skip
+def train_loop(
+    model: Any,
+    encoded: Encoded,
+    weights: np.ndarray,
+    probabilities: np.ndarray | None,
+    spec: LoopSpec,
+    checkpoints: Checkpoints,
+    state: TrainState,
+    resume: bool,
+    progress: Callable[[TrainState, dict[str, float]], None] | None = None,
+) -> TrainState:
     """Train until `spec.total_steps` optimizer steps or early stopping; returns the final state."""
     import torch
 
@@ -261,8 +286,9 @@ def train_loop(model: Any, encoded: Encoded, weights: np.ndarray, probabilities:
     else:
         torch.manual_seed(spec.seed)
     weights = torch.from_numpy(np.asarray(weights, dtype=np.float32) / max(float(np.mean(weights)), 1e-12))
-    batches = MicroBatches(len(encoded.input_ids), spec.batch_size, probabilities, spec.seed, state.epoch,
-                           state.batch_in_epoch)  # fmt: skip
+    batches = MicroBatches(
+        len(encoded.input_ids), spec.batch_size, probabilities, spec.seed, state.epoch, state.batch_in_epoch
+    )
     model.train()
     running: list[float] = []
     started = time.perf_counter() - state.seconds
@@ -302,7 +328,12 @@ def train_loop(model: Any, encoded: Encoded, weights: np.ndarray, probabilities:
         if spec.evaluate is not None and spec.eval_every and (state.step % spec.eval_every == 0 or last):
             result = spec.evaluate(spec.metric_needs_generation)
             value = result.metric(spec.metric)
-            entry = {"step": state.step, "loss": result.overall.loss, "chrf": result.overall.chrf, "bleu": result.overall.bleu}
+            entry = {
+                "step": state.step,
+                "loss": result.overall.loss,
+                "chrf": result.overall.chrf,
+                "bleu": result.overall.bleu,
+            }
             state.evals.append(entry)
             if improved(value, state.best_value, spec.metric):
                 state.best_value, state.best_step, state.bad_evals = value, state.step, 0

@@ -15,19 +15,56 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.models.hf import not_found
 
 # LoRA targets per architecture (`model_type` in config.json): attention and MLP projections, the set QLoRA and
 # LLaMA-Factory adapt by default. Names missing from a given checkpoint are skipped; unknown architectures get
 # PEFT's `all-linear`.
 TARGET_MODULES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(["marian", "bart", "mbart", "m2m_100", "nllb_moe", "pegasus", "blenderbot", "fsmt", "opt",
-                     "whisper", "plbart", "led"], ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")),
-    **dict.fromkeys(["t5", "mt5", "umt5", "longt5", "switch_transformers"], ("q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo")),
-    **dict.fromkeys(["llama", "qwen2", "qwen3", "qwen2_moe", "mistral", "mixtral", "gemma", "gemma2", "gemma3_text",
-                     "olmo", "olmo2", "granite", "smollm3", "cohere", "stablelm", "starcoder2", "phi3", "deepseek_v2"],
-                    ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")),
+    **dict.fromkeys(
+        [
+            "marian",
+            "bart",
+            "mbart",
+            "m2m_100",
+            "nllb_moe",
+            "pegasus",
+            "blenderbot",
+            "fsmt",
+            "opt",
+            "whisper",
+            "plbart",
+            "led",
+        ],
+        ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"),
+    ),
+    **dict.fromkeys(
+        ["t5", "mt5", "umt5", "longt5", "switch_transformers"], ("q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo")
+    ),
+    **dict.fromkeys(
+        [
+            "llama",
+            "qwen2",
+            "qwen3",
+            "qwen2_moe",
+            "mistral",
+            "mixtral",
+            "gemma",
+            "gemma2",
+            "gemma3_text",
+            "olmo",
+            "olmo2",
+            "granite",
+            "smollm3",
+            "cohere",
+            "stablelm",
+            "starcoder2",
+            "phi3",
+            "deepseek_v2",
+        ],
+        ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+    ),
     **dict.fromkeys(["bloom", "gpt_neox", "falcon"], ("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h")),
     "phi": ("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"),
     "gpt2": ("c_attn", "c_proj", "c_fc"),
@@ -112,10 +149,15 @@ def load_model(name: str, task: str, device: str, quantize: str = "none", dtype:
 
         compute = dtype or torch.float16
         kwargs["quantization_config"] = (
-            BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                               bnb_4bit_compute_dtype=compute)
-            if quantize == "4bit" else BitsAndBytesConfig(load_in_8bit=True)
-        )  # fmt: skip
+            BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=compute,
+            )
+            if quantize == "4bit"
+            else BitsAndBytesConfig(load_in_8bit=True)
+        )
         kwargs["device_map"] = {"": 0}
         kwargs["dtype"] = compute
     try:
@@ -152,8 +194,10 @@ def lora_targets(model: Any, setting: str | list[str]) -> str | list[str]:
         return chosen or "all-linear"
     missing = [m for m in setting if m not in present and not any(fnmatch.fnmatch(p, m) for p in present)]
     if missing:
-        raise CurateError(f"lora.target_modules: {', '.join(missing)} not in the model "
-                          f"(its linear modules: {', '.join(sorted(present))})")  # fmt: skip
+        raise CurateError(
+            f"lora.target_modules: {', '.join(missing)} not in the model "
+            f"(its linear modules: {', '.join(sorted(present))})"
+        )
     return list(setting)
 
 
@@ -167,10 +211,12 @@ def apply_lora(model: Any, config: Any, task: str, quantized: bool, gradient_che
     lora = config.lora
     peft_config = LoraConfig(
         task_type=TaskType.SEQ_2_SEQ_LM if task == "seq2seq" else TaskType.CAUSAL_LM,
-        r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
         target_modules=lora_targets(model, lora.target_modules),
         modules_to_save=lora.modules_to_save or None,
-    )  # fmt: skip
+    )
     return get_peft_model(model, peft_config)
 
 
@@ -188,8 +234,9 @@ def apply_freeze(model: Any, patterns: list[str]) -> int:
                 frozen += 1
     if unmatched:
         sample = [n for n, _ in model.named_parameters()][:6]
-        raise CurateError(f"freeze: {', '.join(sorted(unmatched))} matches no parameter "
-                          f"(names look like: {', '.join(sample)})")  # fmt: skip
+        raise CurateError(
+            f"freeze: {', '.join(sorted(unmatched))} matches no parameter (names look like: {', '.join(sample)})"
+        )
     return frozen
 
 
@@ -251,7 +298,9 @@ def check_init_adapter(folder: str | Path) -> Path:
     folder = Path(folder)
     if not is_adapter(folder):
         what = "no such folder" if not folder.is_dir() else "not a LoRA adapter (no adapter_config.json)"
-        raise DataError(f"init_adapter: {folder}: {what}; name the output folder of an earlier `curate train` with LoRA")
+        raise DataError(
+            f"init_adapter: {folder}: {what}; name the output folder of an earlier `curate train` with LoRA"
+        )
     return folder
 
 
@@ -264,8 +313,10 @@ def continue_adapter(model: Any, folder: str | Path, base: str) -> Any:
     if not _same_model(earlier, base):
         from curate.train.data import DataError
 
-        raise DataError(f"init_adapter: {folder} was trained on '{earlier}', not on base_model '{base}'; continue it "
-                        "on the same base model")  # fmt: skip
+        raise DataError(
+            f"init_adapter: {folder} was trained on '{earlier}', not on base_model '{base}'; continue it "
+            "on the same base model"
+        )
     return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
 
 

@@ -25,9 +25,9 @@ from typing import Any
 import yaml
 
 from curate import __version__
-from curate.errors import CurateError
+from curate.core.errors import CurateError
+from curate.core.progress import Reporter
 from curate.io.writers import write_json_atomic, write_text_atomic
-from curate.progress import Reporter
 from curate.train.compare import compare, markdown
 from curate.train.config import Retain, TinyModel, TrainConfig
 from curate.train.data import (
@@ -56,8 +56,18 @@ from curate.train.sets import (
 )
 
 # config keys that do not change the trained weights: a checkpoint stays valid when only these differ
-_NOT_TRAINING = ("output_dir", "merge", "export", "keep_checkpoints", "name", "retain", "retain_metric", "retain_tolerance",
-                 "retain_earlier", "judge")  # fmt: skip
+_NOT_TRAINING = (
+    "output_dir",
+    "merge",
+    "export",
+    "keep_checkpoints",
+    "name",
+    "retain",
+    "retain_metric",
+    "retain_tolerance",
+    "retain_earlier",
+    "judge",
+)
 _NOT_TRAINING_EVAL = ("generate", "num_beams", "max_new_tokens", "samples_per_language", "batch_size", "compare_base")
 
 
@@ -107,9 +117,11 @@ def check_output_dir(out: Path, config_hash: str, overwrite: bool) -> str | None
         return f"replacing the model in {out} (trained from {source} with the same config and data)"
     if overwrite:
         return f"replacing the model in {out} (trained from {source} with another config or data: --overwrite)"
-    raise CurateError(f"{out} holds a model trained from {source} with another config or data (finished "
-                      f"{before.get('finished_at', '?')}); keep both with --out DIR (or `output_dir:` in the config), "
-                      "or replace it with --overwrite")  # fmt: skip
+    raise CurateError(
+        f"{out} holds a model trained from {source} with another config or data (finished "
+        f"{before.get('finished_at', '?')}); keep both with --out DIR (or `output_dir:` in the config), "
+        "or replace it with --overwrite"
+    )
 
 
 def resolve_base(config: TrainConfig, train_texts: Any, reporter: Reporter) -> tuple[str, Path | None]:
@@ -119,8 +131,10 @@ def resolve_base(config: TrainConfig, train_texts: Any, reporter: Reporter) -> t
 
         path, built = ensure_tiny(config.base_model, train_texts)
         if built:
-            reporter.info(f"built a tiny random {config.base_model.build_tiny} model in {path} (for trying the "
-                          "pipeline; set base_model to a real model for quality)")  # fmt: skip
+            reporter.info(
+                f"built a tiny random {config.base_model.build_tiny} model in {path} (for trying the "
+                "pipeline; set base_model to a real model for quality)"
+            )
         return str(path), path if built else None
     return config.base_model, None
 
@@ -172,8 +186,16 @@ class LoopProgress:
                 TimeRemainingColumn,
             )
 
-            self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                                TimeElapsedColumn(), TimeRemainingColumn(), console=reporter.console, transient=True)  # fmt: skip
+            self.bar = Progress(
+                TextColumn("training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=reporter.console,
+                transient=True,
+            )
             self.task = self.bar.add_task("train", total=total, completed=start, info="")
             self.bar.start()
 
@@ -235,19 +257,36 @@ def load_run_data(config: TrainConfig, options: TrainOptions, reporter: Reporter
         check_init_adapter(config.init_adapter)
     tasks = task_list(config, options.data)
     weights = {t.name: read_class_weights(t.config.class_weights, t.dir) for t in tasks}
-    parts = [build_examples(read_split(t.dir, t.config.data.train_split), t.config, weights=weights[t.name],
-                            limit=t.config.data.max_train_rows, task=t.name) for t in tasks]  # fmt: skip
+    parts = [
+        build_examples(
+            read_split(t.dir, t.config.data.train_split),
+            t.config,
+            weights=weights[t.name],
+            limit=t.config.data.max_train_rows,
+            task=t.name,
+        )
+        for t in tasks
+    ]
     for task, part in zip(tasks, parts):
         m = task.manifest
-        reporter.info(f"data: {task.dir}" + (f" (recipe {m['name']}, hash {m['recipe_hash'][:12]})" if m else "")
-                      + (f", task {task.name} (weight {task.weight:g})" if len(tasks) > 1 else ""))  # fmt: skip
+        reporter.info(
+            f"data: {task.dir}"
+            + (f" (recipe {m['name']}, hash {m['recipe_hash'][:12]})" if m else "")
+            + (f", task {task.name} (weight {task.weight:g})" if len(tasks) > 1 else "")
+        )
         if len(part) == 0:
-            raise DataError(f"{task.dir}: no training rows with a '{task.config.data.target_field}' in split "
-                            f"'{task.config.data.train_split}' (skipped: {part.dropped})")  # fmt: skip
+            raise DataError(
+                f"{task.dir}: no training rows with a '{task.config.data.target_field}' in split "
+                f"'{task.config.data.train_split}' (skipped: {part.dropped})"
+            )
     train = concat_examples(parts)
     reporter.info(f"train: {_describe(train)}" + (f"; skipped {train.dropped}" if train.dropped else ""))
     sets = eval_sets(tasks, config.data.eval_split, reporter) if config.data.eval_split else []
-    extra = earlier_retains(Path(config.init_adapter), tasks, train) if config.init_adapter and config.retain_earlier else []
+    extra = (
+        earlier_retains(Path(config.init_adapter), tasks, train)
+        if config.init_adapter and config.retain_earlier
+        else []
+    )
     retains = all_retains(config, extra)
     sets += retain_sets(retains, config, config.data.eval_split or config.data.test_split)
     for s in sets:
@@ -279,18 +318,33 @@ def load_base_model(config: TrainConfig, run: RunData, reporter: Reporter) -> Lo
         model = models.apply_lora(model, config, task, quantize != "none", config.gradient_checkpointing)
     models.apply_freeze(model, config.freeze)
     trainable, total = models.parameter_counts(model)
-    method = "full fine-tune" if config.full else "LoRA" + (f", continuing {config.init_adapter}" if config.init_adapter else "")
-    reporter.info(f"model: {base} ({task}, {method}: {trainable:,} of {total:,} parameters trainable, "
-                  f"{trainable / max(total, 1):.2%}; {device}{', ' + str(dtype).replace('torch.', '') if dtype else ''}"
-                  f"{', ' + quantize if quantize != 'none' else ''})")  # fmt: skip
+    method = (
+        "full fine-tune"
+        if config.full
+        else "LoRA" + (f", continuing {config.init_adapter}" if config.init_adapter else "")
+    )
+    reporter.info(
+        f"model: {base} ({task}, {method}: {trainable:,} of {total:,} parameters trainable, "
+        f"{trainable / max(total, 1):.2%}; {device}{', ' + str(dtype).replace('torch.', '') if dtype else ''}"
+        f"{', ' + quantize if quantize != 'none' else ''})"
+    )
     return LoadedModel(model, tokenizer, base, task, device, dtype, quantize, trainable, total, built)
 
 
 def make_evaluator(config: TrainConfig, loaded: LoadedModel) -> Evaluator:
     e = config.eval
-    return Evaluator(loaded.tokenizer, loaded.task, loaded.device, loaded.dtype, e.batch_size or config.batch_size * 2,
-                     e.max_new_tokens or config.max_target_length, config.max_source_length, config.max_target_length,
-                     e.num_beams, e.samples_per_language)  # fmt: skip
+    return Evaluator(
+        loaded.tokenizer,
+        loaded.task,
+        loaded.device,
+        loaded.dtype,
+        e.batch_size or config.batch_size * 2,
+        e.max_new_tokens or config.max_target_length,
+        config.max_source_length,
+        config.max_target_length,
+        e.num_beams,
+        e.samples_per_language,
+    )
 
 
 def in_loop_set(run: RunData) -> EvalSet | None:
@@ -304,24 +358,38 @@ def in_loop_set(run: RunData) -> EvalSet | None:
 
 
 def loop_spec(config: TrainConfig, loaded: LoadedModel, rows: int, evaluate_fn: Any) -> LoopSpec:
-    per_epoch, total_steps = plan_steps(rows, config.batch_size, config.gradient_accumulation, config.epochs,
-                                        config.max_steps)  # fmt: skip
+    per_epoch, total_steps = plan_steps(
+        rows, config.batch_size, config.gradient_accumulation, config.epochs, config.max_steps
+    )
     e = config.eval
     return LoopSpec(
-        task=loaded.task, device=loaded.device, dtype=loaded.dtype, pad_id=loaded.tokenizer.pad_token_id,
-        batch_size=config.batch_size, accumulation=config.gradient_accumulation, total_steps=total_steps,
-        steps_per_epoch=per_epoch, learning_rate=config.lr, weight_decay=config.weight_decay,
-        warmup_steps=round(config.warmup_ratio * total_steps), scheduler=config.lr_scheduler,
-        max_grad_norm=config.max_grad_norm, seed=config.seed,
+        task=loaded.task,
+        device=loaded.device,
+        dtype=loaded.dtype,
+        pad_id=loaded.tokenizer.pad_token_id,
+        batch_size=config.batch_size,
+        accumulation=config.gradient_accumulation,
+        total_steps=total_steps,
+        steps_per_epoch=per_epoch,
+        learning_rate=config.lr,
+        weight_decay=config.weight_decay,
+        warmup_steps=round(config.warmup_ratio * total_steps),
+        scheduler=config.lr_scheduler,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
         eval_every=(e.every_steps or per_epoch) if evaluate_fn is not None else None,
-        save_every=config.save_every_steps, metric=e.metric, patience=e.patience,
-        log_every=max(1, min(10, total_steps // 20)), evaluate=evaluate_fn,
+        save_every=config.save_every_steps,
+        metric=e.metric,
+        patience=e.patience,
+        log_every=max(1, min(10, total_steps // 20)),
+        evaluate=evaluate_fn,
         metric_needs_generation=e.metric in ("chrf", "bleu"),
-    )  # fmt: skip
+    )
 
 
-def prepare_checkpoints(out: Path, options: TrainOptions, config_hash: str,
-                        reporter: Reporter) -> tuple[Checkpoints, list[str]]:  # fmt: skip
+def prepare_checkpoints(
+    out: Path, options: TrainOptions, config_hash: str, reporter: Reporter
+) -> tuple[Checkpoints, list[str]]:
     """The checkpoint folder: cleared for a new run, checked for a resumed one (same config and data)."""
     checkpoints = Checkpoints(out / "checkpoints")
     notes: list[str] = []
@@ -336,30 +404,57 @@ def prepare_checkpoints(out: Path, options: TrainOptions, config_hash: str,
         notes.append("no checkpoint to resume from: training from the start")
         reporter.info(notes[-1])
     elif saved.config_hash != config_hash:
-        raise CurateError(f"{checkpoints.last}: the checkpoint was made with another config or data; "
-                          "run without --resume to start again")  # fmt: skip
+        raise CurateError(
+            f"{checkpoints.last}: the checkpoint was made with another config or data; "
+            "run without --resume to start again"
+        )
     else:
         reporter.info(f"resuming from step {saved.step} of {saved.total_steps}")
     return checkpoints, notes
 
 
-def train_model(config: TrainConfig, options: TrainOptions, run: RunData, loaded: LoadedModel, evaluator: Evaluator,
-                checkpoints: Checkpoints, config_hash: str, reporter: Reporter) -> tuple[TrainState, int]:  # fmt: skip
+def train_model(
+    config: TrainConfig,
+    options: TrainOptions,
+    run: RunData,
+    loaded: LoadedModel,
+    evaluator: Evaluator,
+    checkpoints: Checkpoints,
+    config_hash: str,
+    reporter: Reporter,
+) -> tuple[TrainState, int]:
     """The loop, from the start or the last checkpoint; the best evaluated weights are kept (`eval.load_best`)."""
     watched = in_loop_set(run)
     evaluate_fn = (lambda generate: evaluator(loaded.model, watched, generate)) if watched is not None else None
-    train_enc = encode(run.train, loaded.tokenizer, loaded.task, config.max_source_length, config.max_target_length,
-                       config.train_on_prompt)  # fmt: skip
+    train_enc = encode(
+        run.train,
+        loaded.tokenizer,
+        loaded.task,
+        config.max_source_length,
+        config.max_target_length,
+        config.train_on_prompt,
+    )
     weights = {t.name: t.weight for t in run.tasks}
     probabilities = mixture_probabilities(run.train.tasks, run.train.groups, weights, config.sampling.temperature)
     spec = loop_spec(config, loaded, len(run.train), evaluate_fn)
     state = TrainState(total_steps=spec.total_steps, config_hash=config_hash)
-    reporter.info(f"training: {spec.total_steps} steps ({spec.steps_per_epoch} per epoch), batch {config.batch_size} x "
-                  f"{config.gradient_accumulation}, lr {config.lr:g}")  # fmt: skip
+    reporter.info(
+        f"training: {spec.total_steps} steps ({spec.steps_per_epoch} per epoch), batch {config.batch_size} x "
+        f"{config.gradient_accumulation}, lr {config.lr:g}"
+    )
     progress = LoopProgress(reporter, spec.total_steps, 0)
     try:
-        state = train_loop(loaded.model, train_enc, run.train.weights, probabilities, spec, checkpoints, state,
-                           options.resume, progress)  # fmt: skip
+        state = train_loop(
+            loaded.model,
+            train_enc,
+            run.train.weights,
+            probabilities,
+            spec,
+            checkpoints,
+            state,
+            options.resume,
+            progress,
+        )
     finally:
         progress.close()
     e = config.eval
@@ -378,14 +473,17 @@ def reference_name(config: TrainConfig) -> str:
     return "the base model"
 
 
-def score_sets(config: TrainConfig, run: RunData, loaded: LoadedModel, evaluator: Evaluator, reporter: Reporter,
-               what: str) -> dict[str, EvalResult] | None:  # fmt: skip
+def score_sets(
+    config: TrainConfig, run: RunData, loaded: LoadedModel, evaluator: Evaluator, reporter: Reporter, what: str
+) -> dict[str, EvalResult] | None:
     """Every set scored (with generated outputs when `eval.generate`) by the model as it is now."""
     if not run.sets:
         return None
     rows = sum(len(s.examples) for s in run.sets)
-    reporter.info(f"scoring {what} on {len(run.sets)} set(s), {rows:,} rows"
-                  + (", generating outputs" if config.eval.generate else ""))  # fmt: skip
+    reporter.info(
+        f"scoring {what} on {len(run.sets)} set(s), {rows:,} rows"
+        + (", generating outputs" if config.eval.generate else "")
+    )
     return {s.name: evaluator(loaded.model, s, config.eval.generate) for s in run.sets}
 
 
@@ -408,8 +506,18 @@ def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter 
         base_results = score_sets(config, run, loaded, evaluator, reporter, reference_name(config).replace("`", ""))
     state, truncated = train_model(config, options, run, loaded, evaluator, checkpoints, config_hash, reporter)
     tuned = score_sets(config, run, loaded, evaluator, reporter, "the fine-tuned model")
-    comparison = compare(run.sets, tuned, base_results, metric=config.retain_metric, tolerance=config.retain_tolerance,
-                         reference=reference_name(config)) if tuned else None  # fmt: skip
+    comparison = (
+        compare(
+            run.sets,
+            tuned,
+            base_results,
+            metric=config.retain_metric,
+            tolerance=config.retain_tolerance,
+            reference=reference_name(config),
+        )
+        if tuned
+        else None
+    )
     out.mkdir(parents=True, exist_ok=True)
     remove_previous_outputs(out)
     loaded.model.save_pretrained(out)
@@ -425,7 +533,9 @@ def run_training(config: TrainConfig, options: TrainOptions, reporter: Reporter 
     return TrainResult(out, metrics, first, loaded.built, notes, comparison)
 
 
-def merge_and_export(config: TrainConfig, options: TrainOptions, out: Path, loaded: LoadedModel, reporter: Reporter) -> None:
+def merge_and_export(
+    config: TrainConfig, options: TrainOptions, out: Path, loaded: LoadedModel, reporter: Reporter
+) -> None:
     """`merged/` (base + adapter in one model) and `ct2/` (for CTranslate2), when asked for."""
     merge = options.merge or config.merge
     export = options.export or (config.export if config.export != "none" else None)
@@ -453,12 +563,27 @@ def samples(sets: list[EvalSet], tuned: dict[str, EvalResult] | None, base: dict
     return out
 
 
-_WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "config.json",
-                 "generation_config.json", "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+_WEIGHT_FILES = (
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+)
 
 
-_STALE = ("model-*-of-*.safetensors", "eval-*.json", "eval-*.md", "outputs-*.jsonl", "judge.jsonl", "ratings.json",
-          "ratings.md")  # fmt: skip
+_STALE = (
+    "model-*-of-*.safetensors",
+    "eval-*.json",
+    "eval-*.md",
+    "outputs-*.jsonl",
+    "judge.jsonl",
+    "ratings.json",
+    "ratings.md",
+)
 
 
 def remove_previous_outputs(out: Path) -> None:
@@ -481,49 +606,93 @@ def _data_metrics(config: TrainConfig, run: RunData, truncated: int) -> dict[str
     for t in run.tasks:
         rows = run.train.frame.filter(run.train.frame["task"] == t.name)
         card, manifest = t.dir / "README.md", t.manifest or {}
-        tasks.append({"name": t.name, "dir": t.dir.as_posix(), "name_in_manifest": manifest.get("name"),
-                      "recipe_hash": manifest.get("recipe_hash"), "card": card.as_posix() if card.is_file() else None,
-                      "prompt": t.config.prompt, "weight": t.weight, "rows": rows.height,
-                      "languages": Examples(rows).languages(), "sampling_shares": shares[t.name],
-                      "class_weights": run.class_weights[t.name] is not None})  # fmt: skip
+        tasks.append(
+            {
+                "name": t.name,
+                "dir": t.dir.as_posix(),
+                "name_in_manifest": manifest.get("name"),
+                "recipe_hash": manifest.get("recipe_hash"),
+                "card": card.as_posix() if card.is_file() else None,
+                "prompt": t.config.prompt,
+                "weight": t.weight,
+                "rows": rows.height,
+                "languages": Examples(rows).languages(),
+                "sampling_shares": shares[t.name],
+                "class_weights": run.class_weights[t.name] is not None,
+            }
+        )
     first = tasks[0]
     evaluated = run.eval_sets
     flat = {f"{task}/{lang}": share for task, langs in shares.items() for lang, share in langs.items()}
     return {
-        "dir": first["dir"], "name": first["name_in_manifest"], "recipe_hash": first["recipe_hash"], "card": first["card"],
-        "train_split": config.data.train_split, "train_rows": len(run.train), "languages": run.train.languages(),
-        "skipped": run.train.dropped, "truncated_inputs": truncated,
+        "dir": first["dir"],
+        "name": first["name_in_manifest"],
+        "recipe_hash": first["recipe_hash"],
+        "card": first["card"],
+        "train_split": config.data.train_split,
+        "train_rows": len(run.train),
+        "languages": run.train.languages(),
+        "skipped": run.train.dropped,
+        "truncated_inputs": truncated,
         "sampling_shares": shares[first["name"]] if len(tasks) == 1 else flat,
-        "class_weights": any(t["class_weights"] for t in tasks), "tasks": tasks,
+        "class_weights": any(t["class_weights"] for t in tasks),
+        "tasks": tasks,
         "eval_split": config.data.eval_split if evaluated else None,
         "eval_rows": sum(len(s.examples) for s in evaluated),
-    }  # fmt: skip
+    }
 
 
-def build_metrics(config: TrainConfig, options: TrainOptions, run: RunData, loaded: LoadedModel, state: TrainState,
-                  truncated: int, config_hash: str = "") -> dict[str, Any]:  # fmt: skip
-    from curate.manifest import versions
+def build_metrics(
+    config: TrainConfig,
+    options: TrainOptions,
+    run: RunData,
+    loaded: LoadedModel,
+    state: TrainState,
+    truncated: int,
+    config_hash: str = "",
+) -> dict[str, Any]:
+    from curate.outputs.manifest import versions
 
     history = state.history
     epochs = state.step * config.batch_size * config.gradient_accumulation / max(len(run.train), 1)
     share = round(loaded.trainable / max(loaded.total, 1), 6)
     return {
-        "curate_version": __version__, "command": options.command, "config_source": options.config_source,
-        "config_hash": config_hash, "config": config.resolved(), "base_model": loaded.base, "task": loaded.task,
-        "method": config.method, "device": loaded.device, "quantize": loaded.quantize, "learning_rate": config.lr,
+        "curate_version": __version__,
+        "command": options.command,
+        "config_source": options.config_source,
+        "config_hash": config_hash,
+        "config": config.resolved(),
+        "base_model": loaded.base,
+        "task": loaded.task,
+        "method": config.method,
+        "device": loaded.device,
+        "quantize": loaded.quantize,
+        "learning_rate": config.lr,
         "precision": str(loaded.dtype).replace("torch.", "") if loaded.dtype is not None else "fp32",
         "parameters": {"trainable": loaded.trainable, "total": loaded.total, "trainable_share": share},
         "data": _data_metrics(config, run, truncated),
-        "continual": {"init_adapter": config.init_adapter, "trained": trained_as_retain(run.tasks, run.train),
-                      "retain": [r.model_dump(exclude_none=True) for r in run.retains]},
-        "train": {
-            "steps": state.step, "total_steps": state.total_steps, "epochs": round(epochs, 3),
-            "seconds": round(state.seconds, 3), "stopped_early": state.stopped_early, "resumed_from": state.resumed_from,
-            "first_loss": history[0]["loss"] if history else None, "final_loss": history[-1]["loss"] if history else None,
-            "best_step": state.best_step, "best_value": state.best_value, "history": history, "evals": state.evals,
+        "continual": {
+            "init_adapter": config.init_adapter,
+            "trained": trained_as_retain(run.tasks, run.train),
+            "retain": [r.model_dump(exclude_none=True) for r in run.retains],
         },
-        "versions": versions(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }  # fmt: skip
+        "train": {
+            "steps": state.step,
+            "total_steps": state.total_steps,
+            "epochs": round(epochs, 3),
+            "seconds": round(state.seconds, 3),
+            "stopped_early": state.stopped_early,
+            "resumed_from": state.resumed_from,
+            "first_loss": history[0]["loss"] if history else None,
+            "final_loss": history[-1]["loss"] if history else None,
+            "best_step": state.best_step,
+            "best_value": state.best_value,
+            "history": history,
+            "evals": state.evals,
+        },
+        "versions": versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 def jsonl(rows: list[dict[str, Any]]) -> str:
@@ -568,14 +737,17 @@ def base_name(config: TrainConfig, folder: Path) -> str:
     return models.adapter_base(folder) or str(folder)
 
 
-def evaluation_sets(config: TrainConfig, folder: Path, split: str, options: TrainOptions,
-                    max_rows: int | None) -> list[EvalSet]:  # fmt: skip
+def evaluation_sets(
+    config: TrainConfig, folder: Path, split: str, options: TrainOptions, max_rows: int | None
+) -> list[EvalSet]:
     """The split of every task and the retain sets the run was scored on (and the config's), at most `max_rows`
     rows per language."""
     from curate.train.sets import recorded_retains
 
     if max_rows is not None:
-        config = config.model_copy(update={"data": config.data.model_copy(update={"max_eval_rows_per_language": max_rows})})
+        config = config.model_copy(
+            update={"data": config.data.model_copy(update={"max_eval_rows_per_language": max_rows})}
+        )
     tasks = task_list(config, options.data)
     retains = all_retains(config, recorded_retains(folder))
     if max_rows is not None:
@@ -597,13 +769,30 @@ def load_finished(config: TrainConfig, folder: Path) -> LoadedModel:
     model = models.load_trained(folder, base, task, device)
     models.set_cpu_threads(model, device, config.cpu_threads)
     trainable, total = models.parameter_counts(model)
-    return LoadedModel(model, hf.load_tokenizer(str(folder), "base model"), base, task, device,
-                       models.resolve_dtype(config.precision, device), "none", trainable, total, None)  # fmt: skip
+    return LoadedModel(
+        model,
+        hf.load_tokenizer(str(folder), "base model"),
+        base,
+        task,
+        device,
+        models.resolve_dtype(config.precision, device),
+        "none",
+        trainable,
+        total,
+        None,
+    )
 
 
-def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, options: TrainOptions,
-                   reporter: Reporter | None = None, max_rows_per_language: int | None = None,
-                   judge: Any = None, rate: int | None = None) -> EvalRun:  # fmt: skip
+def run_evaluation(
+    config: TrainConfig,
+    adapter: Path,
+    split: str | None,
+    options: TrainOptions,
+    reporter: Reporter | None = None,
+    max_rows_per_language: int | None = None,
+    judge: Any = None,
+    rate: int | None = None,
+) -> EvalRun:
     """Score a finished run on a split and its retain sets, before and after the fine-tune; optionally have an LLM
     judge the outputs and queue a sample for human rating. Writes eval-SPLIT.json/.md and outputs-SPLIT.jsonl."""
     from curate.models.hf import quiet_libraries, require
@@ -626,16 +815,23 @@ def run_evaluation(config: TrainConfig, adapter: Path, split: str | None, option
     dest = Path(options.output or adapter)
     dest.mkdir(parents=True, exist_ok=True)
     judged, judged_by = judge_and_record(judge, sets, tuned, base, dest, split, reporter) if judge else ([], None)
-    comparison = compare(sets, tuned, base, metric=config.retain_metric, tolerance=config.retain_tolerance,
-                         reference=reference_name(config))  # fmt: skip
+    comparison = compare(
+        sets,
+        tuned,
+        base,
+        metric=config.retain_metric,
+        tolerance=config.retain_tolerance,
+        reference=reference_name(config),
+    )
     rows = output_rows(sets, tuned, base)
     write_evaluation(dest, adapter, loaded.base, split, comparison, tuned, rows, judged_by)
     rated = queue_ratings(dest, config, rows, judged, rate) if rate else 0
     return EvalRun(split, dest, comparison, tuned, judged, rated)
 
 
-def score_reference(config: TrainConfig, loaded: LoadedModel, evaluator: Evaluator, sets: list[EvalSet],
-                    reporter: Reporter) -> dict[str, EvalResult]:  # fmt: skip
+def score_reference(
+    config: TrainConfig, loaded: LoadedModel, evaluator: Evaluator, sets: list[EvalSet], reporter: Reporter
+) -> dict[str, EvalResult]:
     """The model before the fine-tune on the same rows: the base, or the base with the adapter it continued."""
     from curate.train.model import check_init_adapter, reference_model
 
@@ -646,8 +842,15 @@ def score_reference(config: TrainConfig, loaded: LoadedModel, evaluator: Evaluat
         return evaluator.all(reference, sets)
 
 
-def judge_and_record(judge: Any, sets: list[EvalSet], tuned: dict[str, EvalResult], base: dict[str, EvalResult] | None,
-                     dest: Path, split: str, reporter: Reporter) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+def judge_and_record(
+    judge: Any,
+    sets: list[EvalSet],
+    tuned: dict[str, EvalResult],
+    base: dict[str, EvalResult] | None,
+    dest: Path,
+    split: str,
+    reporter: Reporter,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The judge's verdicts on the outputs (judge.jsonl) and what the card says of it; its means go into the results."""
     from curate.train.judge import run_judge, set_means, summary
 
@@ -665,26 +868,53 @@ def output_rows(sets: list[EvalSet], tuned: dict[str, EvalResult], base: dict[st
         ex = s.examples
         before = base[s.name].outputs if base else None
         for i, (row_id, lang, text, ref) in enumerate(zip(ex.frame["_id"].to_list(), ex.langs, ex.inputs, ex.targets)):
-            rows.append({"set": s.name, "_id": row_id, "lang": str(lang), "input": text, "reference": ref,
-                         "output": tuned[s.name].outputs[i], **({"base_output": before[i]} if before else {})})  # fmt: skip
+            rows.append(
+                {
+                    "set": s.name,
+                    "_id": row_id,
+                    "lang": str(lang),
+                    "input": text,
+                    "reference": ref,
+                    "output": tuned[s.name].outputs[i],
+                    **({"base_output": before[i]} if before else {}),
+                }
+            )
     return rows
 
 
-def write_evaluation(dest: Path, adapter: Path, base: str, split: str, comparison: dict[str, Any],
-                     tuned: dict[str, EvalResult], rows: list[dict], judge: dict[str, Any] | None) -> None:  # fmt: skip
+def write_evaluation(
+    dest: Path,
+    adapter: Path,
+    base: str,
+    split: str,
+    comparison: dict[str, Any],
+    tuned: dict[str, EvalResult],
+    rows: list[dict],
+    judge: dict[str, Any] | None,
+) -> None:
     from curate.train.card import write_card
 
     detail = {name: result.to_json() for name, result in tuned.items()}
-    write_json_atomic(dest / f"eval-{split}.json", {"adapter": adapter.as_posix(), "base_model": base, "split": split,
-                                                    "comparison": comparison, "judge": judge, "tuned": detail})  # fmt: skip
+    write_json_atomic(
+        dest / f"eval-{split}.json",
+        {
+            "adapter": adapter.as_posix(),
+            "base_model": base,
+            "split": split,
+            "comparison": comparison,
+            "judge": judge,
+            "tuned": detail,
+        },
+    )
     write_text_atomic(dest / f"eval-{split}.md", markdown(comparison))
     write_text_atomic(dest / f"outputs-{split}.jsonl", jsonl(rows))
     if (dest / "metrics.json").is_file():
         write_card(dest)
 
 
-def queue_ratings(dest: Path, config: TrainConfig, rows: list[dict[str, Any]], judged: list[dict[str, Any]],
-                  per_language: int) -> int:  # fmt: skip
+def queue_ratings(
+    dest: Path, config: TrainConfig, rows: list[dict[str, Any]], judged: list[dict[str, Any]], per_language: int
+) -> int:
     """A sample of the fine-tuned outputs per language, with the judge's score as a suggestion, for native speakers
     (`curate review push DEST` or `curate review export DEST FILE`)."""
     from curate.review.ratings import write_rating_queue

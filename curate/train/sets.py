@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curate.manifest import load_manifest
-from curate.progress import Reporter
+from curate.core.progress import Reporter
+from curate.outputs.manifest import load_manifest
 from curate.train.config import Retain, TrainConfig, _DataSource
 from curate.train.data import (
     DataError,
@@ -55,13 +55,21 @@ class EvalSet:
     encoded: Encoded | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "source": self.source, "split": self.split,
-                "rows": len(self.examples), "languages": self.examples.languages()}  # fmt: skip
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "source": self.source,
+            "split": self.split,
+            "rows": len(self.examples),
+            "languages": self.examples.languages(),
+        }
 
 
 def with_source(config: TrainConfig, source: _DataSource, folder: str | None) -> TrainConfig:
     """The config as a task or retain set sees it: its folder, columns, languages and prompt."""
-    return config.model_copy(update={"data": source.resolve(config.data, folder), "prompt": source.prompt or config.prompt})
+    return config.model_copy(
+        update={"data": source.resolve(config.data, folder), "prompt": source.prompt or config.prompt}
+    )
 
 
 def resolve_data_dir(config: TrainConfig, override: Path | None = None, root: Path = Path(".")) -> Path:
@@ -71,8 +79,10 @@ def resolve_data_dir(config: TrainConfig, override: Path | None = None, root: Pa
         return Path(config.data.dir)
     last = find_last_run(root)
     if last is None:
-        raise DataError("no curated data: run `curate run RECIPE` first, or set `data.dir` in the training config "
-                        "(or pass --data OUT)")  # fmt: skip
+        raise DataError(
+            "no curated data: run `curate run RECIPE` first, or set `data.dir` in the training config "
+            "(or pass --data OUT)"
+        )
     return last
 
 
@@ -81,8 +91,10 @@ def task_list(config: TrainConfig, override: Path | None = None) -> list[TaskDat
     if config.tasks:
         if override is not None:
             raise DataError("--data names one curated output; with `tasks:` each task names its own `data`")
-        return [TaskData(t.label, Path(t.data), with_source(config, t, t.data), t.weight, load_manifest(Path(t.data)))
-                for t in config.tasks]  # fmt: skip
+        return [
+            TaskData(t.label, Path(t.data), with_source(config, t, t.data), t.weight, load_manifest(Path(t.data)))
+            for t in config.tasks
+        ]
     folder = resolve_data_dir(config, override)
     single = config.model_copy(update={"data": config.data.model_copy(update={"dir": str(folder)})})
     return [TaskData(folder.name, folder, single, 1.0, load_manifest(folder))]
@@ -101,13 +113,17 @@ def eval_sets(tasks: list[TaskData], split: str, reporter: Reporter, required: b
             message = f"{task.dir}: no split '{split}' (splits: {', '.join(available_splits(task.dir)) or 'none'})"
             if required:
                 raise DataError(message)
-            reporter.warn(message + (": training without evaluation" if len(tasks) == 1 else
-                                     f": task {task.name} is not evaluated"))  # fmt: skip
+            reporter.warn(
+                message
+                + (": training without evaluation" if len(tasks) == 1 else f": task {task.name} is not evaluated")
+            )
             continue
         examples = build_examples(read_split(task.dir, split), task.config, evaluation=True, task=task.name)
         examples = cap_per_language(examples, task.config.data.max_eval_rows_per_language)
         if len(examples) == 0:
-            reporter.warn(f"{task.dir}: split '{split}' has no rows with a '{task.config.data.target_field}': not evaluated")
+            reporter.warn(
+                f"{task.dir}: split '{split}' has no rows with a '{task.config.data.target_field}': not evaluated"
+            )
             continue
         name = split if len(tasks) == 1 else f"{task.name}/{split}"
         sets.append(EvalSet(name, EVAL, examples, task.dir.as_posix(), split))
@@ -125,8 +141,10 @@ def retain_set(config: TrainConfig, retain: Retain, split: str) -> EvalSet:
     examples = build_examples(frame, view, evaluation=True, task=retain.label)
     examples = cap_per_language(examples, retain.max_rows_per_language or config.data.max_eval_rows_per_language)
     if len(examples) == 0:
-        raise DataError(f"retain set {retain.label} ({source}): no rows with a '{view.data.target_field}'"
-                        + (f" in languages {', '.join(view.data.langs)}" if view.data.langs else ""))  # fmt: skip
+        raise DataError(
+            f"retain set {retain.label} ({source}): no rows with a '{view.data.target_field}'"
+            + (f" in languages {', '.join(view.data.langs)}" if view.data.langs else "")
+        )
     return EvalSet(f"{RETAIN}:{retain.label}", RETAIN, examples, Path(source).as_posix(), used)
 
 
@@ -145,9 +163,18 @@ def trained_as_retain(tasks: list[TaskData], train: Examples) -> list[dict[str, 
     for task in tasks:
         langs = sorted(set(train.langs[train.tasks == task.name].tolist()))
         data = task.config.data
-        out.append(Retain(name=task.name, data=task.dir.as_posix(), prompt=task.config.prompt, input_field=data.input_field,
-                          target_field=data.target_field, target_lang_column=data.target_lang_column,
-                          target_lang=data.target_lang, langs=langs).model_dump(exclude_none=True))  # fmt: skip
+        out.append(
+            Retain(
+                name=task.name,
+                data=task.dir.as_posix(),
+                prompt=task.config.prompt,
+                input_field=data.input_field,
+                target_field=data.target_field,
+                target_lang_column=data.target_lang_column,
+                target_lang=data.target_lang,
+                langs=langs,
+            ).model_dump(exclude_none=True)
+        )
     return out
 
 

@@ -44,8 +44,9 @@ def _specs():
         "marian-mul": lambda p: tiny.build_marian(p, en_yi, target_langs=["yid", "deu"], d_model=32, ffn_dim=64),
         "m2m100": lambda p: tiny.build_m2m100(p, sentences),
         "qwen2-yid": lambda p: tiny.build_causal(p, tiny.echo_chats([b for _, b in en_yi], "yid"), train_steps=STEPS),
-        "llama": lambda p: tiny.build_causal(p, tiny.echo_chats([b for _, b in en_yi], "yid"), arch="llama",
-                                             hidden=32, layers=1),
+        "llama": lambda p: tiny.build_causal(
+            p, tiny.echo_chats([b for _, b in en_yi], "yid"), arch="llama", hidden=32, layers=1
+        ),
     }
 
 
@@ -57,9 +58,19 @@ def model(name: str) -> Path:
     import transformers
 
     source = inspect.getsource(tiny) + inspect.getsource(_specs)
-    key = hashlib.sha256("\0".join([source, PAIRS_FILE.read_text(encoding="utf-8", errors="replace"), name,
-                                    torch.__version__, transformers.__version__, tokenizers.__version__,
-                                    ctranslate2.__version__]).encode()).hexdigest()[:16]  # fmt: skip
+    key = hashlib.sha256(
+        "\0".join(
+            [
+                source,
+                PAIRS_FILE.read_text(encoding="utf-8", errors="replace"),
+                name,
+                torch.__version__,
+                transformers.__version__,
+                tokenizers.__version__,
+                ctranslate2.__version__,
+            ]
+        ).encode()
+    ).hexdigest()[:16]
     return tiny.build_once(root() / name, key, _specs()[name])
 
 
@@ -72,8 +83,13 @@ def batch(german: bool = False):
     import polars as pl
 
     rows = [(a, b, "yid") for a, b in pairs()] + ([(a, b, "deu") for a, b in GERMAN] if german else [])
-    return pl.DataFrame({
-        "_id": [f"row{i:03d}" for i in range(len(rows))], "_source": "data/pairs/en-yi.jsonl",
-        "_row": list(range(len(rows))), "text": [r[0] for r in rows], "target": [r[1] for r in rows],
-        "target_lang": [r[2] for r in rows],
-    })  # fmt: skip
+    return pl.DataFrame(
+        {
+            "_id": [f"row{i:03d}" for i in range(len(rows))],
+            "_source": "data/pairs/en-yi.jsonl",
+            "_row": list(range(len(rows))),
+            "text": [r[0] for r in rows],
+            "target": [r[1] for r in rows],
+            "target_lang": [r[2] for r in rows],
+        }
+    )

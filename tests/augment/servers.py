@@ -60,10 +60,20 @@ class ScriptedServer:
                 finally:
                     with server._lock:
                         server.in_flight -= 1
-                payload = (json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
-                                       "choices": [{"index": 0, "finish_reason": "stop",
-                                                    "message": {"role": "assistant", "content": text}}]})
-                           if status == 200 else json.dumps({"error": {"message": text}}))  # fmt: skip
+                payload = (
+                    json.dumps(
+                        {
+                            "id": "x",
+                            "object": "chat.completion",
+                            "model": body["model"],
+                            "choices": [
+                                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                            ],
+                        }
+                    )
+                    if status == 200
+                    else json.dumps({"error": {"message": text}})
+                )
                 data = payload.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -99,11 +109,27 @@ def transformers_serve(model: Path, startup_s: float = 120.0) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     code = "from transformers.cli.transformers import app; app()"  # main() would also look for a newer version
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (the server's output, read when it fails to start)
     process = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", str(model), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu",
-         "--log-level", "error"], env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            code,
+            "serve",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--device",
+            "cpu",
+            "--log-level",
+            "error",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + startup_s

@@ -70,7 +70,9 @@ def test_n_best_and_samples(marian):
     from curate.augment.translate import set_seed
 
     def fresh():
-        return Seq2SeqModel(str(marian), engine="ctranslate2", compute_type="int8", workers=1, cache_dir=models.ct2_cache())
+        return Seq2SeqModel(
+            str(marian), engine="ctranslate2", compute_type="int8", workers=1, cache_dir=models.ct2_cache()
+        )
 
     texts = yiddish()[:5]
     best = fresh().translate(texts, Decoding(beam_size=4, n=3, max_length=48))
@@ -124,10 +126,12 @@ def test_ctranslate2_generator_float32_equals_transformers_greedy(arch):
     path = models.model(arch)
     fast = LocalLLM(str(path), engine="ctranslate2", compute_type="float32", cache_dir=models.ct2_cache(), batch_size=8)
     reference = LocalLLM(str(path), engine="transformers", batch_size=8)
-    from curate.augment.prompts import render_prompt
+    from curate.models.prompts import render_prompt
 
-    requests = [ChatRequest([{"role": "user", "content": render_prompt(None, t, "yid")}], seed=i)
-                for i, t in enumerate(yiddish()[:10])]  # fmt: skip
+    requests = [
+        ChatRequest([{"role": "user", "content": render_prompt(None, t, "yid")}], seed=i)
+        for i, t in enumerate(yiddish()[:10])
+    ]
     greedy = GenParams(temperature=0, max_new_tokens=32)
     got = [c.text for c in fast.complete(requests, greedy)]
     assert got == [c.text for c in reference.complete(requests, greedy)]
@@ -136,7 +140,7 @@ def test_ctranslate2_generator_float32_equals_transformers_greedy(arch):
 
 
 def test_a_model_without_a_chat_template_is_refused(marian):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     with pytest.raises(CurateError, match="has no chat template"):
         LocalLLM(str(marian), engine="transformers")

@@ -11,8 +11,8 @@ pytest.importorskip("httpx", reason=SYNTH)
 
 from curate.augment.cache import ResponseCache, response_key
 from curate.augment.llm import ChatRequest, GenParams, OpenAIChatClient
-from curate.augment.prompts import clean_answer, render_prompt, template_for
-from curate.errors import CurateError
+from curate.core.errors import CurateError
+from curate.models.prompts import clean_answer, render_prompt, template_for
 from tests.augment.servers import ScriptedServer, free_port, transformers_serve
 
 GREEDY = GenParams(temperature=0, max_new_tokens=32)
@@ -69,9 +69,11 @@ def test_retries_with_backoff_then_success():
 
 
 def test_a_server_that_keeps_failing_stops_the_run_after_the_retries():
-    with ScriptedServer(lambda p, a: (500, "boom", {})) as server:
-        with pytest.raises(CurateError, match=r"failed 3 times .*HTTP 500"):
-            client(server.url, retries=2).complete(ask("x"), GREEDY)
+    with (
+        ScriptedServer(lambda p, a: (500, "boom", {})) as server,
+        pytest.raises(CurateError, match=r"failed 3 times .*HTTP 500"),
+    ):
+        client(server.url, retries=2).complete(ask("x"), GREEDY)
     assert len(server.requests) == 3
 
 
@@ -94,9 +96,8 @@ def test_a_refused_prompt_is_an_error_for_that_request_only(tmp_path):
 
 def test_the_api_key_comes_from_the_environment_and_stays_out_of_messages(monkeypatch):
     monkeypatch.setenv("CURATE_TEST_API_KEY", "sk-secret-123")
-    with ScriptedServer(lambda p, a: (401, "bad key", {})) as server:
-        with pytest.raises(CurateError) as error:
-            client(server.url, api_key_env="CURATE_TEST_API_KEY").complete(ask("x"), GREEDY)
+    with ScriptedServer(lambda p, a: (401, "bad key", {})) as server, pytest.raises(CurateError) as error:
+        client(server.url, api_key_env="CURATE_TEST_API_KEY").complete(ask("x"), GREEDY)
     assert server.headers[0]["Authorization"] == "Bearer sk-secret-123"
     assert "$CURATE_TEST_API_KEY" in str(error.value) and "sk-secret" not in str(error.value)
 
@@ -110,41 +111,59 @@ def test_error_bodies_that_echo_the_key_are_redacted(monkeypatch):
         return status, f"upstream down; request had Authorization: Bearer sk-secret-123 for {prompt}", {}
 
     with ScriptedServer(echo_headers) as server:
-        http = client(server.url.replace("http://", "http://user:hunter22@"), api_key_env="CURATE_TEST_API_KEY", retries=1)
+        http = client(
+            server.url.replace("http://", "http://user:hunter22@"), api_key_env="CURATE_TEST_API_KEY", retries=1
+        )
         (refused,) = http.complete(ask("refused"), GREEDY)
         with pytest.raises(CurateError) as error:
             http.complete(ask("x"), GREEDY)
-    assert refused.error == 'HTTP 400: {"error": {"message": "upstream down; request had Authorization: Bearer *** for refused"}}'
+    assert (
+        refused.error
+        == 'HTTP 400: {"error": {"message": "upstream down; request had Authorization: Bearer *** for refused"}}'
+    )
     assert str(error.value) == (
-        f"{server.url}/chat/completions failed 2 times for one request (HTTP 503: {{\"error\": {{\"message\": \"upstream "
-        "down; request had Authorization: Bearer *** for x\"}}); is the server up? Answers received so far are "
-        "cached: rerunning sends only the rest")  # fmt: skip
+        f'{server.url}/chat/completions failed 2 times for one request (HTTP 503: {{"error": {{"message": "upstream '
+        'down; request had Authorization: Bearer *** for x"}}); is the server up? Answers received so far are '
+        "cached: rerunning sends only the rest"
+    )
     assert "hunter22" not in str(error.value)
 
 
 def test_only_key_variables_may_be_named(monkeypatch):
-    from curate.errors import SettingError
+    from curate.core.errors import SettingError
 
-    with pytest.raises(SettingError, match="^api_key_env: a recipe may only read a key from a variable whose name ends "
-                                           "in _API_KEY or _TOKEN"):  # fmt: skip
+    with pytest.raises(
+        SettingError,
+        match="^api_key_env: a recipe may only read a key from a variable whose name ends in _API_KEY or _TOKEN",
+    ):
         client("http://127.0.0.1:9/v1", api_key_env="AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("CURATE_ALLOW_KEY_ENV", "MY_SECRET, AWS_SECRET_ACCESS_KEY")
     assert client("http://127.0.0.1:9/v1", api_key_env="AWS_SECRET_ACCESS_KEY").name == "tiny"
 
 
 def test_a_wrong_url_says_so():
-    with ScriptedServer(lambda p, a: (404, "no such route", {})) as server:
-        with pytest.raises(CurateError, match="answered 404: check `base_url`"):
-            client(server.url).complete(ask("x"), GREEDY)
+    with (
+        ScriptedServer(lambda p, a: (404, "no such route", {})) as server,
+        pytest.raises(CurateError, match="answered 404: check `base_url`"),
+    ):
+        client(server.url).complete(ask("x"), GREEDY)
 
 
 def test_response_key_covers_model_prompt_and_parameters():
     messages = [{"role": "user", "content": "a"}]
     key = response_key("m", messages, {"temperature": 0.5, "seed": 1})
     assert key == response_key("m", messages, {"seed": 1, "temperature": 0.5})
-    assert len({key, response_key("n", messages, {"temperature": 0.5, "seed": 1}),
+    assert (
+        len(
+            {
+                key,
+                response_key("n", messages, {"temperature": 0.5, "seed": 1}),
                 response_key("m", [{"role": "user", "content": "b"}], {"temperature": 0.5, "seed": 1}),
-                response_key("m", messages, {"temperature": 0.5, "seed": 2})}) == 4  # fmt: skip
+                response_key("m", messages, {"temperature": 0.5, "seed": 2}),
+            }
+        )
+        == 4
+    )
 
 
 def test_prompts_and_answers():
@@ -165,8 +184,9 @@ def test_against_transformers_serve_running_the_tiny_qwen2():
 
     path = models.model("qwen2-yid")
     yiddish = [b for _, b in models.pairs()][:4]
-    requests = [ChatRequest([{"role": "user", "content": render_prompt(None, t, "yid")}], seed=i)
-                for i, t in enumerate(yiddish)]  # fmt: skip
+    requests = [
+        ChatRequest([{"role": "user", "content": render_prompt(None, t, "yid")}], seed=i) for i, t in enumerate(yiddish)
+    ]
     expected = [c.text for c in LocalLLM(str(path), engine="transformers").complete(requests, GREEDY)]
     with transformers_serve(path) as url:
         http = OpenAIChatClient(url, str(path), concurrency=2, retries=1, backoff=0.1, timeout=120)

@@ -29,7 +29,9 @@ def test_the_augment_recipe(tmp_path, cli):
     out = tmp_path / "out"
     manifest = json.loads((out / "manifest.json").read_text())
     # every record of data/pairs is curated or rejected; synthetic rows (kept and rejected) count apart
-    records = sum(1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip())
+    records = sum(
+        1 for f in (ROOT / "data" / "pairs").glob("*.jsonl") for line in f.read_bytes().split(b"\n") if line.strip()
+    )
     line = check_accounting(out, records, done.err)
     assert " synthetic; rejects/ " in line and line.endswith(" synthetic")
     check_progress(done.err)
@@ -41,6 +43,8 @@ def test_the_augment_recipe(tmp_path, cli):
     made = data.filter(pl.col("_synthetic").fill_null(False))
     assert (made["tgt_lang"] == "yid").all() and made["_parent_id"].is_in(data["_id"].implode()).all()
     rejects = [pl.read_parquet(f) for f in sorted((out / "rejects").glob("*.parquet"))]
-    synthetic_reasons = {r for frame in rejects if frame["_step"][0] != "read" and frame.height for r in frame["_reason"]}
+    synthetic_reasons = {
+        r for frame in rejects if frame["_step"][0] != "read" and frame.height for r in frame["_reason"]
+    }
     assert synthetic_reasons and synthetic_reasons <= set(REASONS)
     assert "## Synthetic data" in (out / "README.md").read_text(encoding="utf-8")

@@ -19,13 +19,15 @@ from curate.augment.validate import (
     normalized,
     same_language,
     validate,
-)  # fmt: skip
+)
 
 # Tatoeba sentences (CC BY 2.0 FR) from shared/eval/parallel and shared/eval/lid.
 DE = "Alle Änderungen werden protokolliert."
 DE_PARA = "Alle Änderungen werden aufgezeichnet."
-DE_LONG = ("Als Plato einen Menschen als zweibeiniges Tier ohne Federn definiert hatte, rupfte Diogenes einen Hahn, "
-           "brachte ihn in die Akademie und sagte „Das ist Platos Mensch.“")  # fmt: skip
+DE_LONG = (
+    "Als Plato einen Menschen als zweibeiniges Tier ohne Federn definiert hatte, rupfte Diogenes einen Hahn, "
+    "brachte ihn in die Akademie und sagte „Das ist Platos Mensch.“"
+)
 YI = "אַלע הינט זענען גוטע הינט."
 YI_OTHER = "די פֿאַראייניקטע שטאַטן זענען געווען אַ טעות."
 EN = "All changes will be recorded."
@@ -37,8 +39,11 @@ def fixed(lang: str, score: float = 0.99):
 
 
 def reasons(outputs, inputs, expect="deu", detector=None, config=None, **kwargs):
-    frame = validate(Candidates(output=outputs, input=inputs, expect=[expect] * len(outputs), **kwargs),
-                     config or ValidationConfig(), detector or fixed(expect))  # fmt: skip
+    frame = validate(
+        Candidates(output=outputs, input=inputs, expect=[expect] * len(outputs), **kwargs),
+        config or ValidationConfig(),
+        detector or fixed(expect),
+    )
     return frame["_reason"].to_list(), frame["_detail"].to_list()
 
 
@@ -53,8 +58,9 @@ def test_empty_output_and_failed_request():
 
 
 def test_garbled_output():
-    got, detail = reasons(["Alle Änderungen werden aufgezeichn\ufffd.", "Alle\x07 Änderungen werden aufgezeichnet."],
-                          [DE, DE])  # fmt: skip
+    got, detail = reasons(
+        ["Alle Änderungen werden aufgezeichn\ufffd.", "Alle\x07 Änderungen werden aufgezeichnet."], [DE, DE]
+    )
     assert got == ["synthetic:garbled", "synthetic:garbled"]
     assert detail[0] == "U+FFFD or control characters (an incomplete byte sequence or a broken decoder)"
     assert reasons(["Alle Änderungen\twerden\naufgezeichnet."], [DE])[0] == [None]
@@ -98,7 +104,9 @@ def test_wrong_script_against_the_reference_or_the_language():
     got, detail = reasons([half], [YI_OTHER], expect="yid")
     assert got == ["synthetic:wrong_script"] and detail == ["29% of letters in Hebr, expected at least 70%"]
     # a reference with Latin names allows as much Latin in the output
-    assert reasons(["我在 Google 上班，也在 Apple 上班。"], ["我在 Google 工作，也在 Apple 工作。"], expect="zho")[0] == [None]
+    assert reasons(["我在 Google 上班，也在 Apple 上班。"], ["我在 Google 工作，也在 Apple 工作。"], expect="zho")[
+        0
+    ] == [None]
     # a translation without a same-language reference: the script the language is written in
     got, detail = reasons(["All dogs are גוטע הינט here."], [YI], expect="eng", reference=[None])
     assert got == ["synthetic:wrong_script"] and detail == ["64% of letters in Latn, expected at least 70%"]
@@ -126,24 +134,37 @@ def test_drift_by_chrf():
 
 def test_roundtrip_chrf_with_a_reverse_translation():
     # a translation has no same-language reference (None): only the round trip compares it with its input
-    got, detail = reasons([EN, EN], [DE, DE], expect="eng", reference=[None, None],
-                          roundtrip=[DE_PARA, "Der Hund schläft."])  # fmt: skip
+    got, detail = reasons(
+        [EN, EN], [DE, DE], expect="eng", reference=[None, None], roundtrip=[DE_PARA, "Der Hund schläft."]
+    )
     assert got == [None, "synthetic:roundtrip"]
     assert detail[1].startswith("round-trip chrF ")
 
 
 def test_duplicates_of_existing_texts_and_of_earlier_candidates():
-    frame = validate(Candidates(output=[DE_PARA, YI_OTHER, "די פֿאַראייניקטע שטאַטן זענען געווען אַ טעות!"],
-                                input=[DE, YI, YI], expect=["deu", "yid", "yid"]),
-                     ValidationConfig(min_chrf=0), lambda texts: [("deu", 1.0), ("yid", 1.0), ("yid", 1.0)],
-                     existing=[DE, "alle änderungen werden aufgezeichnet"])  # fmt: skip
+    frame = validate(
+        Candidates(
+            output=[DE_PARA, YI_OTHER, "די פֿאַראייניקטע שטאַטן זענען געווען אַ טעות!"],
+            input=[DE, YI, YI],
+            expect=["deu", "yid", "yid"],
+        ),
+        ValidationConfig(min_chrf=0),
+        lambda texts: [("deu", 1.0), ("yid", 1.0), ("yid", 1.0)],
+        existing=[DE, "alle änderungen werden aufgezeichnet"],
+    )
     assert frame["_reason"].to_list() == ["synthetic:duplicate", None, "synthetic:duplicate"]
-    assert frame["_detail"].to_list()[::2] == ["equals an existing text of the column", "equals an earlier synthetic text"]
+    assert frame["_detail"].to_list()[::2] == [
+        "equals an existing text of the column",
+        "equals an earlier synthetic text",
+    ]
 
 
 def test_a_duplicate_of_a_rejected_candidate_is_not_a_duplicate():
-    frame = validate(Candidates(output=[EN, DE_PARA], input=[DE, DE], expect=["deu", "deu"]), ValidationConfig(),
-                     lambda texts: [("eng", 1.0), ("deu", 1.0)])  # fmt: skip
+    frame = validate(
+        Candidates(output=[EN, DE_PARA], input=[DE, DE], expect=["deu", "deu"]),
+        ValidationConfig(),
+        lambda texts: [("eng", 1.0), ("deu", 1.0)],
+    )
     assert frame["_reason"].to_list() == ["synthetic:wrong_language", None]
 
 
@@ -156,10 +177,15 @@ def test_first_reason_wins():
 
 
 def test_checks_can_be_turned_off():
-    config = ValidationConfig(language=False, min_chrf=0, max_chrf=100, duplicates=False, min_length_ratio=0.01,
-                              max_length_ratio=100)  # fmt: skip
-    got, _ = reasons([EN, "Der Zug fährt.", DE_LONG.replace("Hahn", "Huhn")], [DE, DE, DE_LONG], config=config,
-                     detector=lambda texts: pytest.fail("no language ID when the check is off"))  # fmt: skip
+    config = ValidationConfig(
+        language=False, min_chrf=0, max_chrf=100, duplicates=False, min_length_ratio=0.01, max_length_ratio=100
+    )
+    got, _ = reasons(
+        [EN, "Der Zug fährt.", DE_LONG.replace("Hahn", "Huhn")],
+        [DE, DE, DE_LONG],
+        config=config,
+        detector=lambda texts: pytest.fail("no language ID when the check is off"),
+    )
     assert got == [None, None, None]
     assert detector_for(config) is None
 
@@ -178,8 +204,15 @@ def test_language_id_in_several_scripts():
     `sgs`), and Scottish Gaelic that CLD2 and langid.py recognise."""
     needs_langid()
     detect = LangIdDetector()
-    texts = [YI, "Но поля боя мы не сдали, А только крепче зубы сжали.", "2010这个数字里有两个零。", "«Αστεράτος» στις μεταγραφές!",
-             DE, "", "Càit a bheil thu a’ fuireach?"]  # fmt: skip
+    texts = [
+        YI,
+        "Но поля боя мы не сдали, А только крепче зубы сжали.",
+        "2010这个数字里有两个零。",
+        "«Αστεράτος» στις μεταγραφές!",
+        DE,
+        "",
+        "Càit a bheil thu a’ fuireach?",
+    ]
     codes = [code for code, _ in detect(texts)]
     assert codes == ["yid", "rus", "zho", "ell", "deu", "und", "gla"]
     step = LangId.from_dict({"on_fail": "tag"}).process(pl.DataFrame({"text": texts}))

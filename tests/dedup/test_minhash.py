@@ -5,8 +5,12 @@ import pytest
 from curate.dedup.minhash import MAX_HASH, Permutations, jaccard, signatures
 from curate.dedup.shingles import batch_shingles, shingle_hash32, shingles
 
-TEXTS = ["the quick brown fox jumps over the lazy dog and runs far away into the woods",
-         "黑豹队的防守只丢了308分，在联赛中排名第六", "short", ""]  # fmt: skip
+TEXTS = [
+    "the quick brown fox jumps over the lazy dog and runs far away into the woods",
+    "黑豹队的防守只丢了308分，在联赛中排名第六",
+    "short",
+    "",
+]
 
 
 def test_permutations_are_datasketchs():
@@ -32,7 +36,9 @@ def test_signatures_equal_datasketch_minhash(scheme, mode):
             m.update(s)
         assert sigs[row].tolist() == m.hashvalues.tolist()
         assert scheme == "legacy" or datasketch.MinHash(num_perm=64, seed=7).permutations.tolist() == [
-            perms.params()[0].tolist(), perms.params()[1].tolist()]
+            perms.params()[0].tolist(),
+            perms.params()[1].tolist(),
+        ]
 
 
 def test_empty_document_has_the_empty_signature():

@@ -41,8 +41,15 @@ def test_compiled_shingles_equal_the_python_reference(mode, n):
     assert vectorised(SAMPLES, mode, n) == reference(SAMPLES, mode, n)
 
 
-@pytest.mark.parametrize("flags", [{"lowercase": False}, {"fold_punctuation": False}, {"fold_whitespace": False},
-                                   {"lowercase": False, "fold_punctuation": False, "fold_whitespace": False}])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"lowercase": False},
+        {"fold_punctuation": False},
+        {"fold_whitespace": False},
+        {"lowercase": False, "fold_punctuation": False, "fold_whitespace": False},
+    ],
+)
 def test_normalisation_switches_match_the_reference(flags):
     for mode in ("word", "char"):
         assert vectorised(SAMPLES, mode, 4, **flags) == reference(SAMPLES, mode, 4, **flags)

@@ -4,11 +4,22 @@ import numpy as np
 import polars as pl
 import pytest
 
+from curate.core.errors import CurateError
 from curate.dedup.store import StoreWriter, check_compatible, find_store, iter_parts, read_clusters, store_name
-from curate.errors import CurateError
 
-META = {"method": "minhash", "fields": ["text"], "num_perm": 4, "seed": 1, "scheme": "affine32", "tokenize": "auto",
-        "ngram": 5, "lowercase": True, "fold_punctuation": True, "fold_whitespace": True, "hash": "v1"}  # fmt: skip
+META = {
+    "method": "minhash",
+    "fields": ["text"],
+    "num_perm": 4,
+    "seed": 1,
+    "scheme": "affine32",
+    "tokenize": "auto",
+    "ngram": 5,
+    "lowercase": True,
+    "fold_punctuation": True,
+    "fold_whitespace": True,
+    "hash": "v1",
+}
 
 
 def test_write_and_read_back(tmp_path):

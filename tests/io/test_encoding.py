@@ -12,7 +12,7 @@ import pytest
 
 from curate.io.encoding import FileEncoding, RecordDecoder, detect, resolve_encoding
 from curate.io.readers import ReadOptions, open_reader, peek_columns
-from curate.recipe import Source
+from curate.run.recipe import Source
 from tests.conftest import SHARED_EVAL
 
 LID = SHARED_EVAL / "lid" / "lid.jsonl"
@@ -24,9 +24,8 @@ def sentences(lang: str, encoding: str, n: int = 30, seed: int = 1) -> list[str]
     found = []
     for line in LID.open(encoding="utf-8"):
         text = json.loads(line)
-        if text["lang"] == lang and not text["text"].isascii():
-            if holds(encoding, text["text"]):
-                found.append(text["text"])
+        if text["lang"] == lang and not text["text"].isascii() and holds(encoding, text["text"]):
+            found.append(text["text"])
     random.Random(seed).shuffle(found)
     assert len(found) >= n, (lang, encoding, len(found))
     return found[:n]
@@ -57,10 +56,18 @@ def file_encodings(stats: Counter) -> set[str]:
     return {key.split(":", 1)[1] for key in stats if key.startswith("file_encoding:")}
 
 
-@pytest.mark.parametrize(("encoding", "expected"), [
-    ("utf-8-sig", "utf-8"), ("utf-16", "utf-16"), ("utf-32", "utf-32"), ("utf-16-le", "utf-16-le"),
-    ("utf-16-be", "utf-16-be"), ("utf-32-le", "utf-32-le"), ("utf-32-be", "utf-32-be"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        ("utf-8-sig", "utf-8"),
+        ("utf-16", "utf-16"),
+        ("utf-32", "utf-32"),
+        ("utf-16-le", "utf-16-le"),
+        ("utf-16-be", "utf-16-be"),
+        ("utf-32-le", "utf-32-le"),
+        ("utf-32-be", "utf-32-be"),
+    ],
+)
 def test_byte_order_marks_and_utf16_32_come_first(tmp_path, encoding, expected):
     texts = ["ハロウィンっていつ？", "Пазней школа размяшчалася ўжо ў хатах.", "𐌹𐌺 𐌷𐌰𐌱𐌰 𐍄𐍅𐌰𐌽𐍃."]
     path = tmp_path / "a.txt"
@@ -87,11 +94,24 @@ def test_iso2022_is_found_by_its_escapes(tmp_path):
 
 
 @needs_eval
-@pytest.mark.parametrize(("lang", "encoding"), [
-    ("rus", "cp1251"), ("rus", "koi8_r"), ("jpn", "shift_jis"), ("jpn", "euc_jp"), ("kor", "euc_kr"),
-    ("ell", "cp1253"), ("heb", "cp1255"), ("ara", "cp1256"), ("pol", "iso8859_2"), ("tur", "cp1254"),
-    ("fra", "cp1252"), ("tha", "tis_620"), ("ukr", "mac_cyrillic"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lang", "encoding"),
+    [
+        ("rus", "cp1251"),
+        ("rus", "koi8_r"),
+        ("jpn", "shift_jis"),
+        ("jpn", "euc_jp"),
+        ("kor", "euc_kr"),
+        ("ell", "cp1253"),
+        ("heb", "cp1255"),
+        ("ara", "cp1256"),
+        ("pol", "iso8859_2"),
+        ("tur", "cp1254"),
+        ("fra", "cp1252"),
+        ("tha", "tis_620"),
+        ("ukr", "mac_cyrillic"),
+    ],
+)
 def test_legacy_files_are_read_exactly(tmp_path, lang, encoding):
     texts = sentences(lang, encoding)
     path = tmp_path / "a.jsonl"
@@ -145,8 +165,14 @@ def test_damaged_utf8_is_unparseable_and_keeps_its_bytes(tmp_path):
     rows, rejects, stats = read(path, encoding="auto")
     assert rows["text"].to_list() == ["Straße", "Übung macht den Meister."]
     assert rejects.select("_row", "_reason", "_raw", "_raw_bytes", "_detail").rows() == [
-        (2, "unparseable", None, damaged,
-         f"bytes not valid in utf-8 (byte 0xff at {len(valid)}): damaged UTF-8 (most of the record is valid UTF-8)")]  # fmt: skip
+        (
+            2,
+            "unparseable",
+            None,
+            damaged,
+            f"bytes not valid in utf-8 (byte 0xff at {len(valid)}): damaged UTF-8 (most of the record is valid UTF-8)",
+        )
+    ]
     assert stats["undecodable"] == 1
 
 
@@ -164,8 +190,12 @@ def test_a_declared_encoding_rejects_bytes_it_does_not_have(tmp_path):
     rows, rejects, _ = read(path, encoding="cp1251")
     assert rows["text"].to_list() == ["Привет"]
     assert rejects.select("_raw", "_raw_bytes", "_detail").rows() == [
-        (None, b"\x98 undefined", "bytes not valid in cp1251 (byte 0x98 at 0) (`encoding: auto` decodes such records "
-                                  "on their own)")]  # fmt: skip
+        (
+            None,
+            b"\x98 undefined",
+            "bytes not valid in cp1251 (byte 0x98 at 0) (`encoding: auto` decodes such records on their own)",
+        )
+    ]
 
 
 def test_shift_jis_csv_with_quotes_commas_and_line_breaks(tmp_path):
@@ -185,8 +215,11 @@ def test_shift_jis_csv_with_quotes_commas_and_line_breaks(tmp_path):
 
 def test_a_windows_1251_csv_with_utf8_rows(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_bytes("id,текст\n1,Добрый день\n".encode("cp1251") + "2,Спасибо большое\n".encode("utf-8")
-                     + "3,До свидания\n".encode("cp1251"))  # fmt: skip
+    path.write_bytes(
+        "id,текст\n1,Добрый день\n".encode("cp1251")
+        + "2,Спасибо большое\n".encode()
+        + "3,До свидания\n".encode("cp1251")
+    )
     rows, rejects, stats = read(path, encoding="auto", columns={"text": "текст"})
     assert rows["text"].to_list() == ["Добрый день", "Спасибо большое", "До свидания"] and rejects.height == 0
     assert stats["fallback:utf-8"] == 1

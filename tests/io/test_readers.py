@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from curate.io.readers import ReadOptions, open_reader, row_ids, text_ids
-from curate.recipe import Source
+from curate.run.recipe import Source
 from tests.conftest import write_jsonl
 
 
@@ -25,29 +25,40 @@ def reasons(rejects):
 
 
 def test_jsonl_good_and_bad_lines(tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"src": "Hello.", "tgt": "Bonjour.", "n": 1},
-        '{"src": "broken", ',
-        b'{"src": "caf\xe9"}',
-        {"tgt": "no source"},
-        {"src": None, "tgt": "null source"},
-        "",
-        {"src": "   ", "tgt": "blank source"},
-        "[1, 2]",
-        {"src": "Last.", "tgt": "Dernier.", "n": 7},
-    ])  # fmt: skip
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"src": "Hello.", "tgt": "Bonjour.", "n": 1},
+            '{"src": "broken", ',
+            b'{"src": "caf\xe9"}',
+            {"tgt": "no source"},
+            {"src": None, "tgt": "null source"},
+            "",
+            {"src": "   ", "tgt": "blank source"},
+            "[1, 2]",
+            {"src": "Last.", "tgt": "Dernier.", "n": 7},
+        ],
+    )
     rows, rejects = read_all(path, columns={"text": "src", "target": "tgt"}, encoding="utf-8")
     assert rows.columns == ["_id", "_source", "_row", "text", "target", "n"]
     assert rows["text"].to_list() == ["Hello.", "Last."]
     assert rows["_row"].to_list() == [0, 8]  # the blank line (5) is not a record, but keeps line numbering
-    assert reasons(rejects) == {1: "unparseable", 2: "unparseable", 3: "missing_field:text", 4: "missing_field:text",
-                                6: "empty_field:text", 7: "unparseable"}  # fmt: skip
+    assert reasons(rejects) == {
+        1: "unparseable",
+        2: "unparseable",
+        3: "missing_field:text",
+        4: "missing_field:text",
+        6: "empty_field:text",
+        7: "unparseable",
+    }
     by_row = {r["_row"]: r for r in rejects.to_dicts()}
     assert by_row[1]["_raw"] == '{"src": "broken", '
     assert by_row[1]["_detail"].startswith("broken JSON")
     assert by_row[2]["_raw"] is None and by_row[2]["_raw_bytes"] == b'{"src": "caf\xe9"}'  # the bytes as they were
-    assert by_row[2]["_detail"] == "invalid UTF-8 at byte 12 (set `encoding:` on the source; `auto` decodes such " \
-                                   "records on their own)"
+    assert (
+        by_row[2]["_detail"] == "invalid UTF-8 at byte 12 (set `encoding:` on the source; `auto` decodes such "
+        "records on their own)"
+    )
     assert by_row[3]["_detail"] == "the record has no value for 'src'"
     assert by_row[7]["_detail"] == "a JSON line must hold an object, not list"
     assert set(rejects["_id"]).isdisjoint(rows["_id"]) and rejects["_id"].n_unique() == 6
@@ -141,8 +152,10 @@ def test_csv_invalid_bytes_and_tsv(tmp_path):
     rows, rejects = read_all(path, encoding="utf-8")
     assert rows["text"].to_list() == ["good"] and reasons(rejects) == {1: "unparseable"}
     assert rejects.select("_raw", "_raw_bytes", "_detail").row(0) == (
-        None, b"bad \xff byte", "invalid UTF-8 at byte 4 (set `encoding:` on the source; `auto` decodes such records on "
-        "their own)")  # fmt: skip
+        None,
+        b"bad \xff byte",
+        "invalid UTF-8 at byte 4 (set `encoding:` on the source; `auto` decodes such records on their own)",
+    )
     tsv = tmp_path / "a.tsv"
     tsv.write_text("lang\tsentence\nfra\tUne phrase, avec virgule.\n", encoding="utf-8")
     rows, _ = read_all(tsv, columns={"text": "sentence"})
@@ -162,7 +175,7 @@ def test_json_array_and_broken_json_file(tmp_path):
 
 def test_txt_by_line_and_by_file(tmp_path):
     path = tmp_path / "a.txt"
-    path.write_bytes("第一行\n\nline three\r\nbad \xff\n".encode("utf-8").replace(b"\\xff", b"") + b"bad \xff\n")
+    path.write_bytes("第一行\n\nline three\r\nbad \xff\n".encode().replace(b"\\xff", b"") + b"bad \xff\n")
     rows, rejects = read_all(path)
     assert rows["text"].to_list() == ["第一行", "line three", "bad ÿ"]
     assert rows["_row"].to_list() == [0, 2, 3] and reasons(rejects) == {4: "unparseable"}
@@ -184,10 +197,12 @@ def test_parquet(tmp_path):
 def test_datasets_folder(tmp_path):
     datasets = pytest.importorskip("datasets")
     folder = tmp_path / "saved"
-    datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"sentence": ["a", "b", ""], "label": [0, 1, 0]}),
-        "test": datasets.Dataset.from_dict({"sentence": ["c"], "label": [1]}),
-    }).save_to_disk(str(folder))  # fmt: skip
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"sentence": ["a", "b", ""], "label": [0, 1, 0]}),
+            "test": datasets.Dataset.from_dict({"sentence": ["c"], "label": [1]}),
+        }
+    ).save_to_disk(str(folder))
     rows, rejects = read_all(folder, columns={"text": "sentence"}, split="train")
     assert rows.select("text", "label").rows() == [("a", 0), ("b", 1)]
     assert reasons(rejects) == {2: "empty_field:text"}
@@ -197,16 +212,21 @@ def test_datasets_folder(tmp_path):
 
 def test_hub_dataset_offline_gives_a_clear_error(tmp_path):
     pytest.importorskip("datasets")
-    from curate.errors import InputError
+    from curate.core.errors import InputError
 
     reader = open_reader(None, Source(hub="someone/not-cached"), "hub:someone/not-cached:train", ReadOptions(), 0)
-    with pytest.raises(InputError, match=r"could not load the hub dataset 'someone/not-cached' \(split 'train'\).*"
-                                         r"point `path:` at the saved copy"):  # fmt: skip
+    with pytest.raises(
+        InputError,
+        match=r"could not load the hub dataset 'someone/not-cached' \(split 'train'\).*"
+        r"point `path:` at the saved copy",
+    ):
         list(reader.batches())
 
 
 def test_ids_hashed_from_the_text_buffer_equal_row_ids():
-    texts = pl.Series(["héllo", "", "中文 ok", "x" * 5000, "a\u0000b", "🙂"]).slice(1)  # a slice: offsets inside the buffer
+    texts = pl.Series(["héllo", "", "中文 ok", "x" * 5000, "a\u0000b", "🙂"]).slice(
+        1
+    )  # a slice: offsets inside the buffer
     rows = pl.Series([5, 17, 123456789, 3, 2**40])
     assert text_ids("data/ü.jsonl", rows, texts) == row_ids("data/ü.jsonl", rows.to_list(), texts.to_list())
 
@@ -232,7 +252,8 @@ def test_a_lone_surrogate_in_a_json_file(tmp_path):
     rows, rejects = read_all(path)
     assert rows["text"].to_list() == ["ok"]
     assert rejects.select("_row", "_reason", "_detail", "_raw").rows() == [
-        (1, "unparseable", "a lone surrogate '\\udc00' (half of a UTF-16 pair) is not text", '{"text": "x \\udc00"}')]
+        (1, "unparseable", "a lone surrogate '\\udc00' (half of a UTF-16 pair) is not text", '{"text": "x \\udc00"}')
+    ]
 
 
 def nested(depth: int) -> str:
@@ -240,21 +261,31 @@ def nested(depth: int) -> str:
 
 
 def test_json_nested_too_deeply_is_a_reject(tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [f'{{"text": "deep", "d": {nested(10_000)}}}',
-                                              f'{{"text": "deeper than the limit", "d": {nested(150)}}}',
-                                              f'{{"text": "fine", "d": {nested(50)}}}'])  # fmt: skip
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            f'{{"text": "deep", "d": {nested(10_000)}}}',
+            f'{{"text": "deeper than the limit", "d": {nested(150)}}}',
+            f'{{"text": "fine", "d": {nested(50)}}}',
+        ],
+    )
     rows, rejects = read_all(path)
     assert rows["text"].to_list() == ["fine"]
     assert rejects.select("_row", "_reason", "_detail").rows() == [
-        (0, "unparseable", "JSON nested deeper than 100 levels"), (1, "unparseable", "JSON nested deeper than 100 levels")]
+        (0, "unparseable", "JSON nested deeper than 100 levels"),
+        (1, "unparseable", "JSON nested deeper than 100 levels"),
+    ]
     whole = tmp_path / "a.json"
     whole.write_text(f'[{{"text": "a"}}, {{"text": "b", "d": {nested(10_000)}}}]')
     rows, rejects = read_all(whole)
     assert rows.height == 0 and rejects.select("_row", "_reason", "_detail").rows() == [
-        (0, "unparseable", "JSON nested deeper than 100 levels")]  # the parser can't read the file at all
+        (0, "unparseable", "JSON nested deeper than 100 levels")
+    ]  # the parser can't read the file at all
     whole.write_text(f'[{{"text": "a"}}, {{"text": "b", "d": {nested(150)}}}]')
     rows, rejects = read_all(whole)
-    assert rows["text"].to_list() == ["a"] and rejects.select("_row", "_detail").rows() == [(1, "JSON nested deeper than 100 levels")]
+    assert rows["text"].to_list() == ["a"] and rejects.select("_row", "_detail").rows() == [
+        (1, "JSON nested deeper than 100 levels")
+    ]
 
 
 def test_compressed_inputs_read_like_plain_ones(tmp_path):
@@ -268,25 +299,34 @@ def test_compressed_inputs_read_like_plain_ones(tmp_path):
     plain = write_jsonl(tmp_path / "a.jsonl", records)
     expected, _ = read_all(plain)
     data = plain.read_bytes()
-    for name, packed in [("a.jsonl.gz", gzip.compress(data)), ("a.jsonl.zst", pa.compress(data, "zstd", asbytes=True)),
-                         ("a.jsonl.bz2", bz2.compress(data)), ("a.jsonl.xz", lzma.compress(data))]:  # fmt: skip
+    for name, packed in [
+        ("a.jsonl.gz", gzip.compress(data)),
+        ("a.jsonl.zst", pa.compress(data, "zstd", asbytes=True)),
+        ("a.jsonl.bz2", bz2.compress(data)),
+        ("a.jsonl.xz", lzma.compress(data)),
+    ]:
         (tmp_path / name).write_bytes(packed)
         rows, rejects = read_all(tmp_path / name)
         assert rows.drop("_id", "_source").equals(expected.drop("_id", "_source")) and rejects.height == 0, name
     (tmp_path / "b.csv.gz").write_bytes(gzip.compress(b'id,text\n1,"un, deux"\n'))
     assert read_all(tmp_path / "b.csv.gz")[0]["text"].to_list() == ["un, deux"]
-    (tmp_path / "c.txt.gz").write_bytes(gzip.compress("une\ndeux\n".encode()))
+    (tmp_path / "c.txt.gz").write_bytes(gzip.compress(b"une\ndeux\n"))
     assert read_all(tmp_path / "c.txt.gz")[0]["text"].to_list() == ["une", "deux"]
     (tmp_path / "d.json.gz").write_bytes(gzip.compress(b'[{"text": "x"}]'))
     assert read_all(tmp_path / "d.json.gz")[0]["text"].to_list() == ["x"]
 
 
 def test_formats_and_compression_from_the_name(tmp_path):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.io.readers import data_format, detect_format
 
     assert [data_format(Path(n)) for n in ("a.jsonl.gz", "a.csv.zst", "a.gz", "notes.md", "a.TXT")] == [
-        "jsonl", "csv", None, None, "txt"]  # fmt: skip
+        "jsonl",
+        "csv",
+        None,
+        None,
+        "txt",
+    ]
     assert detect_format(Path("corpus.v2.jsonl.bz2"), "auto") == "jsonl"
     with pytest.raises(CurateError, match="a gzip-compressed parquet file can't be read; decompress it first"):
         detect_format(Path("a.parquet.gz"), "auto")
@@ -321,7 +361,7 @@ def test_utf16_jsonl_reads_and_peeks(tmp_path):
 
 
 def test_peek_columns_survives_what_the_reader_rejects(tmp_path):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.io.readers import peek_columns
 
     path = write_jsonl(tmp_path / "a.jsonl", [f'{{"x": {nested(10_000)}}}', "{broken", {"text": "t", "n": 1}])
@@ -330,7 +370,9 @@ def test_peek_columns_survives_what_the_reader_rejects(tmp_path):
     assert peek_columns(only_broken, Source(path=str(only_broken))) is None  # the run rejects it: nothing to check
     fake = tmp_path / "c.parquet"
     fake.write_text("id,text\n1,not parquet\n")
-    with pytest.raises(CurateError, match=r"^not a parquet file \(parquet: File out of specification: The file must end with PAR1"):
+    with pytest.raises(
+        CurateError, match=r"^not a parquet file \(parquet: File out of specification: The file must end with PAR1"
+    ):
         peek_columns(fake, Source(path=str(fake)))
 
 
@@ -339,13 +381,28 @@ def test_csv_unterminated_quote_rejects_one_line_and_reads_on(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text('id,text\n1,"good"\n2,"broken\n3,after\n4,"multi\nline"\n5,"open to the end\n6,last\n')
     rows, rejects = read_all(path)
-    assert rows.select("_row", "id", "text").rows() == [(0, "1", "good"), (2, "3", "after"), (3, "4", "multi\nline"),
-                                                        (5, "6", "last")]  # fmt: skip
+    assert rows.select("_row", "id", "text").rows() == [
+        (0, "1", "good"),
+        (2, "3", "after"),
+        (3, "4", "multi\nline"),
+        (5, "6", "last"),
+    ]
     assert rejects.select("_row", "_raw", "_reason", "_detail").rows() == [
-        (1, '2,"broken', "unparseable", "a quote closes a field that goes on (',' expected after '\"'): a stray or "
-         "unterminated quote? (reading goes on with the next line)"),
-        (4, '5,"open to the end', "unparseable", "a quoted field is not closed before the end of the file: an "
-         "unterminated quote? (reading goes on with the next line)")]  # fmt: skip
+        (
+            1,
+            '2,"broken',
+            "unparseable",
+            "a quote closes a field that goes on (',' expected after '\"'): a stray or "
+            "unterminated quote? (reading goes on with the next line)",
+        ),
+        (
+            4,
+            '5,"open to the end',
+            "unparseable",
+            "a quoted field is not closed before the end of the file: an "
+            "unterminated quote? (reading goes on with the next line)",
+        ),
+    ]
 
 
 def test_csv_quote_open_past_max_record_bytes(tmp_path):
@@ -354,28 +411,40 @@ def test_csv_quote_open_past_max_record_bytes(tmp_path):
     rows, rejects = read_all(path, ReadOptions(max_record_bytes=200))
     assert rows.height == 498 and rows["id"].to_list()[:2] == ["2", "3"]
     assert rejects.select("_row", "_raw", "_detail").rows() == [
-        (0, '1,"never closed', "a quoted field is still open after 200 bytes (max_record_bytes): an unterminated "
-         "quote? (reading goes on with the next line)")]  # fmt: skip
+        (
+            0,
+            '1,"never closed',
+            "a quoted field is still open after 200 bytes (max_record_bytes): an unterminated "
+            "quote? (reading goes on with the next line)",
+        )
+    ]
 
 
 def test_parquet_columns_that_are_not_text(tmp_path):
     path = tmp_path / "a.parquet"
-    pl.DataFrame({"id": [0, 1, 2, 3], "body": [["a", "b"], None, ["c"], []],
-                  "blob": [b"caf\xc3\xa9", b"\xff\xfe", None, b"ok"],
-                  "meta": [{"k": 1}, {"k": 2}, None, {"k": 3}]}).write_parquet(path)  # fmt: skip
+    pl.DataFrame(
+        {
+            "id": [0, 1, 2, 3],
+            "body": [["a", "b"], None, ["c"], []],
+            "blob": [b"caf\xc3\xa9", b"\xff\xfe", None, b"ok"],
+            "meta": [{"k": 1}, {"k": 2}, None, {"k": 3}],
+        }
+    ).write_parquet(path)
     rows, rejects = read_all(path, columns={"text": "body"})
     assert rows.height == 0
     assert rejects.select("_row", "_reason", "_detail").rows() == [
         (0, "wrong_type:text", "'body' holds a list, not text; map a text column"),
         (1, "missing_field:text", "the record has no value for 'body'"),
         (2, "wrong_type:text", "'body' holds a list, not text; map a text column"),
-        (3, "wrong_type:text", "'body' holds a list, not text; map a text column")]  # fmt: skip
+        (3, "wrong_type:text", "'body' holds a list, not text; map a text column"),
+    ]
     assert json.loads(rejects["_raw"][0])["text"] == ["a", "b"]
     rows, rejects = read_all(path, columns={"text": "blob"})
     assert rows.select("_row", "text").rows() == [(0, "café"), (3, "ok")]
     assert rejects.select("_row", "_reason", "_detail").rows() == [
         (1, "unparseable", "a mapped column holds bytes that are not valid UTF-8"),
-        (2, "missing_field:text", "the record has no value for 'blob'")]  # fmt: skip
+        (2, "missing_field:text", "the record has no value for 'blob'"),
+    ]
     _, rejects = read_all(path, columns={"text": "meta"})
     assert rejects["_detail"][0] == "'meta' holds an object, not text; map a text column"
 
@@ -386,7 +455,8 @@ def test_parquet_records_larger_than_max_record_bytes(tmp_path):
     rows, rejects = read_all(path, ReadOptions(max_record_bytes=300))
     assert rows["text"].to_list() == ["small", "small too"]  # 9 + 290 bytes: just under
     assert rejects.select("_row", "_reason", "_detail").rows() == [
-        (1, "too_large", "the record is 301 bytes; max_record_bytes is 300")]
+        (1, "too_large", "the record is 301 bytes; max_record_bytes is 300")
+    ]
     assert json.loads(rejects["_raw"][0]) == {"text": "x" * 300, "note": "n"}
 
 
@@ -398,13 +468,16 @@ def test_a_line_longer_than_a_batch_is_kept_only_in_part(tmp_path):
     rows, rejects = read_all(path, ReadOptions(batch_bytes=100, max_record_bytes=50))
     assert rows.select("_row", "text").rows() == [(0, "before"), (2, "after")]
     detail = "the record is 1,002 bytes; max_record_bytes is 50 (its first 50 bytes are kept in _raw)"
-    assert rejects.select("_row", "_reason", "_detail", "_raw").rows() == [(1, "too_large", detail, long_line[:50]),
-                                                                          (3, "too_large", detail, long_line[:50])]  # fmt: skip
+    assert rejects.select("_row", "_reason", "_detail", "_raw").rows() == [
+        (1, "too_large", detail, long_line[:50]),
+        (3, "too_large", detail, long_line[:50]),
+    ]
     doc = tmp_path / "doc.txt"
     doc.write_text("y" * 1000)
     _, rejects = read_all(doc, ReadOptions(batch_bytes=100, max_record_bytes=50), txt_unit="file")
     assert rejects.select("_reason", "_detail").rows() == [
-        ("too_large", "the record is 1,000 bytes; max_record_bytes is 50 (its first 50 bytes are kept in _raw)")]
+        ("too_large", "the record is 1,000 bytes; max_record_bytes is 50 (its first 50 bytes are kept in _raw)")
+    ]
 
 
 def test_json_file_records_larger_than_max_record_bytes(tmp_path):
@@ -412,13 +485,15 @@ def test_json_file_records_larger_than_max_record_bytes(tmp_path):
     path.write_text(json.dumps([{"text": "ok"}, {"text": "z" * 100}]))
     rows, rejects = read_all(path, ReadOptions(max_record_bytes=50))
     assert rows["text"].to_list() == ["ok"]
-    assert rejects.select("_row", "_reason", "_detail").rows() == [(1, "too_large", "the record is 112 bytes; max_record_bytes is 50")]
+    assert rejects.select("_row", "_reason", "_detail").rows() == [
+        (1, "too_large", "the record is 112 bytes; max_record_bytes is 50")
+    ]
 
 
 def test_a_damaged_compressed_file_is_an_error_that_names_it(tmp_path):
     import gzip
 
-    from curate.errors import InputError
+    from curate.core.errors import InputError
     from curate.io.readers import read_batches
 
     packed = gzip.compress(b"".join(b'{"text": "row %d"}\n' % i for i in range(10_000)))
@@ -427,4 +502,7 @@ def test_a_damaged_compressed_file_is_an_error_that_names_it(tmp_path):
     reader = open_reader(path, Source(path=str(path)), "a.jsonl.gz", ReadOptions(), 0)
     with pytest.raises(InputError) as info:
         list(read_batches(reader, "a.jsonl.gz"))
-    assert str(info.value) == "a.jsonl.gz can't be read to the end: Truncated compressed stream (a damaged or truncated file?)"
+    assert (
+        str(info.value)
+        == "a.jsonl.gz can't be read to the end: Truncated compressed stream (a damaged or truncated file?)"
+    )

@@ -3,7 +3,7 @@ import pytest
 pytest.importorskip("langcodes")
 pytest.importorskip("language_data")
 
-from curate.langid.codes import UND, family, macro_of, members_of, normalize_label, resolve_language
+from curate.core.languages import UND, family, macro_of, members_of, normalize_label, resolve_language
 
 
 @pytest.mark.parametrize(
@@ -38,8 +38,18 @@ def test_normalize_label(label, expected):
 
 def test_macrolanguages():
     assert [macro_of(c) for c in ["nob", "nno", "swh", "bos", "hrv", "srp", "cmn", "yue", "arz", "zsm", "fra"]] == [
-        "nor", "nor", "swa", "hbs", "hbs", "hbs", "zho", "zho", "ara", "msa", "fra",
-    ]  # fmt: skip
+        "nor",
+        "nor",
+        "swa",
+        "hbs",
+        "hbs",
+        "hbs",
+        "zho",
+        "zho",
+        "ara",
+        "msa",
+        "fra",
+    ]
     assert {"nob", "nno"} <= members_of("nor")
     assert members_of("fra") == frozenset()
 
@@ -54,12 +64,29 @@ def test_family_matches_macro_and_members_not_siblings():
 @pytest.mark.parametrize(
     ("name", "code"),
     [
-        ("en", "eng"), ("eng", "eng"), ("English", "eng"), ("fr", "fra"), ("fra", "fra"), ("French", "fra"),
-        ("fr-CA", "fra"), ("fra_Latn", "fra"), ("nb", "nob"), ("Norwegian", "nor"), ("Norwegian Bokmål", "nob"),
-        ("sw", "swa"), ("swh", "swh"), ("Swahili", "swa"), ("tl", "tgl"), ("Tagalog", "tgl"), ("zh", "zho"),
-        ("Chinese", "zho"), ("cmn", "cmn"), ("sh", "hbs"), (" de ", "deu"),
+        ("en", "eng"),
+        ("eng", "eng"),
+        ("English", "eng"),
+        ("fr", "fra"),
+        ("fra", "fra"),
+        ("French", "fra"),
+        ("fr-CA", "fra"),
+        ("fra_Latn", "fra"),
+        ("nb", "nob"),
+        ("Norwegian", "nor"),
+        ("Norwegian Bokmål", "nob"),
+        ("sw", "swa"),
+        ("swh", "swh"),
+        ("Swahili", "swa"),
+        ("tl", "tgl"),
+        ("Tagalog", "tgl"),
+        ("zh", "zho"),
+        ("Chinese", "zho"),
+        ("cmn", "cmn"),
+        ("sh", "hbs"),
+        (" de ", "deu"),
     ],
-)  # fmt: skip
+)
 def test_resolve_language(name, code):
     assert resolve_language(name) == code
 
@@ -71,7 +98,7 @@ def test_resolve_language_rejects_unknown(name):
 
 
 def test_language_names_and_other_keys():
-    from curate.langid.codes import hub_code, iso639_3, language_key, language_name, likely_script
+    from curate.core.languages import hub_code, iso639_3, language_key, language_name, likely_script
 
     assert [language_name(c) for c in ("yor", "swa", "nob", "zz9")] == ["Yoruba", "Swahili", "Norwegian Bokmål", "zz9"]
     assert [iso639_3(c) for c in ("en", "iw", "zh", "not a code")] == ["eng", "heb", "zho", None]
@@ -82,7 +109,7 @@ def test_language_names_and_other_keys():
 
 
 def test_same_language_matches_as_expect_does():
-    from curate.langid.codes import same_language
+    from curate.core.languages import same_language
 
     assert same_language("yi", "yid") and same_language("eng", "en") and same_language("cmn", "zho")
     assert same_language("ydd", "yid") and same_language("nob", "nor") and same_language("zsm", "msa")

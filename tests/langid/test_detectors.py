@@ -93,8 +93,10 @@ def test_another_fasttext_model_takes_its_probabilities_as_they_are():
 
 def test_lingua_detector():
     pytest.importorskip("lingua")
-    zulu = ("“Abesifazane abaningi bake baziyekelele imizimba yabo abanye bakhale ngokungabi naso isikhathi esanele "
-            "sokuzivocavoca.")  # fmt: skip
+    zulu = (
+        "“Abesifazane abaningi bake baziyekelele imizimba yabo abanye bakhale ngokungabi naso isikhathi esanele "
+        "sokuzivocavoca."
+    )
     assert top(load_detector("lingua").detect([zulu, FRENCH])) == [(0, "zul"), (1, "fra")]
 
 

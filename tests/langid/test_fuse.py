@@ -42,8 +42,10 @@ def test_each_language_judged_by_the_detectors_that_know_it():
     #   yor: a log(0.9 * 3) = 0.993; b knows no Yoruba, its silence is no evidence         -> 0.993
     #   fra: a log(0.05 * 3) = -1.897; b log(0.6 * 2) = 0.182                               -> -1.715
     #   eng: a (not listed: its spread doubt 0.05) log(0.15) = -1.897; b log(0.2 * 2) = -0.916 -> -2.813
-    detections = {"a": said([(0, [("yor", 0.9), ("fra", 0.1)])], 1, {0: 0.9}),
-                  "b": said([(0, [("fra", 0.6), ("eng", 0.4)])], 1, {0: 0.6})}  # fmt: skip
+    detections = {
+        "a": said([(0, [("yor", 0.9), ("fra", 0.1)])], 1, {0: 0.9}),
+        "b": said([(0, [("fra", 0.6), ("eng", 0.4)])], 1, {0: 0.6}),
+    }
     out = fuse(detections, {"a": A, "b": B}, LATIN)
     posterior = 1 / (1 + math.exp(-1.715 - 0.993) + math.exp(-2.813 - 0.993))
     # support: the weakest confidence among the detectors that know Yoruba: a alone, 0.9
@@ -53,12 +55,16 @@ def test_each_language_judged_by_the_detectors_that_know_it():
 def test_expected_languages_are_prior_knowledge():
     # expect [fra] with prior 0.9 over the 3 families the detectors know: fra +log(0.9), others +log(0.05):
     #   yor 0.993 - 2.996 = -2.003; fra -1.715 - 0.105 = -1.820: the detectors' shortlist had French, so it wins
-    detections = {"a": said([(0, [("yor", 0.9), ("fra", 0.1)])], 1, {0: 0.9}),
-                  "b": said([(0, [("fra", 0.6), ("eng", 0.4)])], 1, {0: 0.6})}  # fmt: skip
+    detections = {
+        "a": said([(0, [("yor", 0.9), ("fra", 0.1)])], 1, {0: 0.9}),
+        "b": said([(0, [("fra", 0.6), ("eng", 0.4)])], 1, {0: 0.6}),
+    }
     assert fuse(detections, {"a": A, "b": B}, LATIN, ["fra"], 0.9)["lang"].to_list() == ["fra"]
     # ...but not against clear evidence: both detectors sure of English
-    clear = {"a": said([(0, [("eng", 0.99), ("fra", 0.01)])], 1, {0: 0.99}),
-             "b": said([(0, [("eng", 0.99), ("fra", 0.01)])], 1, {0: 0.99})}  # fmt: skip
+    clear = {
+        "a": said([(0, [("eng", 0.99), ("fra", 0.01)])], 1, {0: 0.99}),
+        "b": said([(0, [("eng", 0.99), ("fra", 0.01)])], 1, {0: 0.99}),
+    }
     assert fuse(clear, {"a": A, "b": B}, LATIN, ["fra"], 0.9)["lang"].to_list() == ["eng"]
     # ...and never a language no detector proposed
     assert fuse(clear, {"a": A, "b": B}, LATIN, ["yor"], 0.99)["lang"].to_list() == ["eng"]
@@ -85,10 +91,13 @@ def test_members_of_a_macrolanguage_fold_unless_the_detectors_agree():
     detections = {
         # 0: x splits Croatian and Bosnian (hrv holds 0.6 of the family), 1: x is sure of hrv but y, which cannot
         # name members, says hbs: hrv's share is (0.95 + 0) / 2; 2: both Slovenian
-        "x": said([(0, [("hrv", 0.6), ("bos", 0.4)]), (1, [("hrv", 0.95), ("srp", 0.05)]), (2, [("slv", 0.9)])], 3,
-                  {0: 0.6, 1: 0.95, 2: 0.9}),
+        "x": said(
+            [(0, [("hrv", 0.6), ("bos", 0.4)]), (1, [("hrv", 0.95), ("srp", 0.05)]), (2, [("slv", 0.9)])],
+            3,
+            {0: 0.6, 1: 0.95, 2: 0.9},
+        ),
         "y": said([(0, [("hbs", 0.9)]), (1, [("hbs", 0.9)]), (2, [("slv", 0.8)])], 3, {0: 0.9, 1: 0.9, 2: 0.8}),
-    }  # fmt: skip
+    }
     assert fuse(detections, {"x": x, "y": y}, units)["lang"].to_list() == ["hbs", "hbs", "slv"]
     only_x = {"x": detections["x"]}
     out = fuse(only_x, {"x": x}, units)
@@ -106,8 +115,10 @@ def test_support_is_the_weakest_detector_that_knows_the_language():
     # Both detectors know French. 0: both answer it (0.95 and 0.6): support 0.6. 1: b answers English: support 0 (a
     # detector that could have recognised French did not), though French still wins on a's confidence.
     units = pl.DataFrame({"unit": [0, 1], "unit_script": ["Latn"] * 2}, schema=LATIN.schema)
-    detections = {"a": said([(0, [("fra", 1.0)]), (1, [("fra", 1.0)])], 2, {0: 0.95, 1: 0.99}),
-                  "b": said([(0, [("fra", 1.0)]), (1, [("eng", 0.6), ("fra", 0.4)])], 2, {0: 0.6, 1: 0.6})}  # fmt: skip
+    detections = {
+        "a": said([(0, [("fra", 1.0)]), (1, [("fra", 1.0)])], 2, {0: 0.95, 1: 0.99}),
+        "b": said([(0, [("fra", 1.0)]), (1, [("eng", 0.6), ("fra", 0.4)])], 2, {0: 0.6, 1: 0.6}),
+    }
     out = fuse(detections, {"a": A, "b": B}, units)
     assert out["lang"].to_list() == ["fra", "fra"]
     assert out["support"].to_list() == [pytest.approx(0.6), 0.0]

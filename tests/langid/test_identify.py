@@ -14,19 +14,38 @@ JAPANESE = "いや、そんな事をしている場合ではないのだけれ�
 CLASSICAL_CHINESE = "伊綦厥屨。"
 KOREAN = "자산을 불리는 것도 중요하지만 30대에 모은 자산을 지키기 위해서도 노력해야 하기 때문이다."
 GOTHIC = '"𐍄𐍂𐌰𐌿𐌰𐌹 𐌳𐌿 𐌼𐌹𐍃," 𐌵𐌰𐌸 𐌹𐍃.'
-BOSNIAN = ("Aplikacija omogučava potpuni pregled i prikaz poslovanja kompanije prilagodljiv i shvatljiv različitim "
-           "upravnim nivoima.")  # fmt: skip
+BOSNIAN = (
+    "Aplikacija omogučava potpuni pregled i prikaz poslovanja kompanije prilagodljiv i shvatljiv različitim "
+    "upravnim nivoima."
+)
 XHOSA = "Aba bantwana bathi la masi athengwa kwifama i-Innesfree Dairy ekwalapha eQonce."
-SOMALI = ("Adoonsiga noocaasi ahaa wuxuu caan ka ahaa aduunyada qarniyo badan oo gaadhaya ilaa horaantii "
-          "ilbaxnimada aadamaha Kevin Bales (2004).")  # fmt: skip
+SOMALI = (
+    "Adoonsiga noocaasi ahaa wuxuu caan ka ahaa aduunyada qarniyo badan oo gaadhaya ilaa horaantii "
+    "ilbaxnimada aadamaha Kevin Bales (2004)."
+)
 
 
 def test_clean_units():
-    texts = pl.Series(["Und wie kann\nein Kunde\r\nerkennen ", "HELLO WORLD", "ÉCOLE ET ÉTÉ", "NASA is here", "東京 ABC",
-                       None, "tab\tstays"])  # fmt: skip
+    texts = pl.Series(
+        [
+            "Und wie kann\nein Kunde\r\nerkennen ",
+            "HELLO WORLD",
+            "ÉCOLE ET ÉTÉ",
+            "NASA is here",
+            "東京 ABC",
+            None,
+            "tab\tstays",
+        ]
+    )
     assert clean_units(texts).to_list() == [
-        "Und wie kann ein Kunde erkennen", "hello world", "école et été", "NASA is here", "東京 abc", "", "tab\tstays",
-    ]  # fmt: skip
+        "Und wie kann ein Kunde erkennen",
+        "hello world",
+        "école et été",
+        "NASA is here",
+        "東京 abc",
+        "",
+        "tab\tstays",
+    ]
 
 
 def test_split_units_cuts_long_texts_at_words():
@@ -39,25 +58,33 @@ def test_split_units_cuts_long_texts_at_words():
 
 
 def test_combine_chunks_main_language_and_mixed_share():
-    per_unit = pl.DataFrame({
-        "row": [0, 0, 0, 1, 1, 2, 3, 3],
-        "unit": list(range(8)),
-        "script": ["Latn", "Latn", "Latn", "Latn", "Latn", None, "Latn", "Latn"],
-        "weight": [500, 300, 200, 400, 400, 0, 100, 300],
-        "lang": ["eng", "fra", "eng", "hrv", "bos", "und", "nob", "nor"],
-        "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.0, 0.9, 0.7],
-        "support": [0.8, 0.8, 0.6, 0.5, 0.4, 0.0, 0.9, 0.7],
-    }, schema_overrides={"row": pl.UInt32, "unit": pl.UInt32})  # fmt: skip
+    per_unit = pl.DataFrame(
+        {
+            "row": [0, 0, 0, 1, 1, 2, 3, 3],
+            "unit": list(range(8)),
+            "script": ["Latn", "Latn", "Latn", "Latn", "Latn", None, "Latn", "Latn"],
+            "weight": [500, 300, 200, 400, 400, 0, 100, 300],
+            "lang": ["eng", "fra", "eng", "hrv", "bos", "und", "nob", "nor"],
+            "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.0, 0.9, 0.7],
+            "support": [0.8, 0.8, 0.6, 0.5, 0.4, 0.0, 0.9, 0.7],
+        },
+        schema_overrides={"row": pl.UInt32, "unit": pl.UInt32},
+    )
     out = combine_chunks(per_unit, 4)
     # support: chunks of the main language (or its macrolanguage) give theirs, weighted by length; others give 0
     assert out.rows() == [
-        ("eng", "Latn", pytest.approx((0.9 * 500 + 0.7 * 200) / 700), pytest.approx((0.8 * 500 + 0.6 * 200) / 1000),
-         pytest.approx(0.3)),
+        (
+            "eng",
+            "Latn",
+            pytest.approx((0.9 * 500 + 0.7 * 200) / 700),
+            pytest.approx((0.8 * 500 + 0.6 * 200) / 1000),
+            pytest.approx(0.3),
+        ),
         ("bos", "Latn", 0.5, pytest.approx((0.5 * 400 + 0.4 * 400) / 800), 0.0),  # tie on weight: the first code;
         # hrv and bos are one macrolanguage: not mixed
         ("und", None, 0.0, 0.0, 0.0),
         ("nor", "Latn", 0.7, pytest.approx((0.9 * 100 + 0.7 * 300) / 400), 0.0),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -67,22 +94,66 @@ def identifier():
     pytest.importorskip("py3langid")
     from curate.langid.detectors import DEFAULT_DETECTORS, load_detector
 
-    return lambda settings=Settings(): LanguageIdentifier([load_detector(n) for n in DEFAULT_DETECTORS], settings)
+    return lambda settings=None: LanguageIdentifier(
+        [load_detector(n) for n in DEFAULT_DETECTORS], settings or Settings()
+    )
 
 
 def test_identify_with_the_default_detectors(identifier):
-    texts = pl.Series([FRENCH, GERMAN, RUSSIAN, JAPANESE, CLASSICAL_CHINESE, KOREAN, GOTHIC, BOSNIAN, "", None, "2010 !!",
-                       "Und wie kann ein Kunde erkennen,\nob er zuviel bezahlt hat?", XHOSA, SOMALI])  # fmt: skip
+    texts = pl.Series(
+        [
+            FRENCH,
+            GERMAN,
+            RUSSIAN,
+            JAPANESE,
+            CLASSICAL_CHINESE,
+            KOREAN,
+            GOTHIC,
+            BOSNIAN,
+            "",
+            None,
+            "2010 !!",
+            "Und wie kann ein Kunde erkennen,\nob er zuviel bezahlt hat?",
+            XHOSA,
+            SOMALI,
+        ]
+    )
     out, stats = identifier().identify(texts)
     # Classical Chinese: Han without kana is not Japanese (lid.176's answer); the detectors' Chinese labels (zh, wuu)
     # don't agree on a member: zho. Bosnian: CLD2 and langid.py say bos, lid.176 srp: hbs. Gothic: only CLD2 knows
     # the script. Xhosa and Somali: lid.176 says English (no Xhosa; weak on Somali), CLD2 and langid.py know them.
     assert out["lang"].to_list() == [
-        "fra", "deu", "rus", "jpn", "zho", "kor", "got", "hbs", "und", "und", "und", "deu", "xho", "som",
-    ]  # fmt: skip
+        "fra",
+        "deu",
+        "rus",
+        "jpn",
+        "zho",
+        "kor",
+        "got",
+        "hbs",
+        "und",
+        "und",
+        "und",
+        "deu",
+        "xho",
+        "som",
+    ]
     assert out["script"].to_list() == [
-        "Latn", "Latn", "Cyrl", "Jpan", "Hani", "Kore", "Goth", "Latn", None, None, None, "Latn", "Latn", "Latn",
-    ]  # fmt: skip
+        "Latn",
+        "Latn",
+        "Cyrl",
+        "Jpan",
+        "Hani",
+        "Kore",
+        "Goth",
+        "Latn",
+        None,
+        None,
+        None,
+        "Latn",
+        "Latn",
+        "Latn",
+    ]
     scores = out["score"].to_list()
     assert all(s > 0.99 for s in scores[:6] + scores[7:8] + scores[11:]) and 0.5 < scores[6] < 0.9
     assert scores[8:11] == [0.0, 0.0, 0.0]

@@ -26,8 +26,21 @@ def test_detect_scripts_in_many_scripts():
     ]
     out = detect_scripts(pl.Series(texts, dtype=pl.String))
     assert out["script"].to_list() == [
-        "Latn", "Cyrl", "Jpan", "Hani", "Kore", "Arab", "Deva", "Goth", "Grek", "Hani", "Latn", None, None, None,
-    ]  # fmt: skip
+        "Latn",
+        "Cyrl",
+        "Jpan",
+        "Hani",
+        "Kore",
+        "Arab",
+        "Deva",
+        "Goth",
+        "Grek",
+        "Hani",
+        "Latn",
+        None,
+        None,
+        None,
+    ]
     shares = out["script_share"].to_list()
     assert shares[0] == 1.0 and shares[1] == 1.0 and shares[11] == 0.0
     assert shares[10] == pytest.approx(8 / 14)
@@ -52,16 +65,27 @@ def test_writable_in():
 
 def test_likely_language_of_a_script():
     assert [likely_language(s) for s in ["Goth", "Kore", "Jpan", "Hani", "Grek", "Thai"]] == [
-        "got", "kor", "jpn", "zho", "ell", "tha",
-    ]  # fmt: skip
+        "got",
+        "kor",
+        "jpn",
+        "zho",
+        "ell",
+        "tha",
+    ]
 
 
 def test_letter_shares_per_script_class():
     from curate.langid.scripts import letter_shares, share_class
 
     assert [share_class(s) for s in ("Hebr", "Jpan", "Hani", "Kore", "Latn", "Zzzz", None)] == [
-        "Hebr", "CJK", "CJK", "CJK", "Latn", None, None,
-    ]  # fmt: skip
+        "Hebr",
+        "CJK",
+        "CJK",
+        "CJK",
+        "Latn",
+        None,
+        None,
+    ]
     texts = pl.Series(["ער האָט its", "我在 Google 上班", "1234", None])
     # Hebrew: 5 letters (the vowel point is no letter) of 8; Han: 4 of 10 letters
     assert letter_shares(texts, ["Hebr", "CJK", "Latn", "Latn"]) == [5 / 8, 4 / 10, None, None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 
 pytest.importorskip("transformers")
 
@@ -40,8 +40,11 @@ def test_a_tokenizer_that_is_not_here_is_a_clear_error(tmp_path, monkeypatch):
     from curate.models.hf import load_tokenizer
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(CurateError, match=r"^base model 'no-such-org/no-such-model' could not be loaded: .*"
-                                          r"download it once with `hf download no-such-org/no-such-model`"):
+    with pytest.raises(
+        CurateError,
+        match=r"^base model 'no-such-org/no-such-model' could not be loaded: .*"
+        r"download it once with `hf download no-such-org/no-such-model`",
+    ):
         load_tokenizer("no-such-org/no-such-model", "base model")
     with pytest.raises(CurateError, match=rf"^model '{tmp_path}' could not be loaded: "):
         load_tokenizer(str(tmp_path))

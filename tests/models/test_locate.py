@@ -40,14 +40,14 @@ def test_a_model_that_is_not_here_names_itself_and_how_to_get_it(tmp_path, monke
         "Hugging Face cache. Download it first, e.g. `hf download Helsinki-NLP/opus-mt-yi-en` (on a machine with "
         "network access; then copy the cache or the folder here), or name a local folder with a config.json; nothing "
         "is downloaded at run time"
-    )  # fmt: skip
+    )
     with pytest.raises(ModelNotAvailableError) as error:
         model_folder("out/models/tiny/marian-yid-eng", None)
     assert str(error.value) == (
         "model 'out/models/tiny/marian-yid-eng' is not available here: no model folder (with a config.json) at "
         "out/models/tiny/marian-yid-eng. Put the model there, or name a Hugging Face id; the tiny models of the quick "
         "start are built with `python -m curate.models.tiny augment out/models/tiny`"
-    )  # fmt: skip
+    )
     assert error.value.exit_code == 2
 
 

@@ -12,8 +12,10 @@ from tests.augment import models
 
 def test_read_pairs_skips_what_is_not_a_pair(tmp_path):
     path = tmp_path / "p.jsonl"
-    path.write_bytes(b'{"src": "a", "tgt": "b"}\nnot json\n\n{"src": null, "tgt": "c"}\n\xff\xfe\n'
-                     b'{"src": "a", "tgt": "b"}\n{"tgt": "d"}\n[1, 2]\n{"src": "e", "tgt": "f"}\n')  # fmt: skip
+    path.write_bytes(
+        b'{"src": "a", "tgt": "b"}\nnot json\n\n{"src": null, "tgt": "c"}\n\xff\xfe\n'
+        b'{"src": "a", "tgt": "b"}\n{"tgt": "d"}\n[1, 2]\n{"src": "e", "tgt": "f"}\n'
+    )
     assert tiny.read_pairs(path, "src", "tgt") == [("a", "b"), ("e", "f")]
     assert tiny.read_pairs(path, "tgt", "src") == [("b", "a"), ("f", "e")]
 
@@ -65,8 +67,10 @@ def test_causal_tokenizers_and_chat_templates():
     assert qwen.bos_token is None and qwen.eos_token == "<|im_end|>" and qwen.pad_token == "<|endoftext|>"
     assert llama.bos_token == "<s>"  # CTranslate2's Generator fails on a Llama tokenizer without one
     chat = [{"role": "user", "content": "שלום"}]
-    assert qwen.apply_chat_template(chat, tokenize=False, add_generation_prompt=True) == \
-        "<|im_start|>user\nשלום<|im_end|>\n<|im_start|>assistant\n"
+    assert (
+        qwen.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        == "<|im_start|>user\nשלום<|im_end|>\n<|im_start|>assistant\n"
+    )
     assert llama.apply_chat_template(chat, tokenize=False).startswith("<s><|im_start|>user")
     # byte-level: any text round-trips, whatever its script
     text = "Ωμέγα 漢字 ײִדיש 🙂"
@@ -85,8 +89,10 @@ def test_base_model_builder_is_deterministic_and_its_command_says_what_it_did(tm
     pytest.importorskip("transformers")
     data = tmp_path / "data"
     data.mkdir()
-    (data / "pairs.jsonl").write_text("".join(json.dumps({"text": a, "target": b}, ensure_ascii=False) + "\n"
-                                              for a, b in models.pairs()), encoding="utf-8")  # fmt: skip
+    (data / "pairs.jsonl").write_text(
+        "".join(json.dumps({"text": a, "target": b}, ensure_ascii=False) + "\n" for a, b in models.pairs()),
+        encoding="utf-8",
+    )
     texts = tiny.texts_from(data)
     assert len(texts) == 2 * len(models.pairs())
     a = tiny.build_tiny("marian", tmp_path / "a", texts, vocab_size=300)

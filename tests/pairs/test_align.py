@@ -16,9 +16,14 @@ def test_training_learns_the_word_translations():
     table = align.train(tokens(SOURCE), tokens(TARGET))
     best = table.sort("t", descending=True).group_by("e", maintain_order=True).first()
     assert dict(best.select("e", "f").iter_rows()) | {} == {
-        "the": "le", "a": "un", "cat": "chat", "dog": "chien", "sleeps": "dort", "eats": "mange",
+        "the": "le",
+        "a": "un",
+        "cat": "chat",
+        "dog": "chien",
+        "sleeps": "dort",
+        "eats": "mange",
         align.NULL: best.filter(pl.col("e") == align.NULL)["f"][0],
-    }  # fmt: skip
+    }
     assert table["t"].min() >= align.PRUNE
     assert table.equals(align.train(tokens(SOURCE), tokens(TARGET)))  # the same on every run
 
@@ -47,10 +52,12 @@ def test_logistic_regression_finds_the_separating_direction():
 
 
 def test_slipped_alignments_keep_the_likelier_pair():
-    groups = pl.DataFrame({
-        "_id": ["a", "b", "c", "d", "e"],
-        "target_key": ["T1", "T1", "T2", "T2", "T3"],
-        "source_key": ["s1", "s2", "s3", "s3", "s4"],  # T2 twice with the same source: a duplicate, not a slip
-        "p": [0.2, 0.6, 0.9, 0.1, 0.9],
-    })  # fmt: skip
+    groups = pl.DataFrame(
+        {
+            "_id": ["a", "b", "c", "d", "e"],
+            "target_key": ["T1", "T1", "T2", "T2", "T3"],
+            "source_key": ["s1", "s2", "s3", "s3", "s4"],  # T2 twice with the same source: a duplicate, not a slip
+            "p": [0.2, 0.6, 0.9, 0.1, 0.9],
+        }
+    )
     assert misalign.slipped(groups).to_list() == ["b"]

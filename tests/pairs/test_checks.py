@@ -15,33 +15,49 @@ def two(expr, pairs):
 
 def test_numbers_of_any_script_and_locale():
     assert one(checks.numbers, "It costs 1,000.50 dollars on 12/03", "١٢٣ و ٤٥٦", None) == [
-        ["100050", "12", "3"], ["123", "456"], []
-    ]  # fmt: skip
+        ["100050", "12", "3"],
+        ["123", "456"],
+        [],
+    ]
     assert one(checks.numbers, "1.000,50 €") == [["100050"]]  # the same number in German writing
 
 
 def test_numbers_differ_beyond_spelled_out_digits():
-    assert two(checks.numbers_differ, [
-        ("I have 3 cats.", "J'ai trois chats."),  # one digit, spelled out: fine
-        ("He was born in 1985.", "Er wurde 1985 geboren."),
-        ("He was born in 1985.", "Er wurde 1958 geboren."),  # changed
-        ("Call me at 10:30.", "Ruf mich um 10.30 Uhr an."),
-        ("He has $3000.", "Il a trois mille dollars."),  # a number of several digits written out: flagged
-        ("No numbers here.", "Aucun nombre 7 ici."),  # a one-digit number on one side only
-    ]) == [False, False, True, False, True, False]  # fmt: skip
+    assert two(
+        checks.numbers_differ,
+        [
+            ("I have 3 cats.", "J'ai trois chats."),  # one digit, spelled out: fine
+            ("He was born in 1985.", "Er wurde 1985 geboren."),
+            ("He was born in 1985.", "Er wurde 1958 geboren."),  # changed
+            ("Call me at 10:30.", "Ruf mich um 10.30 Uhr an."),
+            ("He has $3000.", "Il a trois mille dollars."),  # a number of several digits written out: flagged
+            ("No numbers here.", "Aucun nombre 7 ici."),  # a one-digit number on one side only
+        ],
+    ) == [False, False, True, False, True, False]
 
 
 def test_addresses_must_survive():
-    assert two(checks.addresses_differ, [
-        ("See https://example.org/a.", "Voir https://example.org/a."),
-        ("Write to ana@example.org", "Écrivez à ana@example.com"),
-    ]) == [False, True]  # fmt: skip
+    assert two(
+        checks.addresses_differ,
+        [
+            ("See https://example.org/a.", "Voir https://example.org/a."),
+            ("Write to ana@example.org", "Écrivez à ana@example.com"),
+        ],
+    ) == [False, True]
 
 
 def test_kind_of_sentence_in_several_scripts():
-    assert one(checks.kind_of_sentence, "Is it?", "¿Es así?", "هل هذا صحيح؟", "Τι κάνεις;", "Done.", "它很好。",
-               "Stop!", "no mark") == ["question", "question", "question", "question", "statement", "statement",
-                                        None, None]  # fmt: skip
+    assert one(
+        checks.kind_of_sentence,
+        "Is it?",
+        "¿Es así?",
+        "هل هذا صحيح؟",
+        "Τι κάνεις;",
+        "Done.",
+        "它很好。",
+        "Stop!",
+        "no mark",
+    ) == ["question", "question", "question", "question", "statement", "statement", None, None]
 
 
 def test_sentence_count_and_ends():
@@ -51,12 +67,17 @@ def test_sentence_count_and_ends():
 
 def test_names_as_consonant_skeletons():
     # capitalised words inside a sentence; the first word is left out; c/q read as k
-    found = pl.Series(one(checks.names, "Yesterday Mary told Tom about Boston.", "Tom left.", "Они видели Мэри в Октябре."))
+    found = pl.Series(
+        one(checks.names, "Yesterday Mary told Tom about Boston.", "Tom left.", "Они видели Мэри в Октябре.")
+    )
     assert found.to_list() == [["Mary", "Tom", "Boston"], [], ["Мэри", "Октябре"]]
     assert checks.name_skeletons(found).to_list() == [["mr", "tm", "bs"], [], ["mr", "kt"]]
     # transliterated skeletons of every word: Мэри -> Meri -> mr, トム -> tomu -> tm
     # (a word's skeleton may be shorter: `и` -> none, `は` -> ha -> h)
-    assert checks.transliterated_skeletons(pl.Series(["Мэри и Том", "トム は"])).to_list() == [["mr", "tm"], ["tm", "h"]]
+    assert checks.transliterated_skeletons(pl.Series(["Мэри и Том", "トム は"])).to_list() == [
+        ["mr", "tm"],
+        ["tm", "h"],
+    ]
 
 
 def test_cognate_overlap():

@@ -20,11 +20,23 @@ def test_compact_strips_written_separators():
 
 @pytest.mark.parametrize(
     "number",
-    ["4111111111111111", "4012888888881881", "5555555555554444", "371449635398431", "30569309025904",
-     "6011000400000000", "3528000700000000", "5019717010103742", "6759649826438453", "122000000000003",
-     "2221000000000009", "4222222222222",
-     "213100000000019", "180000000000010"],  # JCB's 15-digit numbers
-)  # fmt: skip
+    [
+        "4111111111111111",
+        "4012888888881881",
+        "5555555555554444",
+        "371449635398431",
+        "30569309025904",
+        "6011000400000000",
+        "3528000700000000",
+        "5019717010103742",
+        "6759649826438453",
+        "122000000000003",
+        "2221000000000009",
+        "4222222222222",
+        "213100000000019",
+        "180000000000010",
+    ],  # JCB's 15-digit numbers
+)
 def test_test_card_numbers_pass(number):
     assert card_ok(number)
 
@@ -39,10 +51,16 @@ def test_luhn_on_the_worked_example():
 
 @pytest.mark.parametrize(
     "number, why",
-    [("4012888888881882", "Luhn"), ("1748503543012", "UATP is 15 digits"), ("4111111111111", "Luhn"),
-     ("7111111111111114", "no scheme starts with 7"), ("51051051051051", "Mastercard is 16 digits"),
-     ("0000000000000000", "no issuer 0"), ("2131000000000016", "JCB 2131 is 15 digits")],
-)  # fmt: skip
+    [
+        ("4012888888881882", "Luhn"),
+        ("1748503543012", "UATP is 15 digits"),
+        ("4111111111111", "Luhn"),
+        ("7111111111111114", "no scheme starts with 7"),
+        ("51051051051051", "Mastercard is 16 digits"),
+        ("0000000000000000", "no issuer 0"),
+        ("2131000000000016", "JCB 2131 is 15 digits"),
+    ],
+)
 def test_non_card_numbers_fail(number, why):
     # the numbers refused for their issuer range or length pass the Luhn check: the range is what refuses them
     assert luhn_ok(number) == (why != "Luhn")

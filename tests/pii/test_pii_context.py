@@ -9,7 +9,12 @@ def words(text, language=None):
 
 def test_whole_words_stems_and_unspaced_scripts():
     assert words("Tel.: 1, tell me, hotel, Telefonnummer, téléphonez, 電話番号, โทรหา") == [
-        "Tel", "Telefon", "téléphone", "電話", "โทร"]  # fmt: skip
+        "Tel",
+        "Telefon",
+        "téléphone",
+        "電話",
+        "โทร",
+    ]
     assert words("Appelez-moi, call me, ring 3") == ["Appel", "call", "ring"]
 
 

@@ -12,12 +12,20 @@ def found(kind, text):
 @pytest.mark.parametrize(
     "kind, valid, invalid",
     [
-        ("us_ssn", ["078-05-1123", "078 05 1123", "078.05.1123"], ["078-05-1120", "666-12-3456", "078-00-1123", "078-05 1123"]),
+        (
+            "us_ssn",
+            ["078-05-1123", "078 05 1123", "078.05.1123"],
+            ["078-05-1120", "666-12-3456", "078-00-1123", "078-05 1123"],
+        ),
         ("es_dni", ["55555555K", "12345678-Z", "12345678z"], ["12345678A", "1111111G"]),
         ("es_nie", ["X9613851N", "Y8063915-Z", "z8078221m"], ["Y8063915Q", "W8063915Q"]),
         ("fr_nir", ["2 95 10 99 126 111 93", "295109912611193"], ["295109912611194"]),
         ("it_fiscal_code", ["RSSMRA85T10A562S", "AAAAAA00B11C333Y"], ["RSSMRA85T10A562T", "A55AAA00B11C333N"]),
-        ("uk_nino", ["AA 12 34 56 B", "tw987654a", "PR 123612C"], ["AA 12 34 56 H", "FQ 00 00 00 C", "BG123612A", "NT 99 88 77 A"]),
+        (
+            "uk_nino",
+            ["AA 12 34 56 B", "tw987654a", "PR 123612C"],
+            ["AA 12 34 56 H", "FQ 00 00 00 C", "BG123612A", "NT 99 88 77 A"],
+        ),
         ("de_tax_id", ["86095742719", "86 095 742 719"], ["86095742718", "12345678903"]),
         ("in_aadhaar", ["2341 2341 2346", "234123412346"], ["234123412347", "1341 2341 2346"]),
         ("br_cpf", ["390.533.447-05", "39053344705"], ["390.533.447-06", "111.111.111-11"]),
@@ -30,7 +38,7 @@ def found(kind, text):
         ("ca_sin", ["130 692 544", "347-677-452"], ["130 692 545", "046-454 286"]),
         ("cn_ric", ["360426199101010071"], ["360426199101010072"]),
     ],
-)  # fmt: skip
+)
 def test_national_ids(kind, valid, invalid):
     for number in valid:
         assert found(kind, f"n° {number}.") == [number], number
@@ -63,8 +71,20 @@ def test_weak_checks_are_those_random_numbers_often_pass():
 
     from curate.pii.ids import SPECS
 
-    lengths = {"us_ssn": 9, "ca_sin": 9, "in_aadhaar": 12, "de_tax_id": 11, "pl_pesel": 11, "tr_tckimlik": 11,
-               "br_cpf": 11, "kr_rrn": 13, "za_id": 13, "se_personnummer": 10, "fr_nir": 15, "cn_ric": 18}  # fmt: skip
+    lengths = {
+        "us_ssn": 9,
+        "ca_sin": 9,
+        "in_aadhaar": 12,
+        "de_tax_id": 11,
+        "pl_pesel": 11,
+        "tr_tckimlik": 11,
+        "br_cpf": 11,
+        "kr_rrn": 13,
+        "za_id": 13,
+        "se_personnummer": 10,
+        "fr_nir": 15,
+        "cn_ric": 18,
+    }
     rng = random.Random(14)
     for spec in SPECS:
         if spec.kind in lengths:

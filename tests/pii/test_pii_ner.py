@@ -8,7 +8,7 @@ from itertools import pairwise
 import polars as pl
 import pytest
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
 from curate.pii.ner import NerConfig, _pieces, load_backend
 from curate.stages.pii import Pii
 
@@ -37,18 +37,23 @@ def test_spacy_pipeline_from_a_folder(tmp_path):
     spacy = pytest.importorskip("spacy")
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([
-        {"label": "PERSON", "pattern": [{"LOWER": "marie"}, {"LOWER": "curie"}]},
-        {"label": "ADDRESS", "pattern": "12 rue de la Paix"},
-        {"label": "GPE", "pattern": "Paris"},
-    ])  # fmt: skip
+    ruler.add_patterns(
+        [
+            {"label": "PERSON", "pattern": [{"LOWER": "marie"}, {"LOWER": "curie"}]},
+            {"label": "ADDRESS", "pattern": "12 rue de la Paix"},
+            {"label": "GPE", "pattern": "Paris"},
+        ]
+    )
     nlp.to_disk(tmp_path / "pipe")
-    backend = load_backend(NerConfig(backend="spacy", model=str(tmp_path / "pipe"),
-                                     labels={"PERSON": "person", "ADDRESS": "address"}))  # fmt: skip
+    backend = load_backend(
+        NerConfig(backend="spacy", model=str(tmp_path / "pipe"), labels={"PERSON": "person", "ADDRESS": "address"})
+    )
     texts = ["Dès 1895, Marie Curie vivait au 12 rue de la Paix à Paris.", "rien"]
     spans = backend.find(texts)
     assert [[(s.kind, texts[0][s.start : s.end]) for s in spans[0]], spans[1]] == [
-        [("person", "Marie Curie"), ("address", "12 rue de la Paix")], []]  # fmt: skip
+        [("person", "Marie Curie"), ("address", "12 rue de la Paix")],
+        [],
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +70,9 @@ def test_gliner_finds_names_and_addresses_at_their_offsets(tiny_gliner):
     texts = ["Alan Turing moved to 221 Baker Street in the spring.", "The weather was fine and nothing happened."]
     found = backend.find(texts)
     assert [(s.kind, s.start, s.end, s.key) for s in found[0]] == [  # key: the value, for pseudonyms
-        ("person", 0, 11, "alan turing"), ("address", 21, 37, "221 baker street")]  # fmt: skip
+        ("person", 0, 11, "alan turing"),
+        ("address", 21, 37, "221 baker street"),
+    ]
     assert found[1] == []
 
 
@@ -91,8 +98,10 @@ def test_gliner_labels_name_the_kinds(tiny_gliner):
 
 @pytest.mark.slow
 def test_pii_step_masks_what_gliner_finds_beside_the_patterns(tiny_gliner):
-    texts = ["Alan Turing wrote to ada@example.org from 221 Baker Street.",
-             "The weather was fine and nothing happened."]
+    texts = [
+        "Alan Turing wrote to ada@example.org from 221 Baker Street.",
+        "The weather was fine and nothing happened.",
+    ]
     step = Pii.from_dict({"fields": ["text"], "ner": {"backend": "gliner", "model": tiny_gliner}})
     result = step.process(pl.DataFrame({"_id": ["a", "b"], "text": texts}))
     assert result.kept["text"].to_list() == ["<PERSON> wrote to <EMAIL> from <ADDRESS>.", texts[1]]
@@ -105,7 +114,8 @@ def test_a_gliner_model_that_is_not_there(tmp_path):
         load_backend(NerConfig(backend="gliner", model=str(tmp_path / "nowhere")))
     assert str(raised.value) == (
         f"GLiNER model '{tmp_path / 'nowhere'}' could not be loaded from a local folder or the Hugging Face cache "
-        f"(HFValidationError); download it once (hf download {tmp_path / 'nowhere'}) or give a folder")
+        f"(HFValidationError); download it once (hf download {tmp_path / 'nowhere'}) or give a folder"
+    )
 
 
 def test_pieces_cover_the_text():

@@ -21,7 +21,9 @@ def test_international_numbers_need_no_hint():
 def test_national_numbers_with_the_row_regions_then_the_recipe_regions():
     text = "Appelez le 06 12 34 56 78 ou le +33 1 42 68 53 00"
     assert phones(text, "strict", regions=("FR",)) == [
-        ("06 12 34 56 78", "+33612345678"), ("+33 1 42 68 53 00", "+33142685300")]  # fmt: skip
+        ("06 12 34 56 78", "+33612345678"),
+        ("+33 1 42 68 53 00", "+33142685300"),
+    ]
     # several regions: each explains the numbers the ones before it could not
     both = [("(415) 555-0132", "+14155550132"), ("020 7946 0958", "+442079460958")]
     assert phones("Call (415) 555-0132 or 020 7946 0958", "strict", regions=("US",), fallback=("GB",)) == both
@@ -30,9 +32,12 @@ def test_national_numbers_with_the_row_regions_then_the_recipe_regions():
 def test_text_mode_uses_what_the_text_says():
     # the country code of a + number elsewhere in the text
     assert phones("Tél. +33 1 42 68 53 00, portable 06 12 34 56 78", "text") == [
-        ("+33 1 42 68 53 00", "+33142685300"), ("06 12 34 56 78", "+33612345678")]  # fmt: skip
+        ("+33 1 42 68 53 00", "+33142685300"),
+        ("06 12 34 56 78", "+33612345678"),
+    ]
     assert phones("Tél. +33 1 42 68 53 00, portable 06 12 34 56 78", "strict") == [
-        ("+33 1 42 68 53 00", "+33142685300")]  # fmt: skip
+        ("+33 1 42 68 53 00", "+33142685300")
+    ]
     # regions the step found in the text (country names, domains, script): `clues`
     assert phones("Mi móvil 612 34 56 78", "text", clues=("ES",)) == [("612 34 56 78", "+34612345678")]
     assert phones("Mi móvil 612 34 56 78", "strict", clues=("ES",)) == []
@@ -50,8 +55,10 @@ def test_lenient_mode_takes_phone_shaped_numbers_near_a_context_word():
 
 def test_lenient_mode_takes_numbers_written_in_a_region_national_format():
     assert phones("_: (415)555-0132") == [("(415)555-0132", "4155550132")]
-    assert phones("0216 123 45 67 ve 0 (917) 123 4567") == [("0216 123 45 67", "02161234567"),
-                                                             ("0 (917) 123 4567", "09171234567")]  # fmt: skip
+    assert phones("0216 123 45 67 ve 0 (917) 123 4567") == [
+        ("0216 123 45 67", "02161234567"),
+        ("0 (917) 123 4567", "09171234567"),
+    ]
     assert phones("09171234567 or 1 234 567 or 2019 2020") == []  # bare digits, a count, two years: no evidence
 
 
@@ -75,10 +82,22 @@ def test_extensions_belong_to_the_number():
 
 @pytest.mark.parametrize(
     "value, shaped",
-    [("0490 75 40 81", True), ("+44 20 7946 0958", True), ("467 3395", True), ("123456", False),
-     ("12.05.2023", False), ("2023-05-12", False), ("1995-2001", False), ("1600-1800", False), ("1800-1600", True), ("1 2 3 4 5 6 7", False),
-     ("1234567890123456", False), ("+33 6 12 34 56 78", True), ("+44 (0)20 7946 0958", True)],
-)  # fmt: skip
+    [
+        ("0490 75 40 81", True),
+        ("+44 20 7946 0958", True),
+        ("467 3395", True),
+        ("123456", False),
+        ("12.05.2023", False),
+        ("2023-05-12", False),
+        ("1995-2001", False),
+        ("1600-1800", False),
+        ("1800-1600", True),
+        ("1 2 3 4 5 6 7", False),
+        ("1234567890123456", False),
+        ("+33 6 12 34 56 78", True),
+        ("+44 (0)20 7946 0958", True),
+    ],
+)
 def test_phone_shapes(value, shaped):
     assert phone_shaped(value, 0, len(value)) is shaped
 
@@ -105,18 +124,42 @@ def test_years_and_counts_are_not_numbers():
 
 def test_examples_from_several_regions():
     # libphonenumber's own example numbers (E164, international and national format with the region)
-    cases = [("+376712345", None), ("+376 712 345", None), ("712 345", "AD"), ("090-1234-5678", "JP"),
-             ("+91 81234 56789", None), ("081234 56789", "IN"), ("0412 345 678", "AU"),
-             ("+55 11 96123-4567", None)]  # fmt: skip
+    cases = [
+        ("+376712345", None),
+        ("+376 712 345", None),
+        ("712 345", "AD"),
+        ("090-1234-5678", "JP"),
+        ("+91 81234 56789", None),
+        ("081234 56789", "IN"),
+        ("0412 345 678", "AU"),
+        ("+55 11 96123-4567", None),
+    ]
     for number, region in cases:
         hints = {"regions": (region,)} if region else {}
         assert [t for t, _ in phones(f"tel. {number} !", "strict", **hints)] == [number], number
 
 
 def test_a_phone_column_is_context_for_every_value():
-    names = ["phone", "Tel.", "mobile_no", "contact-phone", "Telefonnummer", "TÉLÉPHONE", "text", "hotel", "mobility",
-             "customer_id", "television"]  # fmt: skip
-    assert [n for n in names if is_phone_column(n)] == ["phone", "Tel.", "mobile_no", "contact-phone", "Telefonnummer",
-                                                        "TÉLÉPHONE"]  # fmt: skip
+    names = [
+        "phone",
+        "Tel.",
+        "mobile_no",
+        "contact-phone",
+        "Telefonnummer",
+        "TÉLÉPHONE",
+        "text",
+        "hotel",
+        "mobility",
+        "customer_id",
+        "television",
+    ]
+    assert [n for n in names if is_phone_column(n)] == [
+        "phone",
+        "Tel.",
+        "mobile_no",
+        "contact-phone",
+        "Telefonnummer",
+        "TÉLÉPHONE",
+    ]
     assert phones("09171234567", phone_column=True) == [("09171234567", "09171234567")]
     assert phones("09171234567") == []

@@ -39,12 +39,26 @@ def test_every_language_region_is_one_libphonenumber_knows():
 
 def test_language_codes_for_context_words():
     assert [language_code(v) for v in ("fra", "fr-CA", "nob", "nor", "cmn", "tgl", "und", None)] == [
-        "fr", "fr", "nb", "nb", "zh", "fil", None, None]  # fmt: skip
+        "fr",
+        "fr",
+        "nb",
+        "nb",
+        "zh",
+        "fil",
+        None,
+        None,
+    ]
 
 
 def test_scripts_point_at_their_likely_region():
     assert [region_of_script(s) for s in ("Hang", "Hira", "Thai", "Hebr", "Grek", "Hani")] == [
-        "KR", "JP", "TH", "IL", "GR", "CN"]  # fmt: skip
+        "KR",
+        "JP",
+        "TH",
+        "IL",
+        "GR",
+        "CN",
+    ]
     assert all(region_of_script(code) in phonenumbers.SUPPORTED_REGIONS for code in SCRIPTS.values())
 
 
@@ -61,4 +75,13 @@ def test_text_regions_from_domains_codes_names_and_scripts():
         None,
     ]
     assert text_regions(pl.Series(texts, dtype=pl.String)) == [
-        ("FR", "GB"), ("FR", "AT"), ("US", "JP"), (), ("KR",), ("CN",), ("RO",), (), ()]  # fmt: skip
+        ("FR", "GB"),
+        ("FR", "AT"),
+        ("US", "JP"),
+        (),
+        ("KR",),
+        ("CN",),
+        ("RO",),
+        (),
+        (),
+    ]

@@ -16,7 +16,25 @@ from pathlib import Path
 
 PEOPLE = ["Ada Lovelace", "Alan Turing"]
 ADDRESSES = ["10 Downing Street", "221 Baker Street"]
-FILLER = "the a cat sat on mat and then we went home today it was x y z".split()
+FILLER = [
+    "the",
+    "a",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "and",
+    "then",
+    "we",
+    "went",
+    "home",
+    "today",
+    "it",
+    "was",
+    "x",
+    "y",
+    "z",
+]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 LABELS = ["person", "address"]
 
@@ -80,8 +98,11 @@ def build(out: Path, steps: int = 200, seed: int = 0) -> Path:
         fast = PreTrainedTokenizerFast(tokenizer_object=_word_pieces([t for t, _ in data]), **specials)
         backbone = out / "backbone"
         fast.save_pretrained(backbone)
-        BertModel(BertConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                             intermediate_size=64)).save_pretrained(backbone)  # fmt: skip
+        BertModel(
+            BertConfig(
+                vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+            )
+        ).save_pretrained(backbone)
         config = GLiNERConfig(model_name=str(backbone), hidden_size=32, max_width=6, dropout=0.0)
         model = GLiNER.from_config(config, backbone_from_pretrained=True, local_files_only=True)
 

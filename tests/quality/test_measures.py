@@ -44,7 +44,7 @@ def test_line_shares_of_any_script():
         "He said: “it remains lawful.”",  # closing quote after the full stop
         "I don't know what to say...",
         "Menu | Home | Contact",
-    ]  # fmt: skip
+    ]
     row = _row("\n".join(lines))
     assert row["lines"] == 8
     assert row["punctuation_endings"] == pytest.approx(6 / 8)
@@ -98,5 +98,9 @@ def test_repetition_of_chinese_counts_characters_and_is_capped():
 def test_token_frame_positions_restart_per_text():
     frame = token_frame(pl.Series(["a b", None, "", "他们 c"]))
     assert frame.select("row", "pos", "tok", "chars", "n").rows() == [
-        (0, 0, "a", 1, 2), (0, 1, "b", 1, 2), (3, 0, "他", 1, 3), (3, 1, "们", 1, 3), (3, 2, "c", 1, 3),
-    ]  # fmt: skip
+        (0, 0, "a", 1, 2),
+        (0, 1, "b", 1, 2),
+        (3, 0, "他", 1, 3),
+        (3, 1, "们", 1, 3),
+        (3, 2, "c", 1, 3),
+    ]

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from curate.langid.codes import is_valid_language, language_key
+from curate.core.languages import is_valid_language, language_key
 from curate.quality.measures import token_frame
 from curate.quality.stopwords import key_chain, stop_word_counts, stop_word_languages, stop_words
 
@@ -11,10 +11,25 @@ pytest.importorskip("langcodes")
 
 @pytest.mark.parametrize(
     ("code", "key"),
-    [("fra", "fr"), ("fr", "fr"), ("fre", "fr"), ("fr-FR", "fr"), ("fra_Latn", "fr"), ("swh", "sw"), ("swa", "sw"),
-     ("cmn", "zh"), ("zho_Hans", "zh"), ("arb", "ar"), ("pes", "fa"), ("nob", "nb"), ("tha", "th"), ("und", None),
-     ("", None), (None, None)],
-)  # fmt: skip
+    [
+        ("fra", "fr"),
+        ("fr", "fr"),
+        ("fre", "fr"),
+        ("fr-FR", "fr"),
+        ("fra_Latn", "fr"),
+        ("swh", "sw"),
+        ("swa", "sw"),
+        ("cmn", "zh"),
+        ("zho_Hans", "zh"),
+        ("arb", "ar"),
+        ("pes", "fa"),
+        ("nob", "nb"),
+        ("tha", "th"),
+        ("und", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_language_keys(code, key):
     assert language_key(code) == key
 
@@ -36,13 +51,15 @@ def test_stop_lists_cover_many_languages():
 
 
 def test_counts_tokens_or_substrings_by_language():
-    texts = pl.Series([
-        "Most Western countries have now banned it, but it remains lawful.",
-        "过去，体罚是世界上很多地区最常见的课堂纪律之一。",
-        "ในอดีต การลงโทษทางร่างกาย เคย เป็นหนึ่งในรูปแบบการฝึกของโรงเรียน",
-        "Most Western countries have now banned it.",
-        "Aon dà trì.",
-    ])  # fmt: skip
+    texts = pl.Series(
+        [
+            "Most Western countries have now banned it, but it remains lawful.",
+            "过去，体罚是世界上很多地区最常见的课堂纪律之一。",
+            "ในอดีต การลงโทษทางร่างกาย เคย เป็นหนึ่งในรูปแบบการฝึกของโรงเรียน",
+            "Most Western countries have now banned it.",
+            "Aon dà trì.",
+        ]
+    )
     keys = pl.Series(["en", "zh", "th", None, "gd"])
     counts = stop_word_counts(texts, keys, token_frame(texts)).to_list()
     # English: most, have, now, it, but, it; Chinese and Thai: leftmost-longest substrings (过去 ... 之一; ใน, การ, ...)

@@ -1,8 +1,7 @@
 import polars as pl
 
+from curate.core.text import SPACED_WORD, word_count
 from curate.quality.tokens import single_tokens, tokens
-from curate.text import SPACED_WORD
-from curate.text import word_count
 
 
 def _tokens(text: str) -> list[str]:

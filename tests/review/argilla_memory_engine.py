@@ -139,10 +139,7 @@ def _text_matches(doc: dict, query: TextQuery | str | None) -> bool:
         return True
     if isinstance(query, str):
         query = TextQuery(q=query)
-    if query.field:
-        texts = [doc["fields"].get(query.field)]
-    else:
-        texts = list(doc["fields"].values())
+    texts = [doc["fields"].get(query.field)] if query.field else list(doc["fields"].values())
     haystack = " ".join(str(t) for t in texts if t is not None).lower()
     return all(word in haystack for word in str(query.q).lower().split())
 
@@ -240,9 +237,11 @@ class MemorySearchEngine(SearchEngine):
         doc = self._doc(suggestion.record_id)
         if doc is not None:
             doc["suggestions"][suggestion.question.name] = {
-                "type": _value(suggestion.type), "agent": suggestion.agent,
-                "score": suggestion.score, "value": suggestion.value,
-            }  # fmt: skip
+                "type": _value(suggestion.type),
+                "agent": suggestion.agent,
+                "score": suggestion.score,
+                "value": suggestion.value,
+            }
 
     async def delete_record_suggestion(self, suggestion):
         doc = self._doc(suggestion.record_id)
@@ -286,16 +285,28 @@ class MemorySearchEngine(SearchEngine):
         return cls(min=min(numbers) if numbers else None, max=max(numbers) if numbers else None)
 
     # search -----------------------------------------------------------------------------------------------------
-    async def search(self, dataset, query=None, filter=None, sort=None, offset: int = 0, limit: int = 100,
-                     user_id=None) -> SearchResponses:  # fmt: skip
-        docs = [d for d in _INDEXES.get(str(dataset.id), {}).values() if _text_matches(d, query) and _matches(d, filter)]
+    async def search(
+        self, dataset, query=None, filter=None, sort=None, offset: int = 0, limit: int = 100, user_id=None
+    ) -> SearchResponses:
+        docs = [
+            d for d in _INDEXES.get(str(dataset.id), {}).values() if _text_matches(d, query) and _matches(d, filter)
+        ]
         docs = _sorted(docs, sort)
         items = [SearchResponseItem(record_id=d["id"], score=1.0) for d in docs[offset : offset + limit]]
         return SearchResponses(items=items, total=len(docs))
 
-    async def similarity_search(self, dataset, vector_settings, value=None, record=None, query=None, filter=None,
-                                max_results: int = 100, order=SimilarityOrder.most_similar,
-                                threshold=None) -> SearchResponses:  # fmt: skip
+    async def similarity_search(
+        self,
+        dataset,
+        vector_settings,
+        value=None,
+        record=None,
+        query=None,
+        filter=None,
+        max_results: int = 100,
+        order=SimilarityOrder.most_similar,
+        threshold=None,
+    ) -> SearchResponses:
         if bool(value) == bool(record):
             raise ValueError("Must provide either vector value or record to compute the similarity search")
         key = str(vector_settings.id)

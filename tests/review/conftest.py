@@ -17,7 +17,9 @@ from tests.review import local_argilla
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "argilla: end-to-end tests against a real Argilla server (run alone: -m argilla)")
+    config.addinivalue_line(
+        "markers", "argilla: end-to-end tests against a real Argilla server (run alone: -m argilla)"
+    )
 
 
 def pytest_report_collectionfinish(config, start_path, items):
@@ -25,9 +27,11 @@ def pytest_report_collectionfinish(config, start_path, items):
     selected = sum(1 for item in items if item.get_closest_marker("argilla"))
     if not selected or local_argilla.venv_ready():
         return []
-    return [f"{selected} argilla test{'s' if selected > 1 else ''} selected: the first one builds the Argilla server's venv in "
-            f"{local_argilla.venv_path()} ({local_argilla.VENV_SIZE}; once, a few minutes). "
-            "Skip them with -m 'not argilla'."]  # fmt: skip
+    return [
+        f"{selected} argilla test{'s' if selected > 1 else ''} selected: the first one builds the Argilla server's venv in "
+        f"{local_argilla.venv_path()} ({local_argilla.VENV_SIZE}; once, a few minutes). "
+        "Skip them with -m 'not argilla'."
+    ]
 
 
 def _say(config, message: str) -> None:
@@ -35,17 +39,6 @@ def _say(config, message: str) -> None:
     capture = config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
         print(f"\n{message}", flush=True)
-
-
-@pytest.fixture(autouse=True)
-def _review_cli():
-    """`curate review ...` in the in-process CLI, whether or not curate/cli.py wires it in yet."""
-    from curate import cli
-    from curate.review_cli import register
-
-    if not any(getattr(g, "name", None) == "review" for g in cli.app.registered_groups):
-        register(cli.app)
-    yield
 
 
 def _unavailable(why: str):

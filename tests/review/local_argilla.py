@@ -52,10 +52,15 @@ def _run(cmd: list[str], env: dict | None = None, timeout: float = 900) -> None:
 
 def _server_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARGILLA_")}
-    env.update({
-        "ARGILLA_HOME_PATH": str(home), "ARGILLA_SEARCH_ENGINE": "memory",
-        "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONUNBUFFERED": "1",
-    })  # fmt: skip
+    env.update(
+        {
+            "ARGILLA_HOME_PATH": str(home),
+            "ARGILLA_SEARCH_ENGINE": "memory",
+            "HF_HUB_OFFLINE": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -99,8 +104,22 @@ def _prepare_database(venv: Path, home: Path) -> None:
     """Migrate the schema and make the owner (both idempotent)."""
     env, python = _server_env(home), str(_python(venv))
     _run([python, str(LAUNCHER), "database", "migrate"], env=env, timeout=300)
-    _run([python, str(LAUNCHER), "database", "users", "create_default", "--api-key", OWNER_KEY,
-          "--password", OWNER_PASSWORD, "--quiet"], env=env, timeout=300)  # fmt: skip
+    _run(
+        [
+            python,
+            str(LAUNCHER),
+            "database",
+            "users",
+            "create_default",
+            "--api-key",
+            OWNER_KEY,
+            "--password",
+            OWNER_PASSWORD,
+            "--quiet",
+        ],
+        env=env,
+        timeout=300,
+    )
 
 
 def free_port() -> int:
@@ -143,9 +162,13 @@ def start(home: Path | None = None, port: int | None = None, timeout: float = 12
     python = str(_python(venv))
     port = port or free_port()
     log_path = home / "server.log"
-    handle = open(log_path, "ab")
-    process = subprocess.Popen([python, str(LAUNCHER), "start", "--host", "127.0.0.1", "--port", str(port),
-                                "--no-access-log"], env=env, stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
+    handle = open(log_path, "ab")  # noqa: SIM115  (the server writes to it as long as it runs)
+    process = subprocess.Popen(
+        [python, str(LAUNCHER), "start", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
     handle.close()
     server = Server(f"http://127.0.0.1:{port}", OWNER_KEY, home, process, log_path)
     deadline = time.time() + timeout
@@ -172,8 +195,12 @@ def _interrupt(*_) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run a local Argilla 2.8 server (fakeredis, in-memory search).")
     parser.add_argument("--port", type=int, default=6900)
-    parser.add_argument("--home", type=Path, default=None, help="data folder (default: a new temporary one, removed "
-                        "when the server stops)")  # fmt: skip
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="data folder (default: a new temporary one, removed when the server stops)",
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl-C
     home = args.home or Path(tempfile.mkdtemp(prefix="curate-argilla-"))
@@ -182,8 +209,11 @@ def main() -> None:
         if not venv_ready():
             print(f"building the Argilla server's venv in {venv_path()} ({VENV_SIZE}; once, a few minutes)", flush=True)
         server = start(home, args.port, log=lambda m: None)
-        print(f"Argilla at {server.url} (data in {server.home}); owner 'argilla', password {OWNER_PASSWORD!r}\n"
-              f"  export ARGILLA_API_URL={server.url} ARGILLA_API_KEY={server.api_key}\nCtrl-C stops it.", flush=True)  # fmt: skip
+        print(
+            f"Argilla at {server.url} (data in {server.home}); owner 'argilla', password {OWNER_PASSWORD!r}\n"
+            f"  export ARGILLA_API_URL={server.url} ARGILLA_API_KEY={server.api_key}\nCtrl-C stops it.",
+            flush=True,
+        )
         server.process.wait()  # Ctrl-C (or SIGTERM) interrupts the wait; the server is stopped below, not in a handler
     except KeyboardInterrupt:
         pass

@@ -15,7 +15,9 @@ class Status(Exception):
 
 
 def test_urls_lose_credentials_and_messages_lose_the_key(monkeypatch):
-    assert ac.safe_url("https://user:pw@argilla.example.org:6900/base/?token=x") == "https://argilla.example.org:6900/base"
+    assert (
+        ac.safe_url("https://user:pw@argilla.example.org:6900/base/?token=x") == "https://argilla.example.org:6900/base"
+    )
     assert ac.safe_url("http://localhost:6900/") == "http://localhost:6900"
     monkeypatch.setenv("ARGILLA_API_KEY", "s3cret-key-value")
     assert ac.redact("header X-Argilla-Api-Key: s3cret-key-value") == "header X-Argilla-Api-Key: ***"
@@ -47,7 +49,9 @@ def test_transient_failures_are_retried_with_exponential_backoff(monkeypatch):
     with pytest.raises(ReviewServerError) as info:
         ac.with_retries(clock.timing_out(Status(502)), "push records 1-200", "http://h", sleep=clock.sleep, clock=clock)
     assert clock.waits == [0.5, 1.0, 2.0]
-    assert str(info.value).startswith("could not push records 1-200: Argilla at http://h did not answer after 4 tries over 4 s")
+    assert str(info.value).startswith(
+        "could not push records 1-200: Argilla at http://h did not answer after 4 tries over 4 s"
+    )
 
 
 class FakeClock:
@@ -78,24 +82,30 @@ def test_the_time_tried_counts_the_requests_too(monkeypatch):
     monkeypatch.delenv("CURATE_REVIEW_BACKOFF", raising=False)
     clock = FakeClock(request_s=30.0)
     with pytest.raises(ReviewServerError) as info:
-        ac.with_retries(clock.timing_out(httpx.ReadTimeout("timed out")), "connect", "http://h", sleep=clock.sleep,
-                        clock=clock)  # fmt: skip
+        ac.with_retries(
+            clock.timing_out(httpx.ReadTimeout("timed out")), "connect", "http://h", sleep=clock.sleep, clock=clock
+        )
     assert clock.waits == [1.0, 2.0, 4.0, 8.0]
-    assert str(info.value) == ("could not connect: Argilla at http://h did not answer after 5 tries over 165 s "
-                               "(ReadTimeout: timed out). Is the server running and is ARGILLA_API_URL right? Try "
-                               "again later: the work done so far is kept")  # fmt: skip
+    assert str(info.value) == (
+        "could not connect: Argilla at http://h did not answer after 5 tries over 165 s "
+        "(ReadTimeout: timed out). Is the server running and is ARGILLA_API_URL right? Try "
+        "again later: the work done so far is kept"
+    )
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("CURATE_REVIEW_TIMEOUT", "-1", "CURATE_REVIEW_TIMEOUT='-1': it must be a whole number, 1 or more"),
-    ("CURATE_REVIEW_TIMEOUT", "2.5", "CURATE_REVIEW_TIMEOUT='2.5': it must be a whole number, 1 or more"),
-    ("CURATE_REVIEW_RETRIES", "abc", "CURATE_REVIEW_RETRIES='abc': it must be a whole number, 1 or more"),
-    ("CURATE_REVIEW_RETRIES", "0", "CURATE_REVIEW_RETRIES='0': it must be a whole number, 1 or more"),
-    ("CURATE_REVIEW_BACKOFF", "nan", "CURATE_REVIEW_BACKOFF='nan': it must be a number, 0 or more"),
-    ("CURATE_REVIEW_BACKOFF", "-0.5", "CURATE_REVIEW_BACKOFF='-0.5': it must be a number, 0 or more"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CURATE_REVIEW_TIMEOUT", "-1", "CURATE_REVIEW_TIMEOUT='-1': it must be a whole number, 1 or more"),
+        ("CURATE_REVIEW_TIMEOUT", "2.5", "CURATE_REVIEW_TIMEOUT='2.5': it must be a whole number, 1 or more"),
+        ("CURATE_REVIEW_RETRIES", "abc", "CURATE_REVIEW_RETRIES='abc': it must be a whole number, 1 or more"),
+        ("CURATE_REVIEW_RETRIES", "0", "CURATE_REVIEW_RETRIES='0': it must be a whole number, 1 or more"),
+        ("CURATE_REVIEW_BACKOFF", "nan", "CURATE_REVIEW_BACKOFF='nan': it must be a number, 0 or more"),
+        ("CURATE_REVIEW_BACKOFF", "-0.5", "CURATE_REVIEW_BACKOFF='-0.5': it must be a number, 0 or more"),
+    ],
+)
 def test_review_settings_that_are_not_numbers_in_range_are_errors(monkeypatch, name, value, message):
-    from curate.errors import SettingError
+    from curate.core.errors import SettingError
 
     monkeypatch.setenv("ARGILLA_API_URL", "http://localhost:6900")
     monkeypatch.setenv("ARGILLA_API_KEY", "k")
@@ -104,15 +114,20 @@ def test_review_settings_that_are_not_numbers_in_range_are_errors(monkeypatch, n
         ac.settings_from_env()  # what the review step checks before any work
     assert str(info.value) == message and info.value.exit_code == 2
     monkeypatch.setenv(name, " 3 ")
-    assert ac.retry_settings() == ac.RetrySettings(**{"tries": 5, "backoff": 1.0, "timeout": 30,
-                                                      name.split("_")[-1].lower().replace("retries", "tries"): 3})  # fmt: skip
+    assert ac.retry_settings() == ac.RetrySettings(
+        **{"tries": 5, "backoff": 1.0, "timeout": 30, name.split("_")[-1].lower().replace("retries", "tries"): 3}
+    )
 
 
 def test_client_errors_are_not_retried(monkeypatch):
     monkeypatch.setenv("ARGILLA_API_KEY", "s3cret-key-value")
     waits = []
-    with pytest.raises(ReviewServerError, match="could not create the dataset 'd' \\(Argilla at http://h\\): .*HTTP 422"):
-        ac.with_retries(lambda: (_ for _ in ()).throw(Status(422)), "create the dataset 'd'", "http://h", sleep=waits.append)
+    with pytest.raises(
+        ReviewServerError, match="could not create the dataset 'd' \\(Argilla at http://h\\): .*HTTP 422"
+    ):
+        ac.with_retries(
+            lambda: (_ for _ in ()).throw(Status(422)), "create the dataset 'd'", "http://h", sleep=waits.append
+        )
     with pytest.raises(ReviewServerError, match="refused the API key in ARGILLA_API_KEY"):
         ac.with_retries(lambda: (_ for _ in ()).throw(Status(401)), "connect", "http://h", sleep=waits.append)
     assert waits == []

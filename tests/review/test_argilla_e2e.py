@@ -54,7 +54,9 @@ output:
 
 
 def _recipe(tmp_path: Path, dataset: str = "e2e-review") -> tuple[Path, Path]:
-    data = write_jsonl(tmp_path / "pairs.jsonl", [{"en": t, "xx": x, "lang": lang, "score": s} for t, x, lang, s in ROWS])
+    data = write_jsonl(
+        tmp_path / "pairs.jsonl", [{"en": t, "xx": x, "lang": lang, "score": s} for t, x, lang, s in ROWS]
+    )
     out = tmp_path / "out"
     return write_recipe(tmp_path / "recipe.yaml", RECIPE.format(data=data, out=out, dataset=dataset)), out
 
@@ -62,16 +64,21 @@ def _recipe(tmp_path: Path, dataset: str = "e2e-review") -> tuple[Path, Path]:
 def _http(server, method: str, path: str, key: str | None = None, **kwargs):
     import requests
 
-    response = requests.request(method, server.url + path, headers={"X-Argilla-Api-Key": key or server.api_key},
-                                timeout=30, **kwargs)  # fmt: skip
+    response = requests.request(
+        method, server.url + path, headers={"X-Argilla-Api-Key": key or server.api_key}, timeout=30, **kwargs
+    )
     assert response.status_code < 300, (method, path, response.status_code, response.text)
     return response.json() if response.content else None
 
 
 def _annotator(server, name: str) -> str:
     """An annotator in the owner's workspace; returns its API key."""
-    user = _http(server, "POST", "/api/v1/users", json={"username": name, "password": "annotator-pw-123",
-                                                       "first_name": name, "role": "annotator"})  # fmt: skip
+    user = _http(
+        server,
+        "POST",
+        "/api/v1/users",
+        json={"username": name, "password": "annotator-pw-123", "first_name": name, "role": "annotator"},
+    )
     workspace = next(w for w in _http(server, "GET", "/api/v1/me/workspaces")["items"] if w["name"] == "argilla")
     _http(server, "POST", f"/api/v1/workspaces/{workspace['id']}/users", json={"user_id": user["id"]})
     return user["api_key"]
@@ -247,7 +254,8 @@ def test_the_memory_engine_answers_the_annotator_uis_queries(tmp_path, cli, argi
     low = {"type": "range", "scope": {"entity": "metadata", "metadata_property": "score"}, "le": 0.5}
     queue = _queue(out)
     assert sorted(ids({"filters": {"and": [french, low]}})) == sorted(
-        queue.filter((pl.col("lang") == "fra") & (pl.col("score") <= 0.5))["_id"].to_list())
+        queue.filter((pl.col("lang") == "fra") & (pl.col("score") <= 0.5))["_id"].to_list()
+    )
     by_score = ids({"sort": [{"scope": {"entity": "metadata", "metadata_property": "score"}, "order": "asc"}]})
     assert by_score == queue.sort("score")["_id"].to_list()
     assert ids({"query": {"text": {"q": "tea"}}}) == queue.filter(pl.col("text") == "I like tea.")["_id"].to_list()

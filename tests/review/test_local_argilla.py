@@ -20,8 +20,13 @@ pytestmark = [pytest.mark.argilla, pytest.mark.slow]
 
 def test_ctrl_c_stops_the_server_at_once_and_removes_its_temporary_folder(argilla_venv):
     port = local_argilla.free_port()
-    process = subprocess.Popen([sys.executable, str(local_argilla.HERE / "local_argilla.py"), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, str(local_argilla.HERE / "local_argilla.py"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         shown = ""
         for line in process.stdout:  # until the server is up (the launcher waits for its status page)

@@ -4,23 +4,34 @@ import json
 import polars as pl
 import pytest
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.review.queue import export_queue, read_answers
 
 SPEC = {
-    "fields": [{"name": "text", "column": "text", "title": "Text", "required": True},
-               {"name": "target", "column": "target", "title": "Target", "required": False}],
-    "correct": ["target"], "labels": ["wrong_language", "pii_left", "other"],
-    "metadata": [{"name": "lang", "column": "lang", "kind": "terms"}, {"name": "why", "column": "_why", "kind": "terms"},
-                 {"name": "score", "column": "score", "kind": "float"}],
-}  # fmt: skip
-QUEUE = pl.DataFrame({
-    "_id": ["r1", "r2", "r3"], "_why": [["sample"], ["sample", "low_confidence"], ["pii"]],
-    "text": ["Where is the station?", "I like tea.", "Call me, 0612345678."],
-    "target": ["Где вокзал?", "Me gusta el té.", "電話して、0612345678。"],
-    "lang": ["rus", "fra", "jpn"], "score": [0.99, 0.31, 0.9],
-    "_suggest_decision": ["accept", "reject", "reject"], "_suggest_issues": [[], ["wrong_language"], ["pii_left"]],
-})  # fmt: skip
+    "fields": [
+        {"name": "text", "column": "text", "title": "Text", "required": True},
+        {"name": "target", "column": "target", "title": "Target", "required": False},
+    ],
+    "correct": ["target"],
+    "labels": ["wrong_language", "pii_left", "other"],
+    "metadata": [
+        {"name": "lang", "column": "lang", "kind": "terms"},
+        {"name": "why", "column": "_why", "kind": "terms"},
+        {"name": "score", "column": "score", "kind": "float"},
+    ],
+}
+QUEUE = pl.DataFrame(
+    {
+        "_id": ["r1", "r2", "r3"],
+        "_why": [["sample"], ["sample", "low_confidence"], ["pii"]],
+        "text": ["Where is the station?", "I like tea.", "Call me, 0612345678."],
+        "target": ["Где вокзал?", "Me gusta el té.", "電話して、0612345678。"],
+        "lang": ["rus", "fra", "jpn"],
+        "score": [0.99, 0.31, 0.9],
+        "_suggest_decision": ["accept", "reject", "reject"],
+        "_suggest_issues": [[], ["wrong_language"], ["pii_left"]],
+    }
+)
 IDS = {"r1", "r2", "r3"}
 
 
@@ -31,11 +42,20 @@ def test_export_then_import_round_trip(tmp_path, name):
     if name.endswith(".jsonl"):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert rows[1] == {
-            "_id": "r2", "why": ["sample", "low_confidence"], "text": "I like tea.", "target": "Me gusta el té.",
-            "lang": "fra", "score": 0.31, "suggested_decision": "reject",
-            "suggested_issues": ["wrong_language"], "decision": None, "corrected_target": None, "issues": [],
-            "note": None, "annotator": None,
-        }  # fmt: skip
+            "_id": "r2",
+            "why": ["sample", "low_confidence"],
+            "text": "I like tea.",
+            "target": "Me gusta el té.",
+            "lang": "fra",
+            "score": 0.31,
+            "suggested_decision": "reject",
+            "suggested_issues": ["wrong_language"],
+            "decision": None,
+            "corrected_target": None,
+            "issues": [],
+            "note": None,
+            "annotator": None,
+        }
         rows[0].update(decision="accept", corrected_target="Где же вокзал?")
         rows[1].update(decision="REJECT", issues=["wrong_language"], note="Spanish")
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -49,16 +69,22 @@ def test_export_then_import_round_trip(tmp_path, name):
             writer.writeheader()
             writer.writerows(rows)
     answers = read_answers(path, SPEC, IDS, annotator="olga")
-    assert answers.select("_id", "annotator", "origin", "status", "decision", "issues", "note", "corrected_target").rows() == [
+    assert answers.select(
+        "_id", "annotator", "origin", "status", "decision", "issues", "note", "corrected_target"
+    ).rows() == [
         ("r1", "olga", "file", "submitted", "accept", [], None, "Где же вокзал?"),
         ("r2", "olga", "file", "submitted", "reject", ["wrong_language"], "Spanish", None),
-    ]  # fmt: skip
+    ]
 
 
 def test_import_reports_every_problem_with_its_line(tmp_path):
     path = tmp_path / "answers.jsonl"
-    lines = [{"_id": "r1", "decision": "maybe"}, {"_id": "nope", "decision": "accept"},
-             {"_id": "r3", "decision": "reject", "issues": "pii_left;rude"}, {"_id": "r2", "decision": ""}]  # fmt: skip
+    lines = [
+        {"_id": "r1", "decision": "maybe"},
+        {"_id": "nope", "decision": "accept"},
+        {"_id": "r3", "decision": "reject", "issues": "pii_left;rude"},
+        {"_id": "r2", "decision": ""},
+    ]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     with pytest.raises(CurateError) as info:
         read_answers(path, SPEC, IDS, None)
@@ -71,11 +97,15 @@ def test_import_reports_every_problem_with_its_line(tmp_path):
 
 def test_import_needs_one_answer_per_reviewer_and_a_known_format(tmp_path):
     path = tmp_path / "a.jsonl"
-    path.write_text('{"_id": "r1", "decision": "accept", "annotator": "x"}\n{"_id": "r1", "decision": "reject", "annotator": "x"}\n')
+    path.write_text(
+        '{"_id": "r1", "decision": "accept", "annotator": "x"}\n{"_id": "r1", "decision": "reject", "annotator": "x"}\n'
+    )
     with pytest.raises(CurateError, match="row r1 is answered twice by 'x'"):
         read_answers(path, SPEC, IDS, None)
     two = tmp_path / "b.jsonl"
-    two.write_text('{"_id": "r1", "decision": "accept", "annotator": "x"}\n{"_id": "r1", "decision": "reject", "annotator": "y"}\n')
+    two.write_text(
+        '{"_id": "r1", "decision": "accept", "annotator": "x"}\n{"_id": "r1", "decision": "reject", "annotator": "y"}\n'
+    )
     assert read_answers(two, SPEC, IDS, None)["annotator"].to_list() == ["x", "y"]
     with pytest.raises(CurateError, match="as .jsonl or .csv"):
         export_queue(QUEUE, SPEC, tmp_path / "queue.xlsx")

@@ -24,23 +24,40 @@ OUTPUTS = [  # (language, source, output, reference, judge score)
     ("swh", "Are you sure?", "Una uhakika?", "Je, una uhakika?", 3.0),
     ("swh", "See you tomorrow.", "Tutaonana kesho kesho kesho.", "Tutaonana kesho.", 3.5),
 ]
-OLGA = {"Bonjour.": 5, "Merci bien.": 4, "Où la gare ?": 2, "J'aime le café.": 1, "Nina njaa.": 5,
-        "Maji tafadhali.": 5, "Una uhakika?": 4, "Tutaonana kesho kesho kesho.": 2}  # fmt: skip
+OLGA = {
+    "Bonjour.": 5,
+    "Merci bien.": 4,
+    "Où la gare ?": 2,
+    "J'aime le café.": 1,
+    "Nina njaa.": 5,
+    "Maji tafadhali.": 5,
+    "Una uhakika?": 4,
+    "Tutaonana kesho kesho kesho.": 2,
+}
 AMANI = {"Nina njaa.": 4, "Maji tafadhali.": 5, "Una uhakika?": 3, "Tutaonana kesho kesho kesho.": 1}
 
 
 def _queue(folder: Path) -> None:
     from curate.review.ratings import write_rating_queue
 
-    rows = [{"set": "test", "_id": f"row{i}", "lang": lang, "input": src, "output": out, "reference": ref}
-            for i, (lang, src, out, ref, _) in enumerate(OUTPUTS)]  # fmt: skip
-    judged = [{"set": "test", "_id": f"row{i}", "model": "tuned", "score": score} for i, (*_, score) in enumerate(OUTPUTS)]
+    rows = [
+        {"set": "test", "_id": f"row{i}", "lang": lang, "input": src, "output": out, "reference": ref}
+        for i, (lang, src, out, ref, _) in enumerate(OUTPUTS)
+    ]
+    judged = [
+        {"set": "test", "_id": f"row{i}", "model": "tuned", "score": score} for i, (*_, score) in enumerate(OUTPUTS)
+    ]
     assert write_rating_queue(folder, rows, judged, per_language=4, name="tiny-mt", seed=13) == 8
 
 
 def _rate(server, key: str, record: dict, value: int) -> None:
-    _http(server, "POST", f"/api/v1/records/{record['id']}/responses", key=key,
-          json={"status": "submitted", "values": {"rating": {"value": value}}})  # fmt: skip
+    _http(
+        server,
+        "POST",
+        f"/api/v1/records/{record['id']}/responses",
+        key=key,
+        json={"status": "submitted", "values": {"rating": {"value": value}}},
+    )
 
 
 def test_ratings_through_argilla(tmp_path, cli, argilla_env):
@@ -54,7 +71,11 @@ def test_ratings_through_argilla(tmp_path, cli, argilla_env):
     by_output = {r["fields"]["output"]: r for r in records.values()}
     assert set(by_output) == set(OLGA)
     french = by_output["Où la gare ?"]
-    assert french["fields"] == {"source": "Where is the station?", "output": "Où la gare ?", "reference": "Où est la gare ?"}
+    assert french["fields"] == {
+        "source": "Where is the station?",
+        "output": "Où la gare ?",
+        "reference": "Où est la gare ?",
+    }
     assert french["metadata"] == {"lang": "fra", "set": "test", "judge_score": 4.0}
     suggestions = _http(server, "GET", f"/api/v1/records/{french['id']}/suggestions")["items"]
     assert [(s["value"], s["agent"]) for s in suggestions] == [(4, "curate")]
@@ -68,11 +89,14 @@ def test_ratings_through_argilla(tmp_path, cli, argilla_env):
         _rate(server, amani, by_output[output], value)
     pulled = cli("review", "pull", folder)
     assert pulled.code == 0, pulled
-    assert "pulled 12 responses from Argilla dataset 'tiny-mt-ratings'" in pulled.out and "raters: amani, olga" in pulled.out
+    assert (
+        "pulled 12 responses from Argilla dataset 'tiny-mt-ratings'" in pulled.out
+        and "raters: amani, olga" in pulled.out
+    )
     report = json.loads((folder / "ratings.json").read_text())
     judge = {out: score for _, _, out, _, score in OUTPUTS}
     for lang, group in (("fra", report["languages"][0]), ("swh", report["languages"][1])):
-        mine = [out for l, _, out, _, _ in OUTPUTS if l == lang]
+        mine = [out for code, _, out, _, _ in OUTPUTS if code == lang]
         human = [np.mean([r[o] for r in (OLGA, AMANI) if o in r]) for o in mine]
         scores = [judge[o] for o in mine]
         assert (group["lang"], group["queued"], group["rated"]) == (lang, 4, 4)

@@ -22,8 +22,15 @@ QUEUE = pl.DataFrame(
 
 
 def _suggested() -> pl.DataFrame:
-    return rec.add_suggestions(QUEUE, field="text", confidence="text_lang_score", below=0.8, lang_flag="text_lang_flag",
-                               pii_column="text_pii", labels=["wrong_language", "pii_left", "other"])  # fmt: skip
+    return rec.add_suggestions(
+        QUEUE,
+        field="text",
+        confidence="text_lang_score",
+        below=0.8,
+        lang_flag="text_lang_flag",
+        pii_column="text_pii",
+        labels=["wrong_language", "pii_left", "other"],
+    )
 
 
 def test_suggestions_come_from_the_pipelines_scores():
@@ -35,17 +42,30 @@ def test_suggestions_come_from_the_pipelines_scores():
 
 
 def _spec(queue: pl.DataFrame) -> dict:
-    return rec.build_spec(dataset="d", workspace=None, queue=queue, fields=["text", "target", "context"],
-                          correct=["text", "target"], labels=["wrong_language", "other"],
-                          metadata=["text_lang", "_source", "_origin", "_why", "text_lang_score"], annotators=2,
-                          prefill=True, guidelines="g", selection={})  # fmt: skip
+    return rec.build_spec(
+        dataset="d",
+        workspace=None,
+        queue=queue,
+        fields=["text", "target", "context"],
+        correct=["text", "target"],
+        labels=["wrong_language", "other"],
+        metadata=["text_lang", "_source", "_origin", "_why", "text_lang_score"],
+        annotators=2,
+        prefill=True,
+        guidelines="g",
+        selection={},
+    )
 
 
 def test_spec_leaves_out_empty_fields_and_metadata():
     spec = _spec(_suggested())
     assert [(f["name"], f["required"]) for f in spec["fields"]] == [("text", True), ("target", False)]
     assert [(m["name"], m["kind"]) for m in spec["metadata"]] == [
-        ("text_lang", "terms"), ("source", "terms"), ("why", "terms"), ("text_lang_score", "float")]
+        ("text_lang", "terms"),
+        ("source", "terms"),
+        ("why", "terms"),
+        ("text_lang_score", "float"),
+    ]
     assert spec["correct"] == ["text", "target"]
     assert rec.question_names(spec) == ["decision", "corrected_text", "corrected_target", "issues", "note"]
 
@@ -63,7 +83,7 @@ def test_record_dicts_have_fields_metadata_and_suggestions():
             {"question": "corrected_text", "value": "I like tea.", "score": None},
             {"question": "corrected_target", "value": "Me gusta el té.", "score": None},
         ],
-    }  # fmt: skip
+    }
     assert r[2]["fields"] == {"text": "Mail anna@example.org now."}  # a null target is left out
     assert "text_lang_score" not in r[3]["metadata"]
     empty = rec.record_dicts(queue.with_columns(pl.lit("  ").alias("text")).head(1), _spec(queue))
@@ -71,10 +91,18 @@ def test_record_dicts_have_fields_metadata_and_suggestions():
 
 
 def test_guidelines_explain_the_choice_and_the_questions():
-    text = rec.guidelines(["text", "target"], ["target"], ["wrong_language", "other"], {"sample": 50, "pii": 1.0},
-                          "text_lang", {"name": "news", "description": "News pairs.", "steps": [{"langid": {}}, {"pii": {}}]},
-                          "Names of public figures are fine.")  # fmt: skip
-    assert text.startswith("# Review of `news`\n\nNews pairs.\n\nThe rows went through these steps before you see them: `langid`, `pii`.")
+    text = rec.guidelines(
+        ["text", "target"],
+        ["target"],
+        ["wrong_language", "other"],
+        {"sample": 50, "pii": 1.0},
+        "text_lang",
+        {"name": "news", "description": "News pairs.", "steps": [{"langid": {}}, {"pii": {}}]},
+        "Names of public figures are fine.",
+    )
+    assert text.startswith(
+        "# Review of `news`\n\nNews pairs.\n\nThe rows went through these steps before you see them: `langid`, `pii`."
+    )
     assert "- a random sample (50 per text_lang)" in text and "- rows in which personal data was found (100%)" in text
     assert "**Corrected target** (optional)" in text and "`wrong_language`:" in text
     assert text.endswith("## From the dataset's maintainers\n\nNames of public figures are fine.")

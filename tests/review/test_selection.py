@@ -7,17 +7,29 @@ from curate.review.selection import Rule, Selector, check_take
 TEXTS = {
     "fra": ["Bonjour.", "Merci beaucoup.", "Où est la gare ?", "Je ne sais pas.", "Il pleut encore.", "C'est vrai."],
     "rus": ["Доброе утро.", "Спасибо большое.", "Где вокзал?", "Я не знаю.", "Опять идёт дождь.", "Это правда."],
-    "jpn": ["おはようございます。", "どうもありがとう。", "駅はどこですか。", "わかりません。", "また雨だ。", "本当です。"],
+    "jpn": [
+        "おはようございます。",
+        "どうもありがとう。",
+        "駅はどこですか。",
+        "わかりません。",
+        "また雨だ。",
+        "本当です。",
+    ],
 }
 
 
 def _frame() -> pl.DataFrame:
-    rows = [{"_id": f"{lang}-{i}", "text": t, "lang": lang, "score": 0.2 + 0.15 * i}
-            for lang, texts in TEXTS.items() for i, t in enumerate(texts)]  # fmt: skip
+    rows = [
+        {"_id": f"{lang}-{i}", "text": t, "lang": lang, "score": 0.2 + 0.15 * i}
+        for lang, texts in TEXTS.items()
+        for i, t in enumerate(texts)
+    ]
     return pl.DataFrame(rows)
 
 
-def _select(frame: pl.DataFrame, rules: list[Rule], by: str | None = "lang", batch: int = 100, seed: int = 3) -> pl.DataFrame:
+def _select(
+    frame: pl.DataFrame, rules: list[Rule], by: str | None = "lang", batch: int = 100, seed: int = 3
+) -> pl.DataFrame:
     selector = Selector(rules, by, seed)
     for start in range(0, frame.height, batch):
         selector.add(frame.slice(start, batch))
@@ -64,10 +76,14 @@ def test_no_group_column_means_one_group_and_nothing_matched_is_empty():
 
 
 def test_a_synthetic_row_gets_its_parent_text_from_its_batch_or_a_later_one():
-    frame = pl.DataFrame({
-        "_id": ["p1", "p2", "s1", "s2"], "text": ["Где вокзал?", "Я не знаю.", "Where is the station?", "I don't know."],
-        "_parent_id": [None, None, "p1", "p2"], "_synthetic": [False, False, True, True],
-    })  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "_id": ["p1", "p2", "s1", "s2"],
+            "text": ["Где вокзал?", "Я не знаю.", "Where is the station?", "I don't know."],
+            "_parent_id": [None, None, "p1", "p2"],
+            "_synthetic": [False, False, True, True],
+        }
+    )
     rules = [Rule("synthetic", pl.col("_synthetic"), 1.0)]
     together = _select(frame, rules, by=None, batch=4)  # an augmenting step writes children beside their parents
     assert dict(zip(together["_id"], together["_parent_text"])) == {"s1": "Где вокзал?", "s2": "Я не знаю."}
@@ -84,7 +100,11 @@ def test_rows_without_a_group_value_are_a_group_of_their_own():
     chosen = _select(frame, [Rule("sample", pl.lit(True), 2)])
     # 2 of each language and 2 of the 3 rows without one: they are neither merged into a language nor left out
     assert chosen.group_by("lang").len().sort("lang", nulls_last=True).rows() == [
-        ("fra", 2), ("jpn", 2), ("rus", 2), (None, 2)]  # fmt: skip
+        ("fra", 2),
+        ("jpn", 2),
+        ("rus", 2),
+        (None, 2),
+    ]
     assert set(chosen.filter(pl.col("lang").is_null())["_id"]) < {"fra-5", "rus-5", "jpn-5"}
     assert chosen.columns == [*frame.columns, "_parent_text", "_why"]  # the grouping key is not left behind
 

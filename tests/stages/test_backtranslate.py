@@ -16,10 +16,10 @@ import pytest
 pytest.importorskip("ctranslate2")
 pytest.importorskip("transformers")
 
-from curate.models.locate import ModelNotAvailableError
 from curate.augment.validate import REASONS, normalized
-from curate.registry import get_step
+from curate.models.locate import ModelNotAvailableError
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step
 from tests.augment import models
 from tests.conftest import write_recipe
 
@@ -30,8 +30,13 @@ def paths():
 
 
 def step(paths, **params):
-    config = {"model": paths["marian-yid-eng"], "target_lang": "eng", "source_lang": "yid",
-              "cache_dir": str(models.ct2_cache()), **params}  # fmt: skip
+    config = {
+        "model": paths["marian-yid-eng"],
+        "target_lang": "eng",
+        "source_lang": "yid",
+        "cache_dir": str(models.ct2_cache()),
+        **params,
+    }
     instance = get_step("backtranslate").from_dict(config, StepContext(seed=13))
     instance.setup()
     return instance
@@ -46,7 +51,10 @@ def test_input_rows_come_back_unchanged_and_synthetic_rows_are_marked(paths):
     result = step(paths, beam_size=4, n=2).process(batch)
     originals = result.kept.filter(~pl.col("_synthetic"))
     assert originals.drop("_synthetic", "_parent_id", "_origin").equals(batch)
-    assert originals["_parent_id"].null_count() == originals.height and originals["_origin"].null_count() == originals.height
+    assert (
+        originals["_parent_id"].null_count() == originals.height
+        and originals["_origin"].null_count() == originals.height
+    )
     made = pl.concat([synthetic(result), result.rejected.drop("_reason", "_detail")])
     assert made.height == 2 * batch.height == result.stats["synthetic:candidates"]
     assert result.kept.height + result.rejected.height == batch.height + made.height
@@ -54,8 +62,13 @@ def test_input_rows_come_back_unchanged_and_synthetic_rows_are_marked(paths):
     assert made["_id"].n_unique() == made.height and not set(made["_id"]) & set(batch["_id"])
     assert made["_origin"].unique().to_list() == [made["_origin"][0]]
     assert re.fullmatch(r"backtranslate:.*marian-yid-eng#[0-9a-f]{8}", made["_origin"][0])
-    joined = made.join(batch.select("_id", "target", pl.col("text").alias("parent_text")), left_on="_parent_id",
-                       right_on="_id", how="left", suffix="_parent")  # fmt: skip
+    joined = made.join(
+        batch.select("_id", "target", pl.col("text").alias("parent_text")),
+        left_on="_parent_id",
+        right_on="_id",
+        how="left",
+        suffix="_parent",
+    )
     assert (joined["target"] == joined["target_parent"]).all()  # the Yiddish stays: a new pair for it
     assert made.columns == result.kept.columns
 
@@ -82,8 +95,9 @@ def test_the_same_rows_get_the_same_ids_and_texts_on_every_run_and_in_any_batchi
     halves = [step(paths, beam_size=1).process(batch[:15]), step(paths, beam_size=1).process(batch[15:])]
 
     def made(results):
-        frames = [r.kept.filter(pl.col("_synthetic")) for r in results] + [r.rejected.drop("_reason", "_detail")
-                                                                          for r in results]  # fmt: skip
+        frames = [r.kept.filter(pl.col("_synthetic")) for r in results] + [
+            r.rejected.drop("_reason", "_detail") for r in results
+        ]
         return pl.concat(frames).select("_id", "_parent_id", "text").sort("_id")
 
     assert made([first]).equals(made([again])) and made([first]).equals(made(halves))
@@ -112,9 +126,11 @@ def test_n_sampled_variants(paths):
 
 def test_tags_of_the_replaced_column_are_emptied_and_its_language_set(paths):
     batch = models.batch().with_columns(
-        pl.lit("eng").alias("text_lang"), pl.lit(0.97).alias("text_lang_score"), pl.lit("c1").alias("dup_cluster"),
+        pl.lit("eng").alias("text_lang"),
+        pl.lit(0.97).alias("text_lang_score"),
+        pl.lit("c1").alias("dup_cluster"),
         pl.lit([{"kind": "email", "start": 0, "end": 3}]).alias("text_pii"),
-    )  # fmt: skip
+    )
     result = step(paths, n=2, beam_size=1, sampling_topk=0).process(batch)
     made = pl.concat([synthetic(result), result.rejected.drop("_reason", "_detail")])
     assert made["text_pii"].null_count() == made.height and made["dup_cluster"].null_count() == made.height
@@ -166,7 +182,9 @@ def test_config_errors():
 def test_through_the_engine_synthetic_rows_are_counted_apart(paths, tmp_path, cli):
     data = tmp_path / "pairs.jsonl"
     data.write_bytes(models.PAIRS_FILE.read_bytes())
-    recipe = write_recipe(tmp_path / "r.yaml", f"""
+    recipe = write_recipe(
+        tmp_path / "r.yaml",
+        f"""
 name: bt
 seed: 13
 sources:
@@ -178,7 +196,8 @@ steps:
 output:
   dir: {tmp_path / "out"}
   splits: {{train: 1.0}}
-""")
+""",
+    )
     done = cli("run", str(recipe))
     assert done.code == 0, done
     out = tmp_path / "out"
@@ -186,11 +205,15 @@ output:
     acc = manifest["accounting"]
     assert acc["ok"] and acc["rows_read"] == acc["curated_read"] + acc["rejected_read"]
     data_rows = pl.read_parquet(out / "data")
-    rejects = pl.concat([pl.read_parquet(f) for f in sorted((out / "rejects").glob("*.parquet"))], how="diagonal_relaxed")
+    rejects = pl.concat(
+        [pl.read_parquet(f) for f in sorted((out / "rejects").glob("*.parquet"))], how="diagonal_relaxed"
+    )
     synthetic_out = data_rows.filter(pl.col("_synthetic").fill_null(False)).height
     synthetic_rejected = rejects.filter(pl.col("_step") == "backtranslate").height
     assert acc["synthetic_out"] == synthetic_out > 0 and acc["synthetic_rejected"] == synthetic_rejected > 0
-    assert synthetic_out + synthetic_rejected == 2 * (acc["rows_read"] - rejects.filter(pl.col("_step") == "read").height)
+    assert synthetic_out + synthetic_rejected == 2 * (
+        acc["rows_read"] - rejects.filter(pl.col("_step") == "read").height
+    )
     assert set(rejects.filter(pl.col("_step") == "backtranslate")["_reason"]) <= set(REASONS)
     origin = next(iter(manifest["synthetic"]))
     assert origin.startswith("backtranslate:") and manifest["synthetic"][origin]["kept"] == synthetic_out

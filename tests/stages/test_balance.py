@@ -6,7 +6,6 @@ import pytest
 from curate.stages.balance import Balance, quotas_for, temperature_quotas, upsampling_quotas
 from tests.conftest import write_jsonl, write_recipe
 
-
 # Temperature sampling (XLM-R, mT5): group i gets a share p_i = n_i^a / sum_j n_j^a of the total, a = 1/T. For the
 # skewed corpus below (eng 1000, fra 100, yid 10; a = 0.3; total 1110), by hand:
 #   1000^0.3 = 10^0.9 = 7.943282, 100^0.3 = 10^0.6 = 3.981072, 10^0.3 = 1.995262; sum 13.919616
@@ -40,10 +39,13 @@ def skewed_corpus(tmp_path):
         for i in range(n):
             # every 50th English row is a near-duplicate of the one before it (same cluster)
             cluster = f"{lang}-{i - 1}" if lang == "eng" and i % 50 == 1 else f"{lang}-{i}"
-            records.append({"text": f"{lang} sentence {i}", "lang": lang, "label": "pos" if i % 3 else "neg",
-                            "cluster": cluster})  # fmt: skip
+            records.append(
+                {"text": f"{lang} sentence {i}", "lang": lang, "label": "pos" if i % 3 else "neg", "cluster": cluster}
+            )
     write_jsonl(tmp_path / "in.jsonl", records)
-    return write_recipe(tmp_path / "r.yaml", """\
+    return write_recipe(
+        tmp_path / "r.yaml",
+        """\
 name: skewed
 seed: 5
 sources:
@@ -55,7 +57,8 @@ output:
   dir: out
   splits: {train: 0.8, validation: 0.1, test: 0.1}
   stratify_by: lang
-""")
+""",
+    )
 
 
 def test_skewed_corpus_end_to_end(tmp_path, cli):
@@ -79,8 +82,12 @@ def test_skewed_corpus_end_to_end(tmp_path, cli):
     assert acc["ok"] and acc["rows_read"] == 1110
     assert acc["repeats_out"] == acc["added_out"] == (159 - 10) + (318 - 100)
     # leak-free: a cluster, and a repeat with its original, are never in two splits
-    split_of = pl.concat([pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
-                          for p in (out / "data").glob("*.parquet")])  # fmt: skip
+    split_of = pl.concat(
+        [
+            pl.read_parquet(p).with_columns(pl.lit(p.name.split("-")[0]).alias("split"))
+            for p in (out / "data").glob("*.parquet")
+        ]
+    )
     for key in ("dup_cluster", pl.coalesce("_repeat_of", "_id")):
         assert split_of.group_by(key).agg(pl.col("split").n_unique())["split"].max() == 1
     # stratified: each language has its share of each split
@@ -94,7 +101,9 @@ def test_skewed_corpus_end_to_end(tmp_path, cli):
     # the step lists the file with itself in the manifest, and the card says what it is for, after the step's figures
     assert manifest["steps"][1]["artifacts"] == {"weights.json": "class weights per group and label, for the trainer"}
     card = (out / "README.md").read_text()
-    before, found, _ = card.partition("## Class weights\n\nWritten to `weights.json` for the trainer.\n\n## Limitations")
+    before, found, _ = card.partition(
+        "## Class weights\n\nWritten to `weights.json` for the trainer.\n\n## Limitations"
+    )
     assert found and "## Step 1: balance" in before
 
 
@@ -110,8 +119,9 @@ def test_deterministic_and_seed_dependent():
 
 
 def test_prefer_original_rows_when_shrinking():
-    frame = pl.DataFrame({"_id": [f"id{i}" for i in range(20)], "text_lang": ["a"] * 20,
-                          "_synthetic": [i >= 10 for i in range(20)]})  # fmt: skip
+    frame = pl.DataFrame(
+        {"_id": [f"id{i}" for i in range(20)], "text_lang": ["a"] * 20, "_synthetic": [i >= 10 for i in range(20)]}
+    )
     step = Balance.from_dict({"strategy": "cap", "cap": 10})
     result = step.apply(frame, step.fit(iter([frame])))
     assert result.kept["_synthetic"].to_list() == [False] * 10
@@ -132,8 +142,14 @@ def test_temperature_without_total_keeps_every_real_row():
 def pairs_and_paragraphs() -> pl.DataFrame:
     """12 English-German pairs, 3 English-Yiddish pairs, 4 paragraphs without a target language."""
     langs = ["deu"] * 12 + ["yid"] * 3 + [None] * 4
-    return pl.DataFrame({"_id": [f"r{i:02d}" for i in range(len(langs))], "src_lang": ["eng"] * 15 + [None] * 4,
-                         "tgt_lang": langs, "text_lang": ["eng"] * 15 + ["ara", "ara", "deu", "hin"]})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "_id": [f"r{i:02d}" for i in range(len(langs))],
+            "src_lang": ["eng"] * 15 + [None] * 4,
+            "tgt_lang": langs,
+            "text_lang": ["eng"] * 15 + ["ara", "ara", "deu", "hin"],
+        }
+    )
 
 
 def test_pairs_balanced_by_target_language_and_paragraphs_left_alone():
@@ -146,14 +162,26 @@ def test_pairs_balanced_by_target_language_and_paragraphs_left_alone():
     kept = result.kept
     assert dict(kept.group_by("tgt_lang").len().iter_rows()) == {"deu": 12, "yid": 6, None: 4}
     assert kept.filter(pl.col("_repeat") > 0)["_repeat_of"].sort().to_list() == ["r12", "r13", "r14"]
-    assert step.fit_stats(plan) == {"ungrouped": 4, "rows:deu": 12, "copies:deu": 0, "dropped:deu": 0,
-                                    "rows:yid": 3, "copies:yid": 3, "dropped:yid": 0}  # fmt: skip
+    assert step.fit_stats(plan) == {
+        "ungrouped": 4,
+        "rows:deu": 12,
+        "copies:deu": 0,
+        "dropped:deu": 0,
+        "rows:yid": 3,
+        "copies:yid": 3,
+        "dropped:yid": 0,
+    }
     stats, params = step.fit_stats(plan), step.config.model_dump()
-    assert Balance.notes(params, stats) == ["copies per tgt_lang: yid 3 + 3 (2.0x); real rows dropped (over quota): "
-                                            "none; 4 rows without tgt_lang kept as they are"]  # fmt: skip
+    assert Balance.notes(params, stats) == [
+        "copies per tgt_lang: yid 3 + 3 (2.0x); real rows dropped (over quota): "
+        "none; 4 rows without tgt_lang kept as they are"
+    ]
     assert Balance.card_section(params, stats).splitlines()[2:] == [
-        "| group | rows | copies added | real rows dropped | rows after |", "|---|---|---|---|---|",
-        "| `deu` | 12 | 0 | 0 | 12 |", "| `yid` | 3 | 3 | 0 | 6 |"]  # fmt: skip
+        "| group | rows | copies added | real rows dropped | rows after |",
+        "|---|---|---|---|---|",
+        "| `deu` | 12 | 0 | 0 | 12 |",
+        "| `yid` | 3 | 3 | 0 | 6 |",
+    ]
 
 
 def test_balance_by_the_pair_and_a_cap():
@@ -165,19 +193,24 @@ def test_balance_by_the_pair_and_a_cap():
     assert result.rejected["_reason"].to_list() == ["balance:over_quota"] * 2 and result.kept.height == 17
     assert Balance.notes(step.config.model_dump(), step.fit_stats(plan)) == [
         "copies per src_lang/tgt_lang: none; real rows dropped (over quota): eng/deu 2 of 12; 4 rows without "
-        "src_lang/tgt_lang kept as they are"]  # fmt: skip
+        "src_lang/tgt_lang kept as they are"
+    ]
 
 
 def test_splits_with_few_originals_are_flagged():
-    from curate.splits import thin_splits
+    from curate.run.splits import thin_splits
 
     # yor: 1 row and its 4 copies, all in validation (they stay together); swa: 12 rows over the splits
-    keys = pl.DataFrame({
-        "_id": ["y", "y~r1", "y~r2", "y~r3", "y~r4"] + [f"s{i}" for i in range(12)],
-        "_repeat_of": [None, "y", "y", "y", "y"] + [None] * 12,
-        "lang": ["yor"] * 5 + ["swa"] * 12,
-    })  # fmt: skip
-    plan = pl.DataFrame({"_id": keys["_id"], "_split": [1] * 5 + [0] * 10 + [1, 2]}, schema_overrides={"_split": pl.UInt8})
+    keys = pl.DataFrame(
+        {
+            "_id": ["y", "y~r1", "y~r2", "y~r3", "y~r4"] + [f"s{i}" for i in range(12)],
+            "_repeat_of": [None, "y", "y", "y", "y"] + [None] * 12,
+            "lang": ["yor"] * 5 + ["swa"] * 12,
+        }
+    )
+    plan = pl.DataFrame(
+        {"_id": keys["_id"], "_split": [1] * 5 + [0] * 10 + [1, 2]}, schema_overrides={"_split": pl.UInt8}
+    )
     assert thin_splits(keys, plan, ["train", "validation", "test"], "lang", 2) == [
         {"stratum": "swa", "split": "validation", "originals": 1, "copies": 0},
         {"stratum": "swa", "split": "test", "originals": 1, "copies": 0},

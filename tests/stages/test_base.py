@@ -6,8 +6,8 @@ import json
 import polars as pl
 import pytest
 
-from curate import registry
 from curate.io.writers import write_json_atomic
+from curate.stages import registry
 from curate.stages.base import BatchStep, CardSection, StepConfig, StepResult
 from tests.conftest import write_jsonl, write_recipe
 
@@ -62,12 +62,18 @@ def test_a_step_writes_its_card_section_files_and_notes(tmp_path, cli, probe):
     assert "## Probes\n\nSeen: a 5, b 5.\n\n## Limitations" in card
     assert "No probe ran." not in card and "No PII step ran: personal data may remain." in card
     manifest = json.loads((out / "manifest.json").read_text())
-    assert [s["artifacts"] for s in manifest["steps"]] == [{}, {"probe.json": "the last probe's label"}, {},
-                                                           {"probe.json": "the last probe's label"}]  # fmt: skip
+    assert [s["artifacts"] for s in manifest["steps"]] == [
+        {},
+        {"probe.json": "the last probe's label"},
+        {},
+        {"probe.json": "the last probe's label"},
+    ]
     assert json.loads((out / "probe.json").read_text()) == {"label": "b"}  # the later step's file wins
     note = "probed out; go on with `curate run r.yaml --resume`"
-    thin = ("splits with under 10 original rows (copies are no new evidence; figures measured on them are noise): all "
-            "rows train 5")  # fmt: skip
+    thin = (
+        "splits with under 10 original rows (copies are no new evidence; figures measured on them are noise): all "
+        "rows train 5"
+    )
     assert manifest["notes"] == [thin, note, note] and f"note: {note}" in result.err.splitlines()
 
 

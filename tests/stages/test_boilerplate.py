@@ -17,8 +17,11 @@ def page(body: str) -> str:
 
 
 def frame(texts, sources=None, langs=None):
-    data = {"_id": [f"r{i}" for i in range(len(texts))], "text": texts,
-            "_source": sources or ["site.jsonl"] * len(texts)}  # fmt: skip
+    data = {
+        "_id": [f"r{i}" for i in range(len(texts))],
+        "text": texts,
+        "_source": sources or ["site.jsonl"] * len(texts),
+    }
     if langs:
         data["text_lang"] = langs
     return pl.DataFrame(data, schema_overrides={"text": pl.String})
@@ -31,7 +34,12 @@ def run(data: pl.DataFrame, batches=2, **params):
     return step, state, step.apply(data, state)
 
 
-BODIES = ["Der Stadtrat hat gestern getagt.", "مجلس المدينة اجتمع أمس.", "市议会昨天开会。", "Le conseil s'est réuni hier."]
+BODIES = [
+    "Der Stadtrat hat gestern getagt.",
+    "مجلس المدينة اجتمع أمس.",
+    "市议会昨天开会。",
+    "Le conseil s'est réuni hier.",
+]
 
 
 def test_lines_repeated_across_documents_of_a_source_are_removed():
@@ -41,7 +49,8 @@ def test_lines_repeated_across_documents_of_a_source_are_removed():
     assert result.kept["text"].to_list() == BODIES + ["One line only", "Unique\ntwo lines", None]
     assert result.kept["text_boilerplate"].to_list() == [[0, 2, 3]] * 4 + [[], [], None]
     assert result.rejected.select("_id", "_reason", "_detail").rows() == [
-        ("r4", "boilerplate:only_boilerplate", "2 lines, all boilerplate")]
+        ("r4", "boilerplate:only_boilerplate", "2 lines, all boilerplate")
+    ]
     assert result.stats == {"lines_removed": 14, "rows_with_boilerplate": 5}
 
 
@@ -65,7 +74,11 @@ def test_lines_count_per_source_and_need_enough_documents():
 
 
 def test_one_line_documents_are_never_boilerplate_and_whitespace_and_case_are_folded():
-    data = frame(["Thank you."] * 5 + [f"home | news\nBody {i}." for i in range(2)] + [f"HOME  |  NEWS\nBody {i}." for i in range(2, 4)])
+    data = frame(
+        ["Thank you."] * 5
+        + [f"home | news\nBody {i}." for i in range(2)]
+        + [f"HOME  |  NEWS\nBody {i}." for i in range(2, 4)]
+    )
     _, _, result = run(data)
     assert result.kept["text"].to_list() == ["Thank you."] * 5 + [f"Body {i}." for i in range(4)]
 
@@ -75,13 +88,21 @@ def test_counts_per_language_and_card():
     step, state, result = run(data)
     stats = {**result.stats, **state.stats}
     assert {k: v for k, v in stats.items() if k.startswith("lines:")} == {
-        "lines:deu": 3, "lines:arb": 3, "lines:cmn": 3, "lines:fra": 3}
+        "lines:deu": 3,
+        "lines:arb": 3,
+        "lines:cmn": 3,
+        "lines:fra": 3,
+    }
     card = Boilerplate.card_section(step.config.model_dump(), stats)
-    assert card.startswith("Lines that repeat in at least 3 documents of a source (sources: `_source`) are boilerplate: "
-                           "3 distinct lines, 12 occurrences removed in 4 rows; per language:")
+    assert card.startswith(
+        "Lines that repeat in at least 3 documents of a source (sources: `_source`) are boilerplate: "
+        "3 distinct lines, 12 occurrences removed in 4 rows; per language:"
+    )
 
 
-@pytest.mark.skipif(not (SHARED_EVAL / "dedup" / "xquad_paragraphs.jsonl").exists(), reason="shared eval data not present")
+@pytest.mark.skipif(
+    not (SHARED_EVAL / "dedup" / "xquad_paragraphs.jsonl").exists(), reason="shared eval data not present"
+)
 def test_real_paragraphs_in_twelve_languages_keep_every_line_but_the_planted_boilerplate():
     """XQuAD paragraphs (Arabic, Chinese, Thai, ...: 12 languages), three per page, with a site's navigation and footer
     lines added to every page: exactly the planted lines go, and no line of the real text."""
@@ -112,9 +133,15 @@ def test_web_recipe_accounting(tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "curate", "run", "recipes/web.yaml", "--out", str(out)], cwd=root,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "curate", "run", "recipes/web.yaml", "--out", str(out)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
-    pages = sum(1 for line in (root / "data" / "web" / "pages.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
+    pages = sum(
+        1 for line in (root / "data" / "web" / "pages.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    )
     check_accounting(out, pages, done.stderr)
     check_progress(done.stderr)

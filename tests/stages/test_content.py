@@ -4,19 +4,29 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.stages.content import Content
 from tests.conftest import SHARED_EVAL
 
 
 def run(texts, langs, support=None, **params):
-    data = pl.DataFrame({"text": texts, "text_lang": langs, "text_lang_support": support or [0.9] * len(texts)},
-                        schema_overrides={"text": pl.String})  # fmt: skip
+    data = pl.DataFrame(
+        {"text": texts, "text_lang": langs, "text_lang_support": support or [0.9] * len(texts)},
+        schema_overrides={"text": pl.String},
+    )
     return Content.from_dict(params).process(data)
 
 
-TEXTS = ["What a classic bastard.", "Du Arschloch!", "他是个傻逼", "这是牛乳", "nigger go home, fuck", "Hello world",
-         "يا ابن القحبة", "साला कुत्ता chutiya"]  # fmt: skip
+TEXTS = [
+    "What a classic bastard.",
+    "Du Arschloch!",
+    "他是个傻逼",
+    "这是牛乳",
+    "nigger go home, fuck",
+    "Hello world",
+    "يا ابن القحبة",
+    "साला कुत्ता chutiya",
+]
 LANGS = ["eng", "deu", "cmn", "cmn", "eng", "eng", "arb", "hin"]
 
 
@@ -31,15 +41,29 @@ def test_drop_gives_the_category_with_the_exact_reason_and_the_terms():
         ("يا ابن القحبة", "content:obscene", "obscene: 1 (يا ابن القحبة)"),  # right to left
         ("साला कुत्ता chutiya", "content:obscene", "obscene: 2 (साला, chutiya)"),
     ]
-    assert result.stats == {"content:profanity:eng": 2, "content:obscene:deu": 1, "content:obscene:cmn": 1,
-                            "content:hate:eng": 1, "content:obscene:arb": 1, "content:obscene:hin": 1}  # fmt: skip
+    assert result.stats == {
+        "content:profanity:eng": 2,
+        "content:obscene:deu": 1,
+        "content:obscene:cmn": 1,
+        "content:hate:eng": 1,
+        "content:obscene:arb": 1,
+        "content:obscene:hin": 1,
+    }
 
 
 def test_tag_keeps_every_row_with_categories_and_hits_for_a_review_rule():
     result = run(TEXTS, LANGS, action="tag")
     assert result.rejected.height == 0
-    assert result.kept["text_content"].to_list() == [["profanity"], ["obscene"], ["obscene"], [], ["hate", "profanity"],
-                                                     [], ["obscene"], ["obscene"]]  # fmt: skip
+    assert result.kept["text_content"].to_list() == [
+        ["profanity"],
+        ["obscene"],
+        ["obscene"],
+        [],
+        ["hate", "profanity"],
+        [],
+        ["obscene"],
+        ["obscene"],
+    ]
     assert result.kept["text_content_hits"].to_list() == [1, 1, 1, 0, 2, 0, 1, 2]
     from curate.stages.filter import FilterConfig  # how the review step's `where` rule picks rows
 
@@ -55,8 +79,12 @@ def test_allow_lists_for_a_domain():
     assert strict.rejected["_reason"].to_list() == ["content:sexual", "content:sexual"]
     allowed = run(medical, ["deu"] * 3, terms=terms, allow={"de": ["brust"]})
     assert allowed.rejected.height == 0
-    phrase = run(["breast cancer screening", "nice breasts"], ["eng", "eng"], terms={"sexual": {"en": ["breast", "breasts"]}},
-                 allow={"*": ["breast cancer"]})  # fmt: skip
+    phrase = run(
+        ["breast cancer screening", "nice breasts"],
+        ["eng", "eng"],
+        terms={"sexual": {"en": ["breast", "breasts"]}},
+        allow={"*": ["breast cancer"]},
+    )
     assert phrase.rejected.select("text", "_reason").rows() == [("nice breasts", "content:sexual")]
 
 
@@ -71,13 +99,15 @@ def test_only_the_rows_language_list_judges_it_and_unsure_rows_are_counted():
     assert unsure.stats == {"unjudged:deu": 1, "unjudged:tlh": 1}
     assert Content.notes({"lists": ["profanex"]}, dict(unsure.stats)) == [
         "2 rows were not judged for unfit content: their language has no word list or was not known well enough "
-        "(`deu` 1, `tlh` 1). Add a list of your own (`files`, `terms`) or a classifier"]
+        "(`deu` 1, `tlh` 1). Add a list of your own (`files`, `terms`) or a classifier"
+    ]
 
 
 def test_own_list_file_categories_and_min_hits(tmp_path):
     (tmp_path / "terms.tsv").write_text("lang\tterm\tcategory\nen\tscum\thate\nfr\tconnard\tprofanity\n", "utf-8")
     result = Content.from_dict({"files": ["terms.tsv"], "categories": ["hate"]}, _context(tmp_path)).process(
-        pl.DataFrame({"text": ["you scum", "quel connard", "fuck"], "text_lang": ["eng", "fra", "eng"]}))
+        pl.DataFrame({"text": ["you scum", "quel connard", "fuck"], "text_lang": ["eng", "fra", "eng"]})
+    )
     assert result.rejected.select("text", "_reason").rows() == [("you scum", "content:hate")]
     twice = run(["fuck", "fuck this shit"], ["eng", "eng"], min_hits=2)
     assert twice.rejected.select("text", "_detail").rows() == [("fuck this shit", "profanity: 2 (fuck, shit)")]
@@ -113,10 +143,18 @@ def tiny_classifier(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("classifier")
     tokenizer = train_tokenizer(["a sentence to learn a few tokens from", "another one"] * 20, "qwen2", 300)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, pad_token_id=tokenizer.pad_token_id, num_labels=2,
-                        id2label={0: "neutral", 1: "toxic"}, label2id={"neutral": 0, "toxic": 1},
-                        problem_type="multi_label_classification")  # fmt: skip
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        pad_token_id=tokenizer.pad_token_id,
+        num_labels=2,
+        id2label={0: "neutral", 1: "toxic"},
+        label2id={"neutral": 0, "toxic": 1},
+        problem_type="multi_label_classification",
+    )
     torch.manual_seed(0)
     model = BertForSequenceClassification(config)
     with torch.no_grad():  # a constant logit of 1 for `toxic`, -1 for `neutral`: sigmoid 0.73 and 0.27
@@ -128,17 +166,24 @@ def tiny_classifier(tmp_path_factory):
 
 
 def test_classifier_backend_loads_a_local_folder(tiny_classifier):
-    result = run(["a quiet sentence", "another one"], ["eng", "tlh"],
-                 classifier={"model": str(tiny_classifier), "labels": {"toxic": "offensive"}, "threshold": 0.7})  # fmt: skip
+    result = run(
+        ["a quiet sentence", "another one"],
+        ["eng", "tlh"],
+        classifier={"model": str(tiny_classifier), "labels": {"toxic": "offensive"}, "threshold": 0.7},
+    )
     assert result.rejected.select("_reason", "_detail").rows() == [
-        ("content:offensive", "offensive: 1 (classifier:0.73)"), ("content:offensive", "offensive: 1 (classifier:0.73)")]
+        ("content:offensive", "offensive: 1 (classifier:0.73)"),
+        ("content:offensive", "offensive: 1 (classifier:0.73)"),
+    ]
     above = run(["a quiet sentence"], ["eng"], classifier={"model": str(tiny_classifier), "threshold": 0.8})
     assert above.rejected.height == 0
     with pytest.raises(CurateError, match=r"labels \['hateful'\] are not the model's"):
         run(["x"], ["eng"], classifier={"model": str(tiny_classifier), "labels": {"hateful": "hate"}})
 
 
-@pytest.mark.skipif(not (SHARED_EVAL / "dedup" / "xquad_paragraphs.jsonl").exists(), reason="shared eval data not present")
+@pytest.mark.skipif(
+    not (SHARED_EVAL / "dedup" / "xquad_paragraphs.jsonl").exists(), reason="shared eval data not present"
+)
 def test_clean_wikipedia_paragraphs_are_rarely_flagged():
     """XQuAD's Wikipedia paragraphs in 12 languages (Arabic and Hindi, Chinese and Thai among them) are clean text:
     the lists flag 2% of them or fewer overall (per language: see the README)."""

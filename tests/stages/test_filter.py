@@ -4,7 +4,9 @@ from pydantic import ValidationError
 
 from curate.stages.filter import Filter
 
-FRAME = pl.DataFrame({"text": ["a", "b", "c", "d"], "lang": ["eng", "fra", None, "deu"], "score": [0.9, 0.2, 0.5, None]})
+FRAME = pl.DataFrame(
+    {"text": ["a", "b", "c", "d"], "lang": ["eng", "fra", None, "deu"], "score": [0.9, 0.2, 0.5, None]}
+)
 
 
 def run(**params):

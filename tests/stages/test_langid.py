@@ -19,12 +19,16 @@ ARABIC = "ونشير إلى أن المحادثات تعتبر جزء من ال�
 HINDI = "अड्डू का पीछा करते दौड़ते हुए भी चोर निगाह से मैंने उसे हरिया हकले का ज़ीना चढ़ते हुए देख लिया."
 JAPANESE = "しかし、エイム上達という点では、レティクル（照準）を合わせる微妙なスティック操作と、弾丸を撃つタイミングの2つが重要なのです。"
 CHINESE = "他们说他是一个很能干的人。"
-NYNORSK = ("Pelsfargen er vanlegvis grå eller gråbrun, men dyra kan òg ha andre vanlege hundefargar, som raudleg, brun, "
-           "svart og kvit, det siste særleg i område der snø er vanleg.")  # fmt: skip
+NYNORSK = (
+    "Pelsfargen er vanlegvis grå eller gråbrun, men dyra kan òg ha andre vanlege hundefargar, som raudleg, brun, "
+    "svart og kvit, det siste særleg i område der snø er vanleg."
+)
 BOKMAL = "Viktige spørsmål som belyses er:"
 SWAHILI = "Anatoka Genova."  # Tatoeba; a name and one verb: the detectors disagree (sw, mg, hu), score 0.28
-ZULU = ("“Abesifazane abaningi bake baziyekelele imizimba yabo abanye bakhale ngokungabi naso isikhathi esanele "
-        "sokuzivocavoca.")  # fmt: skip
+ZULU = (
+    "“Abesifazane abaningi bake baziyekelele imizimba yabo abanye bakhale ngokungabi naso isikhathi esanele "
+    "sokuzivocavoca."
+)
 
 
 def run(texts, **config):
@@ -37,14 +41,42 @@ def test_tags_in_many_scripts():
     result = run(texts)
     kept = result.kept
     assert result.rejected.height == 0
-    assert kept.columns == ["text", "text_lang", "text_lang_script", "text_lang_score", "text_lang_support",
-                            "text_lang_mixed"]  # fmt: skip
+    assert kept.columns == [
+        "text",
+        "text_lang",
+        "text_lang_script",
+        "text_lang_score",
+        "text_lang_support",
+        "text_lang_mixed",
+    ]
     assert kept["text_lang"].to_list() == [
-        "eng", "fra", "deu", "rus", "ara", "hin", "jpn", "zho", "nno", "und", "und", "und",
-    ]  # fmt: skip
+        "eng",
+        "fra",
+        "deu",
+        "rus",
+        "ara",
+        "hin",
+        "jpn",
+        "zho",
+        "nno",
+        "und",
+        "und",
+        "und",
+    ]
     assert kept["text_lang_script"].to_list() == [
-        "Latn", "Latn", "Latn", "Cyrl", "Arab", "Deva", "Jpan", "Hani", "Latn", None, None, None,
-    ]  # fmt: skip
+        "Latn",
+        "Latn",
+        "Latn",
+        "Cyrl",
+        "Arab",
+        "Deva",
+        "Jpan",
+        "Hani",
+        "Latn",
+        None,
+        None,
+        None,
+    ]
     scores = kept["text_lang_score"].to_list()
     assert all(0.5 < s <= 1.0 for s in scores[:9]) and scores[9:] == [0.0, 0.0, 0.0]
     assert kept["text_lang_mixed"].to_list() == [0.0] * 12
@@ -79,10 +111,11 @@ def test_min_score_and_per_language_thresholds():
     texts = [ENGLISH, FRENCH, SWAHILI, "", None]
     result = run(texts, min_score=0.5)
     assert result.kept["text"].to_list() == [ENGLISH, FRENCH, None]  # a null field is not judged
-    assert result.rejected.select("text", "_reason").rows() == [(SWAHILI, "langid:low_score"),
-                                                                ("", "langid:low_score")]  # fmt: skip
-    assert result.rejected["_detail"].to_list() == ["mlg 0.277 (cld2:swe fasttext:hun langid:mlg)",
-                                                    "und 0.0 (no detector answered)"]  # fmt: skip
+    assert result.rejected.select("text", "_reason").rows() == [(SWAHILI, "langid:low_score"), ("", "langid:low_score")]
+    assert result.rejected["_detail"].to_list() == [
+        "mlg 0.277 (cld2:swe fasttext:hun langid:mlg)",
+        "und 0.0 (no detector answered)",
+    ]
     # Malagasy needs 0.5 (more than the row tagged with it scores), the others only the default.
     result = run(texts, min_score=0.0, thresholds={"mg": 0.5})
     assert result.kept["text"].to_list() == [ENGLISH, FRENCH, "", None]
@@ -124,8 +157,13 @@ def test_other_field_and_line_breaks():
     assert result.kept.select("target_lang").to_series().to_list() == ["fra", "und"]  # a row without target passes
     assert result.kept["target"][0] == FRENCH.replace(", ", ",\n")  # the text itself is not changed
     assert result.rejected.select("target_lang", "_reason").rows() == [("deu", "langid:unexpected")]
-    assert step.produces() == ["target_lang", "target_lang_script", "target_lang_score", "target_lang_support",
-                               "target_lang_mixed"]  # fmt: skip
+    assert step.produces() == [
+        "target_lang",
+        "target_lang_script",
+        "target_lang_score",
+        "target_lang_support",
+        "target_lang_mixed",
+    ]
     assert step.requires() == ["target"]
 
 
@@ -208,11 +246,15 @@ def test_any_fasttext_model_file_with_script_labels(tmp_path):
     step = LangId.from_dict({"model": str(model), "expect": ["sw", "yi", "ar", "fr"], "detectors": ["fasttext"]})
     result = step.process(pl.DataFrame({"text": texts}))
     assert result.kept.select("text_lang", "text_lang_script").rows() == [
-        ("swh", "Latn"), ("ydd", "Hebr"), ("arb", "Arab"), ("fra", "Latn"),
-    ]  # fmt: skip
+        ("swh", "Latn"),
+        ("ydd", "Hebr"),
+        ("arb", "Arab"),
+        ("fra", "Latn"),
+    ]
     assert result.rejected.select("text_lang", "_reason").rows() == [
-        ("rus", "langid:unexpected"), ("cmn", "langid:unexpected"),
-    ]  # fmt: skip
+        ("rus", "langid:unexpected"),
+        ("cmn", "langid:unexpected"),
+    ]
     # Beside CLD2 and langid.py, which name the macrolanguages (sw, yi, ar, zh), the members fold into them.
     step = LangId.from_dict({"model": str(model), "expect": ["sw", "yi", "ar", "fr"]})
     result = step.process(pl.DataFrame({"text": texts}))
@@ -258,8 +300,9 @@ output:
     assert sorted(data["text_lang"].to_list()) == ["deu", "eng"]
     rejects = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "out" / "rejects").glob("*.parquet"))])
     assert sorted(rejects.select("text_lang", "_reason").rows()) == [
-        ("fra", "langid:unexpected"), ("rus", "langid:unexpected"),
-    ]  # fmt: skip
+        ("fra", "langid:unexpected"),
+        ("rus", "langid:unexpected"),
+    ]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert "langid:unexpected" in json.dumps(manifest)
 
@@ -278,7 +321,9 @@ def test_lost_expected_languages_are_reported(tmp_path, cli):
     from tests.conftest import write_recipe
 
     shutil.copy(Path(__file__).resolve().parents[1] / "langid" / "data" / "yo-sw-en-es.jsonl", tmp_path / "in.jsonl")
-    write_recipe(tmp_path / "r.yaml", """name: lost
+    write_recipe(
+        tmp_path / "r.yaml",
+        """name: lost
 sources:
   - path: in.jsonl
 steps:
@@ -286,7 +331,8 @@ steps:
 output:
   dir: out
   splits: {train: 1.0}
-""")
+""",
+    )
     result = cli("run", tmp_path / "r.yaml", "--out", tmp_path / "out")
     assert result.code == 0, result
     warning = [line for line in result.err.splitlines() if "Swahili (swa)" in line]

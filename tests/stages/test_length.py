@@ -1,10 +1,9 @@
 import polars as pl
 import pytest
 
+from curate.core.text import word_count
 from curate.stages.length import Length
-from curate.text import word_count
 from tests.conftest import ROOT
-
 
 # Counted by hand, word by word (Chinese and Japanese: one word per Han or kana character, as CJK tokenizers do).
 HAND_COUNTS = [
@@ -47,9 +46,11 @@ def test_reasons_in_order():
     result = step.process(frame)
     assert result.kept["text"].to_list() == ["ok sentence here", "日本語の文章"]
     assert result.rejected.select("text", "_reason").rows() == [
-        ("x", "length:too_short"), ("a" * 50, "length:too_long"), ("one", "length:too_few_words"),
+        ("x", "length:too_short"),
+        ("a" * 50, "length:too_long"),
+        ("one", "length:too_few_words"),
         ("many words " * 10, "length:too_long"),
-    ]  # fmt: skip
+    ]
 
 
 def test_thai_is_not_one_word():

@@ -13,10 +13,20 @@ def normalize(texts, **params):
 
 
 def test_repairs_mojibake_and_keeps_valid_typography():
-    result = normalize(["Le Schtroumpf Docteur conseille g√¢teaux et baies pour un r√©gime √©quilibr√©.", "caf\u00c3\u00a9 cr\u00c3\u00a8me",
-                        "“Curly quotes” and ﬁ ligature and ＡＢＣ stay", "Bonjour\u202f!"])  # fmt: skip
-    assert result.kept["text"].to_list() == ["Le Schtroumpf Docteur conseille gâteaux et baies pour un régime équilibré.", "café crème",
-                                             "“Curly quotes” and ﬁ ligature and ＡＢＣ stay", "Bonjour\u202f!"]  # fmt: skip
+    result = normalize(
+        [
+            "Le Schtroumpf Docteur conseille g√¢teaux et baies pour un r√©gime √©quilibr√©.",
+            "caf\u00c3\u00a9 cr\u00c3\u00a8me",
+            "“Curly quotes” and ﬁ ligature and ＡＢＣ stay",
+            "Bonjour\u202f!",
+        ]
+    )
+    assert result.kept["text"].to_list() == [
+        "Le Schtroumpf Docteur conseille gâteaux et baies pour un régime équilibré.",
+        "café crème",
+        "“Curly quotes” and ﬁ ligature and ＡＢＣ stay",
+        "Bonjour\u202f!",
+    ]
     assert result.stats == {"changed:text": 2}
 
 
@@ -40,7 +50,13 @@ def test_strip_html():
 
 
 def test_clean_text_is_untouched():
-    clean = ["Plain ASCII sentence.", "Ünïcödé façade naïve", "日本語のテキスト。", "ภาษาไทย", "Wote tuliangalia saa yake."]
+    clean = [
+        "Plain ASCII sentence.",
+        "Ünïcödé façade naïve",
+        "日本語のテキスト。",
+        "ภาษาไทย",
+        "Wote tuliangalia saa yake.",
+    ]
     result = normalize(clean)
     assert result.kept["text"].to_list() == clean and result.stats == {}
 

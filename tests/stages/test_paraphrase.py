@@ -8,8 +8,8 @@ import re
 import polars as pl
 import pytest
 
-from curate.registry import get_step
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step
 from tests.augment.servers import ScriptedServer
 
 # Tatoeba-style German sentences and what the scripted "LLM" answers for each
@@ -33,13 +33,28 @@ def answer(prompt: str, attempt: int):
 
 def german() -> pl.DataFrame:
     texts = list(SCRIPT)
-    return pl.DataFrame({"_id": [f"de{i}" for i in range(len(texts))], "_source": "x", "_row": list(range(len(texts))),
-                         "text": texts, "text_lang": ["deu"] * len(texts)})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "_id": [f"de{i}" for i in range(len(texts))],
+            "_source": "x",
+            "_row": list(range(len(texts))),
+            "text": texts,
+            "text_lang": ["deu"] * len(texts),
+        }
+    )
 
 
 def http_step(url, tmp_path, **params):
-    config = {"backend": "http", "base_url": url, "model": "scripted", "retries": 0, "cache_dir": str(tmp_path),
-              "prompts": {"deu": "Formuliere um auf {language}: {text}"}, "system": "Du bist ein Lektor.", **params}  # fmt: skip
+    config = {
+        "backend": "http",
+        "base_url": url,
+        "model": "scripted",
+        "retries": 0,
+        "cache_dir": str(tmp_path),
+        "prompts": {"deu": "Formuliere um auf {language}: {text}"},
+        "system": "Du bist ein Lektor.",
+        **params,
+    }
     instance = get_step("paraphrase").from_dict(config, StepContext(seed=13))
     instance.setup()
     return instance
@@ -52,20 +67,28 @@ def test_exact_reasons_for_each_kind_of_answer(tmp_path):
     assert result.kept.filter(~pl.col("_synthetic")).drop("_synthetic", "_parent_id", "_origin").equals(batch)
     kept = result.kept.filter(pl.col("_synthetic"))
     assert kept.select("_parent_id", "text").rows() == [
-        ("de0", "Alle Änderungen werden aufgezeichnet."), ("de5", "Jeden Abend liest er ein Buch.")]
+        ("de0", "Alle Änderungen werden aufgezeichnet."),
+        ("de5", "Jeden Abend liest er ein Buch."),
+    ]
     assert (kept["text_lang"] == "deu").all()
     rejected = result.rejected.sort("_parent_id")
     assert rejected.select("_parent_id", "_reason").rows() == [
-        ("de1", "synthetic:copy"), ("de2", "synthetic:wrong_language"), ("de3", "synthetic:drift"),
-        ("de4", "synthetic:empty"), ("de6", "synthetic:duplicate"), ("de7", "synthetic:too_long"),
-    ]  # fmt: skip
+        ("de1", "synthetic:copy"),
+        ("de2", "synthetic:wrong_language"),
+        ("de3", "synthetic:drift"),
+        ("de4", "synthetic:empty"),
+        ("de6", "synthetic:duplicate"),
+        ("de7", "synthetic:too_long"),
+    ]
     details = dict(rejected.select("_parent_id", "_detail").rows())
     assert details["de4"] == 'request failed: HTTP 400: {"error": {"message": "context length exceeded"}}'
     assert details["de6"] == "equals an earlier synthetic text" and details["de2"].startswith("detected eng")
     assert re.fullmatch(r"paraphrase:scripted#[0-9a-f]{8}", kept["_origin"][0])
     first = next(r for r in server.requests if r["messages"][1]["content"].endswith("protokolliert."))
-    assert first["messages"] == [{"role": "system", "content": "Du bist ein Lektor."},
-                                 {"role": "user", "content": "Formuliere um auf German: Alle Änderungen werden protokolliert."}]
+    assert first["messages"] == [
+        {"role": "system", "content": "Du bist ein Lektor."},
+        {"role": "user", "content": "Formuliere um auf German: Alle Änderungen werden protokolliert."},
+    ]
     assert first["temperature"] == 0.8 and first["top_p"] == 0.95 and first["max_tokens"] == 256
     assert len({r["seed"] for r in server.requests}) == len(SCRIPT)
     assert result.stats["paraphrase:requests_sent"] == len(SCRIPT)
@@ -83,8 +106,9 @@ def test_a_rerun_sends_nothing_it_sent_before(tmp_path):
 
 
 def test_variants_selection_and_rows_without_language(tmp_path):
-    batch = german().with_columns(pl.when(pl.col("_id") == "de0").then(None).otherwise(pl.col("text_lang"))
-                                  .alias("text_lang"))  # fmt: skip
+    batch = german().with_columns(
+        pl.when(pl.col("_id") == "de0").then(None).otherwise(pl.col("text_lang")).alias("text_lang")
+    )
     with ScriptedServer(answer) as server:
         result = http_step(server.url, tmp_path, n=2, only={"_id": ["de0", "de1", "de5"]}).process(batch)
     assert result.stats["synthetic:rows_selected"] == 2 and result.stats["synthetic:rows_without_language"] == 1
@@ -113,8 +137,14 @@ def test_local_chat_model_on_ctranslate2_and_transformers():
     batch = models.batch()[:10]
 
     def run(**params):
-        config = {"field": "target", "lang": "yid", "model": path, "cache_dir": str(models.ct2_cache()),
-                  "max_new_tokens": 48, **params}  # fmt: skip
+        config = {
+            "field": "target",
+            "lang": "yid",
+            "model": path,
+            "cache_dir": str(models.ct2_cache()),
+            "max_new_tokens": 48,
+            **params,
+        }
         instance = get_step("paraphrase").from_dict(config, StepContext(seed=13))
         instance.setup()
         return instance.process(batch)
@@ -122,7 +152,8 @@ def test_local_chat_model_on_ctranslate2_and_transformers():
     fast = run(temperature=0, compute_type="float32")
     reference = run(temperature=0, engine="transformers")
     assert fast.rejected.select("_parent_id", "target", "_reason").equals(
-        reference.rejected.select("_parent_id", "target", "_reason"))
+        reference.rejected.select("_parent_id", "target", "_reason")
+    )
     # the tiny model echoes its training sentences: greedy answers are copies
     assert fast.rejected.filter(pl.col("_reason") == "synthetic:copy").height >= 7
     sampled = run(temperature=1.0, top_k=20, n=3)

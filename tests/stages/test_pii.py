@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.stages.pii import Pii
 from tests.conftest import write_jsonl, write_recipe
 
@@ -24,8 +24,11 @@ ROWS = [
 
 def run(texts=ROWS, **params):
     step = Pii.from_dict({"fields": ["text"], **params})
-    return step.process(pl.DataFrame({"_id": [str(i) for i in range(len(texts))], "text": texts},
-                                     schema={"_id": pl.String, "text": pl.String}))  # fmt: skip
+    return step.process(
+        pl.DataFrame(
+            {"_id": [str(i) for i in range(len(texts))], "text": texts}, schema={"_id": pl.String, "text": pl.String}
+        )
+    )
 
 
 def spans(frame, field="text"):
@@ -51,8 +54,15 @@ def test_tag_lists_kinds_with_character_offsets():
     assert tags[3] == [{"kind": "crypto", "start": 9, "end": 43}]  # characters after CJK (bytes would be 25)
     assert result.kept.schema["text_pii"] == pl.List(pl.Struct({"kind": pl.String, "start": pl.Int64, "end": pl.Int64}))
     assert result.rejected.height == 0
-    assert dict(result.stats) == {"pii:email": 2, "pii:credit_card": 1, "pii:phone": 1, "pii:ip": 1, "pii:iban": 1,
-                                  "pii:crypto": 1, "pii_rows": 4}  # fmt: skip
+    assert dict(result.stats) == {
+        "pii:email": 2,
+        "pii:credit_card": 1,
+        "pii:phone": 1,
+        "pii:ip": 1,
+        "pii:iban": 1,
+        "pii:crypto": 1,
+        "pii_rows": 4,
+    }
 
 
 def test_mask_writes_tokens_and_points_at_them():
@@ -75,8 +85,12 @@ def test_mask_writes_tokens_and_points_at_them():
 
 def test_pseudonymize_is_stable_and_keyed(monkeypatch):
     monkeypatch.setenv("CURATE_PII_KEY", "s3cret-key")
-    texts = ["Mail jane@example.org today", "again: jane@example.org, and bob@example.org", "card 4111 1111 1111 1111",
-             "card 4111-1111-1111-1111"]  # fmt: skip
+    texts = [
+        "Mail jane@example.org today",
+        "again: jane@example.org, and bob@example.org",
+        "card 4111 1111 1111 1111",
+        "card 4111-1111-1111-1111",
+    ]
     out = run(texts, action="pseudonymize").kept
     a, b, c, d = out["text"].to_list()
     token = a.split()[1]
@@ -119,8 +133,13 @@ def test_per_kind_actions_and_groups():
 
 
 def test_region_hints_from_a_country_or_language_column():
-    frame = pl.DataFrame({"text": ["Appelez le 06 12 34 56 78", "Appelez le 06 12 34 56 78", "Ruf 030 1234567 an"],
-                          "country": ["FR", None, None], "text_lang": [None, "fra", "deu"]})  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "text": ["Appelez le 06 12 34 56 78", "Appelez le 06 12 34 56 78", "Ruf 030 1234567 an"],
+            "country": ["FR", None, None],
+            "text_lang": [None, "fra", "deu"],
+        }
+    )
     step = Pii.from_dict({"action": "tag", "region_column": "country", "phones": "strict"})
     out = step.process(frame).kept
     assert spans(out) == [[("phone", "06 12 34 56 78")], [("phone", "06 12 34 56 78")], [("phone", "030 1234567")]]
@@ -136,32 +155,60 @@ def test_region_hints_from_a_country_or_language_column():
 def test_fields_default_to_every_text_column_but_tags():
     from curate.stages.base import StepContext
 
-    frame = pl.DataFrame({"_id": ["a"], "_source": ["x@y.org"], "text": ["a@b.io"], "target": ["c@d.io"],
-                          "author": ["e@f.io"], "text_lang": ["eng"], "n": [1],
-                          "text_before_review": ["g@h.io"]})  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "_id": ["a"],
+            "_source": ["x@y.org"],
+            "text": ["a@b.io"],
+            "target": ["c@d.io"],
+            "author": ["e@f.io"],
+            "text_lang": ["eng"],
+            "n": [1],
+            "text_before_review": ["g@h.io"],
+        }
+    )
     step = Pii.from_dict({}, StepContext(index=2, tags=frozenset({"text_lang", "text_lang_score", "_reviewed"})))
     assert step.fields_of(frame) == ["text", "target", "author", "text_before_review"]  # not text_lang, not _source
     out = step.process(frame).kept
     assert out.row(0, named=True) == {
-        "_id": "a", "_source": "x@y.org", "text": "<EMAIL>", "target": "<EMAIL>", "author": "<EMAIL>",
-        "text_lang": "eng", "n": 1, "text_before_review": "<EMAIL>",
-        **{f"{f}_pii": [{"kind": "email", "start": 0, "end": 7}] for f in ("text", "target", "author",
-                                                                          "text_before_review")}}  # fmt: skip
+        "_id": "a",
+        "_source": "x@y.org",
+        "text": "<EMAIL>",
+        "target": "<EMAIL>",
+        "author": "<EMAIL>",
+        "text_lang": "eng",
+        "n": 1,
+        "text_before_review": "<EMAIL>",
+        **{
+            f"{f}_pii": [{"kind": "email", "start": 0, "end": 7}]
+            for f in ("text", "target", "author", "text_before_review")
+        },
+    }
     assert Pii.from_dict({"fields": ["text"]}).process(frame).kept["author"][0] == "e@f.io"  # `fields` narrows
     # a column named for phone numbers is context for each of its values, in lenient mode
     contacts = pl.DataFrame({"mobile_no": ["09171234567"], "ref": ["09171234567"]})
-    assert Pii.from_dict({}).process(contacts).kept.row(0) == ("<PHONE>", "09171234567", [{"kind": "phone", "start": 0,
-                                                               "end": 7}], [])  # fmt: skip
+    assert Pii.from_dict({}).process(contacts).kept.row(0) == (
+        "<PHONE>",
+        "09171234567",
+        [{"kind": "phone", "start": 0, "end": 7}],
+        [],
+    )
     assert Pii.from_dict({}).process(pl.DataFrame({"text": ["x"]})).kept.columns == ["text", "text_pii"]
 
 
 def test_scrub_masks_the_rejects_of_earlier_steps():
-    rejects = pl.DataFrame({
-        "_id": ["1", "2"], "_source": ["in.jsonl"] * 2, "_step": ["read", "langid"],
-        "_reason": ["unparseable", "langid:unexpected"],
-        "_raw": ['{"text": "call +44 20 7946 0958', None], "_detail": ["Expecting ',' delimiter", None],
-        "text": [None, "Écrivez à jean.dupont@exemple.fr"], "author": [None, "GB82 WEST 1234 5698 7654 32"],
-    })  # fmt: skip
+    rejects = pl.DataFrame(
+        {
+            "_id": ["1", "2"],
+            "_source": ["in.jsonl"] * 2,
+            "_step": ["read", "langid"],
+            "_reason": ["unparseable", "langid:unexpected"],
+            "_raw": ['{"text": "call +44 20 7946 0958', None],
+            "_detail": ["Expecting ',' delimiter", None],
+            "text": [None, "Écrivez à jean.dupont@exemple.fr"],
+            "author": [None, "GB82 WEST 1234 5698 7654 32"],
+        }
+    )
     step = Pii.from_dict({"action": "tag", "actions": {"email": "mask"}})
     out = step.scrub(rejects)
     assert out.columns == rejects.columns  # no tag columns
@@ -169,16 +216,25 @@ def test_scrub_masks_the_rejects_of_earlier_steps():
     assert out["text"].to_list() == [None, "Écrivez à <EMAIL>"]
     assert out["author"].to_list() == [None, "<IBAN>"]
     assert out.select("_id", "_source", "_step", "_reason", "_detail").equals(
-        rejects.select("_id", "_source", "_step", "_reason", "_detail"))  # fmt: skip
+        rejects.select("_id", "_source", "_step", "_reason", "_detail")
+    )
     # redact_rejects: false applies the actions, as to kept rows
     assert Pii.from_dict({"action": "tag", "actions": {"email": "mask"}, "redact_rejects": False}).scrub(rejects)[
-        "author"].to_list() == [None, "GB82 WEST 1234 5698 7654 32"]  # fmt: skip
+        "author"
+    ].to_list() == [None, "GB82 WEST 1234 5698 7654 32"]
 
 
 def test_scrub_drops_the_bytes_of_records_no_encoding_read():
     """`_raw_bytes` holds a record that is not text in any encoding tried: it can't be scanned, so it goes."""
-    rejects = pl.DataFrame({"_id": ["1"], "_reason": ["unparseable"], "_raw": [None], "_detail": ["invalid UTF-8"],
-                            "_raw_bytes": [b'{"text": "mail jean.dupont@exemple.fr \xff"}']})  # fmt: skip
+    rejects = pl.DataFrame(
+        {
+            "_id": ["1"],
+            "_reason": ["unparseable"],
+            "_raw": [None],
+            "_detail": ["invalid UTF-8"],
+            "_raw_bytes": [b'{"text": "mail jean.dupont@exemple.fr \xff"}'],
+        }
+    )
     out = Pii.from_dict({}).scrub(rejects)
     assert out.columns == rejects.columns and out["_raw_bytes"].to_list() == [None]
 
@@ -192,15 +248,17 @@ def test_requires_and_produces():
 
 @pytest.mark.parametrize(
     "params, message",
-    [({"kinds": ["emial"]}, "unknown PII kind 'emial'"),
-     ({"kinds": ["person"]}, "names and addresses need `ner"),
-     ({"actions": {"phone": "erase"}}, "actions.phone"),
-     ({"kinds": ["email"], "actions": {"phone": "drop"}}, "not among the kinds searched"),
-     ({"regions": ["FR", "XX"]}, "unknown region 'XX'"),
-     ({"phones": "loose"}, "phones"),
-     ({"ner": {"backend": "flair", "model": "x"}}, "ner.backend"),
-     ({"colour": "red"}, "colour")],
-)  # fmt: skip
+    [
+        ({"kinds": ["emial"]}, "unknown PII kind 'emial'"),
+        ({"kinds": ["person"]}, "names and addresses need `ner"),
+        ({"actions": {"phone": "erase"}}, "actions.phone"),
+        ({"kinds": ["email"], "actions": {"phone": "drop"}}, "not among the kinds searched"),
+        ({"regions": ["FR", "XX"]}, "unknown region 'XX'"),
+        ({"phones": "loose"}, "phones"),
+        ({"ner": {"backend": "flair", "model": "x"}}, "ner.backend"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_config_errors(params, message):
     with pytest.raises(ValidationError, match=message):
         Pii.Config.model_validate(params)
@@ -209,7 +267,7 @@ def test_config_errors(params, message):
 def test_ner_kinds_need_the_backend_installed(monkeypatch):
     import sys
 
-    from curate.errors import MissingDependencyError
+    from curate.core.errors import MissingDependencyError
 
     monkeypatch.setitem(sys.modules, "spacy", None)
     step = Pii.from_dict({"ner": {"backend": "spacy", "model": "en_core_web_sm"}})
@@ -220,8 +278,14 @@ def test_ner_kinds_need_the_backend_installed(monkeypatch):
 
 @pytest.mark.slow
 def test_quickstart_style_run_scrubs_and_reports_counts_only(tmp_path, cli):
-    planted = ["Call me at +44 20 7946 0958.", "Mail jane.doe@example.org please.", "Card 5555-5555-5555-4444.",
-               "My IBAN is GB82 WEST 1234 5698 7654 32.", "I need help.", "Server 203.0.113.7 is down."]  # fmt: skip
+    planted = [
+        "Call me at +44 20 7946 0958.",
+        "Mail jane.doe@example.org please.",
+        "Card 5555-5555-5555-4444.",
+        "My IBAN is GB82 WEST 1234 5698 7654 32.",
+        "I need help.",
+        "Server 203.0.113.7 is down.",
+    ]
     write_jsonl(tmp_path / "pairs.jsonl", [{"src": t, "tgt": "Bonjour."} for t in planted])
     recipe = write_recipe(
         tmp_path / "r.yaml",
@@ -239,14 +303,25 @@ output:
     result = cli("run", str(recipe), cwd=tmp_path)
     assert result.code == 0, result
     data = pl.read_parquet(tmp_path / "out" / "data" / "*.parquet").sort("_row")
-    assert data["text"].to_list() == ["Call me at <PHONE>.", "Mail <EMAIL> please.", "My IBAN is <IBAN>.",
-                                      "I need help.", "Server <IP> is down."]  # fmt: skip
+    assert data["text"].to_list() == [
+        "Call me at <PHONE>.",
+        "Mail <EMAIL> please.",
+        "My IBAN is <IBAN>.",
+        "I need help.",
+        "Server <IP> is down.",
+    ]
     rejects = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet")
     assert rejects["_reason"].to_list() == ["pii:credit_card"] and rejects["text"][0] == "Card <CREDIT_CARD>."
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     step = next(s for s in manifest["steps"] if s["name"] == "pii")
-    assert step["stats"] == {"pii:credit_card": 1, "pii:email": 1, "pii:iban": 1, "pii:ip": 1, "pii:phone": 1,
-                             "pii_rows": 5}  # fmt: skip
+    assert step["stats"] == {
+        "pii:credit_card": 1,
+        "pii:email": 1,
+        "pii:iban": 1,
+        "pii:ip": 1,
+        "pii:phone": 1,
+        "pii_rows": 5,
+    }
     everything = result.out + result.err + json.dumps(manifest) + (tmp_path / "out" / "README.md").read_text()
     for value in ("7946", "jane.doe", "5555-5555", "GB82", "203.0.113"):
         assert value not in everything
@@ -270,23 +345,43 @@ def test_names_with_a_spacy_pipeline(tmp_path):
 def test_map_strings_reaches_every_string_in_structs_and_lists():
     from curate.stages.pii import map_strings
 
-    values = pl.Series("meta", [{"who": "ann", "tags": ["x", "y"], "n": 1}, None, {"who": None, "tags": [], "n": 2},
-                                {"who": "bo", "tags": None, "n": 3}])  # fmt: skip
+    values = pl.Series(
+        "meta",
+        [
+            {"who": "ann", "tags": ["x", "y"], "n": 1},
+            None,
+            {"who": None, "tags": [], "n": 2},
+            {"who": "bo", "tags": None, "n": 3},
+        ],
+    )
     out = map_strings(values, lambda s: s.str.to_uppercase())
     assert out.name == "meta" and out.dtype == values.dtype
-    assert out.to_list() == [{"who": "ANN", "tags": ["X", "Y"], "n": 1}, None, {"who": None, "tags": [], "n": 2},
-                             {"who": "BO", "tags": None, "n": 3}]  # fmt: skip
+    assert out.to_list() == [
+        {"who": "ANN", "tags": ["X", "Y"], "n": 1},
+        None,
+        {"who": None, "tags": [], "n": 2},
+        {"who": "BO", "tags": None, "n": 3},
+    ]
     deep = pl.Series("d", [[{"a": "p"}], [], None, [{"a": None}, {"a": "q"}]])
     assert map_strings(deep, lambda s: s + "!").to_list() == [[{"a": "p!"}], [], None, [{"a": None}, {"a": "q!"}]]
 
 
 def test_text_inside_structs_and_lists_is_scrubbed_too():
-    frame = pl.DataFrame({"text": ["hello", "server 192.0.2.146"],
-                          "meta": [{"email": "ann@example.org", "tags": ["call +44 20 7946 0958"]},
-                                   {"email": "bo@example.org", "tags": []}]})  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "text": ["hello", "server 192.0.2.146"],
+            "meta": [
+                {"email": "ann@example.org", "tags": ["call +44 20 7946 0958"]},
+                {"email": "bo@example.org", "tags": []},
+            ],
+        }
+    )
     result = Pii.from_dict({"actions": {"ip": "drop", "email": "tag"}}).process(frame)
     assert result.kept["meta"].to_list() == [{"email": "ann@example.org", "tags": ["call <PHONE>"]}]  # email: tag
     assert result.rejected["meta"].to_list() == [{"email": "<EMAIL>", "tags": []}]  # rejects: every span masked
     assert result.stats["pii:email"] == 2 and result.stats["pii:phone"] == 1 and "meta_pii" not in result.kept.columns
     scrubbed = Pii.from_dict({}).scrub(frame.with_columns(pl.lit("length:too_short").alias("_reason")))
-    assert scrubbed["meta"].to_list() == [{"email": "<EMAIL>", "tags": ["call <PHONE>"]}, {"email": "<EMAIL>", "tags": []}]
+    assert scrubbed["meta"].to_list() == [
+        {"email": "<EMAIL>", "tags": ["call <PHONE>"]},
+        {"email": "<EMAIL>", "tags": []},
+    ]

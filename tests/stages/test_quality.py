@@ -122,10 +122,19 @@ def test_short_sentences_are_not_judged_as_documents():
 
 def test_reasons_are_listed_in_rule_order():
     assert reasons() == [
-        "quality:short_doc", "quality:long_doc", "quality:mean_word_length", "quality:symbol_ratio",
-        "quality:digit_ratio", "quality:duplicate_paragraphs", "quality:duplicate_lines", "quality:repetition",
-        "quality:punctuation_endings", "quality:stop_words", "quality:bullets", "quality:ellipsis",
-    ]  # fmt: skip
+        "quality:short_doc",
+        "quality:long_doc",
+        "quality:mean_word_length",
+        "quality:symbol_ratio",
+        "quality:digit_ratio",
+        "quality:duplicate_paragraphs",
+        "quality:duplicate_lines",
+        "quality:repetition",
+        "quality:punctuation_endings",
+        "quality:stop_words",
+        "quality:bullets",
+        "quality:ellipsis",
+    ]
 
 
 # each rule, with its exact reason -----------------------------------------------------------------------------------
@@ -133,8 +142,11 @@ def test_short_and_long_documents():
     rows = [("eng", SENTENCES[0][1]), ("cmn", "他不喜欢我们。"), ("en", PARAGRAPHS["en"]), ("zh", PARAGRAPHS["zh"])]
     # 13 words; 6 words (one per Han character); 73 words; 117 words
     assert _reasons(rows, min_words=50, max_words=100) == [
-        "quality:short_doc", "quality:short_doc", None, "quality:long_doc",
-    ]  # fmt: skip
+        "quality:short_doc",
+        "quality:short_doc",
+        None,
+        "quality:long_doc",
+    ]
 
 
 def test_mean_word_length():
@@ -166,8 +178,11 @@ def test_duplicate_lines_and_paragraphs():
     two_line_paragraphs = "\n\n".join(["\n".join(hi), PARAGRAPHS["en"], "\n".join(hi)])
     rows = [("ar", repeated_lines), ("ru", repeated_paragraph), ("hi", two_line_paragraphs), ("ar", "\n".join(ar))]
     assert _reasons(rows) == [
-        "quality:duplicate_lines", "quality:duplicate_paragraphs", "quality:duplicate_paragraphs", None,
-    ]  # fmt: skip
+        "quality:duplicate_lines",
+        "quality:duplicate_paragraphs",
+        "quality:duplicate_paragraphs",
+        None,
+    ]
 
 
 def test_repetition_of_ngrams():
@@ -194,8 +209,10 @@ def test_punctuation_endings():
     latin = "What is this;\nSee below;\nAnd so on;"
     assert _reasons([(None, armenian), (None, greek), (None, latin)]) == [None, None, "quality:punctuation_endings"]
     # Line shares apply to any text of 3 lines or more, however short: a web page's menu around one sentence
-    page = ("Home\nAbout us\nContact\nMenu\nThe museum opens at nine.\nShare on Facebook\nLogin | Register\nTweet\n"
-            "Back to top")  # 1 line of 9 ends a sentence: 0.11 < 0.12  # fmt: skip
+    page = (
+        "Home\nAbout us\nContact\nMenu\nThe museum opens at nine.\nShare on Facebook\nLogin | Register\nTweet\n"
+        "Back to top"
+    )  # 1 line of 9 ends a sentence: 0.11 < 0.12
     assert _reasons([(None, page), (None, page.replace("\n", " "))]) == ["quality:punctuation_endings", None]
     # Lojban marks sentences with `.i` at their start: no end marks to count, once its language is known
     lojban = "ko cliva lo zdani be mi\nmi pu cirko lo mi ckiku\nko ze'i denpa\nle dinju cu barda"
@@ -203,8 +220,15 @@ def test_punctuation_endings():
 
 
 def test_stop_words_need_the_language():
-    rows = [("fi", PARAGRAPHS["en"]), (None, PARAGRAPHS["ru"]), ("en", PARAGRAPHS["ru"]), ("gd", PARAGRAPHS["en"]),
-            ("el", PARAGRAPHS["el"]), ("ku", PARAGRAPHS["en"]), ("fa", PARAGRAPHS["ar"])]  # fmt: skip
+    rows = [
+        ("fi", PARAGRAPHS["en"]),
+        (None, PARAGRAPHS["ru"]),
+        ("en", PARAGRAPHS["ru"]),
+        ("gd", PARAGRAPHS["en"]),
+        ("el", PARAGRAPHS["el"]),
+        ("ku", PARAGRAPHS["en"]),
+        ("fa", PARAGRAPHS["ar"]),
+    ]
     # English labelled Finnish has none of Finnish's stop words. No language, or no list (Scottish Gaelic): no rule.
     # A list is evidence only about text in its own script: the Latin English list says nothing about Russian, and
     # stopwords-iso's Kurdish list (Sorani, Arabic script) nothing about Latin text (Kurmanji is written in Latin).
@@ -215,11 +239,13 @@ def test_stop_words_need_the_language():
 def test_language_rules_need_a_language_known_well_enough():
     """With `{lang}_support` from langid, language-specific rules judge only rows whose language every detector that
     knows it confirmed (support >= 0.5); the others are judged by the universal rules, and the card says which."""
-    frame = pl.DataFrame({
-        "text": [PARAGRAPHS["en"]] * 3,
-        "text_lang": ["fin", "fin", "und"],
-        "text_lang_support": [0.9, 0.3, 0.0],
-    })  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "text": [PARAGRAPHS["en"]] * 3,
+            "text_lang": ["fin", "fin", "und"],
+            "text_lang_support": [0.9, 0.3, 0.0],
+        }
+    )
     step = Quality.from_dict({})
     result = step.process(frame)
     assert result.rejected["_reason"].to_list() == ["quality:stop_words"]
@@ -230,6 +256,7 @@ def test_language_rules_need_a_language_known_well_enough():
     section = Quality.card_section({"language_min_support": 0.5}, result.stats)
     assert "| `fin` | 1 | 0 |" in section
 
+
 def test_bullets_and_ellipsis():
     en = _sentences(PARAGRAPHS["en"])
     ru = _sentences(PARAGRAPHS["ru"])
@@ -239,16 +266,20 @@ def test_bullets_and_ellipsis():
     trailing = "\n".join(s.rstrip(".") + "..." for s in en + ru)
     rows = [("en", bullets), ("en", dashes), ("ru", dialogue), ("en", trailing)]
     assert _reasons(rows, max_duplicate_lines=None, max_duplicate_line_chars=None) == [
-        "quality:bullets", "quality:bullets", None, "quality:ellipsis",
-    ]  # fmt: skip
+        "quality:bullets",
+        "quality:bullets",
+        None,
+        "quality:ellipsis",
+    ]
 
 
 def test_first_rule_wins_and_detail_names_the_score():
     text = "\n".join([PARAGRAPHS["en"]] * 3)  # duplicate lines and repeated n-grams
     result = Quality.from_dict({}).process(_frame([("en", text)]))
     assert result.rejected.select("_reason", "_detail").row(0) == (
-        "quality:duplicate_lines", "duplicate_lines=0.6667 (max 0.3)",
-    )  # fmt: skip
+        "quality:duplicate_lines",
+        "duplicate_lines=0.6667 (max 0.3)",
+    )
     assert result.kept.height == 0
 
 
@@ -310,9 +341,11 @@ def test_built_in_defaults_for_syllable_languages():
     assert _reasons([("vi", vi)], max_top_ngram={2: 0.2}) == ["quality:repetition"]
     # Chinese tokens are characters because of the script: Han text gets Chinese's limits even with no language
     # (an XQuAD paragraph: 机场, 最繁忙的 and 按客流量 repeat, which Gopher's word limits would count as junk)
-    zh = ("南加州是 洛杉矶国际机场 的所在地，按 客流量 它是美国第二繁忙的机场（见“按客流量全球最繁忙的机场”），按国际客流量它则"
-          "排 第三 （见“按国际客流量计算美国最繁忙的机场”）； 圣迭戈国际机场 ，世界上最繁忙的单跑道机场； 范内斯机场 ，世界上最繁忙的"
-          "通用航空机场；橙县、贝克斯菲尔德、安大略、伯班克和长滩的主要商业机场；以及许多较小的商业和通用航空机场。")  # fmt: skip
+    zh = (
+        "南加州是 洛杉矶国际机场 的所在地，按 客流量 它是美国第二繁忙的机场（见“按客流量全球最繁忙的机场”），按国际客流量它则"
+        "排 第三 （见“按国际客流量计算美国最繁忙的机场”）； 圣迭戈国际机场 ，世界上最繁忙的单跑道机场； 范内斯机场 ，世界上最繁忙的"
+        "通用航空机场；橙县、贝克斯菲尔德、安大略、伯班克和长滩的主要商业机场；以及许多较小的商业和通用航空机场。"
+    )
     assert _reasons([("zh", zh), (None, zh)]) == [None, None]
     gopher = {"zh": {"max_top_ngram": {2: 0.2, 3: 0.18, 4: 0.16}, "max_duplicate_ngram": {5: 0.15, 6: 0.14}}}
     assert _reasons([(None, zh)], per_language=gopher) == ["quality:repetition"]

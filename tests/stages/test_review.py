@@ -25,19 +25,14 @@ ROWS = [  # real sentence pairs (Tatoeba), several scripts; `score` stands in fo
 ]
 
 
-@pytest.fixture(autouse=True)
-def _review_cli():
-    from curate import cli
-    from curate.review_cli import register
-
-    if not any(getattr(g, "name", None) == "review" for g in cli.app.registered_groups):
-        register(cli.app)
-
-
 def _setup(tmp_path: Path, review: str) -> tuple[Path, Path]:
-    data = write_jsonl(tmp_path / "pairs.jsonl", [{"en": t, "xx": x, "lang": lang, "score": s} for t, x, lang, s in ROWS])
+    data = write_jsonl(
+        tmp_path / "pairs.jsonl", [{"en": t, "xx": x, "lang": lang, "score": s} for t, x, lang, s in ROWS]
+    )
     out = tmp_path / "out"
-    recipe = write_recipe(tmp_path / "recipe.yaml", f"""
+    recipe = write_recipe(
+        tmp_path / "recipe.yaml",
+        f"""
 name: review-test
 seed: 5
 sources:
@@ -48,7 +43,8 @@ steps:
   - review: {review}
 output:
   dir: {out}
-""")
+""",
+    )
     return recipe, out
 
 
@@ -79,7 +75,9 @@ def test_file_review_loop_stops_resumes_and_applies(tmp_path, cli):
     recipe, out = _setup(tmp_path, BASE + "}")
     stopped = cli("run", recipe)
     assert stopped.code == 3, stopped
-    assert "rows chosen for review" in stopped.err and "curate review export" in stopped.err and "--resume" in stopped.err
+    assert (
+        "rows chosen for review" in stopped.err and "curate review export" in stopped.err and "--resume" in stopped.err
+    )
     queue = _queued(out)
     texts = set(queue["text"])
     assert {"I don't know.", "I like tea."} <= texts  # both scores under 0.5
@@ -87,10 +85,15 @@ def test_file_review_loop_stops_resumes_and_applies(tmp_path, cli):
     status = cli("review", "status", out)
     assert f"{queue.height} rows queued" in status.out and "not pushed to Argilla" in status.out
 
-    imported = _answer(cli, out, tmp_path, {
-        "I like tea.": {"decision": "reject", "issues": "wrong_language", "note": "Spanish"},
-        "I don't know.": {"decision": "accept", "corrected_target": "Я не знаю!"},
-    })  # fmt: skip
+    imported = _answer(
+        cli,
+        out,
+        tmp_path,
+        {
+            "I like tea.": {"decision": "reject", "issues": "wrong_language", "note": "Spanish"},
+            "I don't know.": {"decision": "accept", "corrected_target": "Я не знаю!"},
+        },
+    )
     assert "--resume" in imported
     # outcomes that add up to the rows queued: one rejected, one accepted with a correction (not also "accepted")
     lines = imported.splitlines()
@@ -106,18 +109,29 @@ def test_file_review_loop_stops_resumes_and_applies(tmp_path, cli):
     assert data.filter(pl.col("text") == "Good evening.")["target_before_review"].to_list() == [None]
     rejects = pl.read_parquet(next((out / "rejects").glob("*review*.parquet")))
     assert rejects.select("text", "_step", "_reason", "_detail").rows() == [
-        ("I like tea.", "review", "review:rejected", "1 of 1 reviewers rejected; issues: wrong_language; note: Spanish")]
+        ("I like tea.", "review", "review:rejected", "1 of 1 reviewers rejected; issues: wrong_language; note: Spanish")
+    ]
     manifest = json.loads((out / "manifest.json").read_text())
     step = next(s for s in manifest["steps"] if s["name"] == "review")
-    assert step["stats"] == {"review:corrected": 1, "review:pending_kept": queue.height - 2}  # disjoint: none accepted as is
+    assert step["stats"] == {
+        "review:corrected": 1,
+        "review:pending_kept": queue.height - 2,
+    }  # disjoint: none accepted as is
     summary = json.loads((out / "review.json").read_text())
-    assert (summary["queued"], summary["accepted"], summary["corrected"], summary["rejected"]) == (queue.height, 0, 1, 1)
+    assert (summary["queued"], summary["accepted"], summary["corrected"], summary["rejected"]) == (
+        queue.height,
+        0,
+        1,
+        1,
+    )
     assert summary["pending"] == queue.height - 2
     trace = cli("trace", out, fixed["_id"])
     assert "changed target: 'Я не знаю.' -> 'Я не знаю!'" in trace.out
 
     # a second reviewer on the finished run: the run is reopened and --resume applies the new majority
-    again = _answer(cli, out, tmp_path, {"I like tea.": {"decision": "accept"}, "Good morning.": {"decision": "reject"}}, "ivan")
+    again = _answer(
+        cli, out, tmp_path, {"I like tea.": {"decision": "accept"}, "Good morning.": {"decision": "reject"}}, "ivan"
+    )
     assert "reopened from the review step on" in again
     assert not (out / "manifest.json").exists()
     assert cli("run", recipe, "--resume").code == 0
@@ -171,15 +185,18 @@ def test_push_needs_the_server_settings_before_any_work(tmp_path, cli, monkeypat
     assert "set ARGILLA_API_URL and ARGILLA_API_KEY" in result.err or "pip install 'curate[review]'" in result.err
 
 
-@pytest.mark.parametrize("review, message", [
-    ("{}", "choose rows to review"),
-    ("{sample: 2, pending: hold, wait: false}", "`pending: hold` stops the run"),
-    ("{sample: 2, correct: [context]}", "`correct` names context"),
-    ("{sample: 0}", "a count must be at least 1"),
-    ("{sample: 1.5}", "a fraction must be in (0, 1]"),
-    ("{where: {column: score, lt: 0.5, reason: x}}", "not `reason`"),
-    ("{where: {column: score, lower: 0.5}}", "lower"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "review, message",
+    [
+        ("{}", "choose rows to review"),
+        ("{sample: 2, pending: hold, wait: false}", "`pending: hold` stops the run"),
+        ("{sample: 2, correct: [context]}", "`correct` names context"),
+        ("{sample: 0}", "a count must be at least 1"),
+        ("{sample: 1.5}", "a fraction must be in (0, 1]"),
+        ("{where: {column: score, lt: 0.5, reason: x}}", "not `reason`"),
+        ("{where: {column: score, lower: 0.5}}", "lower"),
+    ],
+)
 def test_config_errors(tmp_path, cli, review, message):
     recipe, _ = _setup(tmp_path, review)
     result = cli("run", recipe)
@@ -187,7 +204,9 @@ def test_config_errors(tmp_path, cli, review, message):
 
 
 def test_columns_it_needs_and_adds():
-    step = Review.from_dict({"sample": 2, "by": "text_lang", "low_confidence": 10, "pii": 1.0, "where": {"column": "q", "lt": 1}})
+    step = Review.from_dict(
+        {"sample": 2, "by": "text_lang", "low_confidence": 10, "pii": 1.0, "where": {"column": "q", "lt": 1}}
+    )
     assert step.requires() == ["text", "text_lang", "text_lang_score", "text_pii", "q"]
     assert Review.from_dict({"sample": 2}).requires() == ["text"]  # the default `by` may be absent: one group
     assert step.produces() == ["_reviewed", "text_before_review"]

@@ -11,9 +11,9 @@ pytest.importorskip("ctranslate2")
 pytest.importorskip("transformers")
 
 from curate.augment.validate import REASONS, normalized
-from curate.errors import CurateError
-from curate.registry import get_step
+from curate.core.errors import CurateError
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step
 from tests.augment import models
 
 
@@ -42,12 +42,14 @@ def test_greedy_round_trips_of_memorised_pairs_are_copies(pair):
     rejected = result.rejected
     assert set(rejected["_reason"]) <= set(REASONS)
     copies = rejected.filter(pl.col("_reason") == "synthetic:copy").join(
-        batch.select(pl.col("_id").alias("_parent_id"), pl.col("target").alias("parent")), on="_parent_id")
+        batch.select(pl.col("_id").alias("_parent_id"), pl.col("target").alias("parent")), on="_parent_id"
+    )
     assert copies.height >= 15
     exact = copies.filter(pl.col("_detail").str.starts_with("the input"))
     assert exact.select((normalized("target") == normalized("parent")).all()).item()
-    parents = batch.select(pl.col("_id").alias("_parent_id"), pl.col("target").alias("parent"),
-                           pl.col("text").alias("parent_text"))  # fmt: skip
+    parents = batch.select(
+        pl.col("_id").alias("_parent_id"), pl.col("target").alias("parent"), pl.col("text").alias("parent_text")
+    )
     kept = result.kept.filter(pl.col("_synthetic")).join(parents, on="_parent_id")
     assert (kept["target"] != kept["parent"]).all() and (kept["text"] == kept["parent_text"]).all()
 

@@ -19,15 +19,22 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HAS_TRAIN = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "peft", "sacrebleu", "tokenizers"))
-needs_train = pytest.mark.skipif(not HAS_TRAIN, reason="the `train` extra (torch, transformers, peft, sacrebleu) is not installed")
+needs_train = pytest.mark.skipif(
+    not HAS_TRAIN, reason="the `train` extra (torch, transformers, peft, sacrebleu) is not installed"
+)
 
 
 @pytest.fixture(scope="session")
 def curated(tmp_path_factory) -> Path:
     """`curate run recipes/quickstart.yaml` into a temporary folder (real curated shards, 6 target languages)."""
     out = tmp_path_factory.mktemp("curated") / "quickstart"
-    done = subprocess.run([sys.executable, "-m", "curate", "run", "recipes/quickstart.yaml", "--out", str(out), "-q"],
-                          cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "curate", "run", "recipes/quickstart.yaml", "--out", str(out), "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return out
 
@@ -59,13 +66,19 @@ def train_config(base, curated: Path, output: Path, **overrides):
     data = {"dir": str(curated), "target_lang_column": "tgt_lang", "max_eval_rows_per_language": 4}
     data.update(overrides.pop("data", {}))
     config = {
-        "name": "test", "base_model": str(base), "data": data,
+        "name": "test",
+        "base_model": str(base),
+        "data": data,
         "prompt": ">>{target_lang}<< {input}" if seq2seq else "To {target_lang_name}: {input} =>",
-        "max_steps": 30, "batch_size": 8, "learning_rate": 0.01, "max_source_length": 48, "max_target_length": 48,
+        "max_steps": 30,
+        "batch_size": 8,
+        "learning_rate": 0.01,
+        "max_source_length": 48,
+        "max_target_length": 48,
         "lora": {"r": 4, "alpha": 8, "dropout": 0.0},
         "eval": {"max_new_tokens": 8, "every_steps": 15, "samples_per_language": 1},
         "output_dir": str(output),
-    }  # fmt: skip
+    }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key] = {**config[key], **value}

@@ -26,8 +26,8 @@ def inputs(config, tokenizer):
 
 
 def test_prompt_is_masked_and_ends_with_eos(trained):
-    from curate.train.data import IGNORE
     from curate.models.hf import load_tokenizer
+    from curate.train.data import IGNORE
 
     config, result = trained
     tokenizer = load_tokenizer(str(result.output))
@@ -43,8 +43,8 @@ def test_loss_goes_down_and_adapter_reproduces_outputs(trained, tiny_qwen2):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from curate.train.evaluate import example_losses, generate
     from curate.models.hf import load_tokenizer
+    from curate.train.evaluate import example_losses, generate
     from curate.train.model import load_model
 
     config, result = trained
@@ -66,9 +66,12 @@ def test_loss_goes_down_and_adapter_reproduces_outputs(trained, tiny_qwen2):
     merged = AutoModelForCausalLM.from_pretrained(result.output / "merged").eval()
     ids = torch.tensor([encoded.input_ids[0]])
     with torch.no_grad():
-        torch.testing.assert_close(model.eval()(input_ids=ids).logits, merged(input_ids=ids).logits, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            model.eval()(input_ids=ids).logits, merged(input_ids=ids).logits, atol=1e-5, rtol=1e-5
+        )
     assert generate(merged, tokenizer, encoded, "causal", "cpu", None, 16, 8) == list(
-        generate(model, tokenizer, encoded, "causal", "cpu", None, 16, 8))
+        generate(model, tokenizer, encoded, "causal", "cpu", None, 16, 8)
+    )
 
 
 def test_full_fine_tune(curated, tiny_qwen2, tmp_path):
@@ -76,8 +79,16 @@ def test_full_fine_tune(curated, tiny_qwen2, tmp_path):
 
     from curate.train.runner import TrainOptions, run_training
 
-    config = train_config(tiny_qwen2, curated, tmp_path / "full", full=True, max_steps=10, learning_rate=0.003,
-                          freeze=["model.embed_tokens.*"], eval={"generate": False})  # fmt: skip
+    config = train_config(
+        tiny_qwen2,
+        curated,
+        tmp_path / "full",
+        full=True,
+        max_steps=10,
+        learning_rate=0.003,
+        freeze=["model.embed_tokens.*"],
+        eval={"generate": False},
+    )
     result = run_training(config, TrainOptions())
     m = result.metrics
     assert m["method"] == "full" and not (result.output / "adapter_config.json").exists()

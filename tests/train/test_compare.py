@@ -22,16 +22,20 @@ def eval_set(name: str, kind: str, langs: list[str]) -> EvalSet:
 
 
 SETS = [eval_set("validation", "eval", ["swh"]), eval_set("retain:old", "retain", ["deu", "fra"])]
-BASE = {"validation": result("validation", {"swh": (5.0, 10.0, 1.0)}),
-        "retain:old": result("retain:old", {"deu": (3.0, 40.0, 12.0), "fra": (3.2, 35.0, 9.0)})}  # fmt: skip
-TUNED = {"validation": result("validation", {"swh": (4.0, 18.5, 3.0)}),
-         "retain:old": result("retain:old", {"deu": (3.1, 39.5, 11.0), "fra": (3.6, 30.0, 8.0)})}  # fmt: skip
+BASE = {
+    "validation": result("validation", {"swh": (5.0, 10.0, 1.0)}),
+    "retain:old": result("retain:old", {"deu": (3.0, 40.0, 12.0), "fra": (3.2, 35.0, 9.0)}),
+}
+TUNED = {
+    "validation": result("validation", {"swh": (4.0, 18.5, 3.0)}),
+    "retain:old": result("retain:old", {"deu": (3.1, 39.5, 11.0), "fra": (3.6, 30.0, 8.0)}),
+}
 
 
 def test_differences_and_flags():
     c = compare(SETS, TUNED, BASE, metric="chrf", tolerance=1.0, reference="the base model")
     assert c["metrics"] == ["loss", "chrf", "bleu"] and c["compared"] is True
-    swh, = [r for r in c["sets"][0]["rows"] if r["lang"] == "swh"]
+    (swh,) = [r for r in c["sets"][0]["rows"] if r["lang"] == "swh"]
     assert swh["delta"] == {"loss": -1.0, "chrf": 8.5, "bleu": 2.0, "judge": None} and swh["forgetting"] is False
     deu, fra, overall = c["sets"][1]["rows"]
     assert (deu["delta"]["chrf"], deu["forgetting"]) == (-0.5, False)  # within the tolerance
@@ -41,8 +45,10 @@ def test_differences_and_flags():
         {"set": "retain:old", "lang": "fra", "metric": "chrf", "base": 35.0, "tuned": 30.0, "delta": -5.0},
         {"set": "retain:old", "lang": "all", "metric": "chrf", "base": 37.5, "tuned": 34.75, "delta": -2.75},
     ]
-    assert forgetting_lines(c) == ["forgetting on retain:old `fra`: chrF 35.0 → 30.0 (-5.0; tolerance 1)",
-                                   "forgetting on retain:old `all`: chrF 37.5 → 34.8 (-2.8; tolerance 1)"]  # fmt: skip
+    assert forgetting_lines(c) == [
+        "forgetting on retain:old `fra`: chrF 35.0 → 30.0 (-5.0; tolerance 1)",
+        "forgetting on retain:old `all`: chrF 37.5 → 34.8 (-2.8; tolerance 1)",
+    ]
 
 
 def test_loss_as_the_retain_metric_flags_a_rise():
@@ -69,8 +75,10 @@ def test_without_the_base_only_the_tuned_figures():
     c = compare(SETS, TUNED, None, metric="chrf", tolerance=1.0, reference="the base model")
     assert c["compared"] is False and c["forgetting"] == []
     assert markdown(c).splitlines()[:3] == [
-        "| set | language | name | rows | loss | chrF | BLEU |", "|---|---|---|---|---|---|---|",
-        "| validation | `swh` | SWH | 2 | 4.000 | 18.5 | 3.0 |"]  # fmt: skip
+        "| set | language | name | rows | loss | chrF | BLEU |",
+        "|---|---|---|---|---|---|---|",
+        "| validation | `swh` | SWH | 2 | 4.000 | 18.5 | 3.0 |",
+    ]
 
 
 def test_a_judge_column_appears_when_judged():

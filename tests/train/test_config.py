@@ -17,8 +17,20 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_suit_lora_and_full():
     config = parse_config({"base_model": "Helsinki-NLP/opus-mt-en-fr"})
-    assert (config.method, config.lr, config.lora.r, config.lora.alpha, config.lora.target_modules) == ("lora", 2e-4, 16, 32, "auto")
-    assert (config.epochs, config.batch_size, config.warmup_ratio, config.precision, config.quantize) == (3.0, 8, 0.03, "auto", "auto")
+    assert (config.method, config.lr, config.lora.r, config.lora.alpha, config.lora.target_modules) == (
+        "lora",
+        2e-4,
+        16,
+        32,
+        "auto",
+    )
+    assert (config.epochs, config.batch_size, config.warmup_ratio, config.precision, config.quantize) == (
+        3.0,
+        8,
+        0.03,
+        "auto",
+        "auto",
+    )
     assert config.data.target_lang_column == "auto" and config.prompt == "{input}"
     full = parse_config({"base_model": "x", "full": True})
     assert (full.method, full.lr) == ("full", 5e-5)
@@ -26,15 +38,24 @@ def test_defaults_suit_lora_and_full():
 
 
 def test_errors_name_file_line_and_suggest(tmp_path):
-    path = write(tmp_path, "name: x\nbase_model: some/model\nlerning_rate: 0.1\ndata:\n  target_lang_col: tgt_lang\n"
-                           "task: seq3seq\nprompt: \"Translate {input\"\nlora: {r: 0}\n")  # fmt: skip
+    path = write(
+        tmp_path,
+        "name: x\nbase_model: some/model\nlerning_rate: 0.1\ndata:\n  target_lang_col: tgt_lang\n"
+        'task: seq3seq\nprompt: "Translate {input"\nlora: {r: 0}\n',
+    )
     with pytest.raises(TrainConfigError) as info:
         load_config(path)
     problems = info.value.problems
     assert info.value.exit_code == 2 and len(problems) == 5
-    assert f"{path}:3:1: config: unknown key 'lerning_rate'; did you mean 'learning_rate'? (allowed: base_model," in "\n".join(problems)
+    assert (
+        f"{path}:3:1: config: unknown key 'lerning_rate'; did you mean 'learning_rate'? (allowed: base_model,"
+        in "\n".join(problems)
+    )
     assert f"{path}:5:3: data: unknown key 'target_lang_col'; did you mean 'target_lang_column'?" in "\n".join(problems)
-    assert f"{path}:6:1: task: 'seq3seq' is not allowed; did you mean 'seq2seq'? (expected 'auto', 'seq2seq' or 'causal')" in problems
+    assert (
+        f"{path}:6:1: task: 'seq3seq' is not allowed; did you mean 'seq2seq'? (expected 'auto', 'seq2seq' or 'causal')"
+        in problems
+    )
     assert any(p.startswith(f"{path}:7:1: prompt: not a valid template") for p in problems)
     assert f"{path}:8:8: lora.r: Input should be greater than 0 (got 0)" in problems
 
@@ -42,7 +63,9 @@ def test_errors_name_file_line_and_suggest(tmp_path):
 def test_tiny_model_errors_point_at_its_keys(tmp_path):
     with pytest.raises(TrainConfigError) as info:
         load_config(write(tmp_path, "base_model: {build_tiny: gpt, path: x}\n"))
-    assert info.value.problems == [f"{tmp_path / 'x.yaml'}:1:14: base_model.build_tiny: 'gpt' is not allowed (expected 'marian' or 'qwen2')"]
+    assert info.value.problems == [
+        f"{tmp_path / 'x.yaml'}:1:14: base_model.build_tiny: 'gpt' is not allowed (expected 'marian' or 'qwen2')"
+    ]
     config = load_config(write(tmp_path, "base_model: {build_tiny: qwen2, path: m}\n"))
     assert isinstance(config.base_model, TinyModel) and config.base_model.build_tiny == "qwen2"
 
@@ -78,21 +101,34 @@ def test_recipe_section_errors_point_into_the_recipe(tmp_path):
     text = "name: r\nsources: []\ntrain:\n  base_model: x\n  batch_size: many\n"
     with pytest.raises(TrainConfigError) as info:
         parse_config(yaml.safe_load(text)["train"], "recipe.yaml", text, prefix=("train",))
-    expected = "recipe.yaml:5:3: train.batch_size: Input should be a valid integer, unable to parse string as an integer"
+    expected = (
+        "recipe.yaml:5:3: train.batch_size: Input should be a valid integer, unable to parse string as an integer"
+    )
     assert info.value.problems == [f"{expected} (got 'many')"]
 
 
 def test_tasks_retain_sets_and_their_conflicts(tmp_path):
-    config = load_config(write(tmp_path, "base_model: x\ntasks:\n  - {data: out/news, weight: 3}\n"
-                               "  - {name: qa, data: out/qa, prompt: 'Answer: {input}', input_field: question}\n"
-                               "retain:\n  - {files: eval/eng-fra.jsonl, input_field: src, target_field: tgt}\n"))  # fmt: skip
-    assert [(t.label, t.weight, t.prompt) for t in config.tasks] == [("news", 3.0, None), ("qa", 1.0, "Answer: {input}")]
+    config = load_config(
+        write(
+            tmp_path,
+            "base_model: x\ntasks:\n  - {data: out/news, weight: 3}\n"
+            "  - {name: qa, data: out/qa, prompt: 'Answer: {input}', input_field: question}\n"
+            "retain:\n  - {files: eval/eng-fra.jsonl, input_field: src, target_field: tgt}\n",
+        )
+    )
+    assert [(t.label, t.weight, t.prompt) for t in config.tasks] == [
+        ("news", 3.0, None),
+        ("qa", 1.0, "Answer: {input}"),
+    ]
     qa = config.tasks[1].resolve(config.data, "out/qa")
     assert (qa.dir, qa.input_field, qa.target_field, qa.eval_split) == ("out/qa", "question", "target", "validation")
     assert config.retain[0].label == "eng-fra" and config.retain_tolerance == 1.0 and config.retain_metric == "chrf"
-    path = write(tmp_path, "base_model: x\nfull: true\ndata: {dir: out/q}\ntasks:\n  - {data: out/a}\n  - {data: b/a}\n"
-                           "retain:\n  - {data: out/x, files: y.jsonl}\n  - {data: out/a, promt: '{input}'}\n"
-                           "init_adapter: out/train/a\n")  # fmt: skip
+    path = write(
+        tmp_path,
+        "base_model: x\nfull: true\ndata: {dir: out/q}\ntasks:\n  - {data: out/a}\n  - {data: b/a}\n"
+        "retain:\n  - {data: out/x, files: y.jsonl}\n  - {data: out/a, promt: '{input}'}\n"
+        "init_adapter: out/train/a\n",
+    )
     with pytest.raises(TrainConfigError) as info:
         load_config(path)
     assert info.value.problems == [
@@ -112,9 +148,22 @@ def test_tasks_retain_sets_and_their_conflicts(tmp_path):
 
 
 def test_judge_section():
-    judge = parse_config({"base_model": "x", "judge": {"model": "qwen", "base_url": "http://localhost:8000/v1",
-                                                        "rubrics": {"swh": "Kiswahili sanifu only."}}}).judge  # fmt: skip
-    assert (judge.backend, judge.against, judge.temperature, judge.api_key_env) == ("http", "auto", 0.0, "OPENAI_API_KEY")
+    judge = parse_config(
+        {
+            "base_model": "x",
+            "judge": {
+                "model": "qwen",
+                "base_url": "http://localhost:8000/v1",
+                "rubrics": {"swh": "Kiswahili sanifu only."},
+            },
+        }
+    ).judge
+    assert (judge.backend, judge.against, judge.temperature, judge.api_key_env) == (
+        "http",
+        "auto",
+        0.0,
+        "OPENAI_API_KEY",
+    )
     with pytest.raises(TrainConfigError, match=r"judge: backend `http` needs `base_url`"):
         parse_config({"base_model": "x", "judge": {"model": "qwen"}})
     with pytest.raises(TrainConfigError, match=r"judge.api_key_env: .*whose name ends in _API_KEY or _TOKEN"):

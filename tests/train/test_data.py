@@ -21,18 +21,20 @@ from curate.train.data import (
     language_shares,
     mixture_probabilities,
     mixture_shares,
-    read_class_weights,  # fmt: skip
+    read_class_weights,
     read_files,
     read_split,
 )
 
-FRAME = pl.DataFrame({
-    "_id": ["a", "b", "c", "d", "e"],
-    "text": ["Good morning.", "Thank you!", "A paragraph with no target.", "Where is the station?", "Yes."],
-    "target": ["Guten Morgen.", "Merci !", None, "Ubicàite a bheil an stèisean?", "Ja."],
-    "tgt_lang": ["deu", "fra", None, "gla", None],
-    "domain": ["chat", "chat", "wiki", "travel", None],
-})  # fmt: skip
+FRAME = pl.DataFrame(
+    {
+        "_id": ["a", "b", "c", "d", "e"],
+        "text": ["Good morning.", "Thank you!", "A paragraph with no target.", "Where is the station?", "Yes."],
+        "target": ["Guten Morgen.", "Merci !", None, "Ubicàite a bheil an stèisean?", "Ja."],
+        "tgt_lang": ["deu", "fra", None, "gla", None],
+        "domain": ["chat", "chat", "wiki", "travel", None],
+    }
+)
 
 
 def config(**values):
@@ -40,8 +42,12 @@ def config(**values):
 
 
 def test_prompt_languages_and_skipped_rows():
-    ex = build_examples(FRAME, config(prompt="Translate to {target_lang_name} ({target_lang}): {input} [{domain}]",
-                                      data={"target_lang": "deu"}))  # fmt: skip
+    ex = build_examples(
+        FRAME,
+        config(
+            prompt="Translate to {target_lang_name} ({target_lang}): {input} [{domain}]", data={"target_lang": "deu"}
+        ),
+    )
     assert ex.frame["_id"].to_list() == ["a", "b", "d", "e"]
     assert ex.sources == [
         "Translate to German (deu): Good morning. [chat]",
@@ -79,8 +85,11 @@ def test_evaluation_skips_repeated_rows_and_caps_per_language():
 
 
 def test_class_weights_from_the_balance_step(tmp_path):
-    weights = {"by": ["tgt_lang"], "label": "domain",
-               "weights": {"deu": {"chat": 2.0}, "gla": {"travel": 0.5}, "<none>": {"<none>": 3.0}}}  # fmt: skip
+    weights = {
+        "by": ["tgt_lang"],
+        "label": "domain",
+        "weights": {"deu": {"chat": 2.0}, "gla": {"travel": 0.5}, "<none>": {"<none>": 3.0}},
+    }
     (tmp_path / "weights.json").write_text(json.dumps(weights))
     loaded = read_class_weights("auto", tmp_path)
     frame = FRAME.with_columns(pl.when(pl.col("_id") == "e").then(None).otherwise(pl.col("tgt_lang")).alias("tgt_lang"))
@@ -113,9 +122,13 @@ def test_tasks_are_mixed_by_weight_and_languages_by_temperature_within_each():
     assert p[:9].sum() == pytest.approx(0.75 * 0.75) and p[9] == pytest.approx(0.75 * 0.25)
     assert p[10:].tolist() == pytest.approx([0.25 / 5] * 5)
     assert mixture_shares(tasks, langs, {"news": 3.0, "qa": 1.0}, 2.0) == {
-        "news": {"fra": pytest.approx(0.5625), "gla": pytest.approx(0.1875)}, "qa": {"swh": pytest.approx(0.25)}}
+        "news": {"fra": pytest.approx(0.5625), "gla": pytest.approx(0.1875)},
+        "qa": {"swh": pytest.approx(0.25)},
+    }
     draws = np.concatenate([epoch_order(15, p, seed=2, epoch=e) for e in range(400)])
-    assert (draws >= 10).mean() == pytest.approx(0.25, abs=0.02) and (draws == 9).mean() == pytest.approx(0.1875, abs=0.02)
+    assert (draws >= 10).mean() == pytest.approx(0.25, abs=0.02) and (draws == 9).mean() == pytest.approx(
+        0.1875, abs=0.02
+    )
     # one task: the plain language sampling (none at all at T = 1)
     assert mixture_probabilities(tasks[:10], langs[:10], {"news": 3.0}, 1.0) is None
     assert mixture_shares(tasks[:10], langs[:10], {"news": 3.0}, 1.0) == {"news": {"fra": 0.9, "gla": 0.1}}
@@ -131,8 +144,11 @@ def test_parallel_files_for_retain_sets(tmp_path):
     (tmp_path / "eng-fra.jsonl").write_text('{"src": "Hi.", "tgt": "Salut."}\n{"src": "Yes.", "tgt": "Oui."}\n')
     (tmp_path / "eng-deu.tsv").write_text("src\ttgt\nYes.\tJa.\n")
     frame = read_files(str(tmp_path / "eng-*"))
-    assert frame.select("_id", "src", "tgt").rows() == [("eng-deu:0", "Yes.", "Ja."), ("eng-fra:0", "Hi.", "Salut."),
-                                                       ("eng-fra:1", "Yes.", "Oui.")]  # fmt: skip
+    assert frame.select("_id", "src", "tgt").rows() == [
+        ("eng-deu:0", "Yes.", "Ja."),
+        ("eng-fra:0", "Hi.", "Salut."),
+        ("eng-fra:1", "Yes.", "Oui."),
+    ]
     with pytest.raises(DataError, match="no such file"):
         read_files(str(tmp_path / "eng-xxx.jsonl"))
     (tmp_path / "notes.docx").write_text("x")
@@ -148,7 +164,13 @@ def test_epoch_order_depends_only_on_seed_and_epoch():
 
 def test_language_names():
     assert [language_name(c) for c in ("fra", "gla", "swh", "yid", "und", "qqq")] == [
-        "French", "Scottish Gaelic", "Swahili", "Yiddish", "und", "qqq"]
+        "French",
+        "Scottish Gaelic",
+        "Swahili",
+        "Yiddish",
+        "und",
+        "qqq",
+    ]
 
 
 def _run(root: Path, name: str, finished: str) -> Path:

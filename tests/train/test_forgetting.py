@@ -20,17 +20,28 @@ def french(curated, tiny_marian, tmp_path_factory):
     from curate.train.runner import TrainOptions, run_training
 
     out = tmp_path_factory.mktemp("forgetting") / "fra"
-    retain = [{"name": "others", "data": str(curated), "langs": ["deu", "spa"], "max_rows_per_language": 3},
-              {"files": str(GAELIC), "input_field": "src", "target_field": "tgt", "max_rows_per_language": 3}]  # fmt: skip
-    config = train_config(tiny_marian, curated, out, data={"langs": ["fra"]}, retain=retain, retain_tolerance=0.0,
-                          max_steps=40, learning_rate=0.02)  # fmt: skip
+    retain = [
+        {"name": "others", "data": str(curated), "langs": ["deu", "spa"], "max_rows_per_language": 3},
+        {"files": str(GAELIC), "input_field": "src", "target_field": "tgt", "max_rows_per_language": 3},
+    ]
+    config = train_config(
+        tiny_marian,
+        curated,
+        out,
+        data={"langs": ["fra"]},
+        retain=retain,
+        retain_tolerance=0.0,
+        max_steps=40,
+        learning_rate=0.02,
+    )
     return config, run_training(config, TrainOptions())
 
 
 def rows_of(curated, split: str, lang: str, n: int) -> list[tuple[str, str]]:
     """(input, reference) of the first `n` rows of a language, as an evaluation takes them (no balancing copies)."""
     frame = pl.read_parquet(curated / "data" / f"{split}-*.parquet").filter(
-        (pl.col("tgt_lang") == lang) & pl.col("target").is_not_null() & (pl.col("_repeat").fill_null(0) == 0))
+        (pl.col("tgt_lang") == lang) & pl.col("target").is_not_null() & (pl.col("_repeat").fill_null(0) == 0)
+    )
     return frame.head(n).select("text", "target").rows()
 
 
@@ -57,22 +68,32 @@ def independent_scores(curated, tiny_marian, output):
     base = AutoModelForSeq2SeqLM.from_pretrained(tiny_marian).eval()
     tuned = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(tiny_marian), str(output)).eval()
     gaelic = [(r["src"], r["tgt"]) for r in map(json.loads, GAELIC.read_text().splitlines()[:3])]
-    sets = {("validation", "fra"): rows_of(curated, "validation", "fra", 4),
-            ("retain:others", "deu"): rows_of(curated, "validation", "deu", 3),
-            ("retain:others", "spa"): rows_of(curated, "validation", "spa", 3), ("retain:eng-gla", "gla"): gaelic}  # fmt: skip
-    return {key: (chrf_of(base, tokenizer, rows, key[1]), chrf_of(tuned, tokenizer, rows, key[1])) for key, rows in sets.items()}
+    sets = {
+        ("validation", "fra"): rows_of(curated, "validation", "fra", 4),
+        ("retain:others", "deu"): rows_of(curated, "validation", "deu", 3),
+        ("retain:others", "spa"): rows_of(curated, "validation", "spa", 3),
+        ("retain:eng-gla", "gla"): gaelic,
+    }
+    return {
+        key: (chrf_of(base, tokenizer, rows, key[1]), chrf_of(tuned, tokenizer, rows, key[1]))
+        for key, rows in sets.items()
+    }
 
 
 def test_base_and_tuned_on_the_same_rows_with_forgetting_flags(french, curated, tiny_marian):
     config, result = french
     comparison = json.loads((result.output / "metrics.json").read_text())["comparison"]
     assert [(s["name"], s["kind"], s["languages"]) for s in comparison["sets"]] == [
-        ("validation", "eval", {"fra": 4}), ("retain:others", "retain", {"deu": 3, "spa": 3}),
-        ("retain:eng-gla", "retain", {"gla": 3})]
+        ("validation", "eval", {"fra": 4}),
+        ("retain:others", "retain", {"deu": 3, "spa": 3}),
+        ("retain:eng-gla", "retain", {"gla": 3}),
+    ]
     expected = independent_scores(curated, tiny_marian, result.output)
     found = {(s["name"], r["lang"]): r for s in comparison["sets"] for r in s["rows"] if r["lang"] != "all"}
     assert {k: (r["base"]["chrf"], r["tuned"]["chrf"]) for k, r in found.items()} == expected
-    flagged = [(s, lang) for (s, lang), (before, after) in expected.items() if s.startswith("retain") and after < before]
+    flagged = [
+        (s, lang) for (s, lang), (before, after) in expected.items() if s.startswith("retain") and after < before
+    ]
     assert [(f["set"], f["lang"]) for f in comparison["forgetting"] if f["lang"] != "all"] == flagged
     assert all(not r["forgetting"] for r in comparison["sets"][0]["rows"])  # the trained split is never "forgotten"
     # the table in the card and in eval_table.md
@@ -90,24 +111,26 @@ def test_base_and_tuned_on_the_same_rows_with_forgetting_flags(french, curated, 
 def test_samples_show_the_base_output_beside_the_tuned_one(french):
     _, result = french
     samples = [json.loads(line) for line in (result.output / "samples.jsonl").read_text().splitlines()]
-    assert [(s["set"], s["lang"]) for s in samples] == [("validation", "fra"), ("retain:others", "deu"),
-                                                       ("retain:others", "spa"), ("retain:eng-gla", "gla")]  # fmt: skip
+    assert [(s["set"], s["lang"]) for s in samples] == [
+        ("validation", "fra"),
+        ("retain:others", "deu"),
+        ("retain:others", "spa"),
+        ("retain:eng-gla", "gla"),
+    ]
     assert all(set(s) == {"set", "lang", "input", "reference", "output", "base_output"} for s in samples)
 
 
 def test_curate_eval_scores_the_same_retain_sets(french, cli):
-    import curate.cli
-    from curate.train_cli import register
-
-    if "eval" not in {c.name for c in curate.cli.app.registered_commands}:
-        register(curate.cli.app)
     _, result = french
     done = cli("eval", "--adapter", result.output, "--split", "test", "--max-rows", "2")
     assert done.code == 0, done.err
     saved = json.loads((result.output / "eval-test.json").read_text())
     comparison = saved["comparison"]
     assert [(s["name"], s["split"]) for s in comparison["sets"]] == [
-        ("test", "test"), ("retain:others", "test"), ("retain:eng-gla", None)]
+        ("test", "test"),
+        ("retain:others", "test"),
+        ("retain:eng-gla", None),
+    ]
     assert all(r["rows"] <= 2 for s in comparison["sets"] for r in s["rows"] if r["lang"] != "all")
     warned = [line for line in done.err.splitlines() if line.startswith("warning: forgetting on ")]
     assert len(warned) == len(comparison["forgetting"])

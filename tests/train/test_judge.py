@@ -17,8 +17,9 @@ def test_judged_against_the_reference_else_the_source():
 
 
 def test_prompt_shows_the_rubric_of_the_language():
-    prompt, basis = judge_prompt(ROW, "auto", {"swh": "Standard Swahili (Kiswahili sanifu); Sheng is wrong.",
-                                                 "default": "Any variety."})  # fmt: skip
+    prompt, basis = judge_prompt(
+        ROW, "auto", {"swh": "Standard Swahili (Kiswahili sanifu); Sheng is wrong.", "default": "Any variety."}
+    )
     assert basis == "reference"
     assert prompt == (
         "You are a careful evaluator of text written in Swahili.\n\n"
@@ -39,20 +40,34 @@ def test_prompt_shows_the_rubric_of_the_language():
 
 def test_verdicts_are_parsed_and_scored():
     answer = 'Sure!\n```json\n{"adequacy": 4, "fluency": "5", "right_language": true, "justification": "Fine."}\n```'
-    assert parse_verdict(answer) == {"adequacy": 4, "fluency": 5, "right_language": True, "justification": "Fine.",
-                                     "score": 4.5}  # fmt: skip
+    assert parse_verdict(answer) == {
+        "adequacy": 4,
+        "fluency": 5,
+        "right_language": True,
+        "justification": "Fine.",
+        "score": 4.5,
+    }
     wrong = parse_verdict('{"adequacy": 5, "fluency": 5, "right_language": "no"}')
     assert wrong["score"] == 1.0 and wrong["right_language"] is False  # not in the language: the lowest score
 
 
-@pytest.mark.parametrize("answer,why", [
-    ("", "empty answer"),
-    ("The translation is good, 4/5.", "no JSON object in the answer"),
-    ('{"adequacy": 4, fluency: 5}', "the answer's JSON does not parse"),
-    ('{"adequacy": 7, "fluency": 5, "right_language": true}', "adequacy must be a whole number from 1 to 5 (got 7)"),
-    ('{"adequacy": 3.5, "fluency": 5, "right_language": true}', "adequacy must be a whole number from 1 to 5 (got 3.5)"),
-    ('{"adequacy": 3, "fluency": 5}', "right_language must be true or false (got None)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "answer,why",
+    [
+        ("", "empty answer"),
+        ("The translation is good, 4/5.", "no JSON object in the answer"),
+        ('{"adequacy": 4, fluency: 5}', "the answer's JSON does not parse"),
+        (
+            '{"adequacy": 7, "fluency": 5, "right_language": true}',
+            "adequacy must be a whole number from 1 to 5 (got 7)",
+        ),
+        (
+            '{"adequacy": 3.5, "fluency": 5, "right_language": true}',
+            "adequacy must be a whole number from 1 to 5 (got 3.5)",
+        ),
+        ('{"adequacy": 3, "fluency": 5}', "right_language must be true or false (got None)"),
+    ],
+)
 def test_answers_out_of_format_are_errors(answer, why):
     with pytest.raises(ValueError) as info:
         parse_verdict(answer)

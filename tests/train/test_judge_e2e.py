@@ -32,8 +32,18 @@ def rule(prompt: str, attempt: int):
     if language == "Yiddish":
         return 200, "Sehr gut, 5 von 5!", {}  # out of format: an error in judge.jsonl, no score
     adequacy, fluency = verdict(output, REFERENCE.search(prompt).group(1))
-    return 200, json.dumps({"adequacy": adequacy, "fluency": fluency, "right_language": True,
-                            "justification": f"{len(output)} characters"}), {}  # fmt: skip
+    return (
+        200,
+        json.dumps(
+            {
+                "adequacy": adequacy,
+                "fluency": fluency,
+                "right_language": True,
+                "justification": f"{len(output)} characters",
+            }
+        ),
+        {},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,29 +55,27 @@ def adapter(curated, tiny_marian, tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def cli_train(cli):
-    import curate.cli
-    from curate.review_cli import register as review
-    from curate.train_cli import register
-
-    if "eval" not in {c.name for c in curate.cli.app.registered_commands}:
-        register(curate.cli.app)
-    if not any(getattr(g, "name", None) == "review" for g in curate.cli.app.registered_groups):
-        review(curate.cli.app)
-    return cli
-
-
-def test_http_judge_scores_cache_and_secrets(cli_train, adapter, monkeypatch, tmp_path):
+def test_http_judge_scores_cache_and_secrets(cli, adapter, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
     with ScriptedServer(rule) as server:
-        args = ("eval", "--adapter", adapter, "--split", "test", "--max-rows", "2", "--judge-url", server.url,
-                "--judge-model", "judge-model")  # fmt: skip
-        done = cli_train(*args)
+        args = (
+            "eval",
+            "--adapter",
+            adapter,
+            "--split",
+            "test",
+            "--max-rows",
+            "2",
+            "--judge-url",
+            server.url,
+            "--judge-model",
+            "judge-model",
+        )
+        done = cli(*args)
         assert done.code == 0, done.err
         sent = len(server.requests)
-        again = cli_train(*args)  # the same questions: every answer comes from the cache
+        again = cli(*args)  # the same questions: every answer comes from the cache
         assert again.code == 0 and len(server.requests) == sent
     outputs = [json.loads(line) for line in (adapter / "outputs-test.jsonl").read_text().splitlines()]
     records = [json.loads(line) for line in (adapter / "judge.jsonl").read_text().splitlines()]
@@ -94,20 +102,44 @@ def test_http_judge_scores_cache_and_secrets(cli_train, adapter, monkeypatch, tm
     assert "Judge: `judge-model` (http), judged against reference;" in card
 
 
-def test_ratings_offline_with_agreement(cli_train, adapter, monkeypatch, tmp_path):
+def test_ratings_offline_with_agreement(cli, adapter, monkeypatch, tmp_path):
     from scipy.stats import kendalltau, spearmanr
 
     monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
     with ScriptedServer(rule) as server:
-        done = cli_train("eval", "--adapter", adapter, "--split", "test", "--max-rows", "3", "--judge-url", server.url,
-                         "--judge-model", "judge-model", "--rate", "2")  # fmt: skip
+        done = cli(
+            "eval",
+            "--adapter",
+            adapter,
+            "--split",
+            "test",
+            "--max-rows",
+            "3",
+            "--judge-url",
+            server.url,
+            "--judge-model",
+            "judge-model",
+            "--rate",
+            "2",
+        )
     assert done.code == 0, done.err
     assert f"queued 11 outputs for rating in {adapter}/ratings; send them to Argilla with" in done.err  # yid has 1
-    exported = cli_train("review", "export", adapter, tmp_path / "ratings.csv")
+    exported = cli("review", "export", adapter, tmp_path / "ratings.csv")
     assert exported.code == 0, exported.err
     with open(tmp_path / "ratings.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["_id", "set", "lang", "source", "output", "reference", "judge_score", "rating", "note", "annotator"]
+    assert list(rows[0]) == [
+        "_id",
+        "set",
+        "lang",
+        "source",
+        "output",
+        "reference",
+        "judge_score",
+        "rating",
+        "note",
+        "annotator",
+    ]
     assert sorted({r["lang"] for r in rows}) == ["deu", "fra", "gla", "spa", "swh", "yid"] and len(rows) == 11
     human = {r["_id"]: 1 + (len(r["source"]) * 7) % 5 for r in rows}  # a rater with a taste of her own
     for r in rows:
@@ -116,7 +148,7 @@ def test_ratings_offline_with_agreement(cli_train, adapter, monkeypatch, tmp_pat
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    imported = cli_train("review", "import", adapter, tmp_path / "ratings.csv", "--annotator", "olga")
+    imported = cli("review", "import", adapter, tmp_path / "ratings.csv", "--annotator", "olga")
     assert imported.code == 0, imported.err
     assert "imported 9 answers" in imported.out and "raters: olga" in imported.out
     report = json.loads((adapter / "ratings.json").read_text())
@@ -133,11 +165,11 @@ def test_ratings_offline_with_agreement(cli_train, adapter, monkeypatch, tmp_pat
     assert "## Human ratings" in (adapter / "README.md").read_text()
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("_id,rating\n" + rows[0]["_id"] + ",9\n", encoding="utf-8")
-    refused = cli_train("review", "import", adapter, wrong)
+    refused = cli("review", "import", adapter, wrong)
     assert refused.code == 1 and "rating '9' must be a whole number from 1 to 5" in refused.err
 
 
-def test_a_local_chat_model_as_judge(cli_train, adapter, tmp_path):
+def test_a_local_chat_model_as_judge(cli, adapter, tmp_path):
     """The paraphrase step's tiny local chat model as the judge: it echoes Yiddish, not JSON, so every answer is
     kept in judge.jsonl with the reason it gave no score, and no judge column is made up."""
     import yaml
@@ -145,14 +177,32 @@ def test_a_local_chat_model_as_judge(cli_train, adapter, tmp_path):
     from tests.augment.models import model
 
     config = yaml.safe_load((adapter / "train_config.yaml").read_text())
-    config["judge"] = {"backend": "local", "model": str(model("qwen2-yid")), "max_new_tokens": 24,
-                       "max_rows_per_language": 1, "base": False}  # fmt: skip
+    config["judge"] = {
+        "backend": "local",
+        "model": str(model("qwen2-yid")),
+        "max_new_tokens": 24,
+        "max_rows_per_language": 1,
+        "base": False,
+    }
     (tmp_path / "with-judge.yaml").write_text(yaml.safe_dump(config))
-    done = cli_train("eval", tmp_path / "with-judge.yaml", "--adapter", adapter, "--split", "test", "--max-rows", "1",
-                     "--judge", "--out", tmp_path / "local")  # fmt: skip
+    done = cli(
+        "eval",
+        tmp_path / "with-judge.yaml",
+        "--adapter",
+        adapter,
+        "--split",
+        "test",
+        "--max-rows",
+        "1",
+        "--judge",
+        "--out",
+        tmp_path / "local",
+    )
     assert done.code == 0, done.err
     records = [json.loads(line) for line in (tmp_path / "local" / "judge.jsonl").read_text().splitlines()]
-    assert sorted((r["model"], r["lang"]) for r in records) == [("tuned", lang) for lang in ("deu", "fra", "gla", "spa", "swh", "yid")]
+    assert sorted((r["model"], r["lang"]) for r in records) == [
+        ("tuned", lang) for lang in ("deu", "fra", "gla", "spa", "swh", "yid")
+    ]
     assert all(isinstance(r["answer"], str) and r["score"] is None and r["error"] for r in records)
     assert "warning: the judge gave no usable score for 6 of 6 outputs (see judge.jsonl)" in done.err
     comparison = json.loads((tmp_path / "local" / "eval-test.json").read_text())["comparison"]

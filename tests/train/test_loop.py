@@ -15,7 +15,9 @@ def test_plan_steps_and_micro_batches():
     assert plan_steps(100, 8, 2, 3.0, 5) == (7, 5)
     batches = MicroBatches(5, 2, None, seed=0)
     seen = [batches.next().tolist() for _ in range(4)]
-    assert sorted(i for batch in seen[:3] for i in batch) == [0, 1, 2, 3, 4] and batches.epoch == 1  # 3 batches per epoch, the last short
+    assert (
+        sorted(i for batch in seen[:3] for i in batch) == [0, 1, 2, 3, 4] and batches.epoch == 1
+    )  # 3 batches per epoch, the last short
     again = MicroBatches(5, 2, None, seed=0, epoch=1, batch_in_epoch=1)
     assert again.next().tolist() == batches.next().tolist()  # resuming mid-epoch continues the same order
 
@@ -24,18 +26,28 @@ def test_early_stopping_keeps_the_best(tiny_marian, tmp_path):
     import polars as pl
     import torch
 
+    from curate.models.hf import load_tokenizer
     from curate.train.config import parse_config
     from curate.train.data import Examples, encode
     from curate.train.evaluate import EvalResult, LanguageScore
     from curate.train.loop import Checkpoints, LoopSpec, TrainState, load_trainable, train_loop, trainable_tensors
-    from curate.models.hf import load_tokenizer
     from curate.train.model import apply_lora, load_model
 
     config = parse_config({"base_model": str(tiny_marian), "lora": {"r": 2}})
     tokenizer = load_tokenizer(str(tiny_marian))
     model = apply_lora(load_model(str(tiny_marian), "seq2seq", "cpu"), config, "seq2seq", False, False)
-    ex = Examples(pl.DataFrame({"_id": ["a", "b"], "source": ["Hello.", "Thanks."], "target": ["Hallo.", "Danke."],
-                                "lang": ["deu", "deu"], "group": ["deu", "deu"], "weight": [1.0, 1.0]}))  # fmt: skip
+    ex = Examples(
+        pl.DataFrame(
+            {
+                "_id": ["a", "b"],
+                "source": ["Hello.", "Thanks."],
+                "target": ["Hallo.", "Danke."],
+                "lang": ["deu", "deu"],
+                "group": ["deu", "deu"],
+                "weight": [1.0, 1.0],
+            }
+        )
+    )
     encoded = encode(ex, tokenizer, "seq2seq", 16, 16)
     values = iter([5.0, 4.0, 4.5, 4.6, 1.0])
     snapshots = {}
@@ -46,10 +58,27 @@ def test_early_stopping_keeps_the_best(tiny_marian, tmp_path):
         value = next(values)
         return EvalResult("validation", [], LanguageScore("all", "all", 2, loss=value))
 
-    spec = LoopSpec(task="seq2seq", device="cpu", dtype=None, pad_id=tokenizer.pad_token_id, batch_size=2,
-                    accumulation=1, total_steps=10, steps_per_epoch=1, learning_rate=0.01, weight_decay=0.0,
-                    warmup_steps=0, scheduler="constant", max_grad_norm=1.0, seed=0, eval_every=1, save_every=None,
-                    metric="loss", patience=2, evaluate=fake_eval)  # fmt: skip
+    spec = LoopSpec(
+        task="seq2seq",
+        device="cpu",
+        dtype=None,
+        pad_id=tokenizer.pad_token_id,
+        batch_size=2,
+        accumulation=1,
+        total_steps=10,
+        steps_per_epoch=1,
+        learning_rate=0.01,
+        weight_decay=0.0,
+        warmup_steps=0,
+        scheduler="constant",
+        max_grad_norm=1.0,
+        seed=0,
+        eval_every=1,
+        save_every=None,
+        metric="loss",
+        patience=2,
+        evaluate=fake_eval,
+    )
     checkpoints = Checkpoints(tmp_path / "ckpt")
     state = train_loop(model, encoded, np.ones(2), None, spec, checkpoints, TrainState(total_steps=10), resume=False)
     assert (state.step, state.stopped_early, state.best_step, state.best_value, state.bad_evals) == (4, True, 2, 4.0, 2)
@@ -95,7 +124,7 @@ def test_resume_matches_an_uninterrupted_run(curated, tiny_marian, tmp_path, mon
 
 @pytest.mark.slow
 def test_resume_refuses_another_config(curated, tiny_marian, tmp_path, monkeypatch):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.train import runner
     from curate.train.runner import TrainOptions, run_training
 
@@ -105,10 +134,13 @@ def test_resume_refuses_another_config(curated, tiny_marian, tmp_path, monkeypat
 
     monkeypatch.setattr(runner.LoopProgress, "__call__", stop)
     with pytest.raises(KeyboardInterrupt):
-        run_training(train_config(tiny_marian, curated, tmp_path, max_steps=4, save_every_steps=2,
-                                  data={"eval_split": None}), TrainOptions())  # fmt: skip
-    changed = train_config(tiny_marian, curated, tmp_path, max_steps=4, save_every_steps=2, learning_rate=0.5,
-                           data={"eval_split": None})  # fmt: skip
+        run_training(
+            train_config(tiny_marian, curated, tmp_path, max_steps=4, save_every_steps=2, data={"eval_split": None}),
+            TrainOptions(),
+        )
+    changed = train_config(
+        tiny_marian, curated, tmp_path, max_steps=4, save_every_steps=2, learning_rate=0.5, data={"eval_split": None}
+    )
     with pytest.raises(CurateError, match="made with another config or data; run without --resume"):
         run_training(changed, TrainOptions(resume=True))
 
@@ -127,7 +159,7 @@ def test_a_planted_pickle_in_a_checkpoint_is_refused(tmp_path):
 
     import torch
 
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.train.loop import Checkpoints, TrainState
 
     model = torch.nn.Linear(2, 2)
@@ -138,6 +170,8 @@ def test_a_planted_pickle_in_a_checkpoint_is_refused(tmp_path):
     assert checkpoints.restore(model, optimizer, scheduler, None).total_steps == 3  # what curate wrote loads
     rng = tmp_path / "checkpoints" / "last" / "rng.pt"
     rng.write_bytes(pickle.dumps(_Payload(tmp_path / "pwned")))
-    with pytest.raises(CurateError, match=f"^{rng}: not a checkpoint curate wrote .*it is not loaded. Start again without --resume$"):
+    with pytest.raises(
+        CurateError, match=f"^{rng}: not a checkpoint curate wrote .*it is not loaded. Start again without --resume$"
+    ):
         checkpoints.restore(model, optimizer, scheduler, None)
     assert not (tmp_path / "pwned").exists()

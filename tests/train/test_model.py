@@ -2,7 +2,7 @@
 
 import pytest
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from tests.train.conftest import needs_train
 
 pytestmark = [needs_train, pytest.mark.filterwarnings("ignore::FutureWarning")]
@@ -17,7 +17,9 @@ def test_lora_targets_per_architecture(tiny_marian, tiny_qwen2):
     assert lora_targets(qwen, "auto") == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     assert lora_targets(qwen, "all-linear") == "all-linear"
     assert lora_targets(qwen, ["q_proj", "v_proj"]) == ["q_proj", "v_proj"]
-    with pytest.raises(CurateError, match=r"lora.target_modules: query not in the model \(its linear modules: down_proj,"):
+    with pytest.raises(
+        CurateError, match=r"lora.target_modules: query not in the model \(its linear modules: down_proj,"
+    ):
         lora_targets(qwen, ["query"])
 
 

@@ -30,8 +30,8 @@ def config_dir(trained):
 
 def eval_inputs(config):
     """The trainer's own evaluation rows and encoding, rebuilt the way it builds them."""
-    from curate.train.data import build_examples, cap_per_language, encode, read_split
     from curate.models.hf import load_tokenizer
+    from curate.train.data import build_examples, cap_per_language, encode, read_split
 
     examples = build_examples(read_split(config.data.dir, "validation"), config, evaluation=True)
     examples = cap_per_language(examples, config.data.max_eval_rows_per_language)
@@ -49,8 +49,17 @@ def losses(model, tokenizer, encoded):
 def test_outputs_and_metrics(trained):
     _, result = trained
     out = result.output
-    for name in ("adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "metrics.json", "eval_table.md",
-                 "samples.jsonl", "train_config.yaml", "README.md", "merged/model.safetensors"):  # fmt: skip
+    for name in (
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "tokenizer.json",
+        "metrics.json",
+        "eval_table.md",
+        "samples.jsonl",
+        "train_config.yaml",
+        "README.md",
+        "merged/model.safetensors",
+    ):
         assert (out / name).is_file(), name
     assert not (out / "checkpoints").exists()
     m = json.loads((out / "metrics.json").read_text())
@@ -68,7 +77,13 @@ def test_outputs_and_metrics(trained):
     assert m["data"]["recipe_hash"] and m["data"]["card"].endswith("README.md")
     assert set(m["eval"]["languages"]) == {"deu", "fra", "gla", "spa", "swh", "yid"}
     assert [row["lang"] for row in map(json.loads, (out / "samples.jsonl").read_text().splitlines())] == [
-        "deu", "fra", "gla", "spa", "swh", "yid"]
+        "deu",
+        "fra",
+        "gla",
+        "spa",
+        "swh",
+        "yid",
+    ]
     table = (out / "eval_table.md").read_text()
     assert table.splitlines()[0] == "| set | language | name | rows | loss | chrF | BLEU |"
     assert "| validation | `gla` | Scottish Gaelic | " in table
@@ -129,7 +144,8 @@ def test_merged_model_equals_base_plus_adapter(trained, tiny_marian):
         b = merged(**batch).logits
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert generate(adapted, tokenizer, encoded, "seq2seq", "cpu", None, 16, 8) == generate(
-        merged, tokenizer, encoded, "seq2seq", "cpu", None, 16, 8)
+        merged, tokenizer, encoded, "seq2seq", "cpu", None, 16, 8
+    )
 
 
 def test_ct2_export_translates_like_the_merged_model(trained, tmp_path):

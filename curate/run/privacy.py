@@ -15,31 +15,33 @@ the whole work folder.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from curate.io.writers import write_parquet_atomic
-from curate.registry import get_step
-from curate.workdir import StageDir
+from curate.outputs.workdir import StageDir
+from curate.stages.registry import get_step
 
 if TYPE_CHECKING:
-    from curate.engine import Run
-    from curate.recipe import StepSpec
+    from curate.run.recipe import StepSpec
     from curate.stages.base import Step
 
 
 class Redaction:
     """The pii stages of a run and what they imply for the stages before them."""
 
-    def __init__(self, run: Run, stages: list[StageDir]):
+    def __init__(self, specs: list[StepSpec], stages: list[StageDir], make_step: Callable[[StepSpec, StageDir], Step]):
+        """`specs`: the recipe's steps, `stages`: the run's stages (the read stage first), `make_step`: builds a
+        step for a stage (`Run.make_step`)."""
         self.stages = stages
         self.scrubbers: list[tuple[StageDir, StepSpec]] = []  # (pii stage, its spec): steps built when first needed
-        for stage, spec in zip(stages[1:], run.recipe.steps):
+        for stage, spec in zip(stages[1:], specs):
             if get_step(spec.name).scrubs_rejects:
                 self.scrubbers.append((stage, spec))
-        self._make = run.make_step
+        self._make = make_step
         self._built: dict[str, Step] = {}
 
     def is_raw(self, stage: StageDir) -> bool:
@@ -101,5 +103,12 @@ class Redaction:
     def raw_state(self) -> list[Path]:
         """Folders a step before the pii step keeps for later commands (a review step's queue, which holds the rows
         as reviewers saw them, unscrubbed): not removed with the rows, so the run says so."""
-        return sorted({p.parent for s in self.raw_stages() if s.path.exists() for p in s.path.rglob("*")
-                       if p.is_file() and p.parent != s.path and p.suffix != ".json"})  # fmt: skip
+        return sorted(
+            {
+                p.parent
+                for s in self.raw_stages()
+                if s.path.exists()
+                for p in s.path.rglob("*")
+                if p.is_file() and p.parent != s.path and p.suffix != ".json"
+            }
+        )

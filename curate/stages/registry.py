@@ -1,12 +1,11 @@
 """The registry from recipe names to step classes.
 
 A recipe step `- langid: {...}` is looked up here by its key. Steps register themselves with `@register` when their
-module is imported; the first lookup imports every module in `curate.stages`, so adding a step is adding a file.
+module is imported; the first lookup imports every other module of `curate.stages`, so adding a step is adding a file.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -43,7 +42,7 @@ def _load_all() -> None:
     import curate.stages
 
     for module in pkgutil.iter_modules(curate.stages.__path__):
-        if not module.name.startswith("_") and module.name != "base":
+        if not module.name.startswith("_") and module.name not in ("base", "registry"):
             importlib.import_module(f"curate.stages.{module.name}")
     _loaded = True
 
@@ -78,9 +77,3 @@ def card_sections(steps: list[dict]) -> list[dict]:
 def absent_step_notes(names: list[str]) -> list[str]:
     """The limitations steps state when a recipe lacks them (`Step.note_if_absent`: no pii step, no PII scrubbed)."""
     return [cls.note_if_absent for name in step_names() if name not in names and (cls := get_step(name)).note_if_absent]
-
-
-def suggest(name: str, allowed: list[str]) -> str:
-    """A ' did you mean ...?' hint for a misspelt name, or ''."""
-    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-    return f" did you mean '{close[0]}'?" if close else ""

@@ -10,6 +10,7 @@ taken over by the next one, and a refused run is told which process holds it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -22,9 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from curate import __version__
-from curate.errors import OutputError
+from curate.core.errors import OutputError
 from curate.io.writers import write_json_atomic
-from curate.workdir import STAGE_FOLDER
+from curate.outputs.workdir import STAGE_FOLDER
 
 MARKER = ".curate-output.json"
 LOCK = ".curate-lock"
@@ -69,8 +70,10 @@ def output_problem(out: Path) -> str | None:
     if not found:
         return None
     shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-    return (f"{out} is not empty and is not a curate output (it holds {shown}); curate writes only into a new or "
-            "empty folder, or one an earlier run made. Choose another `output.dir` (or --out)")  # fmt: skip
+    return (
+        f"{out} is not empty and is not a curate output (it holds {shown}); curate writes only into a new or "
+        "empty folder, or one an earlier run made. Choose another `output.dir` (or --out)"
+    )
 
 
 def output_problems(out: Path, inputs: dict[str, Path]) -> list[str]:
@@ -81,16 +84,16 @@ def output_problems(out: Path, inputs: dict[str, Path]) -> list[str]:
     inside = [name for name, path in inputs.items() if path.resolve().is_relative_to(root)]
     if inside:
         more = f" (and {len(inside) - 1} more inputs)" if len(inside) > 1 else ""
-        problems.append(f"{inside[0]} is inside the output folder {out}{more}; a run would read its own output: "
-                        "write it elsewhere")  # fmt: skip
+        problems.append(
+            f"{inside[0]} is inside the output folder {out}{more}; a run would read its own output: write it elsewhere"
+        )
     return problems
 
 
 def _holder_text(out: Path) -> str:
     try:
         holder = json.loads((out / HOLDER).read_text(encoding="utf-8"))
-        return (f"pid {holder['pid']} on {holder['host']}, since {holder['started_at']}: "
-                f"`{holder['command']}`")  # fmt: skip
+        return f"pid {holder['pid']} on {holder['host']}, since {holder['started_at']}: `{holder['command']}`"
     except (OSError, ValueError, KeyError, TypeError):
         return "a process that did not say which"
 
@@ -109,14 +112,24 @@ def claim(out: Path, command: str = "") -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout:
-        raise OutputError(f"{out} is in use by another curate run ({_holder_text(out)}); wait for it to finish or "
-                          "stop it, then run again") from None  # fmt: skip
+        raise OutputError(
+            f"{out} is in use by another curate run ({_holder_text(out)}); wait for it to finish or "
+            "stop it, then run again"
+        ) from None
     try:
         if not (out / MARKER).is_file():
-            write_json_atomic(out / MARKER, {"curate_output": 1, "created_by": f"curate {__version__}",
-                                             "created_at": _now()})  # fmt: skip
-        write_json_atomic(out / HOLDER, {"pid": os.getpid(), "host": socket.gethostname(),
-                                         "command": command or "curate run", "started_at": _now()})  # fmt: skip
+            write_json_atomic(
+                out / MARKER, {"curate_output": 1, "created_by": f"curate {__version__}", "created_at": _now()}
+            )
+        write_json_atomic(
+            out / HOLDER,
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": command or "curate run",
+                "started_at": _now(),
+            },
+        )
         yield
     finally:
         (out / HOLDER).unlink(missing_ok=True)
@@ -174,10 +187,8 @@ def folder_bytes(folder: Path) -> int:
     total = 0
     for root, _, files in os.walk(folder):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
     return total
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
-from curate.errors import CurateError, SettingError
+from curate.core.errors import CurateError, SettingError
 
 DOCS = "see the README, section 'Scaling out on Ray'"
 TCP_TIMEOUT_S = 5.0
@@ -56,15 +56,19 @@ def auth_settings(env: Mapping[str, str], home: Path) -> Auth:
     if env.get("RAY_AUTH_TOKEN_PATH"):
         path = Path(env["RAY_AUTH_TOKEN_PATH"]).expanduser()
         if not _read_token(path):
-            raise SettingError(f"RAY_AUTH_TOKEN_PATH={env['RAY_AUTH_TOKEN_PATH']}: no token there (the file is "
-                               "missing, unreadable or empty); put the cluster's token in it (`ray get-auth-token` "
-                               f"on the head prints it), or unset RAY_AUTH_TOKEN_PATH; {DOCS}")  # fmt: skip
+            raise SettingError(
+                f"RAY_AUTH_TOKEN_PATH={env['RAY_AUTH_TOKEN_PATH']}: no token there (the file is "
+                "missing, unreadable or empty); put the cluster's token in it (`ray get-auth-token` "
+                f"on the head prints it), or unset RAY_AUTH_TOKEN_PATH; {DOCS}"
+            )
         return Auth(mode, f"{env['RAY_AUTH_TOKEN_PATH']} (RAY_AUTH_TOKEN_PATH)")
     if _read_token(home / ".ray" / "auth_token"):
         return Auth(mode, "~/.ray/auth_token")
-    raise SettingError("RAY_AUTH_MODE=token, but this machine has no token: copy the head's ~/.ray/auth_token to "
-                       "~/.ray/auth_token here, or set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH, a file holding it); "
-                       f"`ray get-auth-token` on the head prints it; {DOCS}")  # fmt: skip
+    raise SettingError(
+        "RAY_AUTH_MODE=token, but this machine has no token: copy the head's ~/.ray/auth_token to "
+        "~/.ray/auth_token here, or set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH, a file holding it); "
+        f"`ray get-auth-token` on the head prints it; {DOCS}"
+    )
 
 
 def _read_token(path: Path) -> str:
@@ -80,8 +84,10 @@ def host_port(address: str, origin: str) -> tuple[str, int] | None:
         return None
     host, sep, port = address.rpartition(":")
     if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
-        raise SettingError(f"{origin} {address!r}: a Ray cluster's address is HOST:PORT, the head's address and "
-                           f"its `--port` (e.g. 10.0.0.5:6379); {DOCS}")  # fmt: skip
+        raise SettingError(
+            f"{origin} {address!r}: a Ray cluster's address is HOST:PORT, the head's address and "
+            f"its `--port` (e.g. 10.0.0.5:6379); {DOCS}"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -94,7 +100,7 @@ def check_cluster(address: str, origin: str, auth: Auth) -> None:
     try:
         socket.create_connection(where, timeout=TCP_TIMEOUT_S).close()
     except OSError as exc:
-        reason = "no answer in {:g} s".format(TCP_TIMEOUT_S) if isinstance(exc, TimeoutError) else _reason(exc)
+        reason = f"no answer in {TCP_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else _reason(exc)
         raise ClusterError(
             f"can't reach {cluster}: a TCP connection to port {where[1]} failed ({reason}). Check that the head runs "
             f"there (`ray status --address={address}` on the head), that this machine can reach that port (a "
@@ -104,8 +110,9 @@ def check_cluster(address: str, origin: str, auth: Auth) -> None:
     if problem is None:
         return
     if problem == REFUSED:
-        raise ClusterError(f"{cluster} refused the connection, which curate tried {auth.tried()}. "
-                           + _token_advice(auth))
+        raise ClusterError(
+            f"{cluster} refused the connection, which curate tried {auth.tried()}. " + _token_advice(auth)
+        )
     raise ClusterError(
         f"{cluster} accepts TCP connections but did not answer as a Ray head (its GCS) to curate, which tried "
         f"{auth.tried()}: {problem.rstrip('.')}. Is port {where[1]} the head's `--port` (6379 by default), not its "
@@ -115,11 +122,15 @@ def check_cluster(address: str, origin: str, auth: Auth) -> None:
 
 def _token_advice(auth: Auth) -> str:
     if auth.source is None:
-        return ("The cluster wants its token (Ray's token authentication): `export RAY_AUTH_MODE=token` and give this "
-                "machine the head's token (copy the head's ~/.ray/auth_token to ~/.ray/auth_token here, or set "
-                f"RAY_AUTH_TOKEN); `ray get-auth-token` on the head prints it; {DOCS}")  # fmt: skip
-    return (f"That is not the token the head was started with: `ray get-auth-token` on the head prints the right "
-            f"one; {DOCS}")  # fmt: skip
+        return (
+            "The cluster wants its token (Ray's token authentication): `export RAY_AUTH_MODE=token` and give this "
+            "machine the head's token (copy the head's ~/.ray/auth_token to ~/.ray/auth_token here, or set "
+            f"RAY_AUTH_TOKEN); `ray get-auth-token` on the head prints it; {DOCS}"
+        )
+    return (
+        f"That is not the token the head was started with: `ray get-auth-token` on the head prints the right "
+        f"one; {DOCS}"
+    )
 
 
 def _reason(exc: OSError) -> str:

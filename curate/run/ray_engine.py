@@ -14,16 +14,17 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import curate
-from curate.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
-from curate.errors import CurateError, MissingDependencyError
-from curate.progress import Reporter
-from curate.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
+from curate.core.errors import CurateError, MissingDependencyError
+from curate.core.progress import Reporter
+from curate.outputs.workdir import PartStats
+from curate.run.engine import PartJob, ReadJob, Run, read_file, read_part, run_part
+from curate.run.ray_connect import DOCS, ClusterError, auth_settings, check_cluster
 from curate.stages.base import GlobalStep, Step
-from curate.workdir import PartStats
 
 
 def _ray():
@@ -82,8 +83,9 @@ def connect(address: str | None, origin: str, workers: int | None, reporter: Rep
     try:
         _init(ray, address=address, runtime_env={"py_modules": [CODE], "excludes": ["__pycache__/"]})
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
-        raise ClusterError(f"connecting to the Ray cluster at {address} ({origin}) {auth.tried()} failed: {exc}; "
-                           + DOCS) from None  # fmt: skip
+        raise ClusterError(
+            f"connecting to the Ray cluster at {address} ({origin}) {auth.tried()} failed: {exc}; " + DOCS
+        ) from None
     nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
     reporter.info(f"ray: {nodes} node{'s' * (nodes != 1)}, {ray.cluster_resources().get('CPU', 0):g} CPUs")
 
@@ -141,6 +143,9 @@ class RayRun(Run):
         dataset = ray.data.from_items([{"part": p} for p in todo], override_num_blocks=len(todo))
         state_ref = ray.put(state) if state is not None else None
         dataset.map_batches(
-            _run_batch, fn_kwargs={"job": job, "state": state_ref}, batch_size=1, batch_format="numpy",
+            _run_batch,
+            fn_kwargs={"job": job, "state": state_ref},
+            batch_size=1,
+            batch_format="numpy",
             concurrency=min(self.pool, len(todo)),
-        ).materialize()  # fmt: skip
+        ).materialize()

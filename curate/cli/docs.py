@@ -7,7 +7,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from curate.registry import get_step, step_names
+from curate.stages.registry import get_step, step_names
 
 
 def _default(info: FieldInfo) -> str:
@@ -56,7 +56,7 @@ START, END = "<!-- steps:start -->\n", "<!-- steps:end -->"
 
 
 def update_readme(path: str = "README.md") -> None:
-    """Rewrite the step reference between the README's markers: `python -m curate.docs`."""
+    """Rewrite the step reference between the README's markers: `python -m curate.cli.docs`."""
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     head, rest = text.split(START, 1)

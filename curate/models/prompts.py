@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from curate.langid.codes import iso639_3, language_name
+from curate.core.languages import iso639_3, language_name
 
 DEFAULT_PROMPT = (
     "Paraphrase the following {language} text. Keep its meaning and its language; change the wording. "
@@ -28,7 +28,6 @@ def template_for(prompts: dict[str, str], lang: str | None) -> str:
     if lang and lang in prompts:
         return prompts[lang]
     if lang:  # `yi` in the recipe, `yid` in the rows: the same language
-
         wanted = iso639_3(lang)
         for key, template in prompts.items():
             if key != "default" and wanted is not None and iso639_3(key) == wanted:

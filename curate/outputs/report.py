@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.errors import CurateError, MissingDependencyError
+from curate.core.errors import CurateError, MissingDependencyError
+from curate.core.text import char_count
 from curate.io.writers import write_bytes_atomic, write_text_atomic
-from curate.manifest import load_manifest
-from curate.summary import accounting_line
-from curate.text import char_count
+from curate.outputs.manifest import load_manifest
+from curate.outputs.summary import accounting_line
+
 
 def _pyplot():
     try:
@@ -38,12 +39,20 @@ def funnel_segments(step: dict[str, Any]) -> dict[str, int]:
     """A step's rows split four ways that add up: rows in (kept or rejected) and rows it added (kept or rejected),
     so that a bar's input part is exactly as long as its input."""
     added, added_rejected = step.get("rows_added", 0), step.get("added_rejected", 0)
-    return {"kept": step["rows_out"] - (added - added_rejected), "rejected": step["rows_rejected"] - added_rejected,
-            "added, kept": added - added_rejected, "added, rejected": added_rejected}  # fmt: skip
+    return {
+        "kept": step["rows_out"] - (added - added_rejected),
+        "rejected": step["rows_rejected"] - added_rejected,
+        "added, kept": added - added_rejected,
+        "added, rejected": added_rejected,
+    }
 
 
-FUNNEL_STYLE = {"kept": ("#4c78a8", None), "rejected": ("#e45756", None), "added, kept": ("#9ecae9", "//"),
-                "added, rejected": ("#ff9d98", "//")}  # fmt: skip
+FUNNEL_STYLE = {
+    "kept": ("#4c78a8", None),
+    "rejected": ("#e45756", None),
+    "added, kept": ("#9ecae9", "//"),
+    "added, rejected": ("#ff9d98", "//"),
+}
 
 
 def funnel_label(step: dict[str, Any]) -> str:
@@ -61,7 +70,9 @@ def plot_funnel(plt, m: dict[str, Any]):
     for kind, (color, hatch) in FUNNEL_STYLE.items():
         widths = [seg[kind] for seg in segments]
         if any(widths):
-            ax.barh(names, widths, left=left, color=color, hatch=hatch, edgecolor="white" if hatch else color, label=kind)
+            ax.barh(
+                names, widths, left=left, color=color, hatch=hatch, edgecolor="white" if hatch else color, label=kind
+            )
             left = [a + b for a, b in zip(left, widths)]
     for y, step in enumerate(steps):
         ax.text(left[y], y, "  " + funnel_label(step), va="center", fontsize="small")
@@ -97,9 +108,11 @@ def text_lengths(data_files: list[Path]) -> tuple[str, dict[str, np.ndarray]]:
         columns = pl.read_parquet_schema(f)
         by = "text_lang" if "text_lang" in columns else "_source"
         original = pl.col("_repeat") == 0 if "_repeat" in columns else pl.lit(True)
-        frames.append(pl.read_parquet(f, columns=["text", by, *(["_repeat"] if "_repeat" in columns else [])])
-                      .filter(original & pl.col("text").is_not_null())
-                      .select(char_count("text").alias("chars"), pl.col(by).cast(pl.String).fill_null("none").alias("group")))  # fmt: skip
+        frames.append(
+            pl.read_parquet(f, columns=["text", by, *(["_repeat"] if "_repeat" in columns else [])])
+            .filter(original & pl.col("text").is_not_null())
+            .select(char_count("text").alias("chars"), pl.col(by).cast(pl.String).fill_null("none").alias("group"))
+        )
     if not frames:
         return by, {}
     lengths = pl.concat(frames)
@@ -115,7 +128,9 @@ def plot_lengths(plt, data_files: list[Path]):
         return None
     names = list(groups)[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.28 * len(names) + 1.5))
-    ax.boxplot([groups[g] for g in names], orientation="horizontal", widths=0.6, showfliers=True, flierprops={"markersize": 2})
+    ax.boxplot(
+        [groups[g] for g in names], orientation="horizontal", widths=0.6, showfliers=True, flierprops={"markersize": 2}
+    )
     ax.set_yticks(range(1, len(names) + 1), [f"{g} (n={len(groups[g]):,})" for g in names], fontsize="small")
     ax.set_xscale("log")
     low = max(min(int(v.min()) for v in groups.values()), 1)
@@ -160,9 +175,11 @@ def build_report(out: Path) -> Path:
     plt = _pyplot()
     data_files = [Path(out) / o["path"] for o in m["outputs"] if o["path"].startswith("data/")]
     figures = {
-        "funnel": plot_funnel(plt, m), "languages": plot_languages(plt, m), "lengths": plot_lengths(plt, data_files),
+        "funnel": plot_funnel(plt, m),
+        "languages": plot_languages(plt, m),
+        "lengths": plot_lengths(plt, data_files),
         "reasons": plot_reasons(plt, m),
-    }  # fmt: skip
+    }
     blocks = []
     for name, fig in figures.items():
         if fig is None:
@@ -170,21 +187,26 @@ def build_report(out: Path) -> Path:
         png = _png(fig)
         plt.close(fig)
         write_bytes_atomic(Path(out) / "report" / f"{name}.png", png)
-        blocks.append(f'<figure><img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-                      f"<figcaption>{name}</figcaption></figure>")  # fmt: skip
+        blocks.append(
+            f'<figure><img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+            f"<figcaption>{name}</figcaption></figure>"
+        )
     acc = m["accounting"]
-    rows = "".join(f"<tr><td>{s['index']}</td><td>{html.escape(s['name'])}</td><td>{s['rows_in']:,}</td>"
-                   f"<td>{s['rows_out']:,}</td><td>{s['rows_rejected']:,}</td></tr>" for s in m["steps"])  # fmt: skip
+    rows = "".join(
+        f"<tr><td>{s['index']}</td><td>{html.escape(s['name'])}</td><td>{s['rows_in']:,}</td>"
+        f"<td>{s['rows_out']:,}</td><td>{s['rows_rejected']:,}</td></tr>"
+        for s in m["steps"]
+    )
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>curate report: {html.escape(m['name'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>curate report: {html.escape(m["name"])}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}
 figure{{margin:2em 0}}img{{max-width:100%}}.ok{{color:#2a7}}.bad{{color:#c33}}</style></head>
-<body><h1>{html.escape(m['name'])}</h1>
-<p>Recipe <code>{html.escape(m['recipe_file'])}</code> (sha256 <code>{m['recipe_hash'][:16]}</code>), finished
-{m['finished_at']}. Accounting: <b class="{'ok' if acc['ok'] else 'bad'}">{html.escape(accounting_line(acc))}</b>.</p>
+<body><h1>{html.escape(m["name"])}</h1>
+<p>Recipe <code>{html.escape(m["recipe_file"])}</code> (sha256 <code>{m["recipe_hash"][:16]}</code>), finished
+{m["finished_at"]}. Accounting: <b class="{"ok" if acc["ok"] else "bad"}">{html.escape(accounting_line(acc))}</b>.</p>
 <table><tr><th>#</th><th>step</th><th>rows in</th><th>kept</th><th>rejected</th></tr>{rows}</table>
-{''.join(blocks)}
+{"".join(blocks)}
 </body></html>
 """
     path = Path(out) / "report.html"

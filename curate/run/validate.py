@@ -12,14 +12,15 @@ import os
 import re
 from pathlib import Path
 
-from curate.errors import CurateError, OutputError, RecipeError
+from curate.core.errors import CurateError, OutputError, RecipeError
+from curate.core.rows import META_COLUMNS
+from curate.core.yamlmap import suggest
 from curate.io.readers import not_text_kind, peek_columns
-from curate.outdir import output_problems
-from curate.recipe import Card, Draft, Recipe, Source, lenient, read_recipe
-from curate.registry import get_step, step_names, suggest
-from curate.rows import META_COLUMNS
-from curate.sources import ResolvedSource, project_dir, resolve_source
+from curate.outputs.outdir import output_problems
+from curate.run.recipe import Card, Draft, Recipe, Source, lenient, read_recipe
+from curate.run.sources import ResolvedSource, project_dir, resolve_source
 from curate.stages.base import StepContext
+from curate.stages.registry import get_step, step_names
 
 
 def _files(keys: list[str], pattern: str) -> str:
@@ -52,8 +53,10 @@ def _check_columns(draft: Draft, resolved: ResolvedSource, problems: list[str]) 
             kind = not_text_kind(columns[column]) if columns.get(column) is not None else None
             if kind is not None:
                 mapped = ("sources", i, "columns", canonical) if canonical in source.columns else ("sources", i)
-                problems.append(f"{lines.where(mapped)}: sources[{i}].columns.{canonical}: column '{column}' of {f.key} "
-                                f"holds {kind} ({columns[column]}), not text; map a text column")  # fmt: skip
+                problems.append(
+                    f"{lines.where(mapped)}: sources[{i}].columns.{canonical}: column '{column}' of {f.key} "
+                    f"holds {kind} ({columns[column]}), not text; map a text column"
+                )
     for canonical, where in missing.items():
         column, columns = source.columns[canonical], where[0][1]
         problems.append(
@@ -89,14 +92,18 @@ def _resolve_sources(draft: Draft, base: Path, problems: list[str]) -> tuple[lis
             continue
         if resolved is None:
             looked = " and in ".join(dict.fromkeys(str(p) for p in (Path.cwd(), draft.path.parent.resolve())))
-            problems.append(f"{where}: sources[{i}].path: no file matches '{source.path}' (looked in {looked})"
-                            + _elsewhere(i, source, base, draft))  # fmt: skip
+            problems.append(
+                f"{where}: sources[{i}].path: no file matches '{source.path}' (looked in {looked})"
+                + _elsewhere(i, source, base, draft)
+            )
             continue
         for f in resolved.files:
             other = next((r for r in resolved_sources for g in r.files if g.key == f.key), None)
             if other is not None:
-                problems.append(f"{where}: sources[{i}]: {f.key} is also read by sources[{other.index}]; each file "
-                                "may be read once (its rows' ids would collide)")  # fmt: skip
+                problems.append(
+                    f"{where}: sources[{i}]: {f.key} is also read by sources[{other.index}]; each file "
+                    "may be read once (its rows' ids would collide)"
+                )
         resolved_sources.append(resolved)
         available |= _check_columns(draft, resolved, problems if exact else [])  # a typo's mapping: said apart
     return resolved_sources, available, doubt
@@ -104,7 +111,9 @@ def _resolve_sources(draft: Draft, base: Path, problems: list[str]) -> tuple[lis
 
 def _elsewhere(index: int, source: Source, base: Path, draft: Draft) -> str:
     """A hint when a source's files are in the other folder than the one its sibling sources were found in."""
-    other, name = (draft.path.parent, "the recipe's folder") if base == Path(".") else (Path("."), "the working directory")
+    other, name = (
+        (draft.path.parent, "the recipe's folder") if base == Path(".") else (Path("."), "the working directory")
+    )
     if other == base or resolve_source(index, source, other) is None:
         return ""
     return f"; it matches relative to {name}, but the other sources do not: write every path relative to one folder"
@@ -150,9 +159,12 @@ def _check_output_columns(draft: Draft, available: set[str], doubt: str, problem
     for path, column in named:
         if column is not None and column not in available:
             label = f"{path[0]}.{path[1]}" + (f"[{path[2]}]" if len(path) > 2 else "")
-            problems.append(f"{draft.lines.where(path)}: {label}: no column '{column}';"
-                            f"{suggest(column, sorted(available))}".rstrip(";")
-                            + f" (columns: {', '.join(sorted(available))}){_follow_on(doubt)}")  # fmt: skip
+            problems.append(
+                f"{draft.lines.where(path)}: {label}: no column '{column}';{suggest(column, sorted(available))}".rstrip(
+                    ";"
+                )
+                + f" (columns: {', '.join(sorted(available))}){_follow_on(doubt)}"
+            )
 
 
 def _inputs(resolved: list[ResolvedSource]) -> dict[str, Path]:
@@ -170,7 +182,7 @@ def _check_output_dir(draft: Draft, base: Path, resolved: list[ResolvedSource], 
 
 def _line(problem: str, filename: str) -> int:
     """The line a problem points at, to list problems in recipe order."""
-    found = re.match(r":(\d+)", problem[len(filename):]) if problem.startswith(filename) else None
+    found = re.match(r":(\d+)", problem[len(filename) :]) if problem.startswith(filename) else None
     return int(found.group(1)) if found else 0
 
 

@@ -14,10 +14,18 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def retry(call: Callable[[], T], *, tries: int, first_wait: float, worth_retrying: Callable[[Exception], bool],
-          max_wait: float = 30.0, jitter: float = 0.0, asked_wait: Callable[[Exception], float | None] | None = None,
-          on_retry: Callable[[Exception], None] | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> T:  # fmt: skip
+def retry(
+    call: Callable[[], T],
+    *,
+    tries: int,
+    first_wait: float,
+    worth_retrying: Callable[[Exception], bool],
+    max_wait: float = 30.0,
+    jitter: float = 0.0,
+    asked_wait: Callable[[Exception], float | None] | None = None,
+    on_retry: Callable[[Exception], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
     """`call()`, at most `tries` times in all. Before try k + 1: `first_wait * 2**(k-1)`, stretched by up to
     `jitter` (a share, so that clients that failed together do not come back together), unless `asked_wait` says
     how long the server asked for."""

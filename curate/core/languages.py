@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
 
-from curate.errors import MissingDependencyError
+from curate.core.errors import MissingDependencyError
 
 UND = "und"
 
@@ -20,10 +20,22 @@ UND = "und"
 # are no ISO code at all): `als` is the Alemannic Wikipedia (ISO `als` is Tosk Albanian), `eml` the retired code of
 # Emilian-Romagnol. Only applied to bare labels (no script part): GlotLID and OpenLID write `als_Latn` for Tosk Albanian.
 WIKIPEDIA_LABELS = {
-    "als": "gsw", "eml": "egl", "bat-smg": "sgs", "be-x-old": "bel", "be-tarask": "bel", "fiu-vro": "vro",
-    "map-bms": "jav", "nds-nl": "nds", "roa-rup": "rup", "roa-tara": "nap", "zh-classical": "lzh",
-    "zh-min-nan": "nan", "zh-yue": "yue", "simple": "eng", "cbk-zam": "cbk",
-}  # fmt: skip
+    "als": "gsw",
+    "eml": "egl",
+    "bat-smg": "sgs",
+    "be-x-old": "bel",
+    "be-tarask": "bel",
+    "fiu-vro": "vro",
+    "map-bms": "jav",
+    "nds-nl": "nds",
+    "roa-rup": "rup",
+    "roa-tara": "nap",
+    "zh-classical": "lzh",
+    "zh-min-nan": "nan",
+    "zh-yue": "yue",
+    "simple": "eng",
+    "cbk-zam": "cbk",
+}
 # Codes that mean "no language here" in some models' label sets.
 NO_LANGUAGE = {"und", "zxx", "mis", "mul"}
 _CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
@@ -139,11 +151,14 @@ def resolve_language(name: str) -> str:
     try:
         found = langcodes.find(text)
     except LookupError:
-        raise ValueError(f"unknown language {text!r}: use an ISO 639-1 or 639-3 code (fr, fra) or an English name "
-                         "(French)") from None  # fmt: skip
+        raise ValueError(
+            f"unknown language {text!r}: use an ISO 639-1 or 639-3 code (fr, fra) or an English name (French)"
+        ) from None
     except ModuleNotFoundError:  # langcodes needs language_data to look names up
-        raise ValueError(f"language names such as {text!r} need the package 'language_data': pip install "
-                         "'curate[langid]', or give an ISO 639 code") from None  # fmt: skip
+        raise ValueError(
+            f"language names such as {text!r} need the package 'language_data': pip install "
+            "'curate[langid]', or give an ISO 639 code"
+        ) from None
     return _alpha3(found.language) or found.language
 
 

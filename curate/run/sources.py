@@ -15,7 +15,7 @@ from pathlib import Path
 
 from curate.io.readers import data_format, detect_format
 from curate.io.writers import file_sha256
-from curate.recipe import Source
+from curate.run.recipe import Source
 
 
 @dataclass
@@ -118,9 +118,12 @@ def resolve_source(index: int, source: Source, base: Path) -> ResolvedSource | N
         if path.is_file() or is_datasets_folder(path):
             found = [(key, path)]
         elif path.is_dir():  # a plain folder: the data files inside it
-            found = [(f"{key}/{Path(folder, name).relative_to(path).as_posix()}", Path(folder, name))
-                     for folder, names in walk_folders(str(path)) for name in names
-                     if data_format(Path(name)) is not None and os.path.isfile(os.path.join(folder, name))]  # fmt: skip
+            found = [
+                (f"{key}/{Path(folder, name).relative_to(path).as_posix()}", Path(folder, name))
+                for folder, names in walk_folders(str(path))
+                for name in names
+                if data_format(Path(name)) is not None and os.path.isfile(os.path.join(folder, name))
+            ]
         else:
             found = []
         for key_, file in found:  # a folder and a glob, or two links, may reach the same file: it is read once

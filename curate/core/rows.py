@@ -16,8 +16,14 @@ import polars as pl
 META_COLUMNS = ["_id", "_source", "_row"]
 STEP, REASON, DETAIL, RAW = "_step", "_reason", "_detail", "_raw"
 RAW_BYTES = "_raw_bytes"  # a rejected record's bytes when they are not text in any encoding tried (else `_raw`)
-REJECT_COLUMNS = {"_id": pl.String, "_source": pl.String, "_row": pl.Int64, RAW: pl.String, REASON: pl.String,
-                  DETAIL: pl.String}  # a reader's rejects  # fmt: skip
+REJECT_COLUMNS = {
+    "_id": pl.String,
+    "_source": pl.String,
+    "_row": pl.Int64,
+    RAW: pl.String,
+    REASON: pl.String,
+    DETAIL: pl.String,
+}  # a reader's rejects
 SYNTHETIC_COLUMNS = {"_synthetic": pl.Boolean, "_parent_id": pl.String, "_origin": pl.String}
 ADDED_COLUMNS = ("_synthetic", "_repeat")
 

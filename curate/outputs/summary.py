@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from curate.io.writers import write_json_atomic
-from curate.workdir import StageDir
+from curate.outputs.workdir import StageDir
 
 
 def value_counts(files: list[Path], column: str) -> dict[str, int]:
@@ -17,7 +17,9 @@ def value_counts(files: list[Path], column: str) -> dict[str, int]:
     counts: Counter = Counter()
     for f in files:
         if column in pl.read_parquet_schema(f):
-            counts.update({str(k): int(v) for k, v in pl.read_parquet(f, columns=[column])[column].value_counts().iter_rows()})
+            counts.update(
+                {str(k): int(v) for k, v in pl.read_parquet(f, columns=[column])[column].value_counts().iter_rows()}
+            )
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -26,7 +28,7 @@ LANGUAGES = "languages.json"
 
 def languages_before(stages: list[StageDir], parts: list[str]) -> dict[str, int]:
     """Languages of all rows when language ID first tagged them (kept and rejected alike). Kept with the stage, so
-    the figure outlives its raw rows (removed after a run when a pii step follows: curate.privacy)."""
+    the figure outlives its raw rows (removed after a run when a pii step follows: curate.run.privacy)."""
     for stage in stages[1:]:
         saved = stage.path / LANGUAGES
         if saved.exists():
@@ -41,29 +43,41 @@ def languages_before(stages: list[StageDir], parts: list[str]) -> dict[str, int]
 
 def synthetic_by_origin(data_files: list[Path], reject_files: list[Path]) -> dict[str, dict[str, float]]:
     """Per origin (step and model) of synthetic rows: kept, rejected and the validation pass rate."""
+
     def origins(files: list[Path]) -> Counter:
         counts: Counter = Counter()
         for f in files:
             schema = pl.read_parquet_schema(f)
             if "_origin" in schema and "_synthetic" in schema:
-                frame = pl.read_parquet(f, columns=["_origin", "_synthetic"]).filter(pl.col("_synthetic").fill_null(False))
+                frame = pl.read_parquet(f, columns=["_origin", "_synthetic"]).filter(
+                    pl.col("_synthetic").fill_null(False)
+                )
                 counts.update({str(k): int(v) for k, v in frame["_origin"].cast(pl.String).value_counts().iter_rows()})
         return counts
 
     kept, rejected = origins(data_files), origins(reject_files)
-    return {o: {"kept": kept[o], "rejected": rejected[o], "pass_rate": round(kept[o] / (kept[o] + rejected[o]), 4)}
-            for o in sorted(set(kept) | set(rejected))}  # fmt: skip
+    return {
+        o: {"kept": kept[o], "rejected": rejected[o], "pass_rate": round(kept[o] / (kept[o] + rejected[o]), 4)}
+        for o in sorted(set(kept) | set(rejected))
+    }
 
 
 def accounting_line(acc: dict) -> str:
     """The accounting invariant as a line that adds up: rows read are curated or rejected; data/ and rejects/ also
     hold rows the steps added (synthetic rows, copies), counted apart."""
-    line = (f"{acc['rows_read']:,} read = {acc['curated_read']:,} curated + {acc['rejected_read']:,} rejected "
-            f"({'holds' if acc['ok'] else 'FAILED'})")  # fmt: skip
-    for folder, kind, own, what in (("data/", "out", "curated_read", "curated"),
-                                    ("rejects/", "rejected", "rejected_read", "rejected")):  # fmt: skip
-        added = [f"{acc[f'{key}_{kind}']:,} {name}" for key, name in (("synthetic", "synthetic"), ("repeats", "copies"))
-                 if acc.get(f"{key}_{kind}")]  # fmt: skip
+    line = (
+        f"{acc['rows_read']:,} read = {acc['curated_read']:,} curated + {acc['rejected_read']:,} rejected "
+        f"({'holds' if acc['ok'] else 'FAILED'})"
+    )
+    for folder, kind, own, what in (
+        ("data/", "out", "curated_read", "curated"),
+        ("rejects/", "rejected", "rejected_read", "rejected"),
+    ):
+        added = [
+            f"{acc[f'{key}_{kind}']:,} {name}"
+            for key, name in (("synthetic", "synthetic"), ("repeats", "copies"))
+            if acc.get(f"{key}_{kind}")
+        ]
         if added:
             line += f"; {folder} {acc[f'rows_{kind}']:,} rows = {acc[own]:,} {what} + " + " + ".join(added)
     return line
@@ -79,8 +93,10 @@ def thin_splits_note(thin: list[dict], stratify_by: str | None, minimum: int) ->
         stratum = (t["stratum"] or f"(no {stratify_by})") if stratify_by else "all rows"
         by_stratum.setdefault(stratum, []).append(f"{t['split']} {t['originals']:,}{copies}")
     what = f"of a {stratify_by} " if stratify_by else ""
-    return (f"splits with under {minimum} original rows {what}(copies are no new evidence; figures measured on them "
-            "are noise): " + "; ".join(f"{s} {', '.join(parts)}" for s, parts in by_stratum.items()))
+    return (
+        f"splits with under {minimum} original rows {what}(copies are no new evidence; figures measured on them "
+        "are noise): " + "; ".join(f"{s} {', '.join(parts)}" for s, parts in by_stratum.items())
+    )
 
 
 def card_languages(data_files: list[Path], recipe: dict) -> dict:
@@ -91,8 +107,11 @@ def card_languages(data_files: list[Path], recipe: dict) -> dict:
     card = recipe.get("card") or {}
     if card.get("languages"):
         return {"languages": sorted(card["languages"]), "from": ["`card.languages` in the recipe"]}
-    sources = [(f"{s['langid']['field']}_lang", s["langid"]["field"], s["langid"].get("min_chars", 0))
-               for s in recipe.get("steps", []) if "langid" in s]  # fmt: skip
+    sources = [
+        (f"{s['langid']['field']}_lang", s["langid"]["field"], s["langid"].get("min_chars", 0))
+        for s in recipe.get("steps", [])
+        if "langid" in s
+    ]
     named = card.get("language_columns") or ([] if any(c == "text_lang" for c, _, _ in sources) else ["text_lang"])
     sources += [(column, None, 0) for column in named]
     found: set[str] = set()
@@ -118,8 +137,14 @@ def input_encoding(stats: Counter, declared: str | None) -> dict | None:
         return None
     how = next((key.split(":", 1)[1] for key in stats if key.startswith("detected_by:")), "")
     fallback = {key.split(":", 1)[1]: n for key, n in sorted(stats.items()) if key.startswith("fallback:")}
-    return {"declared": declared, "encoding": named[0], "how": how, "fallback": sum(fallback.values()),
-            "fallback_encodings": fallback, "undecodable": stats.get("undecodable", 0)}  # fmt: skip
+    return {
+        "declared": declared,
+        "encoding": named[0],
+        "how": how,
+        "fallback": sum(fallback.values()),
+        "fallback_encodings": fallback,
+        "undecodable": stats.get("undecodable", 0),
+    }
 
 
 def _listed(items: list[str], most: int = 5) -> str:
@@ -129,15 +154,24 @@ def _listed(items: list[str], most: int = 5) -> str:
 def encoding_notes(encodings: dict[str, dict]) -> list[str]:
     """What a user should know about the encodings of the inputs: files that are not UTF-8 though the recipe did not
     say so (read as `auto` reads them, not rejected line by line), and records decoded on their own."""
-    guessed = [f"{path} ({e['encoding']}, {e['how']})" for path, e in encodings.items()
-               if e["declared"] is None and e["encoding"] != "utf-8"]  # fmt: skip
+    guessed = [
+        f"{path} ({e['encoding']}, {e['how']})"
+        for path, e in encodings.items()
+        if e["declared"] is None and e["encoding"] != "utf-8"
+    ]
     notes = []
     if guessed:
-        notes.append(f"not UTF-8, so read with the encoding detected (set `encoding:` on the source to choose one): "
-                     f"{_listed(guessed)}")  # fmt: skip
-    mixed = [f"{path} ({e['encoding']}): {e['fallback']:,} ("
-             + ", ".join(f"{name} {n:,}" for name, n in e["fallback_encodings"].items()) + ")"
-             for path, e in encodings.items() if e["fallback"]]  # fmt: skip
+        notes.append(
+            f"not UTF-8, so read with the encoding detected (set `encoding:` on the source to choose one): "
+            f"{_listed(guessed)}"
+        )
+    mixed = [
+        f"{path} ({e['encoding']}): {e['fallback']:,} ("
+        + ", ".join(f"{name} {n:,}" for name, n in e["fallback_encodings"].items())
+        + ")"
+        for path, e in encodings.items()
+        if e["fallback"]
+    ]
     if mixed:
         notes.append(f"records in another encoding than their file's, decoded on their own: {_listed(mixed)}")
     return notes

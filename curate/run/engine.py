@@ -12,33 +12,47 @@ import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import polars as pl
 
 from curate import __version__
-from curate.card import write_card
-from curate.errors import CurateError, InputError
+from curate.core.errors import CurateError, InputError
+from curate.core.progress import Reporter, rows_through
+from curate.core.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
 from curate.io.readers import ReadOptions, open_reader, read_batches
 from curate.io.writers import ShardWriter, parquet_rows, unified_schema, write_bytes_atomic, write_json_atomic
-from curate.manifest import build_manifest, is_up_to_date, load_manifest
-from curate.memory import release
-from curate.outdir import WORK, claim, folder_bytes, human_bytes, is_own_output_file, remove_leftovers, space_problem
-from curate.privacy import Redaction
-from curate.progress import Reporter, rows_through
-from curate.recipe import Recipe, Source, canonical_json
-from curate.registry import get_step, step_notes
-from curate.rows import ADDED_COLUMNS, DETAIL, META_COLUMNS, REASON, STEP, added_counts, added_rows
-from curate.sources import InputFile, ResolvedSource, fingerprint
-from curate.splits import LINK_COLUMNS, plan_splits, thin_splits
-from curate.summary import (
-    card_languages, encoding_notes, input_encoding, languages_before, synthetic_by_origin, thin_splits_note,
+from curate.outputs.card import write_card
+from curate.outputs.manifest import build_manifest, is_up_to_date, load_manifest
+from curate.outputs.outdir import (
+    WORK,
+    claim,
+    folder_bytes,
+    human_bytes,
+    is_own_output_file,
+    remove_leftovers,
+    space_problem,
+)
+from curate.outputs.summary import (
+    card_languages,
+    encoding_notes,
+    input_encoding,
+    languages_before,
+    synthetic_by_origin,
+    thin_splits_note,
     value_counts,
 )
+from curate.outputs.workdir import PartStats, StageDir, tidy, total
+from curate.run.memory import release
+from curate.run.privacy import Redaction
+from curate.run.recipe import Recipe, Source, canonical_json
+from curate.run.sources import InputFile, ResolvedSource, fingerprint
+from curate.run.splits import LINK_COLUMNS, plan_splits, thin_splits
 from curate.stages.base import GlobalStep, Step, StepConfig, StepContext, StepResult
-from curate.workdir import PartStats, StageDir, tidy, total
+from curate.stages.registry import get_step, step_notes
 
 FIT_STATS = "fit_stats.json"
 
@@ -90,12 +104,17 @@ class Run:
     # planning ---------------------------------------------------------------------------------------------------
     def plan(self) -> list[StageDir]:
         model = self.recipe.model
-        read_key = _hash({
-            "curate": __version__, "sources": [s.model_dump(mode="json") for s in model.sources],
-            "files": [(f.source_index, f.key, f.sha256) for f in self.files], "limit": self.options.limit,
-            "max_record_bytes": model.max_record_bytes, "on_bad_input": model.on_bad_input,
-            "engine": model.engine.model_dump(),
-        })  # fmt: skip
+        read_key = _hash(
+            {
+                "curate": __version__,
+                "sources": [s.model_dump(mode="json") for s in model.sources],
+                "files": [(f.source_index, f.key, f.sha256) for f in self.files],
+                "limit": self.options.limit,
+                "max_record_bytes": model.max_record_bytes,
+                "on_bad_input": model.on_bad_input,
+                "engine": model.engine.model_dump(),
+            }
+        )
         stages = [StageDir(0, "read", read_key, self.work)]
         key = read_key
         for spec in self.recipe.steps:
@@ -105,8 +124,9 @@ class Run:
         return stages
 
     def run_key(self, stages: list[StageDir]) -> str:
-        return _hash({"last": stages[-1].key, "output": self.recipe.model.output.model_dump(mode="json"),
-                      "curate": __version__})  # fmt: skip
+        return _hash(
+            {"last": stages[-1].key, "output": self.recipe.model.output.model_dump(mode="json"), "curate": __version__}
+        )
 
     # running ----------------------------------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
@@ -124,11 +144,13 @@ class Run:
         the size of the read stage, or of the inputs before that is done) and the output holds them once more."""
         stages = self.plan()
         per_stage = folder_bytes(stages[0].path) if stages[0].is_complete() else sum(f.bytes for f in self.files)
-        return (f"writing to {self.out} failed: {reason}. {human_bytes(shutil.disk_usage(self.out).free)} are free "
-                f"there; this run has written {human_bytes(folder_bytes(self.out))} and needs about "
-                f"{human_bytes(per_stage * (len(stages) + 1))} in all ({len(stages)} stages of about "
-                f"{human_bytes(per_stage)}, and the output). Free some space or choose another output folder, then "
-                "run the same command with --resume: the work done so far is kept")  # fmt: skip
+        return (
+            f"writing to {self.out} failed: {reason}. {human_bytes(shutil.disk_usage(self.out).free)} are free "
+            f"there; this run has written {human_bytes(folder_bytes(self.out))} and needs about "
+            f"{human_bytes(per_stage * (len(stages) + 1))} in all ({len(stages)} stages of about "
+            f"{human_bytes(per_stage)}, and the output). Free some space or choose another output folder, then "
+            "run the same command with --resume: the work done so far is kept"
+        )
 
     def _execute(self) -> dict[str, Any]:
         started = time.time()
@@ -150,7 +172,7 @@ class Run:
         if partial:
             self.reporter.info(interrupted_message(self.work, stages, partial, self.options.resume))
         tidy(self.work, stages, keep_partial=self.options.resume)
-        self.redaction = Redaction(self, stages)
+        self.redaction = Redaction(self.recipe.steps, stages, self.make_step)
         self.redaction.forget_removed_if_needed()
 
         parts = self.read_stage(stages[0])
@@ -165,18 +187,22 @@ class Run:
         return manifest
 
     def tidy_work(self, parts: list[str]) -> None:
-        """What stays in OUT/.curate after a successful run (`output.keep_work`; see curate.privacy)."""
+        """What stays in OUT/.curate after a successful run (`output.keep_work`; see curate.run.privacy)."""
         keep = self.recipe.model.output.keep_work
         if keep is False:
             shutil.rmtree(self.work, ignore_errors=True)
         elif keep == "auto":
             self.redaction.remove_raw(parts)
             for folder in self.redaction.raw_state():
-                self.reporter.warn(f"{folder} holds rows from before the pii step, unscrubbed (a step before `pii` "
-                                   "keeps them, e.g. a review queue); put `pii` first to keep raw data out of it")  # fmt: skip
+                self.reporter.warn(
+                    f"{folder} holds rows from before the pii step, unscrubbed (a step before `pii` "
+                    "keeps them, e.g. a review queue); put `pii` first to keep raw data out of it"
+                )
         elif raw := self.redaction.raw_kept():
-            self.reporter.warn(f"{self.work} holds raw, unscrubbed rows of {len(raw)} stage(s) before the pii step "
-                               "(output.keep_work: true); delete it, or set keep_work: auto to keep only scrubbed caches")  # fmt: skip
+            self.reporter.warn(
+                f"{self.work} holds raw, unscrubbed rows of {len(raw)} stage(s) before the pii step "
+                "(output.keep_work: true); delete it, or set keep_work: auto to keep only scrubbed caches"
+            )
 
     def read_stage(self, stage: StageDir) -> list[str]:
         if stage.is_complete():
@@ -205,8 +231,10 @@ class Run:
     def read_jobs(self, stage: StageDir) -> list[ReadJob]:
         model = self.recipe.model
         options = ReadOptions(model.engine.batch_rows, model.engine.batch_bytes, model.max_record_bytes)
-        return [ReadJob(f, self.sources_by_index(f.source_index).source, options, stage, model.on_bad_input)
-                for f in self.files]  # fmt: skip
+        return [
+            ReadJob(f, self.sources_by_index(f.source_index).source, options, stage, model.on_bad_input)
+            for f in self.files
+        ]
 
     def input_encodings(self) -> dict[str, dict[str, Any]]:
         """Per text input file: the encoding it was read with, how it was found, the records decoded on their own."""
@@ -222,10 +250,16 @@ class Run:
         return next(s for s in self.sources if s.index == index)
 
     def make_step(self, spec, stage: StageDir) -> Step:
-        context = StepContext(seed=self.recipe.model.seed, workdir=stage.path, recipe_dir=self.recipe.path.parent,
-                              index=spec.index, output_dir=self.out, recipe=self.recipe.resolved(),
-                              tags=self.tags_before(spec.index),
-                              resume_command=resume_command(self.options.command))  # fmt: skip
+        context = StepContext(
+            seed=self.recipe.model.seed,
+            workdir=stage.path,
+            recipe_dir=self.recipe.path.parent,
+            index=spec.index,
+            output_dir=self.out,
+            recipe=self.recipe.resolved(),
+            tags=self.tags_before(spec.index),
+            resume_command=resume_command(self.options.command),
+        )
         return get_step(spec.name)(spec.config, context)
 
     def tags_before(self, index: int) -> frozenset[str]:
@@ -285,8 +319,9 @@ class Run:
         if (stage.path / FIT_STATS).exists():
             totals.stats.update(json.loads((stage.path / FIT_STATS).read_text()))
         if cached:
-            self.reporter.info(f"{label}: {rows_through(totals.rows_in, totals.added, totals.rows_out, totals.rejected)} "
-                               "(cached)")  # fmt: skip
+            self.reporter.info(
+                f"{label}: {rows_through(totals.rows_in, totals.added, totals.rows_out, totals.rejected)} (cached)"
+            )
         if stage.index == 0:  # rows read per input file, for the manifest
             key_of = {part_prefix(f): f.key for f in self.files}
             for part, stats in per_part.items():
@@ -307,10 +342,16 @@ class Run:
         files = [last.data(p) for p in parts]
         schema = unified_schema((pl.read_parquet_schema(f) for f in files), front=META_COLUMNS + ["text", "target"])
         split_names = list(output.splits)
-        key_columns = ["_id", *[c for c in LINK_COLUMNS if c in schema],
-                       *[c for c in dict.fromkeys((output.stratify_by, output.split_by)) if c and c in schema]]  # fmt: skip
-        keys = pl.concat([read_part(f, key_columns, schema, key_columns) for f in files], how="diagonal_relaxed") \
-            if files else pl.DataFrame(schema={"_id": pl.String})  # fmt: skip
+        key_columns = [
+            "_id",
+            *[c for c in LINK_COLUMNS if c in schema],
+            *[c for c in dict.fromkeys((output.stratify_by, output.split_by)) if c and c in schema],
+        ]
+        keys = (
+            pl.concat([read_part(f, key_columns, schema, key_columns) for f in files], how="diagonal_relaxed")
+            if files
+            else pl.DataFrame(schema={"_id": pl.String})
+        )
         plan = plan_splits(keys, output.splits, self.recipe.model.seed, output.stratify_by, output.split_by)
         counts = Counter({split_names[code]: n for code, n in plan["_split"].value_counts().iter_rows()})
         thin = thin_splits(keys, plan, split_names, output.stratify_by, output.min_originals)
@@ -318,8 +359,9 @@ class Run:
             self.notes.append(thin_splits_note(thin, output.stratify_by, output.min_originals))
         del keys
         written: list[Path] = []
-        writers = {name: ShardWriter(data_dir, name, schema, counts[name], output.max_rows_per_shard)
-                   for name in split_names}  # fmt: skip
+        writers = {
+            name: ShardWriter(data_dir, name, schema, counts[name], output.max_rows_per_shard) for name in split_names
+        }
         with self.reporter.stage("write", len(files)) as progress:
             for f in files:
                 frame = pl.read_parquet(f).join(plan, on="_id", how="left", maintain_order="left")
@@ -334,10 +376,13 @@ class Run:
             reject_files = self.redaction.reject_files(stage, parts)  # every stage has the same part names
             if not reject_files:
                 continue
-            reject_schema = unified_schema((pl.read_parquet_schema(p) for p in reject_files),
-                                           front=META_COLUMNS + [STEP, REASON, DETAIL])  # fmt: skip
+            reject_schema = unified_schema(
+                (pl.read_parquet_schema(p) for p in reject_files), front=META_COLUMNS + [STEP, REASON, DETAIL]
+            )
             n = sum(parquet_rows(p) for p in reject_files)
-            writer = ShardWriter(rejects_dir, f"{stage.index:02d}-{stage.name}", reject_schema, n, max(n, 1), single=True)
+            writer = ShardWriter(
+                rejects_dir, f"{stage.index:02d}-{stage.name}", reject_schema, n, max(n, 1), single=True
+            )
             for p in reject_files:
                 writer.write(pl.read_parquet(p))
             written += writer.close()
@@ -377,8 +422,15 @@ class Run:
     def _describe_outputs(self, written: list[Path]) -> list[dict]:
         from curate.io.writers import file_sha256
 
-        return [{"path": p.relative_to(self.out).as_posix(), "rows": parquet_rows(p) if p.suffix == ".parquet" else None,
-                 "bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(written)]  # fmt: skip
+        return [
+            {
+                "path": p.relative_to(self.out).as_posix(),
+                "rows": parquet_rows(p) if p.suffix == ".parquet" else None,
+                "bytes": p.stat().st_size,
+                "sha256": file_sha256(p),
+            }
+            for p in sorted(written)
+        ]
 
     def _accounting(self, written: list[Path]) -> dict[str, Any]:
         """Counted from the files written, not from the stats: the check must see what a user will load. Rows a
@@ -400,11 +452,26 @@ class Run:
         rejected = counts["rows_rejected"] - counts["added_rejected"]
         ok = rows_read == curated + rejected
         if not ok:
-            self.reporter.warn(f"accounting check failed: {rows_read} rows read, {curated} curated + {rejected} rejected")
-        keys = ("rows_out", "rows_rejected", "added_out", "added_rejected", "synthetic_out", "synthetic_rejected",
-                "repeats_out", "repeats_rejected")  # fmt: skip
-        return {"rows_read": rows_read, "curated_read": curated, "rejected_read": rejected,
-                **{k: counts[k] for k in keys}, "ok": ok}  # fmt: skip
+            self.reporter.warn(
+                f"accounting check failed: {rows_read} rows read, {curated} curated + {rejected} rejected"
+            )
+        keys = (
+            "rows_out",
+            "rows_rejected",
+            "added_out",
+            "added_rejected",
+            "synthetic_out",
+            "synthetic_rejected",
+            "repeats_out",
+            "repeats_rejected",
+        )
+        return {
+            "rows_read": rows_read,
+            "curated_read": curated,
+            "rejected_read": rejected,
+            **{k: counts[k] for k in keys},
+            "ok": ok,
+        }
 
 
 @dataclass
@@ -442,8 +509,14 @@ def read_file(job: ReadJob, limit: int | None = None) -> Iterator[tuple[str, Par
             if rejects.height and job.on_bad_input == "fail":
                 raise InputError(_bad_input_message(f, rejects))
             rejects = rejects.with_columns(pl.lit("read").alias(STEP))
-            stats = PartStats(rows.height + rejects.height, rows.height, rejects.height, time.perf_counter() - tick,
-                              Counter(rejects[REASON].to_list()), Counter(batch.stats))  # fmt: skip
+            stats = PartStats(
+                rows.height + rejects.height,
+                rows.height,
+                rejects.height,
+                time.perf_counter() - tick,
+                Counter(rejects[REASON].to_list()),
+                Counter(batch.stats),
+            )
             job.stage.write_part(part, rows, rejects, stats)
             release()
         if limit is not None:
@@ -489,14 +562,24 @@ def check_result(name: str, frame: pl.DataFrame, result: StepResult, seconds: fl
     """A step may keep or reject rows (and add synthetic ones), never lose them."""
     made = added_rows(result.kept) + added_rows(result.rejected) - added_rows(frame)
     if result.kept.height + result.rejected.height != frame.height + made:
-        raise CurateError(f"internal error: step '{name}' returned {result.kept.height} kept and "
-                          f"{result.rejected.height} rejected rows for {frame.height} rows in")  # fmt: skip
+        raise CurateError(
+            f"internal error: step '{name}' returned {result.kept.height} kept and "
+            f"{result.rejected.height} rejected rows for {frame.height} rows in"
+        )
     if result.rejected.height and REASON not in result.rejected.columns:
         raise CurateError(f"internal error: step '{name}' rejected rows without a `{REASON}`")
     reasons = Counter(result.rejected[REASON].to_list()) if result.rejected.height else Counter()
     made_rejected = result.rejected.filter(~pl.col("_id").is_in(frame["_id"].implode())).height if made else 0
-    return PartStats(frame.height, result.kept.height, result.rejected.height, seconds, reasons, Counter(result.stats),
-                     made, made_rejected)  # fmt: skip
+    return PartStats(
+        frame.height,
+        result.kept.height,
+        result.rejected.height,
+        seconds,
+        reasons,
+        Counter(result.stats),
+        made,
+        made_rejected,
+    )
 
 
 def _first_rows(rows: pl.DataFrame, rejects: pl.DataFrame, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -511,8 +594,10 @@ def _first_rows(rows: pl.DataFrame, rejects: pl.DataFrame, n: int) -> tuple[pl.D
 def _bad_input_message(f: InputFile, rejects: pl.DataFrame) -> str:
     first = rejects.sort("_row").row(0, named=True)
     unit = "line" if f.format in ("jsonl", "txt") else "record"
-    return (f"{f.key}, {unit} {first['_row'] + 1}: {first[REASON]}: {first[DETAIL]} "
-            "(the recipe says `on_bad_input: fail`; use `reject` to keep going and collect such records in rejects/)")  # fmt: skip
+    return (
+        f"{f.key}, {unit} {first['_row'] + 1}: {first[REASON]}: {first[DETAIL]} "
+        "(the recipe says `on_bad_input: fail`; use `reject` to keep going and collect such records in rejects/)"
+    )
 
 
 def interrupted_message(work: Path, stages: list[StageDir], partial: list[StageDir], resume: bool) -> str:
@@ -522,8 +607,11 @@ def interrupted_message(work: Path, stages: list[StageDir], partial: list[StageD
     reused = f"reusing the {len(done)} steps it finished ({', '.join(done)})" if done else "no step was finished"
     names = ", ".join(f"{s.index}. {s.name}" if s.index else s.name for s in partial)
     one = len(partial) == 1
-    then = (f"{names} {'continues' if one else 'continue'} from the last finished batch" if resume
-            else f"{names} {'starts' if one else 'start'} over (use --resume to continue from the last finished batch)")  # fmt: skip
+    then = (
+        f"{names} {'continues' if one else 'continue'} from the last finished batch"
+        if resume
+        else f"{names} {'starts' if one else 'start'} over (use --resume to continue from the last finished batch)"
+    )
     return f"an interrupted run left work in {work}: {reused}; {then}"
 
 
@@ -532,13 +620,3 @@ def resume_command(command: str) -> str:
     if not command:
         return "curate run RECIPE --resume"
     return command + ("" if "--resume" in command.split() else " --resume")
-
-
-def run_recipe(recipe: Recipe, sources: list[ResolvedSource], options: RunOptions, reporter: Reporter | None = None) -> dict:
-    reporter = reporter or Reporter()
-    if options.engine == "ray":
-        from curate.ray_engine import RayRun
-
-        return RayRun(recipe, sources, options, reporter, address=options.address, workers=options.workers).execute()
-    return Run(recipe, sources, options, reporter).execute()
-

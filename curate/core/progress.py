@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -28,9 +28,14 @@ class Reporter:
         tracker = StageProgress(label, parts, self)
         if self.live:
             with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(), console=self.console, transient=True,
-            ) as bar:  # fmt: skip
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            ) as bar:
                 tracker.task = bar.add_task(label, total=parts, rate="")
                 tracker.bar = bar
                 yield tracker
@@ -68,4 +73,6 @@ class StageProgress:
     def done(self) -> None:
         seconds = time.perf_counter() - self.started
         note = " (cached)" if self.cached else f" in {seconds:.1f}s, {self.rate():,.0f} rows/s"
-        self.reporter.info(f"{self.label}: {rows_through(self.rows_in, self.added, self.rows_out, self.rejected)}{note}")
+        self.reporter.info(
+            f"{self.label}: {rows_through(self.rows_in, self.added, self.rows_out, self.rejected)}{note}"
+        )

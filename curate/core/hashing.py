@@ -3,7 +3,7 @@ change between versions). Splits, balancing and review sampling all choose rows 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import xxhash
@@ -14,5 +14,8 @@ _MASK64 = (1 << 64) - 1
 def seeded_hashes(keys: Iterable[str], seed: int, count: int = -1) -> np.ndarray:
     """One uint64 per key."""
     seed &= _MASK64
-    return np.fromiter((xxhash.xxh3_64_intdigest(k.encode("utf-8", "surrogatepass"), seed=seed) for k in keys),
-                       dtype=np.uint64, count=count)  # fmt: skip
+    return np.fromiter(
+        (xxhash.xxh3_64_intdigest(k.encode("utf-8", "surrogatepass"), seed=seed) for k in keys),
+        dtype=np.uint64,
+        count=count,
+    )

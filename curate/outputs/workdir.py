@@ -46,15 +46,29 @@ class PartStats:
     added_rejected: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "rejected": self.rejected, "added": self.added,
-                "added_rejected": self.added_rejected, "seconds": round(self.seconds, 6),
-                "reasons": dict(self.reasons or {}), "stats": dict(self.stats or {})}  # fmt: skip
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "rejected": self.rejected,
+            "added": self.added,
+            "added_rejected": self.added_rejected,
+            "seconds": round(self.seconds, 6),
+            "reasons": dict(self.reasons or {}),
+            "stats": dict(self.stats or {}),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PartStats:
-        return cls(data["rows_in"], data["rows_out"], data["rejected"], data["seconds"],
-                   Counter(data.get("reasons", {})), Counter(data.get("stats", {})),
-                   data.get("added", 0), data.get("added_rejected", 0))  # fmt: skip
+        return cls(
+            data["rows_in"],
+            data["rows_out"],
+            data["rejected"],
+            data["seconds"],
+            Counter(data.get("reasons", {})),
+            Counter(data.get("stats", {})),
+            data.get("added", 0),
+            data.get("added_rejected", 0),
+        )
 
 
 def total(parts: list[PartStats]) -> PartStats:

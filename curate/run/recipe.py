@@ -12,25 +12,21 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from curate.errors import RecipeError
-from curate.registry import get_step, step_names, suggest
+from curate.core.errors import RecipeError
+from curate.core.yamlmap import LineMap, config_keys, format_validation_error, suggest
 from curate.stages.base import StepConfig
+from curate.stages.registry import get_step, step_names
 
 FORMATS = ("auto", "jsonl", "json", "parquet", "csv", "tsv", "txt", "arrow", "hub")
 MAX_BATCH_ROWS = 10_000_000  # bounds on sizes: a typo of 1e21 is a clear error, not an OverflowError mid-run
 MAX_BYTES = 1 << 30
 MAX_YAML_VALUES = 100_000  # a recipe is a few hundred values: more, once aliases are expanded, is an alias bomb
 MAX_YAML_DEPTH = 64
-
-
-def config_keys(model: type[BaseModel]) -> list[str]:
-    """The keys a user writes (a field's alias where it has one, e.g. `in`)."""
-    return sorted(info.alias or key for key, info in model.model_fields.items())
 
 
 class _Section(BaseModel):
@@ -46,9 +42,12 @@ class Source(_Section):
     format: Literal[FORMATS] = Field("auto", description="file format; `auto` goes by the file extension")  # type: ignore[valid-type]
     columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> column in this source")
     meta: dict[str, Any] = Field(default_factory=dict, description="licence, origin...: carried into the card")
-    encoding: str | None = Field(None, description="text encoding of jsonl/json/csv/tsv/txt files: a codec (utf-8, "
-                                 "cp1251, shift_jis...), or `auto`: detected per file, and records in another encoding "
-                                 "decoded on their own; not given: UTF-8, or `auto` for a file that is not UTF-8")
+    encoding: str | None = Field(
+        None,
+        description="text encoding of jsonl/json/csv/tsv/txt files: a codec (utf-8, "
+        "cp1251, shift_jis...), or `auto`: detected per file, and records in another encoding "
+        "decoded on their own; not given: UTF-8, or `auto` for a file that is not UTF-8",
+    )
     txt_unit: Literal["line", "file"] = Field("line", description="txt files: one row per line or per file")
 
     @model_validator(mode="after")
@@ -79,16 +78,25 @@ class Source(_Section):
 class Output(_Section):
     dir: str = Field(..., description="output folder (overridden by `curate run --out`)")
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 1.0}, description="split name -> fraction")
-    split_by: str | None = Field(None, description="column whose equal values stay in one split (besides near-duplicate "
-                                 "clusters, synthetic rows and their parents, repeats and their originals)")
+    split_by: str | None = Field(
+        None,
+        description="column whose equal values stay in one split (besides near-duplicate "
+        "clusters, synthetic rows and their parents, repeats and their originals)",
+    )
     stratify_by: str | None = Field(None, description="column (e.g. text_lang) whose every value gets its split shares")
     max_rows_per_shard: int = Field(200_000, gt=0, le=MAX_BATCH_ROWS, description="rows per parquet shard at most")
-    min_originals: int = Field(10, ge=0, description="flag a split with fewer original rows (copies not counted) of "
-                               "a `stratify_by` value: figures measured on it are noise (0: no flags)")
+    min_originals: int = Field(
+        10,
+        ge=0,
+        description="flag a split with fewer original rows (copies not counted) of "
+        "a `stratify_by` value: figures measured on it are noise (0: no flags)",
+    )
     keep_work: bool | Literal["auto"] = Field(
-        "auto", description="OUT/.curate, the per-step caches for fast reruns and --resume, after a successful run: "
+        "auto",
+        description="OUT/.curate, the per-step caches for fast reruns and --resume, after a successful run: "
         "`auto` keeps them except the raw rows of the steps before a `pii` step, `true` keeps everything (raw rows "
-        "too: a warning says so), `false` removes it")
+        "too: a warning says so), `false` removes it",
+    )
 
     @field_validator("splits")
     @classmethod
@@ -107,16 +115,23 @@ class Output(_Section):
 
 class Engine(_Section):
     batch_rows: int = Field(50_000, gt=0, le=MAX_BATCH_ROWS, description="rows per batch: bounds memory per step")
-    batch_bytes: int = Field(64 << 20, gt=0, le=MAX_BYTES,
-                             description="bytes of input text per batch when reading text files")  # fmt: skip
+    batch_bytes: int = Field(
+        64 << 20, gt=0, le=MAX_BYTES, description="bytes of input text per batch when reading text files"
+    )
 
 
 class Card(_Section):
     pretty_name: str | None = Field(None, description="the dataset's display name on the Hub")
-    languages: list[str] | None = Field(None, description="the card's languages as ISO 639-1 or 639-3 codes, when you "
-                                        "know them better than language ID (default: from the data)")
-    language_columns: list[str] = Field(default_factory=list, description="columns that hold each row's language "
-                                        "(e.g. `tgt_lang`), for the card's languages besides what `langid` identified")
+    languages: list[str] | None = Field(
+        None,
+        description="the card's languages as ISO 639-1 or 639-3 codes, when you "
+        "know them better than language ID (default: from the data)",
+    )
+    language_columns: list[str] = Field(
+        default_factory=list,
+        description="columns that hold each row's language "
+        "(e.g. `tgt_lang`), for the card's languages besides what `langid` identified",
+    )
     task_categories: list[str] = Field(default_factory=list, description="e.g. translation, summarization")
     limitations: list[str] = Field(default_factory=list, description="known limitations, added to the generated ones")
 
@@ -157,7 +172,7 @@ class Recipe:
     path: Path
     text: str
     lines: LineMap
-    base: Path = Path(".")  # the folder relative paths resolve against (`curate.sources.project_dir`)
+    base: Path = Path(".")  # the folder relative paths resolve against (`curate.run.sources.project_dir`)
 
     @property
     def name(self) -> str:
@@ -181,90 +196,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-class LineMap:
-    """Where each key and value of the YAML document is, so errors can name a line."""
-
-    def __init__(self, root: yaml.Node | None, filename: str):
-        self.filename = filename
-        self.positions: dict[tuple, tuple[int, int]] = {}
-        self.duplicates: list[str] = []
-        if root is not None:
-            self._walk(root, ())
-
-    def _walk(self, node: yaml.Node, path: tuple) -> None:
-        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in node.value:
-                name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
-                if name in seen:
-                    line = key.start_mark.line + 1
-                    self.duplicates.append(f"{self.filename}:{line}: {_dotted(path) or 'recipe'}: key '{name}' given twice")
-                seen.add(name)
-                self.positions[path + (name,)] = (key.start_mark.line + 1, key.start_mark.column + 1)
-                self._walk(value, path + (name,))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, path + (i,))
-
-    def where(self, path: tuple) -> str:
-        """`file:line:col` of the deepest part of `path` that exists in the document."""
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.positions:
-                line, col = self.positions[path[:cut]]
-                return f"{self.filename}:{line}:{col}"
-        return self.filename
-
-    def line(self, path: tuple) -> int:
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.positions:
-                return self.positions[path[:cut]][0]
-        return 0
-
-
-def _dotted(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-_SECTION_MODELS: dict[tuple, type[BaseModel]] = {(): RecipeModel, ("output",): Output, ("engine",): Engine,
-                                                  ("card",): Card}  # fmt: skip
-
-
-def _unknown_key(where: str, label: str, key: str, allowed: list[str]) -> str:
-    message = f"{where}: {label}: unknown key '{key}';{suggest(key, allowed)}"
-    return message.rstrip(";") + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-
-
-def format_validation_error(
-    error: ValidationError, prefix: tuple, lines: LineMap, owner: Callable[[tuple], type[BaseModel] | None]
-) -> list[str]:
-    """Turn pydantic's errors into one line each: where, what, and the allowed keys or values.
-
-    `owner(path)` names the model that holds the mapping at `path`, to list its keys when one is unknown."""
-    problems = []
-    for err in error.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path = prefix + loc
-        where, label = lines.where(path), _dotted(path) or "recipe"
-        kind, value = err["type"], err.get("input")
-        if kind == "extra_forbidden":
-            model = owner(path[:-1])
-            problems.append(_unknown_key(where, _dotted(path[:-1]) or "recipe", str(loc[-1]), config_keys(model) if model else []))
-        elif kind == "missing":
-            problems.append(f"{where}: {label}: missing required key")
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
-            hint = suggest(value, options) if isinstance(value, str) else ""
-            problems.append(f"{where}: {label}: {value!r} is not allowed;{hint}".rstrip(";") + f" (expected {expected})")
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            shown = f" (got {value!r})" if value is not None and not isinstance(value, (dict, list)) else ""
-            problems.append(f"{where}: {label}: {message}{shown}")
-    return problems
+_SECTION_MODELS: dict[tuple, type[BaseModel]] = {
+    (): RecipeModel,
+    ("output",): Output,
+    ("engine",): Engine,
+    ("card",): Card,
+}
 
 
 def _recipe_section(path: tuple) -> type[BaseModel] | None:
@@ -297,13 +234,17 @@ def parse_steps(raw_steps: list[Any], lines: LineMap) -> tuple[list[StepSpec], l
             )
             continue
         if params is not None and not isinstance(params, dict):
-            problems.append(f"{lines.where(path + (name,))}: steps[{i}].{name}: parameters must be a mapping, got {params!r}")
+            problems.append(
+                f"{lines.where(path + (name,))}: steps[{i}].{name}: parameters must be a mapping, got {params!r}"
+            )
             invalid[i] = (name, None)
             continue
         try:
             config = cls.Config.model_validate(params or {})
         except ValidationError as exc:
-            problems += format_validation_error(exc, path + (name,), lines, lambda p, c=cls: c.Config if len(p) == 3 else None)
+            problems += format_validation_error(
+                exc, path + (name,), lines, lambda p, c=cls: c.Config if len(p) == 3 else None
+            )
             invalid[i] = (name, params)
             continue
         specs.append(StepSpec(name=name, config=config, index=i, line=lines.line(path)))
@@ -330,8 +271,10 @@ def yaml_structure_problem(root: yaml.Node, filename: str) -> str | None:
             open_nodes.discard(key)
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_YAML_VALUES:
-                return (f"{filename}:{line}: YAML aliases here expand to more than {MAX_YAML_VALUES:,} values "
-                        "(an alias bomb?); write the recipe without them")  # fmt: skip
+                return (
+                    f"{filename}:{line}: YAML aliases here expand to more than {MAX_YAML_VALUES:,} values "
+                    "(an alias bomb?); write the recipe without them"
+                )
             continue
         if key in sizes:
             continue
@@ -381,7 +324,7 @@ def lenient(model: type[BaseModel], raw: Any) -> BaseModel | None:
 @dataclass
 class Draft:
     """A recipe as far as it could be read: its problems so far, and the parts that are valid on their own, so that
-    `curate.validate` checks files and columns too and every problem is reported in one pass."""
+    `curate.run.validate` checks files and columns too and every problem is reported in one pass."""
 
     path: Path
     text: str
@@ -417,7 +360,7 @@ class Draft:
 
 def read_recipe(path: str | Path) -> Draft:
     """Read a recipe and validate its structure, collecting the problems (not yet its files and columns: see
-    `curate.validate`). Raises only when there is nothing to check: no file, not text, not YAML, not a mapping."""
+    `curate.run.validate`). Raises only when there is nothing to check: no file, not text, not YAML, not a mapping."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"{path}: recipe file not found")
@@ -449,5 +392,5 @@ def read_recipe(path: str | Path) -> Draft:
 
 
 def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe's structure (not yet its files and columns: see `curate.validate`)."""
+    """Read and validate a recipe's structure (not yet its files and columns: see `curate.run.validate`)."""
     return read_recipe(path).recipe()

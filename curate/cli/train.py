@@ -1,4 +1,4 @@
-"""The `curate train` and `curate eval` commands; `curate.cli` adds them with `register(app)`.
+"""The `curate train` and `curate eval` commands (`curate.cli` adds them to the app).
 
 Heavy imports wait until a command runs, so `curate --help` stays fast and works without the `train` extra.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -25,7 +25,7 @@ def resolve_config(path: Path | None, root: Path = Path(".")) -> tuple[Any, str]
     `curate run` here, else `train/default.yaml`, else the built-in default (the same as that file)."""
     import yaml
 
-    from curate.manifest import load_manifest
+    from curate.outputs.manifest import load_manifest
     from curate.train.config import DEFAULT_CONFIG, load_config, parse_config
     from curate.train.data import find_last_run
 
@@ -59,7 +59,7 @@ def print_comparison(comparison: dict[str, Any], title: str) -> None:
     head, rows, ends = table(comparison)
     grid = Table(title=title, title_justify="left", show_edge=False)
     for i, name in enumerate(head):
-        grid.add_column(name, justify="right" if 3 <= i else "left", no_wrap=i >= 3)
+        grid.add_column(name, justify="right" if i >= 3 else "left", no_wrap=i >= 3)
     for i, row in enumerate(rows):
         grid.add_row(*row, end_section=i in ends)
     (out if out.is_terminal else Console(soft_wrap=True, width=240)).print(grid)  # a pipe or a log gets whole rows
@@ -80,21 +80,32 @@ def _command_line(name: str) -> str:
 
 
 def train(
-    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the recipe's `train:` section "
-                                            "of the last run here, else train/default.yaml)"),
-    data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default: output_dir, else out/train/NAME)"),
+    config: Path | None = typer.Argument(
+        None,
+        metavar="CONFIG",
+        help="training config YAML (default: the recipe's `train:` section "
+        "of the last run here, else train/default.yaml)",
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", help="curate output folder (default: data.dir, else the last run)"
+    ),
+    out_dir: Path | None = typer.Option(None, "--out", help="output folder (default: output_dir, else out/train/NAME)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint of an interrupted run"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace a model in the output folder that was trained "
-                                   "with another config or data"),
-    merge: bool = typer.Option(False, "--merge", help="also write the base model with the adapter merged in (OUT/merged)"),
-    export: Optional[str] = typer.Option(None, "--export", help="`ct2`: convert the merged model for CTranslate2 (OUT/ct2)"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="override the number of optimizer steps"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="replace a model in the output folder that was trained with another config or data"
+    ),
+    merge: bool = typer.Option(
+        False, "--merge", help="also write the base model with the adapter merged in (OUT/merged)"
+    ),
+    export: str | None = typer.Option(
+        None, "--export", help="`ct2`: convert the merged model for CTranslate2 (OUT/ct2)"
+    ),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="override the number of optimizer steps"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Fine-tune a base model with LoRA (or fully) on curated shards; evaluate per language; write adapter and card."""
-    from curate.errors import CurateError
-    from curate.progress import Reporter
+    from curate.core.errors import CurateError
+    from curate.core.progress import Reporter
     from curate.train.runner import TrainOptions, run_training
 
     if export not in (None, "ct2", "none"):
@@ -102,37 +113,63 @@ def train(
     cfg, source = resolve_config(config)
     reporter = Reporter(err, quiet=quiet)
     reporter.info(f"config: {source}")
-    options = TrainOptions(data=data, output=out_dir, resume=resume, overwrite=overwrite, merge=merge,
-                           export=None if export == "none" else export, max_steps=max_steps,
-                           command=_command_line("train"), config_source=source)  # fmt: skip
+    options = TrainOptions(
+        data=data,
+        output=out_dir,
+        resume=resume,
+        overwrite=overwrite,
+        merge=merge,
+        export=None if export == "none" else export,
+        max_steps=max_steps,
+        command=_command_line("train"),
+        config_source=source,
+    )
     result = run_training(cfg, options, reporter)
     m = result.metrics
     if result.comparison is not None:
         print_comparison(result.comparison, _title(result.comparison))
     first, final = m["train"]["first_loss"], m["train"]["final_loss"]
     losses = f"; training loss {first:.3f} -> {final:.3f}" if first is not None and final is not None else ""
-    err.print(f"wrote {result.output}: {m['method']} on {m['base_model']}, {m['train']['steps']} steps in "
-              f"{m['train']['seconds']:.1f}s{losses}", highlight=False, markup=False)  # fmt: skip
+    err.print(
+        f"wrote {result.output}: {m['method']} on {m['base_model']}, {m['train']['steps']} steps in "
+        f"{m['train']['seconds']:.1f}s{losses}",
+        highlight=False,
+        markup=False,
+    )
 
 
 def evaluate(
-    config: Optional[Path] = typer.Argument(None, metavar="CONFIG", help="training config YAML (default: the adapter's train_config.yaml)"),
+    config: Path | None = typer.Argument(
+        None, metavar="CONFIG", help="training config YAML (default: the adapter's train_config.yaml)"
+    ),
     adapter: Path = typer.Option(..., "--adapter", help="output folder of `curate train` (adapter or full model)"),
-    split: Optional[str] = typer.Option(None, "--split", help="split to evaluate (default: the config's data.test_split)"),
-    data: Optional[Path] = typer.Option(None, "--data", help="curate output folder (default: data.dir, else the last run)"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="where eval-SPLIT.json/.md go (default: the adapter folder)"),
-    max_rows: Optional[int] = typer.Option(None, "--max-rows", min=1, help="at most this many rows per language"),
+    split: str | None = typer.Option(None, "--split", help="split to evaluate (default: the config's data.test_split)"),
+    data: Path | None = typer.Option(
+        None, "--data", help="curate output folder (default: data.dir, else the last run)"
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="where eval-SPLIT.json/.md go (default: the adapter folder)"
+    ),
+    max_rows: int | None = typer.Option(None, "--max-rows", min=1, help="at most this many rows per language"),
     judge: bool = typer.Option(False, "--judge", help="an LLM rates the outputs (the config's `judge:` section)"),
-    judge_url: Optional[str] = typer.Option(None, "--judge-url", help="OpenAI-compatible endpoint of the judge (instead "
-                                            "of `judge.base_url`; implies --judge)"),
-    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="the judge model (instead of `judge.model`)"),
-    rate: Optional[int] = typer.Option(None, "--rate", min=1, help="queue N outputs per language for native speakers "
-                                       "to rate (then `curate review push DIR` or `export DIR FILE`)"),
+    judge_url: str | None = typer.Option(
+        None,
+        "--judge-url",
+        help="OpenAI-compatible endpoint of the judge (instead of `judge.base_url`; implies --judge)",
+    ),
+    judge_model: str | None = typer.Option(None, "--judge-model", help="the judge model (instead of `judge.model`)"),
+    rate: int | None = typer.Option(
+        None,
+        "--rate",
+        min=1,
+        help="queue N outputs per language for native speakers "
+        "to rate (then `curate review push DIR` or `export DIR FILE`)",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Score a finished fine-tune against its base model per set and language; optionally judge and queue ratings."""
-    from curate.errors import CurateError
-    from curate.progress import Reporter
+    from curate.core.errors import CurateError
+    from curate.core.progress import Reporter
     from curate.train.config import load_config
     from curate.train.runner import TrainOptions, run_evaluation
 
@@ -141,29 +178,38 @@ def evaluate(
     elif (adapter / "train_config.yaml").is_file():
         cfg = load_config(adapter / "train_config.yaml")
     else:
-        raise CurateError(f"{adapter}: no train_config.yaml inside; pass the training config: curate eval CONFIG --adapter DIR")
+        raise CurateError(
+            f"{adapter}: no train_config.yaml inside; pass the training config: curate eval CONFIG --adapter DIR"
+        )
     judge_cfg = judge_settings(cfg, judge_url, judge_model) if judge or judge_url or judge_model else None
     reporter = Reporter(err, quiet=quiet)
-    done = run_evaluation(cfg, adapter, split, TrainOptions(data=data, output=out_dir), reporter, max_rows, judge_cfg, rate)
+    done = run_evaluation(
+        cfg, adapter, split, TrainOptions(data=data, output=out_dir), reporter, max_rows, judge_cfg, rate
+    )
     print_comparison(done.comparison, f"{done.split}: " + _title(done.comparison))
     wrote = f"wrote {done.dest}/eval-{done.split}.json, .md and outputs-{done.split}.jsonl"
     if done.judged:
         wrote += ", judge.jsonl"
     err.print(wrote, highlight=False, markup=False)
     if done.rated:
-        err.print(f"queued {done.rated:,} outputs for rating in {done.dest}/ratings; send them to Argilla with "
-                  f"`curate review push {done.dest}` (or `curate review export {done.dest} ratings.csv`)",
-                  highlight=False, markup=False)  # fmt: skip
+        err.print(
+            f"queued {done.rated:,} outputs for rating in {done.dest}/ratings; send them to Argilla with "
+            f"`curate review push {done.dest}` (or `curate review export {done.dest} ratings.csv`)",
+            highlight=False,
+            markup=False,
+        )
 
 
 def judge_settings(config: Any, url: str | None, model: str | None) -> Any:
     """The judge: the config's `judge:` section, with the command line's endpoint and model over it."""
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
     from curate.train.config import Judge, TrainConfigError
 
     if config.judge is None and not (url and model):
-        raise CurateError("--judge needs a `judge:` section in the training config (model, base_url or backend: "
-                          "local), or both --judge-url and --judge-model")  # fmt: skip
+        raise CurateError(
+            "--judge needs a `judge:` section in the training config (model, base_url or backend: "
+            "local), or both --judge-url and --judge-model"
+        )
     settings = config.judge.model_dump(exclude_unset=True) if config.judge is not None else {}
     if url:
         settings.update(backend="http", base_url=url)
@@ -173,9 +219,3 @@ def judge_settings(config: Any, url: str | None, model: str | None) -> Any:
         return Judge.model_validate(settings)
     except ValueError as exc:
         raise TrainConfigError(f"judge: {exc}") from None
-
-
-def register(app: typer.Typer) -> None:
-    """Add `train` and `eval` to the `curate` app."""
-    app.command("train")(train)
-    app.command("eval")(evaluate)

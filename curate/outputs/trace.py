@@ -7,12 +7,13 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import CurateError
-from curate.manifest import load_manifest
-from curate.workdir import RAW_REMOVED
+from curate.core.errors import CurateError
+from curate.outputs.manifest import load_manifest
+from curate.outputs.workdir import RAW_REMOVED
 
-RAW_REMOVED_NOTE = ("(raw rows removed after the run: this step came before the pii step; "
-                    "output.keep_work: true keeps them)")  # fmt: skip
+RAW_REMOVED_NOTE = (
+    "(raw rows removed after the run: this step came before the pii step; output.keep_work: true keeps them)"
+)
 SHOWN_CHARS = 160
 
 
@@ -46,7 +47,11 @@ def _source_line(out: Path, manifest: dict[str, Any], source: str, row: int) -> 
                 for i, line in enumerate(handle):
                     if i == row:
                         text = line.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
-                        return text if len(text) <= 4 * SHOWN_CHARS else text[: 4 * SHOWN_CHARS] + f"… ({len(text):,} characters)"
+                        return (
+                            text
+                            if len(text) <= 4 * SHOWN_CHARS
+                            else text[: 4 * SHOWN_CHARS] + f"… ({len(text):,} characters)"
+                        )
     return None
 
 
@@ -76,12 +81,19 @@ def trace_row(out: Path, row_id: str) -> dict[str, Any]:
         raise CurateError(f"no row with _id '{row_id}' in {out}/data or {out}/rejects")
     row = final or rejected
     lineage: dict[str, Any] = {
-        "id": row_id, "source": row.get("_source"), "row": row.get("_row"),
-        "line": _source_line(out, manifest, row.get("_source"), row.get("_row")) if row.get("_row") is not None else None,
-        "steps": [], "status": "curated" if final else "rejected",
+        "id": row_id,
+        "source": row.get("_source"),
+        "row": row.get("_row"),
+        "line": _source_line(out, manifest, row.get("_source"), row.get("_row"))
+        if row.get("_row") is not None
+        else None,
+        "steps": [],
+        "status": "curated" if final else "rejected",
         "split": next((p.name.split("-")[0] for p in data if _find([p], row_id)), None) if final else None,
-        "parent": row.get("_parent_id"), "repeat_of": row.get("_repeat_of"), "final": row,
-    }  # fmt: skip
+        "parent": row.get("_parent_id"),
+        "repeat_of": row.get("_repeat_of"),
+        "final": row,
+    }
     work = out / ".curate"
     previous: dict[str, Any] | None = None
     for step in manifest["steps"]:
@@ -104,7 +116,9 @@ def trace_row(out: Path, row_id: str) -> dict[str, Any]:
         if previous is not None:
             what = _changes(previous, state)
         else:
-            what = ["read"] if not lineage["steps"] else ["(what it changed is unknown: the rows before it were removed)"]
+            what = (
+                ["read"] if not lineage["steps"] else ["(what it changed is unknown: the rows before it were removed)"]
+            )
         what += _rejected(dropped)
         lineage["steps"].append({"step": step["name"], "what": what or ["unchanged"]})
         previous = state
