@@ -391,7 +391,12 @@ def quality(threshold: float) -> None:
         )
 
 
-def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: Path) -> None:
+CONTENDERS = ("curate", "rensa", "datasketch")
+
+
+def speed(
+    sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: Path, contenders: tuple[str, ...] = CONTENDERS
+) -> None:
     bands = Dedup.from_dict({"threshold": threshold}).lsh_params()[0]
     print(
         f"\n## Speed and memory (minhash, threshold {threshold}, num_perm {NUM_PERM}, {NGRAM}-gram shingles, "
@@ -402,6 +407,7 @@ def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: P
         f"{rounds} round(s) by wall time. datasketch {_version('datasketch')}, rensa {_version('rensa')} "
         f"(RMinHashLSH with {bands} bands, as the step uses).\n"
     )
+    per_size: dict[int, dict] = {}
     print("| docs | what | wall s | docs/s | CPU s | docs/CPU-s | peak RSS (MB) | dropped | notes |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for n in sizes:
@@ -410,7 +416,7 @@ def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: P
         best: dict[str, dict] = {}
         with tempfile.TemporaryDirectory(prefix="bench-dedup-", dir=cache) as tmp:
             for round_ in range(rounds):
-                for kind in ("curate", "rensa", "datasketch"):
+                for kind in contenders:
                     r = (
                         run_curate(corpus, threshold, Path(tmp))
                         if kind == "curate"
@@ -423,7 +429,7 @@ def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: P
                     )
                     if kind not in best or r["seconds"] < best[kind]["seconds"]:
                         best[kind] = r
-        for kind in ("datasketch", "rensa", "curate"):
+        for kind in [k for k in ("datasketch", "rensa", "curate") if k in best]:
             r = best[kind]
             if kind == "curate":
                 stats = r["stats"]
@@ -438,14 +444,24 @@ def speed(sizes: list[int], rounds: int, threshold: float, cache: Path, xquad: P
                 )
             label = {"curate": "**curate**", "datasketch": "datasketch loop", "rensa": "rensa loop"}[kind]
             print(f"| {n:,} | {label} | {_figures(r)} | {r['dropped']:,} | {notes} |", flush=True)
-        for kind in ("datasketch", "rensa"):
+        for kind in [k for k in ("datasketch", "rensa") if k in best and "curate" in best]:
             c, b = best["curate"], best[kind]
             print(
                 f"\ncurate / {kind} loop at {n:,} docs: {b['seconds'] / c['seconds']:.1f}x in wall time, "
                 f"{b['cpu_s'] / c['cpu_s']:.1f}x in CPU time",
                 flush=True,
             )
+        if "curate" in best:
+            per_size[n] = best["curate"]
         print()
+    if len(per_size) > 1:
+        first, last = min(per_size), max(per_size)
+        a, b = per_size[first], per_size[last]
+        print(
+            f"curate at {last:,} docs / at {first:,}: {b['docs'] / b['seconds'] / (a['docs'] / a['seconds']):.2f}x "
+            f"docs/s in wall time, {b['docs'] / b['cpu_s'] / (a['docs'] / a['cpu_s']):.2f}x per CPU-second "
+            f"(load average {os.getloadavg()[0]:.1f} at the end)"
+        )
 
 
 def _figures(r: dict) -> str:
@@ -469,6 +485,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="150000,1000000", help="corpus sizes for speed and memory")
     parser.add_argument("--rounds", type=int, default=3, help="turns each contender takes per size (best one counts)")
     parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument(
+        "--contenders", default=",".join(CONTENDERS), help="which of curate, rensa, datasketch run (comma-separated)"
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "curate-bench-dedup")
     parser.add_argument("--xquad", type=Path, default=EVAL / "xquad_paragraphs.jsonl")
     args = parser.parse_args()
@@ -477,11 +496,16 @@ def main() -> None:
         return
     if not args.xquad.exists():
         raise SystemExit(f"{args.xquad} not found: the benchmark needs ../shared/eval/dedup (see its SOURCE.md)")
+    contenders = tuple(c.strip() for c in args.contenders.split(","))
+    unknown = set(contenders) - set(CONTENDERS)
+    if unknown:
+        parser.error(f"--contenders: unknown {', '.join(sorted(unknown))}; choose from {', '.join(CONTENDERS)}")
     print(f"# dedup benchmark (polars {pl.__version__}, numpy {np.__version__})")
     if not args.speed:
         quality(args.threshold)
     if not args.quality:
-        speed([int(s) for s in args.sizes.split(",")], args.rounds, args.threshold, args.cache, args.xquad)
+        sizes = [int(s) for s in args.sizes.split(",")]
+        speed(sizes, args.rounds, args.threshold, args.cache, args.xquad, contenders)
 
 
 if __name__ == "__main__":
