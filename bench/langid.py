@@ -14,7 +14,8 @@ Scoring, the same for every system: a prediction is right when it is the row's l
 it: its top label, read as ISO 639-3 with the same label reading as the step.
 
 Speed: sentences per second over the whole set in one batch (as the engine passes it), best of `--repeat` rounds,
-systems taking turns; the step's figure includes everything it does per batch. Per CPU-second figures (all threads of
+each round of each system in a fresh process after a warm-up (models loaded), systems taking turns; the step's figure
+includes everything it does per batch. Per CPU-second figures (all threads of
 this process) are printed too: on a shared machine they depend less on what else runs.
 
 The expect table simulates recipes that name 4 languages (60 seeded draws among the languages at least two default
@@ -29,8 +30,10 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -156,19 +159,48 @@ def fit_calibrations(data: pl.DataFrame, names: list[str]) -> dict:
     return out
 
 
-def timed(fns: dict, repeat: int) -> dict:
-    """Per function: its result, best and median wall time, best CPU time of this process. The functions take turns,
-    round after round, so that each sees the same share of whatever else the machine runs."""
-    walls: dict = {name: [] for name in fns}
-    cpus: dict = {name: [] for name in fns}
-    results: dict = {}
+def system_fns(names: list[str], texts: list[str], frame: pl.DataFrame) -> dict[str, Callable[[int], list[str]]]:
+    """Every system measured, as a function of how many rows it reads: each detector alone, the step, the step with
+    each optional detector, and fastText+CLD2 alone."""
+    combos: dict[str, dict] = {"step": {}}
+    optional = [n for n in names if n in det_module.OPTIONAL_DETECTORS]
+    for name in optional:
+        combos[f"step+{name}"] = {"detectors": [*det_module.DEFAULT_DETECTORS, name]}
+    if len(optional) > 1:
+        combos["step+" + "+".join(optional)] = {"detectors": [*det_module.DEFAULT_DETECTORS, *optional]}
+    combos["fasttext+cld2"] = {"detectors": ["fasttext", "cld2"]}
+    fns: dict[str, Callable[[int], list[str]]] = {
+        name: (lambda rows, n=name: detector_answers(n, texts[:rows])[0]) for name in names
+    }
+    fns.update({name: (lambda rows, c=config: step_tags(c, frame.head(rows))) for name, config in combos.items()})
+    return fns
+
+
+def time_system(fn: Callable[[int], list[str]], rows: int, repeat: int) -> dict:
+    """Wall and CPU seconds of `repeat` runs over `rows` rows, after a warm-up (models loaded, caches filled)."""
+    fn(50)
+    walls, cpus = [], []
     for _ in range(repeat):
-        for name, fn in fns.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            results[name] = fn()
-            walls[name].append(time.perf_counter() - wall)
-            cpus[name].append(time.process_time() - cpu)
-    return {name: (results[name], min(walls[name]), statistics.median(walls[name]), min(cpus[name])) for name in fns}
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn(rows)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return {"walls": walls, "cpus": cpus}
+
+
+def timed_apart(systems: list[str], eval_path: Path, repeat: int) -> dict[str, tuple[float, float, float]]:
+    """Per system: best and median wall time and best CPU time, each measured in a fresh process of its own, as a
+    user runs it (in one process, the answers of the systems before it slow the next one down: more objects for the
+    garbage collector, a fragmented heap). The processes take turns, round after round."""
+    runs: dict[str, dict[str, list[float]]] = {s: {"walls": [], "cpus": []} for s in systems}
+    for _ in range(repeat):
+        for system in systems:
+            command = [sys.executable, __file__, "--eval", str(eval_path), "--time-system", system, "--repeat", "1"]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            runs[system]["walls"] += result["walls"]
+            runs[system]["cpus"] += result["cpus"]
+    return {s: (min(r["walls"]), statistics.median(r["walls"]), min(r["cpus"])) for s, r in runs.items()}
 
 
 def step_tags(config: dict, frame: pl.DataFrame) -> list[str]:
@@ -236,6 +268,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--langs", action="store_true", help="print the per-language table")
     parser.add_argument("--no-expect", action="store_true", help="skip the expect simulation (slow)")
+    parser.add_argument("--time-system", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.eval.is_file():
         print(f"eval file not found: {args.eval}", file=sys.stderr)
@@ -264,23 +297,17 @@ def main() -> int:
 
     texts = [t.replace("\n", " ") for t in data["text"].to_list()]
     frame = data.select(pl.int_range(pl.len()).alias("_row"), "text")
-    combos = {"step": {}}
-    optional = [n for n in names if n in det_module.OPTIONAL_DETECTORS]
-    for name in optional:
-        combos[f"step+{name}"] = {"detectors": [*det_module.DEFAULT_DETECTORS, name]}
-    if len(optional) > 1:
-        combos["step+" + "+".join(optional)] = {"detectors": [*det_module.DEFAULT_DETECTORS, *optional]}
-    combos["fasttext+cld2"] = {"detectors": ["fasttext", "cld2"]}
-    for config in combos.values():  # load models and warm up outside the timing
-        step_tags(config, frame.head(50))
-    fns = {name: (lambda n=name: detector_answers(n, texts)[0]) for name in names}
-    fns.update({name: (lambda c=config: step_tags(c, frame)) for name, config in combos.items()})
+    fns = system_fns(names, texts, frame)
+    if args.time_system:  # a worker of `timed_apart`: one system, in this fresh process
+        print(json.dumps(time_system(fns[args.time_system], data.height, args.repeat)))
+        return 0
+    answers = {name: fn(data.height) for name, fn in fns.items()}
     load_before = os.getloadavg()[0]
-    timings = timed(fns, args.repeat)
+    timings = timed_apart(list(fns), args.eval, args.repeat)
     load_after = os.getloadavg()[0]
 
     systems = list(fns)
-    scored = data.with_columns([pl.Series(f"{s}_pred", timings[s][0]) for s in systems])
+    scored = data.with_columns([pl.Series(f"{s}_pred", answers[s]) for s in systems])
     scored = scored.with_columns([is_correct(pl.col(f"{s}_pred")).alias(f"{s}_ok") for s in systems])
     ambiguous = int(scored["ambiguous"].sum())
     scored = scored.filter(~pl.col("ambiguous"))
@@ -304,7 +331,7 @@ def main() -> int:
     print("| speed | sentences/s, wall (best) | wall (median) | per CPU-second (best) |")
     print("|---|---|---|---|")
     for s in systems:
-        _, best, median, cpu = timings[s]
+        best, median, cpu = timings[s]
         print(f"| {s} | {n / best:,.0f} | {n / median:,.0f} | {n / cpu:,.0f} |")
     print(f"\nload average (1 min) before/after timing: {load_before:.1f}/{load_after:.1f} on {os.cpu_count()} cores")
 
@@ -319,7 +346,7 @@ def main() -> int:
         )
         if step < top - GOAL_SOURCE_SLACK
     ]
-    _, best, _, cpu = timings["step"]
+    best, _, cpu = timings["step"]
     speed = max(n / best, n / cpu)
     print(
         f"\ngoal (held-out half): step >= best single detector ({best_single}, {held[best_single][0]:.2f}) "
