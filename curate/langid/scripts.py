@@ -59,6 +59,7 @@ SCRIPTS = {
     "Bopomofo": "Bopo",
 }
 CJK_PARTS = ("Han", "Hiragana", "Katakana", "Hangul")
+CJK_PART_CODES = {"Han": "Hani", "Hiragana": "Hira", "Katakana": "Kana", "Hangul": "Hang"}  # each part's own code
 LATIN = "Latn"
 # Text classes (what `dominant_script` returns for CJK) and the ISO 15924 codes a language may list for each.
 _CLASS_OF = {

@@ -18,6 +18,8 @@ from functools import cache, lru_cache
 
 import polars as pl
 
+from curate.langid.scripts import CJK_PART_CODES, LATIN
+from curate.langid.scripts import SCRIPTS as ALL_SCRIPTS
 from curate.pii.context import unspaced
 
 MAX_LANGUAGE_REGIONS = 3  # regions a language contributes: each one is a pass of the matcher over the row
@@ -114,36 +116,9 @@ def _likely_territory(language: str) -> str:
     return likely.rsplit("-", 1)[-1] if likely and likely.count("-") == 2 else ""
 
 
-# Unicode script property names (as the regex engine spells them) -> ISO 15924 codes (Unicode
-# PropertyValueAliases.txt), for the scripts whose CLDR likely region says something (Latin says nothing).
-SCRIPTS = {
-    "Hangul": "Hang",
-    "Hiragana": "Hira",
-    "Katakana": "Kana",
-    "Thai": "Thai",
-    "Lao": "Laoo",
-    "Khmer": "Khmr",
-    "Myanmar": "Mymr",
-    "Hebrew": "Hebr",
-    "Greek": "Grek",
-    "Georgian": "Geor",
-    "Armenian": "Armn",
-    "Devanagari": "Deva",
-    "Bengali": "Beng",
-    "Gurmukhi": "Guru",
-    "Gujarati": "Gujr",
-    "Oriya": "Orya",
-    "Tamil": "Taml",
-    "Telugu": "Telu",
-    "Kannada": "Knda",
-    "Malayalam": "Mlym",
-    "Sinhala": "Sinh",
-    "Ethiopic": "Ethi",
-    "Thaana": "Thaa",
-    "Han": "Hani",
-    "Cyrillic": "Cyrl",
-    "Arabic": "Arab",
-}
+# Unicode script property names -> ISO 15924 codes of the scripts whose CLDR likely region says something: every
+# script the language ID knows, CJK's parts apart; Latin, written everywhere, says nothing.
+SCRIPTS = {name: code for name, code in {**ALL_SCRIPTS, **CJK_PART_CODES}.items() if code != LATIN}
 MIN_SCRIPT_LETTERS = 2  # letters of a script before it counts as a clue (one stray character says little)
 
 
