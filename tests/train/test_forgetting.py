@@ -8,21 +8,30 @@ import json
 import polars as pl
 import pytest
 
-from tests.conftest import SHARED_EVAL
+from tests.conftest import ROOT
 from tests.train.conftest import needs_train, train_config
 
 pytestmark = [needs_train, pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
-GAELIC = SHARED_EVAL / "parallel" / "eng-gla.jsonl"
 
 
 @pytest.fixture(scope="module")
-def french(curated, tiny_marian, tmp_path_factory):
+def gaelic(tmp_path_factory):
+    """Parallel files of a language the model is not trained on: three clean Tatoeba pairs of the sample data."""
+    rows = [json.loads(line) for line in (ROOT / "data" / "pairs" / "en-gd.jsonl").read_text("utf-8").splitlines()]
+    clean = [r for r in rows if r.get("src", "").strip() and r.get("tgt", "").strip()][:3]
+    path = tmp_path_factory.mktemp("retain") / "eng-gla.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in clean), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def french(curated, tiny_marian, gaelic, tmp_path_factory):
     from curate.train.runner import TrainOptions, run_training
 
     out = tmp_path_factory.mktemp("forgetting") / "fra"
     retain = [
         {"name": "others", "data": str(curated), "langs": ["deu", "spa"], "max_rows_per_language": 3},
-        {"files": str(GAELIC), "input_field": "src", "target_field": "tgt", "max_rows_per_language": 3},
+        {"files": str(gaelic), "input_field": "src", "target_field": "tgt", "max_rows_per_language": 3},
     ]
     config = train_config(
         tiny_marian,
@@ -59,7 +68,7 @@ def chrf_of(model, tokenizer, rows, lang: str) -> float:
     return round(sacrebleu.corpus_chrf(outputs, [[ref for _, ref in rows]]).score, 2)
 
 
-def independent_scores(curated, tiny_marian, output):
+def independent_scores(curated, tiny_marian, output, gaelic_file):
     """{(set, language): (base chrF, tuned chrF)} computed here, not by curate."""
     from peft import PeftModel
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
@@ -67,7 +76,7 @@ def independent_scores(curated, tiny_marian, output):
     tokenizer = AutoTokenizer.from_pretrained(output)
     base = AutoModelForSeq2SeqLM.from_pretrained(tiny_marian).eval()
     tuned = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(tiny_marian), str(output)).eval()
-    gaelic = [(r["src"], r["tgt"]) for r in map(json.loads, GAELIC.read_text().splitlines()[:3])]
+    gaelic = [(r["src"], r["tgt"]) for r in map(json.loads, gaelic_file.read_text("utf-8").splitlines())]
     sets = {
         ("validation", "fra"): rows_of(curated, "validation", "fra", 4),
         ("retain:others", "deu"): rows_of(curated, "validation", "deu", 3),
@@ -80,7 +89,7 @@ def independent_scores(curated, tiny_marian, output):
     }
 
 
-def test_base_and_tuned_on_the_same_rows_with_forgetting_flags(french, curated, tiny_marian):
+def test_base_and_tuned_on_the_same_rows_with_forgetting_flags(french, curated, tiny_marian, gaelic):
     config, result = french
     comparison = json.loads((result.output / "metrics.json").read_text())["comparison"]
     assert [(s["name"], s["kind"], s["languages"]) for s in comparison["sets"]] == [
@@ -88,7 +97,7 @@ def test_base_and_tuned_on_the_same_rows_with_forgetting_flags(french, curated, 
         ("retain:others", "retain", {"deu": 3, "spa": 3}),
         ("retain:eng-gla", "retain", {"gla": 3}),
     ]
-    expected = independent_scores(curated, tiny_marian, result.output)
+    expected = independent_scores(curated, tiny_marian, result.output, gaelic)
     found = {(s["name"], r["lang"]): r for s in comparison["sets"] for r in s["rows"] if r["lang"] != "all"}
     assert {k: (r["base"]["chrf"], r["tuned"]["chrf"]) for k, r in found.items()} == expected
     flagged = [
