@@ -176,18 +176,25 @@ def _regions_by_length() -> dict[tuple[str, int], tuple[str, ...]]:
     return {key: tuple(regions) for key, regions in index.items()}
 
 
+_POSTAL_CODE = re.compile(r"\d{5}-\d{3,4}")  # Brazil's CEP (01310-100) and the US ZIP+4 (02134-1234)
+
+
 def _thousands(groups: list[str]) -> bool:
-    """1 234 567 or 12.345.678: grouped like a count, not like a phone number."""
-    return len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
+    """1 234 567 or 12.345.678: grouped like a count, not like a phone number (a count never starts with 0)."""
+    return not groups[0].startswith("0") and len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
 
 
 @lru_cache(maxsize=65536)
 def national_format_regions(candidate: str) -> tuple[str, ...]:
     """The regions where `candidate` is a valid number written exactly the way the region writes its national
     numbers: the same digit groups as libphonenumber's national format (with or without the trunk prefix).
-    Needs real grouping (three groups, or two after an area code in parentheses) and not a count's grouping."""
+    Needs real grouping and not a count's: three groups, or two after an area code in parentheses or after the
+    region's trunk prefix written out ("0664 123456"; "712 345" alone could be anything)."""
     groups = re.findall(r"\d+", candidate)
-    if (len(groups) < 3 and not candidate.startswith("(")) or len(groups) < 2 or _thousands(groups):
+    if len(groups) < 2 or _thousands(groups):
+        return ()
+    two_groups = len(groups) == 2 and not candidate.startswith("(")
+    if two_groups and _POSTAL_CODE.fullmatch(candidate):
         return ()
     phonenumbers = _phonenumbers()
     digits = "".join(groups)
@@ -205,7 +212,10 @@ def national_format_regions(candidate: str) -> tuple[str, ...]:
             continue
         expected = re.findall(r"\d+", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
         prefix = phonenumbers.PhoneMetadata.metadata_for_region(region).national_prefix or ""
-        if groups == expected or (prefix and _with_prefix(groups, prefix) == expected):
+        if two_groups:
+            if prefix and groups[0].startswith(prefix) and groups == expected:
+                out.append(region)
+        elif groups == expected or (prefix and _with_prefix(groups, prefix) == expected):
             out.append(region)
     return tuple(out)
 

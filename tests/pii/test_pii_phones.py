@@ -116,6 +116,12 @@ def test_national_format_regions_compare_digit_groups():
     assert national_format_regions("0612345678") == ()  # one group: no format to compare
     assert "FR" not in national_format_regions("06 1234 5678")  # French numbers are grouped in pairs
     assert national_format_regions("1 234 567") == ()  # a count's grouping
+    assert "AL" in national_format_regions("022 345 678")  # a count never starts with 0
+    # two groups only after the trunk prefix written out (libphonenumber's Austrian and Armenian examples)
+    assert national_format_regions("0664 123456") == ("AT",)
+    assert "AM" in national_format_regions("077 123456")
+    assert national_format_regions("712 345") == ()  # Andorra's format, but also a count in French
+    assert national_format_regions("02972-474") == ()  # a Brazilian postal code
 
 
 def test_years_and_counts_are_not_numbers():
