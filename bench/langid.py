@@ -140,7 +140,7 @@ def fit_standardised(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def fit_calibrations(data: pl.DataFrame, names: list[str]) -> dict:
     """Each detector's (a, b) on half 0, on rows whose language (as a macrolanguage family) the detector knows."""
     fit = data.filter((pl.col("half") == 0) & ~pl.col("ambiguous"))
-    texts = [t.replace("\n", " ") for t in fit["text"].to_list()]
+    texts, _ = inputs(fit)
     table = macrolanguages()
     out = {}
     for name in names:
@@ -188,19 +188,28 @@ def time_system(fn: Callable[[int], list[str]], rows: int, repeat: int) -> dict:
     return {"walls": walls, "cpus": cpus}
 
 
-def timed_apart(systems: list[str], eval_path: Path, repeat: int) -> dict[str, tuple[float, float, float]]:
+def timed_apart(
+    systems: list[str], detectors: list[str], eval_path: Path, repeat: int
+) -> dict[str, tuple[float, float, float]]:
     """Per system: best and median wall time and best CPU time, each measured in a fresh process of its own, as a
     user runs it (in one process, the answers of the systems before it slow the next one down: more objects for the
     garbage collector, a fragmented heap). The processes take turns, round after round."""
     runs: dict[str, dict[str, list[float]]] = {s: {"walls": [], "cpus": []} for s in systems}
     for _ in range(repeat):
         for system in systems:
-            command = [sys.executable, __file__, "--eval", str(eval_path), "--time-system", system, "--repeat", "1"]
+            command = [sys.executable, __file__, "--eval", str(eval_path), "--repeat", "1"]
+            command += ["--time-system", system, "--detectors", ",".join(detectors)]
             done = subprocess.run(command, capture_output=True, text=True, check=True)
             result = json.loads(done.stdout.strip().splitlines()[-1])
             runs[system]["walls"] += result["walls"]
             runs[system]["cpus"] += result["cpus"]
     return {s: (min(r["walls"]), statistics.median(r["walls"]), min(r["cpus"])) for s, r in runs.items()}
+
+
+def inputs(data: pl.DataFrame) -> tuple[list[str], pl.DataFrame]:
+    """What the detectors read (one line per text) and what the step reads (the frame, `_row` first)."""
+    texts = [t.replace("\n", " ") for t in data["text"].to_list()]
+    return texts, data.select(pl.int_range(pl.len()).alias("_row"), "text")
 
 
 def step_tags(config: dict, frame: pl.DataFrame) -> list[str]:
@@ -269,11 +278,16 @@ def main() -> int:
     parser.add_argument("--langs", action="store_true", help="print the per-language table")
     parser.add_argument("--no-expect", action="store_true", help="skip the expect simulation (slow)")
     parser.add_argument("--time-system", help=argparse.SUPPRESS)
+    parser.add_argument("--detectors", help=argparse.SUPPRESS)  # a worker's: the detectors the parent found
     args = parser.parse_args()
     if not args.eval.is_file():
         print(f"eval file not found: {args.eval}", file=sys.stderr)
         return 2
     data = pl.read_ndjson(args.eval, infer_schema_length=None)
+    if args.time_system:  # a worker of `timed_apart`: one system, in this fresh process, loading only its models
+        fns = system_fns(args.detectors.split(","), *inputs(data))
+        print(json.dumps(time_system(fns[args.time_system], data.height, args.repeat)))
+        return 0
     data = data.with_columns(
         half=pl.Series(halves(data["text"])),
         ambiguous=pl.col("ambiguous").fill_null(False),
@@ -295,15 +309,10 @@ def main() -> int:
         det_module.calibrations.cache_clear()
         print(f"wrote {CALIBRATION_FILE.relative_to(ROOT)}\n")
 
-    texts = [t.replace("\n", " ") for t in data["text"].to_list()]
-    frame = data.select(pl.int_range(pl.len()).alias("_row"), "text")
-    fns = system_fns(names, texts, frame)
-    if args.time_system:  # a worker of `timed_apart`: one system, in this fresh process
-        print(json.dumps(time_system(fns[args.time_system], data.height, args.repeat)))
-        return 0
+    fns = system_fns(names, *inputs(data))
     answers = {name: fn(data.height) for name, fn in fns.items()}
     load_before = os.getloadavg()[0]
-    timings = timed_apart(list(fns), args.eval, args.repeat)
+    timings = timed_apart(list(fns), names, args.eval, args.repeat)
     load_after = os.getloadavg()[0]
 
     systems = list(fns)
