@@ -6,6 +6,7 @@ library generates (`curate.augment`) into a result: validated synthetic rows kep
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -103,6 +104,19 @@ class TranslationConfig(SynthConfig):
             max_length=self.max_length,
             batch_size=self.batch_size,
         )
+
+    def seq2seq_options(self, base: Path | None) -> dict:
+        """What `load_seq2seq` takes from this config for the model that generates: a sampling model decodes one
+        batch at a time, so that samples come out the same on every run (a plain-decoding model: `workers`)."""
+        return {
+            "base": base,
+            "engine": self.engine,
+            "device": self.device,
+            "compute_type": self.compute_type,
+            "threads": self.threads,
+            "cache_dir": self.cache_dir,
+            "workers": 1 if self.decoding().sampling else self.workers,
+        }
 
     def plain_decoding(self) -> Decoding:
         """Beam search, one best: for the way back of round trips and for round-trip validation."""

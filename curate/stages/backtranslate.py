@@ -68,16 +68,9 @@ class Backtranslate(SynthStep):
         from curate.augment.translate import load_seq2seq
 
         c = self.config
-        options = dict(
-            base=self.context.recipe_dir,
-            engine=c.engine,
-            device=c.device,
-            compute_type=c.compute_type,
-            threads=c.threads,
-            cache_dir=c.cache_dir,
-        )
-        self.model = load_seq2seq(c.model, workers=1 if c.decoding().sampling else c.workers, **options)
-        self.reverse = load_seq2seq(c.reverse_model, workers=c.workers, **options) if c.reverse_model else None
+        options = c.seq2seq_options(self.context.recipe_dir)
+        self.model = load_seq2seq(c.model, **options)
+        self.reverse = load_seq2seq(c.reverse_model, **{**options, "workers": c.workers}) if c.reverse_model else None
 
     def generate(self, batch: pl.DataFrame, rows: list[int]) -> tuple[Generated, Counter]:
         return backtranslate(batch, rows, self.config, self.model, self.reverse, self.context.seed)

@@ -83,15 +83,7 @@ class Roundtrip(SynthStep):
         from curate.augment.translate import load_seq2seq
 
         c = self.config
-        self._options = dict(
-            base=self.context.recipe_dir,
-            engine=c.engine,
-            device=c.device,
-            compute_type=c.compute_type,
-            threads=c.threads,
-            cache_dir=c.cache_dir,
-            workers=1 if c.decoding().sampling else c.workers,
-        )
+        self._options = c.seq2seq_options(self.context.recipe_dir)
         self._load = load_seq2seq
         if c.lang:  # everything is known now: load (and convert) before the first batch
             for pivot in c.pivots:
